@@ -1,0 +1,31 @@
+"""Cinema's capture side: the event model, the session writer and the sandbox runtime.
+
+Layering: ``events`` and ``payload`` (the model of what is recorded) <- ``session`` (file
+format: writer needs only msgpack, plus zstandard when compression is on; the reader also uses
+numpy) <- ``sandbox`` (an OTP-style runtime that emits events). Nothing here imports Qt,
+networkx or ``cinema``.
+"""
+
+from recorder.events import NO_PEER, NO_PID, NO_REF, Event, EventKind, SpawnInfo, Trigger
+from recorder.payload import Limits, Pid, Ref
+from recorder.session.format import SessionFormatError, UnsupportedVersion
+from recorder.session.writer import Recorder, RecorderClosed
+
+__all__ = [
+    "NO_PEER",
+    "NO_PID",
+    "NO_REF",
+    "Event",
+    "EventKind",
+    "Limits",
+    "Pid",
+    "Recorder",
+    "RecorderClosed",
+    "Ref",
+    "SessionFormatError",
+    "SpawnInfo",
+    "Trigger",
+    "UnsupportedVersion",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,410 @@
+"""Safe encoding of arbitrary Python values (messages, states, exit reasons) into msgpack.
+
+Encoding walks the value and keeps a *structural* form: scalars, lists and dicts as msgpack
+natives; tuples, sets, frozensets, dataclasses / named tuples / plain objects, enums, process
+ids, references and big integers as msgpack extension types (codes below, specified in
+``docs/session-format.md``); anything else becomes an :class:`Opaque` holding a bounded
+``repr``. Limits on depth, items per container, string length and total size replace what does
+not fit with visible :class:`Truncated` markers.
+
+Decoding never runs code: extension types become the plain display classes of this module
+(:class:`Record`, :class:`EnumValue`, :class:`Opaque`, :class:`Truncated`, :class:`Pid`,
+:class:`Ref`); no class named in a file is ever looked up or instantiated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+__all__ = [
+    "EXT_BIGINT",
+    "EXT_ENUM",
+    "EXT_FROZENSET",
+    "EXT_OPAQUE",
+    "EXT_PID",
+    "EXT_RECORD",
+    "EXT_REF",
+    "EXT_SET",
+    "EXT_TRUNCATED",
+    "EXT_TUPLE",
+    "EnumValue",
+    "Limits",
+    "Opaque",
+    "PayloadError",
+    "Pid",
+    "Record",
+    "Ref",
+    "Truncated",
+    "decode_payload",
+    "encode_payload",
+    "to_structural",
+]
+
+EXT_TUPLE = 1
+EXT_SET = 2
+EXT_FROZENSET = 3
+EXT_RECORD = 4
+EXT_ENUM = 5
+EXT_PID = 6
+EXT_REF = 7
+EXT_OPAQUE = 8
+EXT_TRUNCATED = 9
+EXT_BIGINT = 10
+
+#: Hard ceiling on extension nesting when decoding, whatever a file says.
+MAX_DECODE_DEPTH = 64
+
+
+class PayloadError(ValueError):
+    """A payload could not be decoded (corrupt or hostile bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds applied when encoding a value. Every bound, when hit, leaves a visible marker."""
+
+    max_depth: int = 24
+    """Containers nested deeper than this become ``Truncated("depth", ...)``."""
+    max_items: int = 1000
+    """Items kept per list / tuple / set / dict; the rest become one ``Truncated("items")``."""
+    max_str: int = 4096
+    """Characters (or bytes, for ``bytes``) kept per string."""
+    max_bytes: int = 64 * 1024
+    """Approximate encoded size of the whole value; past it, values become ``Truncated``."""
+    max_repr: int = 200
+    """Characters kept of the ``repr`` of an object that has no structural form."""
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# --------------------------------------------------------------------------- display types
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Pid:
+    """A process id. The sandbox uses this class for its pids; decoding produces it too."""
+
+    n: int
+
+    def __repr__(self) -> str:
+        return f"<0.{self.n}.0>"
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A unique reference (monitor ref, call ref, timer ref)."""
+
+    n: int
+
+    def __repr__(self) -> str:
+        return f"#Ref<{self.n}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A decoded dataclass, named tuple, exception or plain object: a type name and fields."""
+
+    type_name: str
+    fields: tuple[tuple[str, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.fields)
+        return f"{self.type_name}({inner})"
+
+
+@dataclass(frozen=True, slots=True)
+class EnumValue:
+    """A decoded enum member."""
+
+    type_name: str
+    name: str
+    value: Any
+
+    def __repr__(self) -> str:
+        return f"{self.type_name}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """A value with no structural form: its type name and a bounded ``repr``."""
+
+    type_name: str
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Truncated:
+    """A visible marker where a limit cut a value: what was cut, its size, a short preview."""
+
+    what: str  # "str" | "bytes" | "items" | "depth" | "size"
+    size: int
+    preview: Any = None
+
+    def __repr__(self) -> str:
+        return f"<truncated {self.what}: {self.size}>"
+
+
+# --------------------------------------------------------------------------- encoding
+
+_packb = msgpack.Packer(use_bin_type=True, strict_types=False).pack
+_SCALARS = (type(None), bool, int, float, str, bytes)
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+class _Walker:
+    """One encoding pass; carries the byte budget across the whole value."""
+
+    __slots__ = ("limits", "budget")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.budget = limits.max_bytes
+
+    def walk(self, v: Any, depth: int) -> Any:
+        t = type(v)
+        lim = self.limits
+        if self.budget <= 0:
+            return msgpack.ExtType(EXT_TRUNCATED, _packb(["size", 0, None]))
+        if t is int:
+            self.budget -= 9
+            if _INT_MIN <= v <= _INT_MAX:
+                return v
+            return msgpack.ExtType(EXT_BIGINT, _packb(str(v)[: lim.max_str]))
+        if t is str:
+            if len(v) > lim.max_str:
+                self.budget -= lim.max_str
+                return self._trunc("str", len(v), v[: lim.max_str])
+            self.budget -= len(v) + 5
+            return v
+        if v is None or t is bool or t is float:
+            self.budget -= 9
+            return v
+        if t is bytes or t is bytearray or t is memoryview:
+            b = bytes(v)
+            if len(b) > lim.max_str:
+                self.budget -= lim.max_str
+                return self._trunc("bytes", len(b), b[: lim.max_str])
+            self.budget -= len(b) + 5
+            return b
+        if depth >= lim.max_depth and t in (list, tuple, dict, set, frozenset):
+            return self._trunc("depth", len(v), None)
+        if t is list:
+            return self._seq(v, depth)
+        if t is tuple:
+            return msgpack.ExtType(EXT_TUPLE, _packb(self._seq(v, depth)))
+        if t is dict:
+            return self._map(v, depth)
+        if t is set or t is frozenset:
+            code = EXT_SET if t is set else EXT_FROZENSET
+            try:
+                items = sorted(v)
+            except TypeError:  # mixed types: keep insertion order, still deterministic enough
+                items = list(v)
+            return msgpack.ExtType(code, _packb(self._seq(items, depth)))
+        if t is Pid:
+            self.budget -= 9
+            return msgpack.ExtType(EXT_PID, _packb(v.n))
+        if t is Ref:
+            self.budget -= 9
+            return msgpack.ExtType(EXT_REF, _packb(v.n))
+        return self._other(v, t, depth)
+
+    def _trunc(self, what: str, size: int, preview: Any) -> msgpack.ExtType:
+        return msgpack.ExtType(EXT_TRUNCATED, _packb([what, size, preview]))
+
+    def _seq(self, v: Any, depth: int) -> list[Any]:
+        self.budget -= 5
+        n = len(v)
+        cap = self.limits.max_items
+        walk = self.walk
+        if n <= cap:
+            return [walk(x, depth + 1) for x in v]
+        out = [walk(x, depth + 1) for x in list(v)[:cap]]
+        out.append(self._trunc("items", n, None))
+        return out
+
+    def _map(self, v: dict[Any, Any], depth: int) -> dict[Any, Any]:
+        self.budget -= 5
+        out: dict[Any, Any] = {}
+        cap = self.limits.max_items
+        walk = self.walk
+        for i, (k, x) in enumerate(v.items()):
+            if i >= cap:
+                out["\u2026"] = self._trunc("items", len(v), None)
+                break
+            key = walk(k, depth + 1)
+            if isinstance(key, (list, dict)):  # unhashable once decoded: keep its text
+                key = repr(k)[: self.limits.max_repr]
+            out[key] = walk(x, depth + 1)
+        return out
+
+    def _record(self, type_name: str, fields: list[tuple[str, Any]], depth: int) -> Any:
+        if depth >= self.limits.max_depth:
+            return self._trunc("depth", len(fields), type_name)
+        self.budget -= len(type_name) + 5
+        cap = self.limits.max_items
+        body = {str(k): self.walk(x, depth + 1) for k, x in fields[:cap]}
+        if len(fields) > cap:
+            body["\u2026"] = self._trunc("items", len(fields), None)
+        return msgpack.ExtType(EXT_RECORD, _packb([type_name, body]))
+
+    def _other(self, v: Any, t: type, depth: int) -> Any:
+        name = _type_name(t)
+        if isinstance(v, enum.Enum):
+            self.budget -= len(name) + 10
+            return msgpack.ExtType(
+                EXT_ENUM, _packb([name, v.name, self.walk(v.value, self.limits.max_depth - 1)])
+            )
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            fields = [(f.name, getattr(v, f.name, None)) for f in dataclasses.fields(v)]
+            return self._record(name, fields, depth)
+        if isinstance(v, tuple) and hasattr(v, "_fields"):  # named tuple
+            return self._record(name, list(zip(v._fields, v, strict=False)), depth)
+        if isinstance(v, BaseException):
+            fields = [("args", v.args)]
+            return self._record(name, fields, depth)
+        if isinstance(v, (str, int, float, bytes)):  # subclasses of natives: keep the value
+            return self.walk(_native(v), depth)
+        if isinstance(v, (list, tuple, dict, set, frozenset)):
+            return self.walk(_native(v), depth)
+        d = getattr(v, "__dict__", None)
+        if type(d) is dict and not callable(v):
+            return self._record(name, list(d.items()), depth)
+        try:
+            text = repr(v)
+        except Exception as exc:  # a broken __repr__ must not break recording
+            text = f"<{name} (repr failed: {type(exc).__name__})>"
+        text = text[: self.limits.max_repr]
+        self.budget -= len(text) + len(name) + 5
+        return msgpack.ExtType(EXT_OPAQUE, _packb([name, text]))
+
+
+def _native(v: Any) -> Any:
+    for base in (bool, int, float, str, bytes, list, tuple, dict, set, frozenset):
+        if isinstance(v, base):
+            return base(v)
+    return v
+
+
+def _type_name(t: type) -> str:
+    mod = getattr(t, "__module__", "")
+    qual = getattr(t, "__qualname__", t.__name__)
+    return qual if mod in ("builtins", "__main__", None, "") else f"{mod}.{qual}"
+
+
+def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Return the msgpack-ready structural form of ``value`` (natives and ExtTypes)."""
+    return _Walker(limits).walk(value, 0)
+
+
+def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Encode ``value`` safely to msgpack bytes. ``None`` encodes to ``b""`` (no payload).
+
+    Never raises for any input value: whatever cannot be represented becomes a marker.
+    """
+    if value is None:
+        return b""
+    t = type(value)
+    if t is int or t is float or t is bool:
+        if t is not int or _INT_MIN <= value <= _INT_MAX:
+            return _packb(value)
+    elif t is str and len(value) <= limits.max_str:
+        return _packb(value)
+    try:
+        return _packb(_Walker(limits).walk(value, 0))
+    except RecursionError:
+        return _packb(msgpack.ExtType(EXT_TRUNCATED, _packb(["depth", 0, None])))
+
+
+# --------------------------------------------------------------------------- decoding
+
+_state = threading.local()
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    depth = getattr(_state, "depth", 0)
+    if depth >= MAX_DECODE_DEPTH:
+        raise PayloadError(f"payload nested deeper than {MAX_DECODE_DEPTH} extension levels")
+    _state.depth = depth + 1
+    try:
+        inner = _unpack(data)
+        if code == EXT_TUPLE:
+            return tuple(_expect(inner, list, code))
+        if code == EXT_SET:
+            return set(_expect(inner, list, code))
+        if code == EXT_FROZENSET:
+            return frozenset(_expect(inner, list, code))
+        if code == EXT_PID:
+            return Pid(_expect(inner, int, code))
+        if code == EXT_REF:
+            return Ref(_expect(inner, int, code))
+        if code == EXT_BIGINT:
+            text = _expect(inner, str, code)
+            if len(text) > 5000 or not text.lstrip("-").isdigit():
+                raise PayloadError("malformed big integer")
+            return int(text)
+        if code == EXT_RECORD:
+            name, fields = _expect_len(inner, 2, code)
+            return Record(str(name), tuple(_expect(fields, dict, code).items()))
+        if code == EXT_ENUM:
+            name, member, value = _expect_len(inner, 3, code)
+            return EnumValue(str(name), str(member), value)
+        if code == EXT_OPAQUE:
+            name, text = _expect_len(inner, 2, code)
+            return Opaque(str(name), str(text))
+        if code == EXT_TRUNCATED:
+            what, size, preview = _expect_len(inner, 3, code)
+            return Truncated(str(what), int(size) if isinstance(size, int) else 0, preview)
+        return Opaque(f"ext{code}", f"<unknown extension {code}, {len(data)} bytes>")
+    except TypeError as exc:  # unhashable set members or map keys from a crafted file
+        raise PayloadError(f"malformed extension {code}: {exc}") from None
+    finally:
+        _state.depth = depth
+
+
+def _expect(v: Any, t: type, code: int) -> Any:
+    if not isinstance(v, t) or (t is int and isinstance(v, bool)):
+        raise PayloadError(f"malformed extension {code}: expected {t.__name__}")
+    return v
+
+
+def _expect_len(v: Any, n: int, code: int) -> list[Any]:
+    if not isinstance(v, list) or len(v) != n:
+        raise PayloadError(f"malformed extension {code}: expected a list of {n}")
+    return v
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(
+        data, ext_hook=_ext_hook, strict_map_key=False, raw=False, use_list=True
+    )
+
+
+def decode_payload(data: bytes | memoryview) -> Any:
+    """Decode payload bytes written by :func:`encode_payload`. ``b""`` decodes to ``None``.
+
+    Raises:
+        PayloadError: the bytes are not a valid payload (never any other exception).
+    """
+    if len(data) == 0:
+        return None
+    try:
+        return _unpack(data)
+    except PayloadError:
+        raise
+    except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
+        raise PayloadError(f"corrupt payload: {exc}") from None
