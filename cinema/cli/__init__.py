@@ -1,0 +1,85 @@
+"""The ``cinema`` command.
+
+Each subcommand lives in its own module ``cinema/cli/<name>.py`` that defines one click command
+bound to the module-level name ``command``::
+
+    # cinema/cli/info.py
+    @click.command("info")
+    @click.argument("session", type=click.Path(dir_okay=False))
+    def command(session: str) -> None:
+        \"\"\"Summarise a session file.\"\"\"
+
+and is registered by adding its module name to :data:`COMMAND_MODULES` below. Command modules
+keep their imports light: anything that needs Qt (or another heavy dependency) imports it inside
+the command function, so ``cinema --help`` and the headless commands never load Qt.
+
+Errors the user can fix (:class:`cinema.errors.UserError`, a bad session file, a missing path)
+become ``cinema: error: <message>`` on stderr with exit status 2 in every command; see
+:mod:`cinema.cli._errors`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from cinema import __version__
+from cinema.cli._errors import user_errors
+
+__all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
+
+#: Modules under ``cinema.cli`` that each define one subcommand as ``command``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+class CinemaGroup(click.Group):
+    """A click group whose every command reports user errors in one line (exit status 2)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            with user_errors():
+                return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        except BrokenPipeError:
+            # `cinema events ... | head`: the reader left; stop quietly, like other Unix tools.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
+
+
+@click.group(
+    cls=CinemaGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="cinema")
+def main() -> None:
+    """Cinema: a time-travel debugger for actor systems.
+
+    A recorder captures every event of an actor system (spawn, exit, crash, send, receive,
+    state change, supervisor restart, ...) into a session file or a live stream. Cinema replays
+    it: seek to any event, step forwards and backwards, inspect each process's state and
+    mailbox, follow messages, set breakpoints -- in a window, or headless from this command.
+    """
+
+
+def _register(group: click.Group, modules: Sequence[str]) -> None:
+    for name in modules:
+        module = importlib.import_module(f"{__name__}.{name}")
+        command = getattr(module, "command", None)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module.__name__} must define a click command named `command`")
+        group.add_command(command)
+
+
+_register(main, COMMAND_MODULES)

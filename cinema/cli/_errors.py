@@ -1,0 +1,80 @@
+"""Turn errors the user can fix into one line on stderr and exit status 2, never a traceback.
+
+Known user errors: :class:`cinema.errors.UserError`, a malformed or unsupported session file
+(:class:`recorder.SessionFormatError`), and a path that is missing, a directory, or unreadable.
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, ParamSpec, TypeVar
+
+import click
+
+from cinema.errors import UserError
+from recorder.session.format import SessionFormatError
+
+__all__ = [
+    "USER_ERRORS",
+    "USER_ERROR_EXIT",
+    "describe",
+    "fail",
+    "reports_user_errors",
+    "user_errors",
+]
+
+#: Exit status for a user error (the same as click's usage errors).
+USER_ERROR_EXIT = 2
+
+#: Exception types whose message is for the user.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    UserError,
+    SessionFormatError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def describe(exc: BaseException) -> str:
+    """The one-line message for a user error."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        reason = exc.strerror or type(exc).__name__
+        return f"{os.fsdecode(exc.filename)}: {reason[:1].lower()}{reason[1:]}"
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.splitlines())  # one line, whatever the message holds
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Print ``cinema: error: <message>`` on stderr and exit with status 2."""
+    click.echo(f"cinema: error: {describe(exc)}", err=True)
+    sys.exit(USER_ERROR_EXIT)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report a known user error raised inside the block and exit; let anything else through."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
+def reports_user_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator form of :func:`user_errors`, for entry points outside the ``cinema`` group."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with user_errors():
+            return fn(*args, **kwargs)
+
+    return wrapper
