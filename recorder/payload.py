@@ -231,10 +231,16 @@ class _Walker:
         n = len(v)
         cap = self.limits.max_items
         walk = self.walk
-        if n <= cap:
-            return [walk(x, depth + 1) for x in v]
-        out = [walk(x, depth + 1) for x in list(v)[:cap]]
-        out.append(self._trunc("items", n, None))
+        out: list[Any] = []
+        append = out.append
+        for i, x in enumerate(v):
+            if i >= cap:
+                append(self._trunc("items", n, None))
+                break
+            if self.budget <= 0:  # one marker for the whole rest, not one per item
+                append(self._trunc("size", n - i, None))
+                break
+            append(walk(x, depth + 1))
         return out
 
     def _map(self, v: dict[Any, Any], depth: int) -> dict[Any, Any]:
@@ -245,6 +251,9 @@ class _Walker:
         for i, (k, x) in enumerate(v.items()):
             if i >= cap:
                 out["\u2026"] = self._trunc("items", len(v), None)
+                break
+            if self.budget <= 0:
+                out["\u2026"] = self._trunc("size", len(v) - i, None)
                 break
             key = walk(k, depth + 1)
             if isinstance(key, (list, dict)):  # unhashable once decoded: keep its text
@@ -339,6 +348,8 @@ def _ext_hook(code: int, data: bytes) -> Any:
     depth = getattr(_state, "depth", 0)
     if depth >= MAX_DECODE_DEPTH:
         raise PayloadError(f"payload nested deeper than {MAX_DECODE_DEPTH} extension levels")
+    if not EXT_TUPLE <= code <= EXT_BIGINT:
+        return Opaque(f"ext{code}", f"<unknown extension {code}, {len(data)} bytes>")
     _state.depth = depth + 1
     try:
         inner = _unpack(data)
@@ -366,10 +377,9 @@ def _ext_hook(code: int, data: bytes) -> Any:
         if code == EXT_OPAQUE:
             name, text = _expect_len(inner, 2, code)
             return Opaque(str(name), str(text))
-        if code == EXT_TRUNCATED:
-            what, size, preview = _expect_len(inner, 3, code)
-            return Truncated(str(what), int(size) if isinstance(size, int) else 0, preview)
-        return Opaque(f"ext{code}", f"<unknown extension {code}, {len(data)} bytes>")
+        # EXT_TRUNCATED, the last code in range
+        what, size, preview = _expect_len(inner, 3, code)
+        return Truncated(str(what), int(size) if isinstance(size, int) else 0, preview)
     except TypeError as exc:  # unhashable set members or map keys from a crafted file
         raise PayloadError(f"malformed extension {code}: {exc}") from None
     finally:

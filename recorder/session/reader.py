@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import mmap
 import os
+import stat
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -157,12 +158,12 @@ class SessionReader:
 
     def _open_file(self) -> None:
         assert self.path is not None
+        fd = os.open(self.path, os.O_RDONLY)
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except IsADirectoryError:
-            raise SessionFormatError("is a directory, not a session file") from None
-        try:
-            self._file_size = size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise SessionFormatError("is a directory or device, not a session file")
+            self._file_size = size = st.st_size
             if size == 0:
                 raise SessionFormatError("empty file (no session header)", 0)
             self._mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)

@@ -136,9 +136,11 @@ class Recorder:
         self._dropping = False
         self._kf_pushed = 0
         self._closed = False
+        self._flush_requested = 0
 
         # writer state (touched by the writer thread only, after start)
         self._kf_done = 0
+        self._flush_done = 0
         self._seq = 0
         self._offset = 0
         self._pending: list[EventRow] = []
@@ -241,14 +243,14 @@ class Recorder:
         self._outputs.append(output)
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until everything emitted so far is written and flushed to the OS."""
-        target = self._n
+        """Write everything emitted so far (as a partial frame if need be) and flush it to the
+        OS, so that it survives the process being killed. Waits at most ``timeout`` seconds."""
+        self._flush_requested += 1
+        wanted = self._flush_requested
         self._wake.set()
         with self._drained:
             self._drained.wait_for(
-                lambda: (self._seq >= target - self._lost and not self._pending and not self._dq)
-                or self.error is not None,
-                timeout=timeout,
+                lambda: self._flush_done >= wanted or self.error is not None, timeout=timeout
             )
 
     def close(self) -> None:
@@ -296,13 +298,15 @@ class Recorder:
                 self._wake.wait(interval if interval is not None else 0.5)
                 self._wake.clear()
                 stopping = self._stop
+                flush_wanted = self._flush_requested
                 self._drain()
                 now = time.monotonic()
-                if self._pending and (stopping or (interval is not None and now - last_flush >= interval)):
+                timer_due = interval is not None and now - last_flush >= interval
+                if stopping or timer_due or flush_wanted > self._flush_done:
                     self._flush_pending()
-                if stopping or (interval is not None and now - last_flush >= interval):
                     self._flush_file()
                     last_flush = now
+                    self._flush_done = flush_wanted
                 with self._drained:
                     self._drained.notify_all()
                 if stopping and not self._dq:

@@ -1,0 +1,96 @@
+"""``cinema info FILE``: what a session file holds, without decoding its payloads."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+import click
+
+from recorder.events import KIND_NAMES
+
+__all__ = ["command", "print_info", "summarize"]
+
+
+def summarize(path: str) -> dict[str, Any]:
+    """Facts about a session file, as plain JSON-ready values.
+
+    Raises:
+        SessionFormatError: not a readable session (the message names file and byte offset).
+    """
+    from recorder.session.format import FrameType
+    from recorder.session.reader import SessionReader
+
+    with SessionReader(path) as r:
+        frames = r.frame_table()
+        counts = r.kind_counts()
+        meta = r.meta
+        anchor = meta.get("clock_anchor") if isinstance(meta.get("clock_anchor"), dict) else {}
+        started = None
+        if isinstance(anchor.get("wall_ns"), int) and isinstance(anchor.get("monotonic_ns"), int):
+            wall = anchor["wall_ns"] + (r.t_first - anchor["monotonic_ns"] if r.event_count else 0)
+            started = _dt.datetime.fromtimestamp(wall / 1e9, _dt.UTC).isoformat(timespec="seconds")
+        n = r.event_count
+        return {
+            "file": path,
+            "format_version": f"{r.version[0]}.{r.version[1]}",
+            "events": n,
+            "processes": len(r.processes),
+            "duration_s": (r.t_last - r.t_first) / 1e9 if n else 0.0,
+            "started": started,
+            "kinds": {KIND_NAMES.get(k, f"kind{k}"): v for k, v in sorted(counts.items())},
+            "frames": int((frames["type"] == FrameType.EVENTS).sum()),
+            "keyframes": int((frames["type"] == FrameType.KEYFRAME).sum()),
+            "bytes": r.size_bytes,
+            "bytes_per_event": r.size_bytes / n if n else None,
+            "compression": meta.get("compression", "unknown"),
+            "recovered": r.recovered,
+            "recovery_note": r.recovery_note,
+            "lost_events": r.lost,
+            "program": meta.get("program"),
+            "scenario": meta.get("scenario"),
+            "seed": meta.get("seed"),
+        }
+
+
+def print_info(path: str, as_json: bool = False) -> None:
+    """Print the summary of a session (the ``cinema info`` output)."""
+    s = summarize(path)
+    if as_json:
+        click.echo(json.dumps(s, indent=2, default=str))
+        return
+    lines = [
+        f"session     {s['file']}  (format {s['format_version']}, {s['compression']})",
+        f"events      {s['events']:,}",
+        f"processes   {s['processes']:,}",
+        f"duration    {s['duration_s']:.3f} s" + (f"  (started {s['started']})" if s["started"] else ""),
+        f"frames      {s['frames']:,} event frames, {s['keyframes']:,} keyframes",
+        f"size        {s['bytes']:,} bytes"
+        + (f"  ({s['bytes_per_event']:.1f} bytes/event)" if s["bytes_per_event"] else ""),
+    ]
+    if s["program"] or s["scenario"]:
+        what = s["scenario"] or s["program"]
+        seed = f", seed {s['seed']}" if s["seed"] is not None else ""
+        lines.append(f"recorded    {what}{seed}")
+    lines.append(f"lost        {s['lost_events']:,} events dropped by the recorder")
+    if s["recovered"]:
+        lines.append(f"recovered   yes: {s['recovery_note']}")
+    lines.append("kinds")
+    width = max((len(k) for k in s["kinds"]), default=0)
+    for name, count in sorted(s["kinds"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {name:<{width}}  {count:>12,}")
+    click.echo("\n".join(lines))
+
+
+@click.command("info")
+@click.argument("session", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def command(session: str, as_json: bool) -> None:
+    """Summarise a session file: events, processes, duration, counts per kind, frames,
+    keyframes, bytes per event, whether it was recovered, and events the recorder lost.
+
+    Opening reads only the header and the index, so it is fast on any size of file. A file
+    whose recording was killed opens with every complete frame; the summary says so.
+    """
+    print_info(session, as_json)
