@@ -1,0 +1,560 @@
+"""Breakpoints: structured conditions and custom expressions, with actions and hit counts.
+
+Every condition kind of the seed's Breakpoint System compiles to one expression of the
+language in :mod:`cinema.model.expr`, so there is one engine (vectorised over the session's
+columns, see :mod:`cinema.model.condition`):
+
+================================  ==================================================================
+condition                         expression it compiles to (example)
+================================  ==================================================================
+``MessageCondition``              ``kind == "receive" and msg_type == "withdraw"``
+``StateCondition``                ``kind == "state" and state.balance > 100`` / ``changed(...)``
+``ProcessEventCondition``         ``kind in ["crash", "restart"]``
+``MessageResultCondition``        ``kind in ["timeout", "drop"]``
+``ExpressionCondition``           the text as written
+================================  ==================================================================
+
+A :class:`BreakpointSet` holds the breakpoints of a session, answers "every hit", "next hit
+after event N" and "previous hit before N", and serialises to JSON (see
+:mod:`cinema.model.sidecar` for the file beside the session).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, NamedTuple, TypeAlias, cast
+
+import numpy as np
+
+from cinema.model.condition import Condition
+from cinema.model.errors import ModelError
+from cinema.model.event_scope import EventTable, reader_of
+from cinema.model.expr import ExprError, literal
+from recorder.session.reader import SessionReader
+
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "Breakpoint",
+    "BreakpointCondition",
+    "BreakpointSet",
+    "ExpressionCondition",
+    "Hit",
+    "MessageCondition",
+    "MessageResultCondition",
+    "ProcessEventCondition",
+    "StateCondition",
+    "condition_from_json",
+]
+
+Action = Literal["pause", "pause_highlight", "log"]
+#: ``pause``: stop and inspect; ``pause_highlight``: stop and highlight the event's processes;
+#: ``log``: record the hit and keep running.
+ACTIONS: tuple[Action, ...] = ("pause", "pause_highlight", "log")
+
+_STATE_OPS = ("==", "!=", "<", "<=", ">", ">=", "changed", "equals")
+_PROCESS_EVENTS = {"spawn": "spawn", "exit": "exit", "crash": "crash", "restart": "restart",
+                   "exit_signal": "exit_signal"}  # fmt: skip
+_RESULTS = {"timeout": "timeout", "dropped": "drop", "drop": "drop"}
+_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _process_clause(process: str | int | None, *, peer_too: bool = False) -> str:
+    if process is None:
+        return ""
+    if isinstance(process, bool) or not isinstance(process, (str, int)):
+        raise ModelError(f"a process is a name or a pid number, not {process!r}")
+    if isinstance(process, int):
+        clause = f"pid == {process}"
+        return f"(pid == {process} or peer == {process})" if peer_too else clause
+    name = literal(process)
+    return f"(process == {name} or peer_process == {name})" if peer_too else f"process == {name}"
+
+
+def _join(*clauses: str) -> str:
+    return " and ".join(c for c in clauses if c)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCondition:
+    """A message of a type (``msg_type``) or matching a regular expression (``msg ~ pattern``).
+
+    Args:
+        message_type: e.g. ``"withdraw"`` for ``("withdraw", 10)`` or a ``Withdraw`` record.
+        pattern: a regular expression searched in the message's text.
+        on: ``"receive"`` (when a process takes it), ``"send"``, or ``"any"`` (both).
+        process: only for this process (name or pid): the receiver or the sender.
+    """
+
+    message_type: str | None = None
+    pattern: str | None = None
+    on: Literal["receive", "send", "any"] = "receive"
+    process: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if self.message_type is None and self.pattern is None:
+            raise ModelError("a message breakpoint needs a message type or a pattern")
+        if self.on not in ("receive", "send", "any"):
+            raise ModelError(f"on must be 'receive', 'send' or 'any', not {self.on!r}")
+
+    def expression(self) -> str:
+        kind = {"receive": 'kind == "receive"', "send": 'kind == "send"',
+                "any": 'kind in ["send", "receive"]'}[self.on]  # fmt: skip
+        return _join(
+            kind,
+            _process_clause(self.process),
+            f"msg_type == {literal(self.message_type)}" if self.message_type is not None else "",
+            f"msg ~ {literal(self.pattern)}" if self.pattern is not None else "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StateCondition:
+    """A state field compared with a value (``balance > 100``), equal to one, or changed.
+
+    Args:
+        field: a dotted path into the state (``"balance"``, ``"account.status"``); ``""`` is
+            the whole state.
+        op: ``== != < <= > >=``, ``"equals"`` (same as ``==``) or ``"changed"``.
+        value: the value to compare with (unused for ``changed``).
+        process: only for this process (name or pid).
+    """
+
+    field: str
+    op: str = "changed"
+    value: Any = None
+    process: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in _STATE_OPS:
+            raise ModelError(
+                f"unknown state operator {self.op!r} (use one of {', '.join(_STATE_OPS)})"
+            )
+        if self.field and not all(_FIELD.fullmatch(p) for p in self.field.split(".")):
+            raise ModelError(
+                f"bad state field {self.field!r}: use dotted names like 'balance' or 'a.b' "
+                "(letters, digits and '_', not starting with '_')"
+            )
+        if self.op != "changed":
+            literal(self.value)  # raises for a value the language cannot spell
+
+    def expression(self) -> str:
+        path = f"state.{self.field}" if self.field else "state"
+        if self.op == "changed":
+            test = f"changed({path})"
+        else:
+            op = "==" if self.op == "equals" else self.op
+            test = f"{path} {op} {literal(self.value)}"
+        return _join('kind == "state"', _process_clause(self.process), test)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEventCondition:
+    """Process life events: ``spawn``, ``exit``, ``crash``, ``restart`` (by a supervisor),
+    ``exit_signal``. With ``process``, a restart hits for the supervisor or the new child."""
+
+    events: tuple[str, ...] = ("crash",)
+    process: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.events, str):
+            object.__setattr__(self, "events", (self.events,))
+        object.__setattr__(self, "events", tuple(self.events))
+        bad = [e for e in self.events if e not in _PROCESS_EVENTS]
+        if bad or not self.events:
+            raise ModelError(
+                f"unknown process event {bad[0] if bad else '(none given)'!r} "
+                f"(use {', '.join(_PROCESS_EVENTS)})"
+            )
+
+    def expression(self) -> str:
+        kinds = [_PROCESS_EVENTS[e] for e in self.events]
+        proc = _process_clause(self.process, peer_too="restart" in kinds)
+        return _join(f"kind in {literal(kinds)}", proc)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageResultCondition:
+    """Messages that did not arrive: ``timeout`` (a call or receive timed out) and ``dropped``.
+    With ``process``, either side of the message (sender or receiver) counts."""
+
+    results: tuple[str, ...] = ("timeout", "dropped")
+    process: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.results, str):
+            object.__setattr__(self, "results", (self.results,))
+        object.__setattr__(self, "results", tuple(self.results))
+        bad = [r for r in self.results if r not in _RESULTS]
+        if bad or not self.results:
+            raise ModelError(
+                f"unknown message result {bad[0] if bad else '(none given)'!r} "
+                "(use timeout, dropped)"
+            )
+
+    def expression(self) -> str:
+        kinds = sorted({_RESULTS[r] for r in self.results})
+        return _join(f"kind in {literal(kinds)}", _process_clause(self.process, peer_too=True))
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionCondition:
+    """A custom expression (see ``docs/expressions.md``)."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        Condition(self.text)  # raises ExprError with the position
+
+    def expression(self) -> str:
+        return self.text
+
+
+BreakpointCondition: TypeAlias = (
+    MessageCondition
+    | StateCondition
+    | ProcessEventCondition
+    | MessageResultCondition
+    | ExpressionCondition
+)
+
+_CONDITION_TYPES: dict[str, type[Any]] = {
+    "message": MessageCondition,
+    "state": StateCondition,
+    "process_event": ProcessEventCondition,
+    "message_result": MessageResultCondition,
+    "expression": ExpressionCondition,
+}
+_TYPE_NAMES = {cls: name for name, cls in _CONDITION_TYPES.items()}
+
+
+def condition_to_json(cond: BreakpointCondition) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": _TYPE_NAMES[type(cond)]}
+    out.update({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cond).items()})
+    return out
+
+
+def condition_from_json(data: Any) -> BreakpointCondition:
+    """Rebuild a condition from :func:`condition_to_json` output.
+
+    Raises:
+        ModelError: an unknown type or bad parameters (the message says which).
+    """
+    if not isinstance(data, dict):
+        raise ModelError("a breakpoint condition must be a JSON object")
+    params = dict(data)
+    type_name = params.pop("type", None)
+    cls = _CONDITION_TYPES.get(type_name) if isinstance(type_name, str) else None
+    if cls is None:
+        raise ModelError(
+            f"unknown condition type {type_name!r} (known: {', '.join(_CONDITION_TYPES)})"
+        )
+    for key in ("events", "results"):
+        if isinstance(params.get(key), list):
+            params[key] = tuple(params[key])
+    try:
+        return cast(BreakpointCondition, cls(**params))
+    except TypeError as exc:
+        raise ModelError(f"bad {type_name} condition: {exc}") from None
+
+
+@dataclass(slots=True)
+class Breakpoint:
+    """One breakpoint.
+
+    Attributes:
+        id: unique within its set (``"bp1"``, ``"bp2"``...).
+        condition: what makes it hit.
+        action: what a hit does (see :data:`ACTIONS`).
+        enabled: disabled breakpoints never hit.
+        where: an optional extra expression that must also hold (``"t > 2.5"``).
+        label: free text shown in lists.
+        hit_count: hits met during playback and runs (not every hit in the file: see
+            :meth:`BreakpointSet.hits_of` for that).
+    """
+
+    id: str
+    condition: BreakpointCondition
+    action: Action = "pause"
+    enabled: bool = True
+    where: str | None = None
+    label: str = ""
+    hit_count: int = 0
+    _compiled: Condition | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def expression(self) -> str:
+        """The one expression this breakpoint evaluates."""
+        base = self.condition.expression()
+        if self.where:
+            return f"({base}) and ({self.where})"
+        return base
+
+    @property
+    def compiled(self) -> Condition:
+        if self._compiled is None or self._compiled.text != self.expression:
+            self._compiled = Condition(self.expression)
+        return self._compiled
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "condition": condition_to_json(self.condition),
+            "action": self.action,
+            "enabled": self.enabled,
+            "where": self.where,
+            "label": self.label,
+            "hit_count": self.hit_count,
+        }
+
+
+class Hit(NamedTuple):
+    """Event ``seq`` hit these breakpoints; ``action`` is the strongest of their actions."""
+
+    seq: int
+    breakpoints: tuple[str, ...]
+    action: Action
+
+
+def _validate_action(action: str) -> Action:
+    if action not in ACTIONS:
+        raise ModelError(f"unknown breakpoint action {action!r} (use {', '.join(ACTIONS)})")
+    return action
+
+
+def _validate_where(where: str | None) -> str | None:
+    if where is not None and not where.strip():
+        return None
+    if where is not None:
+        Condition(where)
+    return where
+
+
+class BreakpointSet:
+    """The breakpoints of a session: edit them, and find their hits.
+
+    Hits are computed once per breakpoint and session (column masks, payloads decoded only for
+    candidates) and extended incrementally when a live session grows.
+    """
+
+    def __init__(self) -> None:
+        self._bps: dict[str, Breakpoint] = {}
+        self._next = 1
+        self._cache: dict[str, tuple[str, int, np.ndarray]] = {}  # id -> (expr, n, hits)
+        self._reader: weakref.ref[SessionReader] | None = None
+        self._listeners: list[Callable[[BreakpointSet], None]] = []
+
+    # ------------------------------------------------------------------ editing
+
+    def add(
+        self,
+        condition: BreakpointCondition | str,
+        *,
+        action: str = "pause",
+        enabled: bool = True,
+        where: str | None = None,
+        label: str = "",
+        id: str | None = None,
+    ) -> Breakpoint:
+        """Add a breakpoint (a string condition is a custom expression).
+
+        Raises:
+            ExprError: an expression does not parse.
+            ModelError: a bad action or a duplicate id.
+        """
+        cond = ExpressionCondition(condition) if isinstance(condition, str) else condition
+        if id is None:
+            while f"bp{self._next}" in self._bps:
+                self._next += 1
+            id = f"bp{self._next}"
+            self._next += 1
+        elif id in self._bps:
+            raise ModelError(f"there is already a breakpoint {id!r}")
+        bp = Breakpoint(id, cond, _validate_action(action), enabled, _validate_where(where), label)
+        bp.compiled  # noqa: B018 - parse now, so a bad expression fails here
+        self._bps[id] = bp
+        self._changed()
+        return bp
+
+    def edit(self, id: str, **changes: Any) -> Breakpoint:
+        """Change fields of a breakpoint (``condition``, ``action``, ``enabled``, ``where``,
+        ``label``); a string ``condition`` is a custom expression."""
+        bp = self.get(id)
+        allowed = {"condition", "action", "enabled", "where", "label", "hit_count"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ModelError(f"cannot edit {sorted(unknown)[0]!r} of a breakpoint")
+        if isinstance(changes.get("condition"), str):
+            changes["condition"] = ExpressionCondition(changes["condition"])
+        if "action" in changes:
+            changes["action"] = _validate_action(changes["action"])
+        if "where" in changes:
+            changes["where"] = _validate_where(changes["where"])
+        new = replace(bp, **changes, _compiled=None)
+        new.compiled  # noqa: B018 - validate before replacing
+        self._bps[id] = new
+        self._cache.pop(id, None)
+        self._changed()
+        return new
+
+    def remove(self, id: str) -> None:
+        self.get(id)
+        del self._bps[id]
+        self._cache.pop(id, None)
+        self._changed()
+
+    def enable(self, id: str, enabled: bool = True) -> None:
+        self.get(id).enabled = enabled
+        self._changed()
+
+    def disable(self, id: str) -> None:
+        self.enable(id, False)
+
+    def clear(self) -> None:
+        self._bps.clear()
+        self._cache.clear()
+        self._changed()
+
+    def get(self, id: str) -> Breakpoint:
+        try:
+            return self._bps[id]
+        except KeyError:
+            known = ", ".join(self._bps) or "none"
+            raise ModelError(f"no breakpoint {id!r} (breakpoints: {known})") from None
+
+    def __iter__(self) -> Iterator[Breakpoint]:
+        return iter(list(self._bps.values()))
+
+    def __len__(self) -> int:
+        return len(self._bps)
+
+    def __contains__(self, id: object) -> bool:
+        return id in self._bps
+
+    def subscribe(self, callback: Callable[[BreakpointSet], None]) -> Callable[[], None]:
+        """Call ``callback(self)`` after every change; returns a function that unsubscribes."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _changed(self) -> None:
+        for cb in list(self._listeners):
+            cb(self)
+
+    def reset_hit_counts(self) -> None:
+        for bp in self._bps.values():
+            bp.hit_count = 0
+
+    # ------------------------------------------------------------------ hits
+
+    def hits_of(self, session: Any, id: str) -> np.ndarray:
+        """Every event where breakpoint ``id`` hits (enabled or not), ascending."""
+        bp = self.get(id)
+        reader = reader_of(session)
+        if self._reader is None or self._reader() is not reader:
+            self._cache.clear()  # another session: hits computed for the old one are stale
+            self._reader = weakref.ref(reader)
+        n = EventTable.of(reader).n
+        cond = bp.compiled
+        cached = self._cache.get(id)
+        if cached is not None and cached[0] == cond.text and cached[1] == n:
+            return cached[2]
+        if cached is not None and cached[0] == cond.text and cached[1] < n:
+            hits = np.concatenate([cached[2], cond.hits(reader, cached[1], n)])
+        else:
+            hits = cond.hits(reader)
+        self._cache[id] = (cond.text, n, hits)
+        return hits
+
+    def hits_by_breakpoint(
+        self, session: Any, *, enabled_only: bool = True
+    ) -> dict[str, np.ndarray]:
+        return {
+            bp.id: self.hits_of(session, bp.id)
+            for bp in self._bps.values()
+            if bp.enabled or not enabled_only
+        }
+
+    def hits(self, session: Any, *, actions: tuple[str, ...] = ACTIONS) -> np.ndarray:
+        """Every event where an enabled breakpoint (with one of ``actions``) hits."""
+        parts = [
+            self.hits_of(session, bp.id)
+            for bp in self._bps.values()
+            if bp.enabled and bp.action in actions
+        ]
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts))
+
+    def hit_at(self, session: Any, seq: int) -> Hit | None:
+        """Which enabled breakpoints hit at event ``seq`` (None if none)."""
+        ids: list[str] = []
+        for bp in self._bps.values():
+            if not bp.enabled:
+                continue
+            h = self.hits_of(session, bp.id)
+            i = int(np.searchsorted(h, seq))
+            if i < len(h) and int(h[i]) == seq:
+                ids.append(bp.id)
+        if not ids:
+            return None
+        order = {a: i for i, a in enumerate(ACTIONS)}
+        action = min((self._bps[i].action for i in ids), key=order.__getitem__)
+        return Hit(seq, tuple(ids), action)
+
+    def next_hit(
+        self, session: Any, from_seq: int, *, actions: tuple[str, ...] = ACTIONS
+    ) -> Hit | None:
+        """The first hit strictly after ``from_seq`` (None when there is none)."""
+        h = self.hits(session, actions=actions)
+        i = int(np.searchsorted(h, from_seq, side="right"))
+        return self.hit_at(session, int(h[i])) if i < len(h) else None
+
+    def prev_hit(
+        self, session: Any, from_seq: int, *, actions: tuple[str, ...] = ACTIONS
+    ) -> Hit | None:
+        """The last hit strictly before ``from_seq`` (None when there is none)."""
+        h = self.hits(session, actions=actions)
+        i = int(np.searchsorted(h, from_seq, side="left")) - 1
+        return self.hit_at(session, int(h[i])) if i >= 0 else None
+
+    # ------------------------------------------------------------------ JSON
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [bp.to_json() for bp in self._bps.values()]
+
+    @classmethod
+    def from_json(cls, items: Any) -> BreakpointSet:
+        """Rebuild a set from :meth:`to_json` output.
+
+        Raises:
+            ModelError: a malformed entry (the message names which, and why).
+        """
+        if not isinstance(items, list):
+            raise ModelError("breakpoints must be a JSON list")
+        out = cls()
+        for i, item in enumerate(items, 1):
+            try:
+                if not isinstance(item, dict):
+                    raise ModelError("not a JSON object")
+                bp = out.add(
+                    condition_from_json(item.get("condition")),
+                    action=str(item.get("action", "pause")),
+                    enabled=bool(item.get("enabled", True)),
+                    where=_opt_str(item.get("where")),
+                    label=str(item.get("label") or ""),
+                    id=_opt_str(item.get("id")),
+                )
+                count = item.get("hit_count", 0)
+                bp.hit_count = count if isinstance(count, int) and count >= 0 else 0
+            except ExprError as exc:
+                raise ModelError(f"breakpoint {i}: bad expression: {exc.message}") from None
+            except ModelError as exc:
+                raise ModelError(f"breakpoint {i}: {exc}") from None
+        return out
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)
