@@ -1,0 +1,37 @@
+"""Cinema's Qt-free time-travel engine.
+
+Layering inside the package (each module imports only those above it)::
+
+    errors, render                      messages and the shared value formatter
+    world  <- _replay <- session        the world at event N: keyframe + replay, LRU of worlds
+    timeline, history, flow, filters    per-process timelines, state history and diffs,
+                                        message pairing and the communication graph, search
+
+Nothing here imports Qt; the CLI, the UI and the tests all ask these same objects.
+"""
+
+from cinema.model.errors import ModelError
+from cinema.model.render import render_value, to_jsonable
+from cinema.model.session import Session, Subscriber
+from cinema.model.world import (
+    STATUSES,
+    MailboxMessage,
+    ProcessView,
+    SupervisionTree,
+    SupervisorView,
+    World,
+)
+
+__all__ = [
+    "STATUSES",
+    "MailboxMessage",
+    "ModelError",
+    "ProcessView",
+    "Session",
+    "Subscriber",
+    "SupervisionTree",
+    "SupervisorView",
+    "World",
+    "render_value",
+    "to_jsonable",
+]

@@ -1,0 +1,401 @@
+"""Replay: build a world from a keyframe, then apply events to it (``docs/world-schema.md``).
+
+Replay is column-driven: kinds, pids, peers and refs come from the event columns, and only the
+kinds whose effect depends on their data (SPAWN, RESTART, CHILD_SPEC, REGISTER, UNREGISTER,
+PROFILE) decode a payload. A SEND's message and a STATE's state are kept as :class:`Lazy`
+references and decoded only when a view shows them, so replaying past thousands of messages
+costs no decoding at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from cinema.model.world import (
+    Entry,
+    Lazy,
+    Namer,
+    Proc,
+    Resolver,
+    World,
+    _as_int,
+    _opt_pid,
+)  # fmt: skip
+from recorder.events import NO_PID, EventKind
+
+__all__ = ["Replayer", "empty_world", "world_from_keyframe"]
+
+_K = EventKind
+#: Kinds that end a bulk run: they create or end processes, or change what traffic does
+#: (status, counters the overlay also counts). Unknown kinds change nothing.
+_BREAK = np.zeros(256, dtype=bool)
+_BREAK[[_K.SPAWN, _K.EXIT, _K.CRASH, _K.SUSPEND, _K.RESUME, _K.PROFILE]] = True
+#: Kinds inside a run that touch links, monitors, the registry or supervisors only.
+_SIDE = np.zeros(256, dtype=bool)
+_SIDE[[_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR, _K.REGISTER, _K.UNREGISTER, _K.RESTART,
+       _K.CHILD_SPEC]] = True  # fmt: skip
+DataFn = Callable[[int], Any]  # seq -> decoded data of that event
+
+
+def empty_world(resolve: Resolver, names: Namer) -> World:
+    """The world before the first event."""
+    return World(-1, 0, {}, {}, {}, frozenset(), {}, resolve, names)
+
+
+def world_from_keyframe(
+    kf_seq: int, kf: Mapping[str, Any], resolve: Resolver, names: Namer
+) -> World:
+    """The world a keyframe at ``kf_seq`` holds (after event ``kf_seq - 1``).
+
+    Process entries stay in their decoded keyframe form until something reads or changes them.
+    """
+    procs: dict[int, Entry] = {}
+    holders: set[int] = set()
+    for row in kf.get("dead") or ():
+        if isinstance(row, (list, tuple)) and len(row) >= 2:
+            pid = _as_int(row[0])
+            procs[pid] = {"pid": pid, "status": "crashed" if row[1] == "crashed" else "dead"}
+    for e in kf.get("processes") or ():
+        if isinstance(e, Mapping):
+            pid = _as_int(e.get("pid"))
+            procs[pid] = e
+            if e.get("monitors"):
+                holders.add(pid)
+    sups: dict[int, Mapping[str, Any]] = {}
+    for s in kf.get("supervisors") or ():
+        if isinstance(s, Mapping):
+            sups[_as_int(s.get("pid"))] = s
+    reg = kf.get("registry")
+    registry = {str(k): _as_int(v) for k, v in reg.items()} if isinstance(reg, Mapping) else {}
+    t = kf.get("time_ns")
+    return World(
+        kf_seq - 1, t if isinstance(t, int) else 0, procs, sups, registry, frozenset(holders),
+        {}, resolve, names,
+    )  # fmt: skip
+
+
+class Replayer:
+    """Applies events to a copy of a world; untouched entries stay shared with the original."""
+
+    def __init__(self, base: World, data: DataFn) -> None:
+        self.seq = base.seq
+        self.time_ns = base.time_ns
+        self.procs: dict[int, Entry] = dict(base._procs)
+        self.owned: set[int] = set()
+        self.sups: dict[int, Mapping[str, Any]] = dict(base._sups)
+        self.sups_owned: set[int] = set()
+        self.registry = dict(base._registry)
+        self.holders = set(base._holders)
+        self.pending_restarts = dict(base._pending_restarts)
+        self.overlay = base._overlay.copy()
+        self._resolve = base._resolve
+        self._names = base._names
+        self._data = data
+
+    def world(self) -> World:
+        """The world after the events applied so far (the replayer must not be used again)."""
+        return World(
+            self.seq, self.time_ns, self.procs, self.sups, self.registry,
+            frozenset(self.holders), self.pending_restarts, self._resolve, self._names,
+            self.overlay,
+        )  # fmt: skip
+
+    def _own(self, pid: int) -> Proc | None:
+        e = self.procs.get(pid)
+        if e is None:
+            return None
+        if pid in self.owned:
+            assert isinstance(e, Proc)
+            self.overlay.fold(e)
+            return e
+        p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e)
+        self.overlay.fold(p)
+        self.procs[pid] = p
+        self.owned.add(pid)
+        return p
+
+    def _alive(self, pid: int) -> Proc | None:
+        p = self._own(pid)
+        return p if p is not None and p.status not in ("dead", "crashed") else None
+
+    def _is_alive(self, pid: int) -> bool:
+        if pid in self.overlay.running:
+            return pid in self.procs
+        e = self.procs.get(pid)
+        if e is None:
+            return False
+        status = e.status if isinstance(e, Proc) else e.get("status")
+        return status not in ("dead", "crashed")
+
+    def _sup(self, pid: int) -> dict[str, Any]:
+        s = self.sups.get(pid)
+        if pid in self.sups_owned:
+            assert isinstance(s, dict)
+            return s
+        new: dict[str, Any] = dict(s) if s is not None else {"pid": pid}
+        new["children"] = [dict(c) for c in new.get("children") or () if isinstance(c, dict)]
+        self.sups[pid] = new
+        self.sups_owned.add(pid)
+        return new
+
+    # ------------------------------------------------------------------ applying events
+
+    def apply_columns(
+        self, start: int, ts: np.ndarray, kind: np.ndarray, pid: np.ndarray,
+        peer: np.ndarray, ref: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Apply events ``start, start + 1, ...`` given as columns.
+
+        Runs of SEND / RECEIVE / DROP / STATE (and kinds that change nothing) are applied in
+        bulk with numpy; every other event is applied one at a time, in order, between runs.
+        """
+        n = len(kind)
+        if n == 0:
+            return
+        breaks = np.flatnonzero(_BREAK[kind])
+        lo = 0
+        for b in [*breaks.tolist(), n]:
+            if b > lo:
+                k = kind[lo:b]
+                self._bulk(start + lo, k, pid[lo:b], peer[lo:b], ref[lo:b])
+                # Link, monitor, registry and supervisor events commute with message traffic:
+                # apply them after the run, in their own order.
+                for i in (np.flatnonzero(_SIDE[k]) + lo).tolist():
+                    self.apply(start + i, int(kind[i]), int(pid[i]), int(peer[i]), int(ref[i]))
+            if b < n:
+                self.apply(start + b, int(kind[b]), int(pid[b]), int(peer[b]), int(ref[b]))
+            lo = b + 1
+        self.seq = start + n - 1
+        self.time_ns = int(ts[n - 1])
+
+    def _bulk(
+        self, start: int, kind: np.ndarray, pid: np.ndarray, peer: np.ndarray, ref: np.ndarray
+    ) -> None:
+        """Apply a run holding only SEND, RECEIVE, DROP, STATE and no-op kinds.
+
+        No process is born, dies or changes status by another rule inside the run, so: a
+        message sent and consumed inside the run never touches a mailbox; RECEIVE counts and
+        the last STATE per process go to the overlay.
+        """
+        is_send = kind == _K.SEND
+        is_recv = kind == _K.RECEIVE
+        is_drop = kind == _K.DROP
+        send_idx = np.flatnonzero(is_send)
+        cons_idx = np.flatnonzero(is_recv | is_drop)
+        send_refs = ref[send_idx]
+        cons_refs = ref[cons_idx]
+        # Consumed messages that were queued before the run: take them out of their mailbox.
+        if len(cons_idx):
+            outside = ~np.isin(cons_refs, send_refs)
+            for i in cons_idx[outside].tolist():
+                k = int(kind[i])
+                owner = int(pid[i]) if k == _K.RECEIVE else int(peer[i])
+                p = self._own(owner)
+                if p is None or p.mailbox.pop(int(ref[i]), None) is not None:
+                    continue
+                if k == _K.RECEIVE and p.extra > 0:
+                    p.extra -= 1
+        # Messages sent in the run and still queued at its end.
+        if len(send_idx):
+            queued = ~np.isin(send_refs, cons_refs)
+            for i in send_idx[queued].tolist():
+                receiver = int(peer[i])
+                if self._is_alive(receiver):
+                    p = self._own(receiver)
+                    assert p is not None
+                    p.mailbox[int(ref[i])] = (int(pid[i]), Lazy(start + i))
+        ov = self.overlay
+        recv_pids = pid[is_recv]
+        if len(recv_pids):
+            pids, counts = np.unique(recv_pids, return_counts=True)
+            handled = ov.handled
+            for q, c in zip(pids.tolist(), counts.tolist(), strict=True):
+                if q in self.procs:
+                    handled[q] = handled.get(q, 0) + c
+                    ov.running.add(q)
+        state_idx = np.flatnonzero(kind == _K.STATE)
+        if len(state_idx):
+            # The last STATE of each process wins.
+            rev = state_idx[::-1]
+            pids, first = np.unique(pid[rev], return_index=True)
+            for q, i in zip(pids.tolist(), rev[first].tolist(), strict=True):
+                if q in self.procs:
+                    ov.state[q] = Lazy(start + i, "state")
+
+    def apply(self, seq: int, kind: int, pid: int, peer: int, ref: int) -> None:
+        """Apply one event (the rules of ``docs/world-schema.md``)."""
+        self.seq = seq
+        if kind == _K.SEND:
+            if self._is_alive(peer):
+                p = self._own(peer)
+                assert p is not None
+                p.mailbox[ref] = (pid, Lazy(seq))
+        elif kind == _K.RECEIVE:
+            p = self._own(pid)
+            if p is not None:
+                if p.mailbox.pop(ref, None) is None and p.extra > 0:
+                    p.extra -= 1
+                p.handled += 1
+                p.status = "running"
+        elif kind == _K.STATE:
+            p = self._own(pid)
+            if p is not None:
+                p.state = Lazy(seq, "state")
+        elif kind == _K.DROP:
+            p = self._own(peer) if peer in self.procs else None
+            if p is not None:
+                p.mailbox.pop(ref, None)
+        elif kind == _K.SPAWN:
+            self._spawn(seq, pid, peer)
+        elif kind == _K.EXIT or kind == _K.CRASH:
+            self._exit(pid, "dead" if kind == _K.EXIT else "crashed")
+        elif kind == _K.LINK or kind == _K.UNLINK:
+            a, b = self._own(pid), self._own(peer)
+            if kind == _K.LINK:
+                if a is not None and b is not None:
+                    a.links.add(peer)
+                    b.links.add(pid)
+            else:
+                if a is not None:
+                    a.links.discard(peer)
+                if b is not None:
+                    b.links.discard(pid)
+        elif kind == _K.MONITOR:
+            p = self._own(pid)
+            if p is not None:
+                p.monitors[ref] = peer
+                self.holders.add(pid)
+        elif kind == _K.DEMONITOR:
+            p = self._own(pid)
+            if p is not None:
+                p.monitors.pop(ref, None)
+        elif kind == _K.SUSPEND or kind == _K.RESUME:
+            p = self._alive(pid)
+            if p is not None:
+                p.status = "suspended" if kind == _K.SUSPEND else "waiting"
+        elif kind == _K.RESTART:
+            self._restart(seq, pid, peer)
+        elif kind == _K.CHILD_SPEC:
+            self._child_spec(seq, pid, peer)
+        elif kind == _K.REGISTER or kind == _K.UNREGISTER:
+            self._register(seq, pid, kind == _K.REGISTER)
+        elif kind == _K.PROFILE and pid != NO_PID and pid in self.procs:
+            self._profile(seq, pid)
+        # DELAY, INTERCEPT, EXIT_SIGNAL, TIMEOUT, BREAKPOINT, MARKER, LOST: no change.
+
+    def _map(self, seq: int) -> Mapping[str, Any]:
+        d = self._data(seq)
+        return d if isinstance(d, Mapping) else {}
+
+    def _spawn(self, seq: int, pid: int, peer: int) -> None:
+        d = self._map(seq)
+        p = Proc(pid, str(d.get("name") or self._names(pid)), str(d.get("behaviour") or "process"))
+        p.parent = None if peer == NO_PID else peer
+        p.supervisor = _opt_pid(d.get("supervisor"))
+        p.restarts = self.pending_restarts.pop(pid, 0)
+        ov = self.overlay
+        ov.handled.pop(pid, None)
+        ov.state.pop(pid, None)
+        ov.running.discard(pid)
+        self.procs[pid] = p
+        self.owned.add(pid)
+
+    def _exit(self, pid: int, status: str) -> None:
+        p = self._own(pid)
+        if p is None:
+            return
+        p.status = status
+        p.mailbox.clear()
+        p.extra = 0
+        for other in p.links:
+            q = self._own(other)
+            if q is not None:
+                q.links.discard(pid)
+        p.links.clear()
+        for holder in list(self.holders):
+            e = self.procs.get(holder)
+            if e is None:
+                continue
+            mons = e.monitors if isinstance(e, Proc) else dict(_pairs(e.get("monitors")))
+            if pid in mons.values():
+                q = self._own(holder)
+                assert q is not None
+                q.monitors = {r: t for r, t in q.monitors.items() if t != pid}
+        p.monitors.clear()
+
+    def _restart(self, seq: int, pid: int, peer: int) -> None:
+        d = self._map(seq)
+        child_id = d.get("child_id")
+        new_pid = None if peer == NO_PID else peer
+        sup = self._sup(pid)
+        for c in sup["children"]:
+            if c.get("id") == child_id:
+                c["pid"] = new_pid
+                break
+        restarts = d.get("restarts")
+        if new_pid is not None and isinstance(restarts, int):
+            p = self._own(new_pid)
+            if p is not None:
+                p.restarts = restarts
+            else:
+                self.pending_restarts[new_pid] = restarts
+
+    def _child_spec(self, seq: int, pid: int, peer: int) -> None:
+        d = self._map(seq)
+        op, child_id = d.get("op"), d.get("child_id")
+        spec = d.get("spec") if isinstance(d.get("spec"), Mapping) else {}
+        assert isinstance(spec, Mapping)
+        sup = self._sup(pid)
+        children: list[dict[str, Any]] = sup["children"]
+        idx = next((i for i, c in enumerate(children) if c.get("id") == child_id), None)
+        if op == "remove":
+            if idx is not None:
+                del children[idx]
+            return
+        default = {"id": child_id, "pid": None, "restart": "permanent", "type": "worker"}
+        row = children[idx] if idx is not None else default
+        for key in ("restart", "type"):
+            if key in spec:
+                row[key] = spec[key]
+        if peer != NO_PID:
+            row["pid"] = peer
+        if idx is None:
+            children.append(row)
+
+    def _register(self, seq: int, pid: int, register: bool) -> None:
+        name = self._map(seq).get("name")
+        if not isinstance(name, str):
+            return
+        p = self._own(pid)
+        if register:
+            self.registry[name] = pid
+            if p is not None:
+                p.registered = name
+        else:
+            if self.registry.get(name) == pid:
+                del self.registry[name]
+            if p is not None and p.registered == name:
+                p.registered = None
+
+    def _profile(self, seq: int, pid: int) -> None:
+        d = self._map(seq)
+        p = self._own(pid)
+        assert p is not None
+        for key in ("cpu_ns", "memory", "handled"):
+            v = d.get(key)
+            if isinstance(v, int) and not isinstance(v, bool):
+                setattr(p, key, v)
+        mlen = d.get("mailbox_len", d.get("mailbox"))
+        if isinstance(mlen, int) and not isinstance(mlen, bool):
+            p.extra = max(0, mlen - len(p.mailbox))
+
+
+def _pairs(rows: Any) -> list[tuple[int, int]]:
+    out = []
+    for row in rows or ():
+        if isinstance(row, (list, tuple)) and len(row) >= 2:
+            out.append((_as_int(row[0]), _as_int(row[1])))
+    return out

@@ -1,0 +1,396 @@
+"""The world at one moment of a session: every process, its status, state, mailbox and links.
+
+``session.world_at(seq)`` is the state *after* applying event ``seq`` (so ``world_at(0)`` has
+seen the first event; ``world_at(-1)`` is the empty world before any event). A keyframe at
+``S`` therefore equals ``world_at(S - 1)``. How each event kind changes the world is the table
+in ``docs/world-schema.md``; :mod:`cinema.model._replay` applies it.
+
+A :class:`World` is an immutable snapshot. Internally it shares unchanged process entries with
+the world it was derived from (copy-on-write), and keyframe entries stay in their decoded form
+until a view asks for them, so deriving a world costs only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from recorder.events import NO_PID
+
+__all__ = [
+    "STATUSES",
+    "MailboxMessage",
+    "ProcessView",
+    "SupervisionTree",
+    "SupervisorView",
+    "World",
+]
+
+#: Every status a process can have.
+STATUSES = ("running", "waiting", "suspended", "dead", "crashed", "restarting")
+
+
+class MailboxMessage(NamedTuple):
+    """One queued message: its id (the SEND's ``ref``), its sender pid and the message."""
+
+    msg_id: int
+    sender: int
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessView:
+    """One process as it was at a moment. Pids are plain integers; ``None`` means "none"."""
+
+    pid: int
+    name: str
+    behaviour: str
+    status: str
+    """One of :data:`STATUSES`."""
+    parent: int | None
+    supervisor: int | None
+    registered: str | None
+    state: Any
+    """The GenServer state (``None`` for plain processes), a decoded payload value."""
+    mailbox: tuple[MailboxMessage, ...]
+    """Queued messages, oldest first. After a keyframe that kept only the first 100, the
+    messages beyond those are counted in :attr:`mailbox_len` but not listed."""
+    mailbox_len: int
+    links: tuple[int, ...]
+    monitors: tuple[tuple[int, int], ...]
+    """``(ref, target pid)`` of each monitor this process holds."""
+    restarts: int
+    handled: int
+    cpu_ns: int
+    memory: int
+    trap_exit: bool
+
+    @property
+    def alive(self) -> bool:
+        return self.status not in ("dead", "crashed")
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorView:
+    """A supervisor's configuration and child slots (``children`` rows: id, pid, restart,
+    type). ``strategy`` and the intensity are ``None`` when no keyframe told them."""
+
+    pid: int
+    strategy: str | None
+    max_restarts: int | None
+    max_seconds: float | None
+    children: tuple[Mapping[str, Any], ...]
+
+
+class SupervisionTree(NamedTuple):
+    """Live processes by supervisor: ``children[sup]`` in pid order, ``roots`` have none."""
+
+    roots: tuple[int, ...]
+    children: Mapping[int, tuple[int, ...]]
+
+    def walk(self) -> Iterator[tuple[int, int]]:
+        """``(depth, pid)`` in depth-first order from the roots."""
+        stack = [(0, r) for r in reversed(self.roots)]
+        while stack:
+            depth, pid = stack.pop()
+            yield depth, pid
+            stack.extend((depth + 1, c) for c in reversed(self.children.get(pid, ())))
+
+
+class Lazy(NamedTuple):
+    """A payload value not decoded yet: ``data`` of event ``seq`` (or ``data[key]``)."""
+
+    seq: int
+    key: str | None = None
+
+
+class Proc:
+    """The mutable working form of one process, owned by exactly one world while replaying."""
+
+    __slots__ = (
+        "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory", "monitors",
+        "name", "parent", "pid", "registered", "restarts", "state", "status", "supervisor",
+        "trap_exit",
+    )  # fmt: skip
+
+    def __init__(self, pid: int, name: str = "", behaviour: str = "process") -> None:
+        self.pid = pid
+        self.name = name
+        self.behaviour = behaviour
+        self.status = "waiting"
+        self.parent: int | None = None
+        self.supervisor: int | None = None
+        self.registered: str | None = None
+        self.trap_exit = False
+        self.state: Any = None
+        self.mailbox: dict[int, tuple[int, Any]] = {}  # msg_id -> (sender, message | Lazy)
+        self.extra = 0  # queued messages a keyframe counted but did not list
+        self.links: set[int] = set()
+        self.monitors: dict[int, int] = {}  # ref -> target
+        self.restarts = 0
+        self.handled = 0
+        self.cpu_ns = 0
+        self.memory = 0
+
+    def copy(self) -> Proc:
+        p = Proc.__new__(Proc)
+        for name in Proc.__slots__:
+            setattr(p, name, getattr(self, name))
+        p.mailbox = dict(self.mailbox)
+        p.links = set(self.links)
+        p.monitors = dict(self.monitors)
+        return p
+
+    @staticmethod
+    def from_entry(e: Mapping[str, Any]) -> Proc:
+        """Build from a keyframe ``ProcessEntry`` (or a ``dead`` row turned into a map).
+
+        Values of the wrong type (a corrupt or foreign keyframe) fall back to defaults.
+        """
+        get = e.get
+        p = Proc.__new__(Proc)
+        p.pid = _as_int(get("pid"))
+        name, behaviour, status = get("name"), get("behaviour"), get("status")
+        p.name = name if type(name) is str else ""
+        p.behaviour = behaviour if type(behaviour) is str else "process"
+        p.status = status if status in STATUSES else "waiting"
+        p.parent = _opt_pid(get("parent"))
+        p.supervisor = _opt_pid(get("supervisor"))
+        reg = get("registered")
+        p.registered = reg if type(reg) is str else None
+        p.trap_exit = get("trap_exit") is True
+        p.state = get("state")
+        rows = get("mailbox")
+        p.mailbox = {}
+        if rows:
+            for row in rows:
+                if isinstance(row, (list, tuple)) and len(row) >= 3:
+                    p.mailbox[_as_int(row[0])] = (_as_int(row[1]), row[2])
+        mlen = get("mailbox_len")
+        p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
+        links = get("links")
+        p.links = {_as_int(x) for x in links} if links else set()
+        p.monitors = {}
+        mons = get("monitors")
+        if mons:
+            for row in mons:
+                if isinstance(row, (list, tuple)) and len(row) >= 2:
+                    p.monitors[_as_int(row[0])] = _as_int(row[1])
+        p.restarts, p.handled, p.cpu_ns, p.memory = (
+            v if type(v) is int else 0
+            for v in (get("restarts"), get("handled"), get("cpu_ns"), get("memory"))
+        )
+        return p
+
+
+def _as_int(v: Any, default: int = NO_PID) -> int:
+    if type(v) is int:
+        return v
+    n = getattr(v, "n", None)  # a Pid / Ref that slipped into a pid position
+    return n if isinstance(n, int) else default
+
+
+def _opt_pid(v: Any) -> int | None:
+    if v is None:
+        return None
+    n = v if type(v) is int else _as_int(v)
+    return None if n == NO_PID else n
+
+
+class Overlay(NamedTuple):
+    """Effects of RECEIVE and STATE events not yet folded into a process entry.
+
+    Replaying thousands of messages touches most processes only to count a message and mark
+    it running; keeping those effects here spares copying each process (see ``_replay``).
+    """
+
+    handled: dict[int, int]  # pid -> messages handled since the entry was last folded
+    state: dict[int, Any]  # pid -> latest state (usually a Lazy)
+    running: set[int]  # pids whose last status change was a RECEIVE
+
+    def copy(self) -> Overlay:
+        return Overlay(dict(self.handled), dict(self.state), set(self.running))
+
+    def fold(self, p: Proc) -> None:
+        """Move the pending effects for ``p`` into it."""
+        pid = p.pid
+        n = self.handled.pop(pid, 0)
+        if n:
+            p.handled += n
+        if pid in self.state:
+            p.state = self.state.pop(pid)
+        if pid in self.running:
+            self.running.discard(pid)
+            p.status = "running"
+
+
+EMPTY_OVERLAY = Overlay({}, {}, set())
+
+Entry = Proc | Mapping[str, Any]  # a Proc, or a keyframe entry not converted yet
+Resolver = Callable[[Any], Any]  # turns a Lazy into its value (identity for anything else)
+Namer = Callable[[int], str]
+
+
+class World:
+    """The world after event :attr:`seq`. Build it with ``Session.world_at``; never mutate it.
+
+    Attributes:
+        seq: the last event applied (``-1``: before any event).
+        time_ns: the timestamp of event :attr:`seq` (the keyframe's clock at ``-1``).
+    """
+
+    __slots__ = (
+        "_holders", "_names", "_overlay", "_pending_restarts", "_procs", "_registry", "_resolve",
+        "_sups", "_views", "seq", "time_ns",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        seq: int,
+        time_ns: int,
+        procs: dict[int, Entry],
+        sups: dict[int, Mapping[str, Any]],
+        registry: dict[str, int],
+        holders: frozenset[int],
+        pending_restarts: Mapping[int, int],
+        resolve: Resolver,
+        names: Namer,
+        overlay: Overlay = EMPTY_OVERLAY,
+    ) -> None:
+        self.seq = seq
+        self.time_ns = time_ns
+        self._procs = procs
+        self._sups = sups
+        self._registry = registry
+        self._holders = holders  # pids holding at least one monitor (EXIT scans only these)
+        self._pending_restarts = pending_restarts  # RESTART seen before the new child's SPAWN
+        self._resolve = resolve
+        self._names = names
+        self._overlay = overlay
+        self._views: dict[int, ProcessView] = {}
+
+    # ------------------------------------------------------------------ processes
+
+    @property
+    def processes(self) -> Mapping[int, ProcessView]:
+        """Every process known at this moment, dead ones included (status dead / crashed).
+
+        A read-only mapping pid -> :class:`ProcessView`; views are built when first read.
+        """
+        return _ProcessMap(self)
+
+    def process(self, pid: int) -> ProcessView | None:
+        """The process ``pid``, or ``None`` when it does not exist (yet) at this moment."""
+        view = self._views.get(pid)
+        if view is not None:
+            return view
+        e = self._procs.get(pid)
+        if e is None:
+            return None
+        p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e)
+        ov = self._overlay
+        p.handled += ov.handled.get(pid, 0)
+        if pid in ov.state:
+            p.state = ov.state[pid]
+        if pid in ov.running:
+            p.status = "running"
+        view = self._view(p)
+        self._views[pid] = view
+        return view
+
+    def alive(self) -> list[int]:
+        """Pids of the processes alive at this moment, in pid order."""
+        return sorted(pid for pid in self._procs if self._status(pid) not in ("dead", "crashed"))
+
+    def _status(self, pid: int) -> str:
+        if pid in self._overlay.running:
+            return "running"
+        e = self._procs[pid]
+        return e.status if isinstance(e, Proc) else str(e.get("status") or "waiting")
+
+    def _view(self, p: Proc) -> ProcessView:
+        r = self._resolve
+        return ProcessView(
+            pid=p.pid,
+            name=p.name or self._names(p.pid),
+            behaviour=p.behaviour,
+            status=p.status,
+            parent=p.parent,
+            supervisor=p.supervisor,
+            registered=p.registered,
+            state=r(p.state),
+            mailbox=tuple(MailboxMessage(mid, s, r(m)) for mid, (s, m) in p.mailbox.items()),
+            mailbox_len=len(p.mailbox) + p.extra,
+            links=tuple(sorted(p.links)),
+            monitors=tuple(sorted(p.monitors.items())),
+            restarts=p.restarts,
+            handled=p.handled,
+            cpu_ns=p.cpu_ns,
+            memory=p.memory,
+            trap_exit=p.trap_exit,
+        )
+
+    # ------------------------------------------------------------------ registry & supervision
+
+    @property
+    def registry(self) -> Mapping[str, int]:
+        """Registered names: name -> pid."""
+        return dict(self._registry)
+
+    @property
+    def supervisors(self) -> Mapping[int, SupervisorView]:
+        """The supervisors whose configuration is known: pid -> :class:`SupervisorView`."""
+        out: dict[int, SupervisorView] = {}
+        for pid, s in self._sups.items():
+            mr, ms = s.get("max_restarts"), s.get("max_seconds")
+            out[pid] = SupervisorView(
+                pid,
+                s.get("strategy") if isinstance(s.get("strategy"), str) else None,
+                mr if isinstance(mr, int) else None,
+                float(ms) if isinstance(ms, (int, float)) else None,
+                tuple(dict(c) for c in s.get("children") or () if isinstance(c, Mapping)),
+            )
+        return out
+
+    def supervision_tree(self) -> SupervisionTree:
+        """Live processes arranged by their supervisor (a process whose supervisor is gone, or
+        that has none, is a root)."""
+        live = set(self.alive())
+        children: dict[int, list[int]] = {}
+        roots: list[int] = []
+        for pid in sorted(live):
+            e = self._procs[pid]
+            sup = e.supervisor if isinstance(e, Proc) else _opt_pid(e.get("supervisor"))
+            if sup is None or sup not in live or sup == pid:
+                roots.append(pid)
+            else:
+                children.setdefault(sup, []).append(pid)
+        return SupervisionTree(tuple(roots), {k: tuple(v) for k, v in children.items()})
+
+    def __repr__(self) -> str:
+        return f"<World after event {self.seq}: {len(self._procs)} processes>"
+
+
+class _ProcessMap(Mapping[int, ProcessView]):
+    """Read-only pid -> view mapping over a world, building views on demand."""
+
+    __slots__ = ("_world",)
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+
+    def __getitem__(self, pid: int) -> ProcessView:
+        view = self._world.process(pid)
+        if view is None:
+            raise KeyError(pid)
+        return view
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self._world._procs))
+
+    def __len__(self) -> int:
+        return len(self._world._procs)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._world._procs
