@@ -84,7 +84,7 @@ class _Sim:
                     "monitors": [list(m) for m in p["monitors"]],
                 }
                 for p in self.procs.values()
-            ],  # fmt: skip
+            ],
             "dead": self.dead[-1000:],
             "supervisors": [
                 {
@@ -95,15 +95,19 @@ class _Sim:
                     "children": [dict(c) for c in s["children"]],
                 }
                 for pid, s in self.sups.items()
-            ],  # fmt: skip
+            ],
             "registry": dict(self.registry),
         }
 
 
 def write_synthetic(
-    path: str | os.PathLike[str], n_events: int, n_processes: int, *, compress: int | None = 1,
+    path: str | os.PathLike[str],
+    n_events: int,
+    n_processes: int,
+    *,
+    compress: int | None = 1,
     seed: int = 7,
-) -> None:  # fmt: skip
+) -> None:
     """Write a synthetic session of exactly ``n_events`` events to ``path``."""
     rng = random.Random(seed)
     sim = _Sim(n_processes, rng)
@@ -112,14 +116,20 @@ def write_synthetic(
         path,
         clock=sim.clock,
         wall_clock=lambda: 1_700_000_000_000_000_000,
-        metadata={"program": "synthetic", "argv": [], "host": "bench", "pid": 0,
-                  "scenario": "synthetic", "seed": seed},
+        metadata={
+            "program": "synthetic",
+            "argv": [],
+            "host": "bench",
+            "pid": 0,
+            "scenario": "synthetic",
+            "seed": seed,
+        },
         snapshot=sim.world,
         keyframe_every=keyframe_every,
         compress=compress,
         flush_interval=None,
         buffer_events=1 << 21,
-    )  # fmt: skip
+    )
     emit = rec.emit
     count = 0
 
@@ -128,15 +138,36 @@ def write_synthetic(
         pid = sim.next_pid
         sim.next_pid += 1
         sim.procs[pid] = {
-            "pid": pid, "name": name, "behaviour": behaviour, "status": "waiting",
+            "pid": pid,
+            "name": name,
+            "behaviour": behaviour,
+            "status": "waiting",
             "parent": parent if parent != NO_PEER else None,
-            "supervisor": sup if sup != NO_PEER else None, "registered": None,
-            "trap_exit": behaviour == "supervisor", "state": {"count": 0, "last": None},
-            "mailbox": deque(), "links": set(), "monitors": [], "restarts": 0, "handled": 0,
-            "cpu_ns": 0, "memory": 200,
-        }  # fmt: skip
-        emit(_K.SPAWN, pid, parent, 0, {"name": name, "behaviour": behaviour, "parent": parent,
-                                        "supervisor": sup, "node": "local"})  # fmt: skip
+            "supervisor": sup if sup != NO_PEER else None,
+            "registered": None,
+            "trap_exit": behaviour == "supervisor",
+            "state": {"count": 0, "last": None},
+            "mailbox": deque(),
+            "links": set(),
+            "monitors": [],
+            "restarts": 0,
+            "handled": 0,
+            "cpu_ns": 0,
+            "memory": 200,
+        }
+        emit(
+            _K.SPAWN,
+            pid,
+            parent,
+            0,
+            {
+                "name": name,
+                "behaviour": behaviour,
+                "parent": parent,
+                "supervisor": sup,
+                "node": "local",
+            },
+        )
         count += 1
         return pid
 
@@ -200,8 +231,18 @@ def write_synthetic(
         elif r < 0.9975:
             a = choice(workers)
             p = procs[a]
-            emit(_K.PROFILE, a, NO_PEER, 0, {"cpu_ns": p["cpu_ns"] + 1000, "handled": p["handled"],
-                                             "mailbox": len(p["mailbox"]), "memory": p["memory"]})  # fmt: skip
+            emit(
+                _K.PROFILE,
+                a,
+                NO_PEER,
+                0,
+                {
+                    "cpu_ns": p["cpu_ns"] + 1000,
+                    "handled": p["handled"],
+                    "mailbox": len(p["mailbox"]),
+                    "memory": p["memory"],
+                },
+            )
             p["cpu_ns"] += 1000
             count += 1
         elif r < 0.9985 and count + 4 < n_events:

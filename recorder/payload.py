@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 
@@ -159,7 +160,15 @@ class Truncated:
 
 # --------------------------------------------------------------------------- encoding
 
-_packb = msgpack.Packer(use_bin_type=True, strict_types=False).pack
+_packb: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True, strict_types=False).pack
+_tuple_new = tuple.__new__
+
+
+def _ext(code: int, data: bytes) -> msgpack.ExtType:
+    # ExtType's own constructor validates its arguments in Python (~0.7 us); ours are known good.
+    return _tuple_new(msgpack.ExtType, (code, data))
+
+
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
@@ -168,7 +177,7 @@ _INT_MAX = 2**64 - 1
 class _Walker:
     """One encoding pass; carries the byte budget across the whole value."""
 
-    __slots__ = ("limits", "budget")
+    __slots__ = ("budget", "limits")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -178,12 +187,12 @@ class _Walker:
         t = type(v)
         lim = self.limits
         if self.budget <= 0:
-            return msgpack.ExtType(EXT_TRUNCATED, _packb(["size", 0, None]))
+            return _ext(EXT_TRUNCATED, _packb(["size", 0, None]))
         if t is int:
             self.budget -= 9
             if _INT_MIN <= v <= _INT_MAX:
                 return v
-            return msgpack.ExtType(EXT_BIGINT, _packb(str(v)[: lim.max_str]))
+            return _ext(EXT_BIGINT, _packb(str(v)[: lim.max_str]))
         if t is str:
             if len(v) > lim.max_str:
                 self.budget -= lim.max_str
@@ -205,7 +214,7 @@ class _Walker:
         if t is list:
             return self._seq(v, depth)
         if t is tuple:
-            return msgpack.ExtType(EXT_TUPLE, _packb(self._seq(v, depth)))
+            return _ext(EXT_TUPLE, _packb(self._seq(v, depth)))
         if t is dict:
             return self._map(v, depth)
         if t is set or t is frozenset:
@@ -214,17 +223,17 @@ class _Walker:
                 items = sorted(v)
             except TypeError:  # mixed types: keep insertion order, still deterministic enough
                 items = list(v)
-            return msgpack.ExtType(code, _packb(self._seq(items, depth)))
+            return _ext(code, _packb(self._seq(items, depth)))
         if t is Pid:
             self.budget -= 9
-            return msgpack.ExtType(EXT_PID, _packb(v.n))
+            return _ext(EXT_PID, _packb(v.n))
         if t is Ref:
             self.budget -= 9
-            return msgpack.ExtType(EXT_REF, _packb(v.n))
+            return _ext(EXT_REF, _packb(v.n))
         return self._other(v, t, depth)
 
     def _trunc(self, what: str, size: int, preview: Any) -> msgpack.ExtType:
-        return msgpack.ExtType(EXT_TRUNCATED, _packb([what, size, preview]))
+        return _ext(EXT_TRUNCATED, _packb([what, size, preview]))
 
     def _seq(self, v: Any, depth: int) -> list[Any]:
         self.budget -= 5
@@ -269,13 +278,13 @@ class _Walker:
         body = {str(k): self.walk(x, depth + 1) for k, x in fields[:cap]}
         if len(fields) > cap:
             body["\u2026"] = self._trunc("items", len(fields), None)
-        return msgpack.ExtType(EXT_RECORD, _packb([type_name, body]))
+        return _ext(EXT_RECORD, _packb([type_name, body]))
 
     def _other(self, v: Any, t: type, depth: int) -> Any:
         name = _type_name(t)
         if isinstance(v, enum.Enum):
             self.budget -= len(name) + 10
-            return msgpack.ExtType(
+            return _ext(
                 EXT_ENUM, _packb([name, v.name, self.walk(v.value, self.limits.max_depth - 1)])
             )
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
@@ -299,13 +308,13 @@ class _Walker:
             text = f"<{name} (repr failed: {type(exc).__name__})>"
         text = text[: self.limits.max_repr]
         self.budget -= len(text) + len(name) + 5
-        return msgpack.ExtType(EXT_OPAQUE, _packb([name, text]))
+        return _ext(EXT_OPAQUE, _packb([name, text]))
 
 
 def _native(v: Any) -> Any:
     for base in (bool, int, float, str, bytes, list, tuple, dict, set, frozenset):
         if isinstance(v, base):
-            return base(v)
+            return cast(Any, base)(v)
     return v
 
 
@@ -320,10 +329,87 @@ def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
     return _Walker(limits).walk(value, 0)
 
 
+class _Bail(Exception):
+    """The C fast path cannot encode this value faithfully; walk it in Python."""
+
+
+class _FastState(threading.local):
+    def __init__(self) -> None:
+        self.packers: list[Callable[[Any], bytes]] = []
+        self.depth = 0
+
+
+_fast_state = _FastState()
+_FAST_MAX_DEPTH = 8
+_FAST_CODES: dict[type, int] = {tuple: EXT_TUPLE, set: EXT_SET, frozenset: EXT_FROZENSET}
+
+
+def _packer_at(depth: int) -> Callable[[Any], bytes]:
+    # One packer per nesting level and thread: a msgpack Packer is not re-entrant, and the
+    # default hook packs a tuple's items while the enclosing value is still being packed.
+    packers = _fast_state.packers
+    while len(packers) <= depth:
+        packers.append(
+            msgpack.Packer(use_bin_type=True, strict_types=True, default=_fast_default).pack
+        )
+    return packers[depth]
+
+
+def _fast_default(obj: Any) -> Any:
+    t = type(obj)
+    if t is Pid:
+        return _ext(EXT_PID, _packb(obj.n))
+    if t is Ref:
+        return _ext(EXT_REF, _packb(obj.n))
+    code = _FAST_CODES.get(t)
+    if code is None:
+        raise _Bail
+    st = _fast_state
+    depth = st.depth + 1
+    if depth > _FAST_MAX_DEPTH:
+        raise _Bail
+    items = list(obj) if t is tuple else sorted(obj)  # sorted: raises TypeError on mixed types
+    st.depth = depth
+    try:
+        return _ext(code, _packer_at(depth)(items))
+    finally:
+        st.depth = depth - 1
+
+
+def _fast_limit(limits: Limits) -> int:
+    # A value packed into at most this many bytes cannot hold more items, or a longer string,
+    # than the limits allow (each item takes at least one byte).
+    if limits is DEFAULT_LIMITS:
+        return _DEFAULT_FAST_LIMIT
+    return min(limits.max_items, limits.max_str, limits.max_bytes)
+
+
+_DEFAULT_FAST_LIMIT = min(
+    DEFAULT_LIMITS.max_items, DEFAULT_LIMITS.max_str, DEFAULT_LIMITS.max_bytes
+)
+
+
+def _fast_encode(value: Any, limits: Limits) -> bytes | None:
+    """Encode in C when the value is made of natives, tuples, sets, pids and refs only and is
+    small enough that no limit can apply (then the walker would produce the same bytes)."""
+    st = _fast_state
+    st.depth = 0
+    try:
+        packed = _packer_at(0)(value)
+    except (_Bail, TypeError, ValueError, OverflowError):
+        return None
+    finally:
+        st.depth = 0
+    if len(packed) > _fast_limit(limits):
+        return None  # big enough that a limit might apply: let the walker decide
+    return packed
+
+
 def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
     """Encode ``value`` safely to msgpack bytes. ``None`` encodes to ``b""`` (no payload).
 
-    Never raises for any input value: whatever cannot be represented becomes a marker.
+    Never raises for any input value: whatever cannot be represented becomes a marker. Flat
+    tuples, lists and dicts of scalars (the common messages and states) are packed in C.
     """
     if value is None:
         return b""
@@ -331,12 +417,17 @@ def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
     if t is int or t is float or t is bool:
         if t is not int or _INT_MIN <= value <= _INT_MAX:
             return _packb(value)
-    elif t is str and len(value) <= limits.max_str:
-        return _packb(value)
+    elif t is str:
+        if len(value) <= limits.max_str:
+            return _packb(value)
+    else:
+        fast = _fast_encode(value, limits)
+        if fast is not None:
+            return fast
     try:
         return _packb(_Walker(limits).walk(value, 0))
     except RecursionError:
-        return _packb(msgpack.ExtType(EXT_TRUNCATED, _packb(["depth", 0, None])))
+        return _packb(_ext(EXT_TRUNCATED, _packb(["depth", 0, None])))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -398,10 +489,8 @@ def _expect_len(v: Any, n: int, code: int) -> list[Any]:
     return v
 
 
-def _unpack(data: bytes) -> Any:
-    return msgpack.unpackb(
-        data, ext_hook=_ext_hook, strict_map_key=False, raw=False, use_list=True
-    )
+def _unpack(data: bytes | memoryview) -> Any:
+    return msgpack.unpackb(data, ext_hook=_ext_hook, strict_map_key=False, raw=False, use_list=True)
 
 
 def decode_payload(data: bytes | memoryview) -> Any:

@@ -64,7 +64,8 @@ def print_info(path: str, as_json: bool = False) -> None:
         f"session     {s['file']}  (format {s['format_version']}, {s['compression']})",
         f"events      {s['events']:,}",
         f"processes   {s['processes']:,}",
-        f"duration    {s['duration_s']:.3f} s" + (f"  (started {s['started']})" if s["started"] else ""),
+        f"duration    {s['duration_s']:.3f} s"
+        + (f"  (started {s['started']})" if s["started"] else ""),
         f"frames      {s['frames']:,} event frames, {s['keyframes']:,} keyframes",
         f"size        {s['bytes']:,} bytes"
         + (f"  ({s['bytes_per_event']:.1f} bytes/event)" if s["bytes_per_event"] else ""),

@@ -161,7 +161,9 @@ def unpack_frame_header(
     if ftype not in FrameType._value2member_map_:
         raise SessionFormatError(f"unknown frame type {ftype}", offset)
     if count > limits.max_frame_events:
-        raise SessionFormatError(f"frame claims {count} events (limit {limits.max_frame_events})", offset)
+        raise SessionFormatError(
+            f"frame claims {count} events (limit {limits.max_frame_events})", offset
+        )
     for n in (s0, s1, s2, r0, r1, r2):
         if n > limits.max_block_bytes:
             raise SessionFormatError(f"frame block of {n} bytes exceeds the limit", offset)
@@ -174,7 +176,9 @@ def unpack_frame_header(
             raise SessionFormatError("event frame payload block too small", offset)
     if not flags & FLAG_ZSTD and (s0, s1, s2) != (r0, r1, r2):
         raise SessionFormatError("uncompressed frame with stored size != raw size", offset)
-    return FrameHeader(offset, ftype, flags, count, crc, first_seq, t_first, t_last, (s0, s1, s2), (r0, r1, r2))
+    return FrameHeader(
+        offset, ftype, flags, count, crc, first_seq, t_first, t_last, (s0, s1, s2), (r0, r1, r2)
+    )
 
 
 def pack_file_header(meta_bytes: bytes) -> bytes:
@@ -182,9 +186,7 @@ def pack_file_header(meta_bytes: bytes) -> bytes:
     return FILE_HEADER.pack(FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, len(meta_bytes)) + meta_bytes
 
 
-def parse_file_header(
-    buf: bytes, limits: ReadLimits = DEFAULT_READ_LIMITS
-) -> tuple[int, int, int]:
+def parse_file_header(buf: bytes, limits: ReadLimits = DEFAULT_READ_LIMITS) -> tuple[int, int, int]:
     """Validate the fixed part of a file header; return ``(major, minor, metadata_length)``.
 
     Raises:

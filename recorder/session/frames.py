@@ -48,7 +48,7 @@ def _col(typecode: str, values: Sequence[int]) -> bytes:
         a = array(typecode, values)
     except OverflowError:  # e.g. pid -1 from a careless adapter: wrap into the uint32 range
         mask = _U32 if typecode == "I" else (1 << 64) - 1
-        a = array(typecode, [v & mask if v >= 0 else (v & mask) for v in values])
+        a = array(typecode, [v & mask for v in values])
     if not _LITTLE:
         a.byteswap()
     return a.tobytes()
@@ -102,16 +102,19 @@ def encode_events(
     ts, kinds, pids, peers, refs, datas = zip(*rows, strict=True)
     t0 = ts[0]
     deltas = list(map(sub, ts, (t0, *ts[:-1])))
-    skeleton = b"".join(
-        (_col("q", deltas), _col("I", pids), _col("I", peers), bytes(kinds))
-    )
+    skeleton = b"".join((_col("q", deltas), _col("I", pids), _col("I", peers), bytes(kinds)))
     blobs = [b"" if d is None else encode_payload(d, limits) for d in datas]
     offsets = _col("I", list(accumulate(map(len, blobs), initial=0)))
     payload_block = offsets + b"".join(blobs)
     return _frame(
-        comp, FrameType.EVENTS, len(rows), first_seq, t0, ts[-1],
+        comp,
+        FrameType.EVENTS,
+        len(rows),
+        first_seq,
+        t0,
+        ts[-1],
         (skeleton, _col("q", refs), payload_block),
-    )  # fmt: skip
+    )
 
 
 def encode_map_frame(
@@ -122,7 +125,9 @@ def encode_map_frame(
     ``structural=True`` runs the body through the safe payload encoder first (keyframes hold
     arbitrary process states); footers are built from plain values and skip it.
     """
-    value = to_structural(body, Limits(max_bytes=1 << 30, max_items=1 << 20)) if structural else body
+    value = (
+        to_structural(body, Limits(max_bytes=1 << 30, max_items=1 << 20)) if structural else body
+    )
     raw = msgpack.packb(value, use_bin_type=True)
     return _frame(comp, ftype, 0, seq, t, t, (raw, b"", b""))
 
@@ -144,7 +149,9 @@ def decode_block(
             raise SessionFormatError("empty compressed block with nonzero size", h.offset)
         return b""
     if decompress is None:
-        raise SessionFormatError("frame is zstd-compressed but zstandard is not installed", h.offset)
+        raise SessionFormatError(
+            "frame is zstd-compressed but zstandard is not installed", h.offset
+        )
     try:
         raw = decompress(bytes(stored), max_output_size=raw_len)
     except Exception as exc:  # zstandard.ZstdError and friends
@@ -181,4 +188,3 @@ def split_event_blocks(h: FrameHeader, skeleton: bytes) -> tuple[bytes, bytes, b
     b = a + 4 * n
     c = b + 4 * n
     return skeleton[:a], skeleton[a:b], skeleton[b:c], skeleton[c:]
-

@@ -10,6 +10,7 @@ at a time, through a small cache.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import mmap
 import os
 import stat
@@ -106,7 +107,9 @@ class SessionReader:
         UnsupportedVersion: written by a newer major version of the format.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, limits: ReadLimits = DEFAULT_READ_LIMITS):
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, limits: ReadLimits = DEFAULT_READ_LIMITS
+    ):
         self.path = os.fspath(path) if path is not None else None
         self.limits = limits
         self.meta: dict[str, Any] = {}
@@ -239,16 +242,33 @@ class SessionReader:
             )
 
     def _reset_index(self) -> None:
-        for lst in (self._headers, self._types, self._offsets, self._firsts, self._counts,
-                    self._t0s, self._t1s, self._ev_frames, self._ev_firsts, self._kf_frames,
-                    self._kf_seqs):  # fmt: skip
+        for lst in (
+            self._headers,
+            self._types,
+            self._offsets,
+            self._firsts,
+            self._counts,
+            self._t0s,
+            self._t1s,
+            self._ev_frames,
+            self._ev_firsts,
+            self._kf_frames,
+            self._kf_seqs,
+        ):
             lst.clear()
         self.event_count = 0
 
     def _add_index(
-        self, h: FrameHeader | None, ftype: int, off: int, first: int, count: int, t0: int, t1: int,
+        self,
+        h: FrameHeader | None,
+        ftype: int,
+        off: int,
+        first: int,
+        count: int,
+        t0: int,
+        t1: int,
         where: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         i = len(self._types)
         if ftype == FrameType.EVENTS:
             if first != self.event_count:
@@ -285,7 +305,9 @@ class SessionReader:
             try:
                 h = unpack_frame_header(mm[off : off + _HSIZE], off, self.limits)
                 if h.end > size:
-                    stop_reason = f"incomplete frame at byte {off} ({size - off} of {h.end - off} bytes)"
+                    stop_reason = (
+                        f"incomplete frame at byte {off} ({size - off} of {h.end - off} bytes)"
+                    )
                     break
                 if h.type == FrameType.FOOTER:
                     break
@@ -315,7 +337,9 @@ class SessionReader:
                 continue
             check_crc(h, fr.body)
             i = len(self._types)
-            self._add_index(h, h.type, h.offset, h.first_seq, h.count, h.t_first, h.t_last, h.offset)
+            self._add_index(
+                h, h.type, h.offset, h.first_seq, h.count, h.t_first, h.t_last, h.offset
+            )
             self._mem[i] = fr.body
         if self._stream.meta is not None and not self.meta:
             self.meta = self._stream.meta
@@ -381,7 +405,11 @@ class SessionReader:
 
     @property
     def size_bytes(self) -> int:
-        return self._file_size if self._mm is not None else sum(len(b) + _HSIZE for b in self._mem.values())
+        return (
+            self._file_size
+            if self._mm is not None
+            else sum(len(b) + _HSIZE for b in self._mem.values())
+        )
 
     def frame_table(self) -> dict[str, np.ndarray]:
         """The frame index as arrays: type, offset, first_seq, count, t_first, t_last."""
@@ -441,7 +469,9 @@ class SessionReader:
 
     def _frame_of(self, seq: int) -> int:
         if not 0 <= seq < self.event_count:
-            raise IndexError(f"event {seq} out of range (the session has {self.event_count} events)")
+            raise IndexError(
+                f"event {seq} out of range (the session has {self.event_count} events)"
+            )
         return bisect.bisect_right(self._ev_firsts, seq) - 1
 
     def _decoded(self, k: int) -> _DecodedFrame:
@@ -489,7 +519,9 @@ class SessionReader:
             value = decode_payload(fr.payloads[a:b])
         except PayloadError as exc:
             raise self._err(
-                SessionFormatError(f"event {fr.first_seq + j}: {exc}", self._offsets[0] if self._offsets else None)
+                SessionFormatError(
+                    f"event {fr.first_seq + j}: {exc}", self._offsets[0] if self._offsets else None
+                )
             ) from None
         fr.cache[j] = value
         return value
@@ -505,9 +537,14 @@ class SessionReader:
         fr = self._decoded(self._frame_of(seq))
         j = seq - fr.first_seq
         return Event(
-            seq, int(fr.ts[j]), int(fr.kind[j]), int(fr.pid[j]), int(fr.peer[j]), int(fr.ref[j]),
+            seq,
+            int(fr.ts[j]),
+            int(fr.kind[j]),
+            int(fr.pid[j]),
+            int(fr.peer[j]),
+            int(fr.ref[j]),
             self._data(fr, j),
-        )  # fmt: skip
+        )
 
     def events(self, start: int = 0, stop: int | None = None) -> Iterator[Event]:
         """Events ``start <= seq < stop`` in order, payloads decoded."""
@@ -518,9 +555,13 @@ class SessionReader:
             fr = self._decoded(k)
             n = len(fr.kind)
             end = min(stop - fr.first_seq, n)
-            ts, kind, pid, peer, ref = (x.tolist() for x in (fr.ts, fr.kind, fr.pid, fr.peer, fr.ref))
+            ts, kind, pid, peer, ref = (
+                x.tolist() for x in (fr.ts, fr.kind, fr.pid, fr.peer, fr.ref)
+            )
             for j in range(seq - fr.first_seq, end):
-                yield Event(fr.first_seq + j, ts[j], kind[j], pid[j], peer[j], ref[j], self._data(fr, j))
+                yield Event(
+                    fr.first_seq + j, ts[j], kind[j], pid[j], peer[j], ref[j], self._data(fr, j)
+                )
             seq = fr.first_seq + end
 
     def frame_bounds(self, seq: int) -> tuple[int, int]:
@@ -568,7 +609,12 @@ class SessionReader:
                 for row in self.footer["processes"]:
                     if isinstance(row, list) and len(row) >= 6 and isinstance(row[0], int):
                         self._processes[row[0]] = ProcessInfo(
-                            row[0], str(row[1]), str(row[2]), _int(row[3]), _int(row[4]), str(row[5])
+                            row[0],
+                            str(row[1]),
+                            str(row[2]),
+                            _int(row[3]),
+                            _int(row[4]),
+                            str(row[5]),
                         )
                 self._proc_scan_upto = self.event_count
         if self._proc_scan_upto < self.event_count:
@@ -590,7 +636,11 @@ class SessionReader:
 
     def kind_counts(self) -> dict[int, int]:
         """Number of events of each kind."""
-        if self.footer is not None and isinstance(self.footer.get("kinds"), dict) and not self.recovered:
+        if (
+            self.footer is not None
+            and isinstance(self.footer.get("kinds"), dict)
+            and not self.recovered
+        ):
             return {int(k): int(v) for k, v in self.footer["kinds"].items() if isinstance(k, int)}
         counts = np.bincount(self.skeleton().kind, minlength=256)
         return {int(k): int(counts[k]) for k in np.flatnonzero(counts)}
@@ -613,10 +663,9 @@ class SessionReader:
     def close(self) -> None:
         self._cache.clear()
         if self._mm is not None:
-            try:
+            # BufferError: a caller still holds a view; the OS frees the mapping at exit.
+            with contextlib.suppress(BufferError):
                 self._mm.close()
-            except BufferError:  # a caller still holds a view; the OS frees it at exit
-                pass
             self._mm = None
 
     def __enter__(self) -> SessionReader:

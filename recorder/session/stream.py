@@ -93,7 +93,9 @@ class StreamDecoder:
                 break
             if avail < hsize:
                 break
-            h = unpack_frame_header(bytes(buf[start : start + hsize]), self._pos + start, self.limits)
+            h = unpack_frame_header(
+                bytes(buf[start : start + hsize]), self._pos + start, self.limits
+            )
             if avail < hsize + h.body_len:
                 break
             body = bytes(buf[start + hsize : start + hsize + h.body_len])

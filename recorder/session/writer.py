@@ -262,7 +262,9 @@ class Recorder:
             self._append = self._dq.append
             lost, self._lost_pending = self._lost_pending, 0
             if lost:
-                self._append((self._clock(), EventKind.LOST, NO_PEER, NO_PEER, NO_REF, {"count": lost}))
+                self._append(
+                    (self._clock(), EventKind.LOST, NO_PEER, NO_PEER, NO_REF, {"count": lost})
+                )
         self._closed = True
         self._stop = True
         self._wake.set()
@@ -280,7 +282,9 @@ class Recorder:
                 if self._own_file:
                     self._file.close()
         if self.error is not None:
-            raise OSError(f"recording to {self.path or 'output'} failed: {self.error}") from self.error
+            raise OSError(
+                f"recording to {self.path or 'output'} failed: {self.error}"
+            ) from self.error
 
     def __enter__(self) -> Recorder:
         return self
@@ -341,8 +345,12 @@ class Recorder:
                                 row[0],
                                 structural=False,
                             ),
-                            FrameType.KEYFRAME, self._seq, 0, row[0], row[0],
-                        )  # fmt: skip
+                            FrameType.KEYFRAME,
+                            self._seq,
+                            0,
+                            row[0],
+                            row[0],
+                        )
                         pending = self._pending
                     else:
                         pending.append(row)
@@ -411,7 +419,7 @@ class Recorder:
         from array import array
 
         idx = self._index
-        cols = list(zip(*idx, strict=True)) if idx else [[], [], [], [], [], []]
+        cols: list[tuple[int, ...]] = list(zip(*idx, strict=True)) if idx else [()] * 6
         footer = {
             "events": self._seq,
             "lost": self._lost,
@@ -429,7 +437,11 @@ class Recorder:
             },
         }
         offset = self._offset
-        self._write(encode_map_frame(FrameType.FOOTER, footer, self._comp, self._seq, self._t_last, structural=False))
+        self._write(
+            encode_map_frame(
+                FrameType.FOOTER, footer, self._comp, self._seq, self._t_last, structural=False
+            )
+        )
         self._write(TRAILER.pack(offset, TRAILER_MAGIC))
 
 

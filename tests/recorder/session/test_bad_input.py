@@ -31,8 +31,13 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def good_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("good") / "s.cinema"
-    rec = Recorder(path, flush_interval=None, frame_events=100, keyframe_every=250,
-                   snapshot=lambda: {"processes": [], "time_ns": 0})  # fmt: skip
+    rec = Recorder(
+        path,
+        flush_interval=None,
+        frame_events=100,
+        keyframe_every=250,
+        snapshot=lambda: {"processes": [], "time_ns": 0},
+    )
     for i in range(1000):
         rec.emit(EventKind.SEND, i % 5, (i + 1) % 5, i + 1, ("msg", i))
     rec.close()
@@ -59,7 +64,7 @@ def test_truncation_at_every_frame_boundary_and_between(tmp_path: Path, good_fil
     full.write_bytes(good_file)
     with SessionReader(full) as whole:
         boundaries = set(whole.frame_table()["first_seq"].tolist()) | {whole.event_count}
-    for cut in list(range(0, len(good_file), max(1, len(good_file) // 300))) + [len(good_file) - 1]:
+    for cut in [*range(0, len(good_file), max(1, len(good_file) // 300)), len(good_file) - 1]:
         path.write_bytes(good_file[:cut])
         if cut < header_end:
             with pytest.raises(SessionFormatError) as err:
@@ -76,7 +81,9 @@ def test_truncation_at_every_frame_boundary_and_between(tmp_path: Path, good_fil
     assert complete_counts[-1] == 1000  # only the footer was cut: every event kept
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=2000))
 def test_random_bytes_give_a_format_error(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "r.cinema"
@@ -85,9 +92,13 @@ def test_random_bytes_give_a_format_error(tmp_path: Path, data: bytes) -> None:
         SessionReader(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(pos=st.integers(0, 10**9), byte=st.integers(0, 255))
-def test_corrupt_bytes_give_a_format_error_or_a_clean_read(tmp_path: Path, good_file: bytes, pos: int, byte: int) -> None:
+def test_corrupt_bytes_give_a_format_error_or_a_clean_read(
+    tmp_path: Path, good_file: bytes, pos: int, byte: int
+) -> None:
     data = bytearray(good_file)
     pos %= len(data)
     data[pos] = byte
@@ -110,7 +121,9 @@ def test_unknown_major_version_is_refused_clearly(tmp_path: Path, good_file: byt
         SessionReader(path)
 
 
-def test_older_minor_versions_and_newer_minor_versions_still_open(tmp_path: Path, good_file: bytes) -> None:
+def test_older_minor_versions_and_newer_minor_versions_still_open(
+    tmp_path: Path, good_file: bytes
+) -> None:
     data = bytearray(good_file)
     struct.pack_into("<H", data, 10, 9)  # a newer minor version only adds what we can ignore
     path = tmp_path / "m.cinema"
@@ -138,15 +151,26 @@ def _hostile(tmp_path: Path, good_file: bytes, frame: bytes) -> Path:
 def test_crafted_frame_headers_are_refused_before_allocating(
     tmp_path: Path, good_file: bytes, fields: dict, reason: str
 ) -> None:
-    args = {"ftype": 1, "flags": 0, "count": 1, "crc": 0, "first_seq": 0, "t_first": 0,
-            "t_last": 0, "stored": (17, 8, 4 * 2), "raw": (17, 8, 4 * 2)}  # fmt: skip
+    args = {
+        "ftype": 1,
+        "flags": 0,
+        "count": 1,
+        "crc": 0,
+        "first_seq": 0,
+        "t_first": 0,
+        "t_last": 0,
+        "stored": (17, 8, 4 * 2),
+        "raw": (17, 8, 4 * 2),
+    }
     args.update(fields)
     frame = pack_frame_header(**args) + b"\x00" * 64
     r = SessionReader(_hostile(tmp_path, good_file, frame))
     assert r.event_count == 0 and r.recovered and reason in (r.recovery_note or "")
 
 
-def test_a_hostile_zstd_bomb_is_bounded_by_the_declared_size(tmp_path: Path, good_file: bytes) -> None:
+def test_a_hostile_zstd_bomb_is_bounded_by_the_declared_size(
+    tmp_path: Path, good_file: bytes
+) -> None:
     import zlib
 
     import zstandard
@@ -154,13 +178,17 @@ def test_a_hostile_zstd_bomb_is_bounded_by_the_declared_size(tmp_path: Path, goo
     bomb = zstandard.ZstdCompressor().compress(b"\x00" * (50 << 20))
     n = 1
     body = bomb + b"" + b""
-    frame = pack_frame_header(1, 1, n, zlib.crc32(body), 0, 0, 0, (len(bomb), 0, 0), (17, 8, 8)) + body
+    frame = (
+        pack_frame_header(1, 1, n, zlib.crc32(body), 0, 0, 0, (len(bomb), 0, 0), (17, 8, 8)) + body
+    )
     r = SessionReader(_hostile(tmp_path, good_file, frame))
-    with pytest.raises(SessionFormatError, match="decompress|corrupt"):
+    with pytest.raises(SessionFormatError, match=r"decompress|corrupt"):
         r.skeleton()
 
 
-def test_garbage_after_complete_frames_is_reported_with_its_offset(tmp_path: Path, good_file: bytes) -> None:
+def test_garbage_after_complete_frames_is_reported_with_its_offset(
+    tmp_path: Path, good_file: bytes
+) -> None:
     cut = good_file.rfind(b"CFRM")  # the footer frame
     path = tmp_path / "g.cinema"
     path.write_bytes(good_file[:cut] + b"garbage!" * 20)

@@ -39,11 +39,16 @@ row_strategy = st.tuples(
     st.integers(0, 2**32 - 2),
     st.integers(0, 2**32 - 1),
     st.integers(-(2**63), 2**63 - 1),
-    st.none() | st.integers() | st.text(max_size=20) | st.tuples(st.text(max_size=5), st.integers()),
+    st.none()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.tuples(st.text(max_size=5), st.integers()),
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rows=st.lists(row_strategy, max_size=300),
     frame_events=st.integers(1, 64),
@@ -58,7 +63,9 @@ def test_every_event_round_trips(tmp_path: Path, rows, frame_events: int, compre
         got = list(r.events())
         for seq, (ev, row) in enumerate(zip(got, rows, strict=True)):
             assert ev.seq == seq
-            assert (ev.kind, ev.pid, ev.peer, ev.ref, ev.data) == tuple(int(x) if i < 4 else x for i, x in enumerate(row))
+            assert (ev.kind, ev.pid, ev.peer, ev.ref, ev.data) == tuple(
+                int(x) if i < 4 else x for i, x in enumerate(row)
+            )
         if rows:
             sk = r.skeleton()
             assert sk.kind.tolist() == [int(x[0]) for x in rows]
@@ -71,7 +78,9 @@ def test_every_event_round_trips(tmp_path: Path, rows, frame_events: int, compre
 
 
 def test_random_access_agrees_with_sequential_reads(tmp_path: Path) -> None:
-    rows = [(EventKind.SEND, i % 7, (i + 1) % 7, i + 1, ("msg", i, Pid(i % 7))) for i in range(20_000)]
+    rows = [
+        (EventKind.SEND, i % 7, (i + 1) % 7, i + 1, ("msg", i, Pid(i % 7))) for i in range(20_000)
+    ]
     path = tmp_path / "s.cinema"
     record(path, rows, frame_events=1000)
     with SessionReader(path) as r:
@@ -86,9 +95,12 @@ def test_random_access_agrees_with_sequential_reads(tmp_path: Path) -> None:
 
 def test_header_metadata_and_footer_facts(tmp_path: Path) -> None:
     path = tmp_path / "s.cinema"
-    rows = [(EventKind.SPAWN, 0, NO_PEER, 0, {"name": "root", "behaviour": "supervisor"}),
-            (EventKind.SPAWN, 1, 0, 0, {"name": "worker", "behaviour": "gen_server", "supervisor": 0}),
-            (EventKind.SEND, 0, 1, 1, "hi"), (EventKind.RECEIVE, 1, 0, 1, None)]  # fmt: skip
+    rows = [
+        (EventKind.SPAWN, 0, NO_PEER, 0, {"name": "root", "behaviour": "supervisor"}),
+        (EventKind.SPAWN, 1, 0, 0, {"name": "worker", "behaviour": "gen_server", "supervisor": 0}),
+        (EventKind.SEND, 0, 1, 1, "hi"),
+        (EventKind.RECEIVE, 1, 0, 1, None),
+    ]
     record(path, rows, metadata={"scenario": "unit", "seed": 3})
     with SessionReader(path) as r:
         assert r.meta["scenario"] == "unit" and r.meta["seed"] == 3
@@ -107,8 +119,14 @@ def test_keyframes_sit_at_frame_boundaries_and_hold_the_snapshot(tmp_path: Path)
     def snapshot() -> dict:
         return {"processes": [], "n": world["n"]}
 
-    rec = Recorder(path, clock=fake_clock(), flush_interval=None, keyframe_every=100,
-                   frame_events=64, snapshot=snapshot)  # fmt: skip
+    rec = Recorder(
+        path,
+        clock=fake_clock(),
+        flush_interval=None,
+        keyframe_every=100,
+        frame_events=64,
+        snapshot=snapshot,
+    )
     for i in range(1000):
         world["n"] = i + 1
         rec.emit(EventKind.MARKER, 0, data={"label": str(i)})
@@ -142,19 +160,33 @@ def test_fake_clock_gives_byte_identical_files(tmp_path: Path) -> None:
     def write(name: str) -> str:
         path = tmp_path / name
         rows = [(EventKind.SEND, i % 3, (i + 1) % 3, i + 1, ("m", i)) for i in range(5000)]
-        record(path, rows, wall_clock=lambda: 1, snapshot=lambda: {"processes": []},
-               keyframe_every=1000, metadata={"host": "h", "argv": [], "pid": 0, "program": "p"})  # fmt: skip
+        record(
+            path,
+            rows,
+            wall_clock=lambda: 1,
+            snapshot=lambda: {"processes": []},
+            keyframe_every=1000,
+            metadata={"host": "h", "argv": [], "pid": 0, "program": "p"},
+        )
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
     assert write("a.cinema") == write("b.cinema")
 
 
-def test_writer_outputs_receive_exactly_the_file_bytes_and_a_stream_reader_follows(tmp_path: Path) -> None:
+def test_writer_outputs_receive_exactly_the_file_bytes_and_a_stream_reader_follows(
+    tmp_path: Path,
+) -> None:
     sink = io.BytesIO()
     path = tmp_path / "s.cinema"
     rows = [(EventKind.SEND, 1, 2, i + 1, ("m", i)) for i in range(3000)]
-    record(path, rows, outputs=[sink.write], frame_events=100, snapshot=lambda: {"processes": []},
-           keyframe_every=500)  # fmt: skip
+    record(
+        path,
+        rows,
+        outputs=[sink.write],
+        frame_events=100,
+        snapshot=lambda: {"processes": []},
+        keyframe_every=500,
+    )
     assert sink.getvalue() == path.read_bytes()
     live = SessionReader(None)
     data = sink.getvalue()
