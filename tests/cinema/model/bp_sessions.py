@@ -29,6 +29,8 @@ class Stop:
 @dataclass(frozen=True)
 class S:
     count: int
+
+
 MS = 1_000_000
 T0 = 5_000_000_000
 
@@ -85,20 +87,43 @@ def bank_session(path: Path) -> Path:
     s.emit(K.STATE, ACC2, data={"trigger": "init", "state": {"balance": 10, "status": "open"}})  # 5
     m = s.send(CLIENT, ACC1, ("$call", (Pid(CLIENT), 1), ("deposit", 50)))  # 6
     s.emit(K.RECEIVE, ACC1, CLIENT, m)  # 7
-    s.emit(K.STATE, ACC1, CLIENT, m, {"trigger": "call", "state": {"balance": 50, "status": "open"}})  # 8
+    s.emit(
+        K.STATE, ACC1, CLIENT, m, {"trigger": "call", "state": {"balance": 50, "status": "open"}}
+    )  # 8
     m = s.send(CLIENT, ACC1, ("$call", (Pid(CLIENT), 2), ("withdraw", 80)))  # 9
     s.emit(K.RECEIVE, ACC1, CLIENT, m)  # 10
-    s.emit(K.STATE, ACC1, CLIENT, m, {"trigger": "call", "state": {"balance": -30, "status": "open"}})  # 11
+    s.emit(
+        K.STATE, ACC1, CLIENT, m, {"trigger": "call", "state": {"balance": -30, "status": "open"}}
+    )  # 11
     m = s.send(CLIENT, ACC1, Freeze("overdrawn"), dt_ms=500)  # 12
     s.emit(K.RECEIVE, ACC1, CLIENT, m)  # 13
-    s.emit(K.STATE, ACC1, CLIENT, m, {"trigger": "cast", "state": {"balance": -30, "status": "frozen"}})  # 14
+    s.emit(
+        K.STATE, ACC1, CLIENT, m, {"trigger": "cast", "state": {"balance": -30, "status": "frozen"}}
+    )  # 14
     m = s.send(CLIENT, ACC2, ("withdraw", 5), dt_ms=1000)  # 15
     s.emit(K.RECEIVE, ACC2, CLIENT, m)  # 16
-    s.emit(K.CRASH, ACC2, data={"reason": ("badarith", 1), "error": "ZeroDivisionError", "traceback": ""})  # 17
-    s.emit(K.RESTART, SUP, ACC2B, 0, {"child_id": "account-2", "old_pid": ACC2, "reason": "crash",
-                                      "strategy": "one_for_one", "restarts": 1})  # 18
+    s.emit(
+        K.CRASH,
+        ACC2,
+        data={"reason": ("badarith", 1), "error": "ZeroDivisionError", "traceback": ""},
+    )  # 17
+    s.emit(
+        K.RESTART,
+        SUP,
+        ACC2B,
+        0,
+        {
+            "child_id": "account-2",
+            "old_pid": ACC2,
+            "reason": "crash",
+            "strategy": "one_for_one",
+            "restarts": 1,
+        },
+    )  # 18
     s.spawn(ACC2B, "account-2", parent=SUP, sup=SUP)  # 19
-    s.emit(K.STATE, ACC2B, data={"trigger": "init", "state": {"balance": 10, "status": "open"}})  # 20
+    s.emit(
+        K.STATE, ACC2B, data={"trigger": "init", "state": {"balance": 10, "status": "open"}}
+    )  # 20
     m = s.send(CLIENT, ACC1, ("$call", (Pid(CLIENT), 3), ("balance",)))  # 21
     s.emit(K.TIMEOUT, CLIENT, ACC1, m, {"op": "call", "after_ms": 5000}, dt_ms=5000)  # 22
     m = s.send(CLIENT, ACC2, "ping")  # 23
@@ -124,8 +149,17 @@ def random_session(path: Path, seed: int, n_events: int = 120) -> Path:
         r = rng.random()
         a, b = rng.choice(pids), rng.choice(pids)
         if r < 0.35:
-            msg = rng.choice([("inc", rng.randint(0, 9)), ("get",), "ping", Stop(),
-                              ("$call", (Pid(a), 1), ("add", rng.randint(-5, 5))), 7, None])
+            msg = rng.choice(
+                [
+                    ("inc", rng.randint(0, 9)),
+                    ("get",),
+                    "ping",
+                    Stop(),
+                    ("$call", (Pid(a), 1), ("add", rng.randint(-5, 5))),
+                    7,
+                    None,
+                ]
+            )
             in_flight.append((s.send(a, b, msg), a, b))
         elif r < 0.6 and in_flight:
             mid, x, y = in_flight.pop(rng.randrange(len(in_flight)))
