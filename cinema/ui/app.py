@@ -1,0 +1,287 @@
+"""Starting the desktop app: open a session (with progress and cancel), windows, recent files.
+
+:func:`run_viewer` is the entry point of ``cinema open``, bare ``cinema`` and ``cinema demo``.
+A session is loaded in a worker thread (index, event columns, lane index, message pairs) while
+a progress dialog with a Cancel button runs; a file that cannot be read shows one clear message
+box, never a traceback. Tests replace :data:`error_box` to see the message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QThread, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cinema.errors import UserError
+from cinema.model.errors import ModelError
+from cinema.model.session import Session
+from cinema.ui.main_window import SETTINGS_APP, SETTINGS_ORG, MainWindow
+from cinema.ui.state import ViewState, build_viewport
+from cinema.ui.theme import THEMES, apply_theme
+from recorder.session.format import SessionFormatError
+
+__all__ = ["Opener", "error_box", "load_state", "run_viewer"]
+
+MAX_RECENT = 10
+FILE_FILTER = "Cinema sessions (*.cinema *.cin);;All files (*)"
+
+
+def _default_error_box(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.critical(parent, title, text)
+
+
+#: Shows an error to the user: ``error_box(parent, title, text)``. Tests swap it.
+error_box: Callable[[QWidget | None, str, str], None] = _default_error_box
+
+#: Errors whose message is for the user (anything else is a bug and keeps its traceback).
+OPEN_ERRORS = (SessionFormatError, ModelError, UserError, OSError, ValueError)
+
+
+def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:
+    """Open ``path`` and build everything the panels share (no Qt widgets: thread-safe)."""
+    progress("reading the index")
+    session = Session.open(path)
+    progress(f"loading {session.event_count:,} events")
+    _ = session.skeleton
+    _ = session.processes
+    progress("indexing lanes and messages")
+    viewport = build_viewport(session)
+    state = ViewState(session, viewport)
+    _load_sidecar(state, path)
+    return state
+
+
+def _load_sidecar(state: ViewState, path: str) -> None:
+    from cinema.model.sidecar import load_sidecar, sidecar_path
+
+    side = sidecar_path(path)
+    if not side.exists():
+        return
+    try:
+        bps, marks = load_sidecar(side)
+    except (ModelError, OSError):
+        return  # a broken breakpoint file must not stop the session from opening
+    for bp in bps:
+        state.breakpoints.add(
+            bp.condition, action=bp.action, enabled=bp.enabled, label=bp.label, id=bp.id
+        )
+    state.bookmarks = list(marks)
+
+
+class _Loader(QThread):
+    done = Signal(object)
+    failed = Signal(str)
+    step = Signal(str)
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def run(self) -> None:
+        try:
+            state = load_state(self.path, self.step.emit)
+        except OPEN_ERRORS as exc:
+            self.failed.emit(_describe(exc))
+            return
+        state.moveToThread(QApplication.instance().thread())  # type: ignore[union-attr]
+        self.done.emit(state)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{os.fsdecode(exc.filename)}: {exc.strerror or type(exc).__name__}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class Opener(QObject):
+    """Opens sessions into main windows; keeps recent files; owns the welcome window."""
+
+    def __init__(self, theme: str = "light", settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
+        self.theme = theme
+        self.windows: list[QMainWindow] = []
+        self.welcome: WelcomeWindow | None = None
+
+    # ---------------------------------------------------------------- recent files
+
+    def recent(self) -> list[str]:
+        v = self.settings.value("recent", [])
+        items = [v] if isinstance(v, str) else list(v or [])
+        return [str(p) for p in items if p]
+
+    def _remember(self, path: str) -> None:
+        items = [p for p in self.recent() if p != path]
+        self.settings.setValue("recent", [path, *items][:MAX_RECENT])
+
+    # ---------------------------------------------------------------- opening
+
+    def load(self, path: str, parent: QWidget | None = None) -> ViewState | None:
+        """Load with a progress dialog; None when cancelled or failed (after telling why)."""
+        path = os.fspath(path)
+        if not Path(path).exists():
+            error_box(parent, "Cannot open session", f"{path}: no such file")
+            return None
+        dlg = QProgressDialog(f"Opening {Path(path).name}…", "Cancel", 0, 0, parent)
+        dlg.setWindowTitle("Cinema")
+        dlg.setMinimumDuration(300)
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        loader = _Loader(path)
+        loop = QEventLoop()
+        result: dict[str, Any] = {}
+        loader.done.connect(lambda st: (result.__setitem__("state", st), loop.quit()))
+        loader.failed.connect(lambda msg: (result.__setitem__("error", msg), loop.quit()))
+        loader.step.connect(lambda s: dlg.setLabelText(f"Opening {Path(path).name}: {s}…"))
+        dlg.canceled.connect(loop.quit)
+        loader.start()
+        loop.exec()
+        cancelled = not result
+        dlg.close()
+        if cancelled:
+            # numpy work cannot be interrupted; let the thread finish and drop its result
+            loader.done.disconnect()
+            loader.failed.disconnect()
+            loader.finished.connect(loader.deleteLater)
+            self._orphans = [*getattr(self, "_orphans", []), loader]
+            return None
+        loader.wait()
+        if "error" in result:
+            error_box(parent, "Cannot open session", result["error"])
+            return None
+        self._remember(path)
+        return result["state"]
+
+    def open(
+        self, path: str, *, event: int | None = None, parent: QWidget | None = None
+    ) -> MainWindow | None:
+        state = self.load(path, parent)
+        if state is None:
+            return None
+        if event is not None:
+            if not 0 <= event < state.event_count:
+                error_box(
+                    parent,
+                    "No such event",
+                    f"event #{event} is out of range (0 to {state.event_count - 1})",
+                )
+            else:
+                state.select_event(event)
+        elif state.event_count:
+            state.seek(0)
+        win = MainWindow(state, theme=self.theme, settings=self.settings)
+        win.act_open.triggered.connect(lambda: self.open_dialog(win))
+        self._fill_recent(win)
+        win.setAcceptDrops(True)
+        win.dragEnterEvent = _accept_files  # type: ignore[method-assign]
+        win.dropEvent = lambda ev: self._drop(ev, win)  # type: ignore[method-assign]
+        self.windows.append(win)
+        win.show()
+        if self.welcome is not None:
+            self.welcome.close()
+            self.welcome = None
+        return win
+
+    def open_dialog(self, parent: QWidget | None = None) -> MainWindow | None:
+        start = str(Path(self.recent()[0]).parent) if self.recent() else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(parent, "Open a Cinema session", start, FILE_FILTER)
+        return self.open(path, parent=parent) if path else None
+
+    def _fill_recent(self, win: MainWindow) -> None:
+        win.recent_menu.clear()
+        for p in self.recent():
+            win.recent_menu.addAction(p, lambda p=p: self.open(p, parent=win))
+
+    def _drop(self, ev: QDropEvent, parent: QWidget | None) -> None:
+        for url in ev.mimeData().urls():
+            if url.isLocalFile():
+                self.open(url.toLocalFile(), parent=parent)
+        ev.acceptProposedAction()
+
+    def show_welcome(self) -> WelcomeWindow:
+        self.welcome = WelcomeWindow(self)
+        self.welcome.show()
+        return self.welcome
+
+
+def _accept_files(ev: QDragEnterEvent) -> None:
+    if ev.mimeData().hasUrls():
+        ev.acceptProposedAction()
+
+
+class WelcomeWindow(QMainWindow):
+    """Shown by bare ``cinema``: Open button, recent files, drop target."""
+
+    def __init__(self, opener: Opener) -> None:
+        super().__init__()
+        self.opener = opener
+        self.setWindowTitle("Cinema")
+        self.setAcceptDrops(True)
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        title = QLabel(
+            "<h2>Cinema</h2><p>A time-travel debugger for actor systems.</p>"
+            "<p>Open a session file, pick a recent one, or drop a file here.</p>"
+        )
+        lay.addWidget(title)
+        b = QPushButton("Open a session…")
+        b.clicked.connect(lambda: opener.open_dialog(self))
+        lay.addWidget(b)
+        lay.addWidget(QLabel("Recent sessions:"))
+        self.recent = QListWidget()
+        self.recent.addItems(opener.recent())
+        self.recent.itemActivated.connect(lambda it: opener.open(it.text(), parent=self))
+        lay.addWidget(self.recent, 1)
+        self.setCentralWidget(w)
+        self.resize(560, 420)
+
+    def dragEnterEvent(self, ev: QDragEnterEvent) -> None:
+        _accept_files(ev)
+
+    def dropEvent(self, ev: QDropEvent) -> None:
+        self.opener._drop(ev, self)
+
+
+def ensure_app(theme: str = "light") -> QApplication:
+    """The QApplication (created on first use), themed."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+        app.setOrganizationName(SETTINGS_ORG)
+        app.setApplicationName(SETTINGS_APP)
+    apply_theme(app, THEMES[theme])
+    return app
+
+
+def run_viewer(
+    path: str | None = None, *, event: int | None = None, theme: str | None = None
+) -> int:
+    """Open the window (on ``path``, or a welcome window with an Open dialog) and run Qt.
+
+    Returns the exit status: 0, or 2 when the given file could not be opened.
+    """
+    settings = QSettings(SETTINGS_ORG, SETTINGS_APP)
+    name = theme or str(settings.value("theme", "light"))
+    app = ensure_app(name if name in THEMES else "light")
+    opener = Opener(name if name in THEMES else "light", settings)
+    if path is None:
+        opener.show_welcome()
+    elif opener.open(path, event=event) is None:
+        return 2
+    return int(app.exec())

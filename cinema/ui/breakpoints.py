@@ -1,0 +1,306 @@
+"""The breakpoint editor: a form per condition kind, actions, hit counts, jump to hits.
+
+Conditions and their validation are :mod:`cinema.model.breakpoints`; the expression field is
+parsed on every keystroke and shows the :class:`~cinema.model.expr.ExprError` message (with its
+column). Breakpoints and bookmarks are saved beside the session (``<file>.cinema-bp.json``)
+after every change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cinema.model import breakpoints as bpm
+from cinema.model.errors import ModelError
+from cinema.model.expr import ExprError
+from cinema.ui.state import ViewState
+
+__all__ = ["KINDS", "BreakpointEditor"]
+
+KINDS = {
+    "process_event": "Process event",
+    "message": "Message",
+    "state": "State",
+    "message_result": "Message result",
+    "expression": "Expression",
+}
+
+
+def _opt(text: str) -> str | int | None:
+    t = text.strip()
+    if not t:
+        return None
+    return int(t) if t.isdigit() else t
+
+
+def _value(text: str) -> Any:
+    t = text.strip()
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    if t in ("true", "false"):
+        return t == "true"
+    return t.strip("\"'")
+
+
+class BreakpointEditor(QWidget):
+    """Edits ``state.breakpoints``; saves them with the session's bookmarks."""
+
+    def __init__(self, state: ViewState, parent: QWidget | None = None, *, autosave: bool = True):
+        super().__init__(parent)
+        self.state = state
+        self.autosave = autosave
+        self.editing: str | None = None
+
+        self.kind = QComboBox()
+        for key, text in KINDS.items():
+            self.kind.addItem(text, key)
+        self.stack = QStackedWidget()
+        self.fields: dict[str, QWidget] = {}
+        f_pe, f_msg, f_state, f_res, f_expr = (QWidget() for _ in range(5))
+        # process event
+        self.pe_events = self._line(f_pe, "events", "crash, restart")
+        self.pe_process = self._line(f_pe, "process", "any (name or pid)")
+        # message
+        self.msg_type = self._line(f_msg, "message type", "withdraw")
+        self.msg_pattern = self._line(f_msg, "or pattern", "regular expression")
+        self.msg_on = QComboBox()
+        self.msg_on.addItems(["receive", "send", "any"])
+        f_msg.layout().addRow("on", self.msg_on)  # type: ignore[union-attr]
+        self.msg_process = self._line(f_msg, "process", "any")
+        # state
+        self.st_field = self._line(f_state, "field", "balance")
+        self.st_op = QComboBox()
+        self.st_op.addItems(["changed", "==", "!=", "<", "<=", ">", ">="])
+        f_state.layout().addRow("operator", self.st_op)  # type: ignore[union-attr]
+        self.st_value = self._line(f_state, "value", "0")
+        self.st_process = self._line(f_state, "process", "any")
+        # message result
+        self.res_results = self._line(f_res, "results", "timeout, dropped")
+        self.res_process = self._line(f_res, "process", "any")
+        # expression
+        self.expr = self._line(f_expr, "expression", 'kind == "crash"')
+        for w in (f_pe, f_msg, f_state, f_res, f_expr):
+            self.stack.addWidget(w)
+        self.kind.currentIndexChanged.connect(self._on_kind)
+        for w in self.findChildren(QLineEdit):
+            w.textChanged.connect(self.validate)
+        for c in (self.msg_on, self.st_op):
+            c.currentIndexChanged.connect(self.validate)
+
+        self.action = QComboBox()
+        self.action.addItems(list(bpm.ACTIONS))
+        self.preview = QLabel()
+        self.preview.setWordWrap(True)
+        self.preview.setTextFormat(Qt.TextFormat.PlainText)
+        self.b_add = QPushButton("Add")
+        self.b_add.clicked.connect(self.commit)
+        self.b_new = QPushButton("New")
+        self.b_new.clicked.connect(self.new)
+
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["on", "id", "condition", "action", "hits", "stopped"])
+        self.list.setRootIsDecorated(False)
+        for i, w in enumerate((34, 44, 260, 70, 50)):
+            self.list.setColumnWidth(i, w)
+        self.list.itemChanged.connect(self._on_item_changed)
+        self.list.itemDoubleClicked.connect(lambda it, _c: self.jump_to_next_hit(it.data(1, 0)))
+        self.list.currentItemChanged.connect(self._on_current)
+        self.b_remove = QPushButton("Remove")
+        self.b_remove.clicked.connect(self.remove_selected)
+        self.b_jump = QPushButton("Next hit")
+        self.b_jump.clicked.connect(lambda: self.jump_to_next_hit(self._selected_id()))
+
+        form = QFormLayout()
+        form.addRow("condition", self.kind)
+        top = QVBoxLayout(self)
+        top.setContentsMargins(4, 4, 4, 4)
+        top.addLayout(form)
+        top.addWidget(self.stack)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("action"))
+        row.addWidget(self.action)
+        row.addStretch(1)
+        row.addWidget(self.b_new)
+        row.addWidget(self.b_add)
+        top.addLayout(row)
+        top.addWidget(self.preview)
+        top.addWidget(self.list, 1)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.b_jump)
+        row2.addStretch(1)
+        row2.addWidget(self.b_remove)
+        top.addLayout(row2)
+        state.sigBreakpointsChanged.connect(self.refresh)
+        self.validate()
+        self.refresh()
+
+    @staticmethod
+    def _line(page: QWidget, label: str, placeholder: str) -> QLineEdit:
+        if page.layout() is None:
+            QFormLayout(page).setContentsMargins(0, 0, 0, 0)
+        e = QLineEdit()
+        e.setPlaceholderText(placeholder)
+        page.layout().addRow(label, e)  # type: ignore[union-attr]
+        return e
+
+    def _on_kind(self, i: int) -> None:
+        self.stack.setCurrentIndex(i)
+        self.validate()
+
+    # ---------------------------------------------------------------- form → condition
+
+    def condition(self) -> bpm.BreakpointCondition:
+        """The condition the form describes. Raises ModelError / ExprError when invalid."""
+        kind = self.kind.currentData()
+        if kind == "process_event":
+            events = tuple(
+                e.strip() for e in (self.pe_events.text() or "crash").split(",") if e.strip()
+            )
+            return bpm.ProcessEventCondition(events, _opt(self.pe_process.text()))
+        if kind == "message":
+            return bpm.MessageCondition(
+                self.msg_type.text().strip() or None, self.msg_pattern.text().strip() or None,
+                self.msg_on.currentText(), _opt(self.msg_process.text()),  # type: ignore[arg-type]
+            )  # fmt: skip
+        if kind == "state":
+            op = self.st_op.currentText()
+            value = _value(self.st_value.text()) if op != "changed" else None
+            return bpm.StateCondition(
+                self.st_field.text().strip(), op, value, _opt(self.st_process.text())
+            )
+        if kind == "message_result":
+            res = tuple(
+                r.strip()
+                for r in (self.res_results.text() or "timeout, dropped").split(",")
+                if r.strip()
+            )
+            return bpm.MessageResultCondition(res, _opt(self.res_process.text()))
+        return bpm.ExpressionCondition(self.expr.text())
+
+    def validate(self, *_args: Any) -> bool:
+        """Show the compiled expression, or why the form is invalid; enable Add accordingly."""
+        try:
+            cond = self.condition()
+            text = cond.expression()
+        except ExprError as exc:
+            self._show_error(f"✗ column {exc.column}: {exc.message}")
+            return False
+        except (ModelError, ValueError) as exc:
+            self._show_error(f"✗ {exc}")
+            return False
+        self.preview.setStyleSheet("color: #2ca02c")
+        self.preview.setText(f"✓ {text}")
+        self.b_add.setEnabled(True)
+        return True
+
+    def _show_error(self, text: str) -> None:
+        self.preview.setStyleSheet("color: #e0302b")
+        self.preview.setText(text)
+        self.b_add.setEnabled(False)
+
+    # ---------------------------------------------------------------- commands
+
+    def commit(self) -> None:
+        """Add the form's breakpoint, or update the one being edited."""
+        if not self.validate():
+            return
+        cond = self.condition()
+        bps = self.state.breakpoints
+        if self.editing is not None and self.editing in bps:
+            bps.edit(self.editing, condition=cond, action=self.action.currentText())
+        else:
+            self.editing = bps.add(cond, action=self.action.currentText()).id
+        self.save()
+
+    def new(self) -> None:
+        self.editing = None
+        self.b_add.setText("Add")
+        self.list.clearSelection()
+
+    def remove_selected(self) -> None:
+        bp_id = self._selected_id()
+        if bp_id is not None:
+            self.state.breakpoints.remove(bp_id)
+            self.new()
+            self.save()
+
+    def jump_to_next_hit(self, bp_id: str | None) -> None:
+        if bp_id is None:
+            return
+        hits = self.state.breakpoints.hits_of(self.state.session, bp_id)
+        i = int(np.searchsorted(hits, self.state.seq, side="right"))
+        if len(hits):
+            self.state.select_event(int(hits[i if i < len(hits) else 0]))
+
+    def save(self) -> None:
+        path = getattr(self.state.session.reader, "path", None)
+        if not self.autosave or not path:
+            return
+        from cinema.model.sidecar import save_sidecar, sidecar_path
+
+        # a read-only folder: keep the breakpoints for this run only
+        with contextlib.suppress(OSError):
+            save_sidecar(sidecar_path(path), self.state.breakpoints, self.state.bookmarks)
+
+    # ---------------------------------------------------------------- list
+
+    def _selected_id(self) -> str | None:
+        it = self.list.currentItem()
+        return it.data(1, 0) if it is not None else None
+
+    def refresh(self) -> None:
+        st = self.state
+        self.list.blockSignals(True)
+        current = self._selected_id()
+        self.list.clear()
+        for bp in st.breakpoints:
+            try:
+                n_hits = len(st.breakpoints.hits_of(st.session, bp.id))
+            except (ModelError, ExprError):
+                n_hits = -1
+            it = QTreeWidgetItem(
+                self.list, ["", bp.id, bp.expression, bp.action, f"{n_hits:,}", str(bp.hit_count)]
+            )
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(0, Qt.CheckState.Checked if bp.enabled else Qt.CheckState.Unchecked)
+            it.setToolTip(2, bp.expression)
+            if bp.id == current:
+                self.list.setCurrentItem(it)
+        self.list.blockSignals(False)
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            self.state.breakpoints.enable(
+                item.data(1, 0), item.checkState(0) == Qt.CheckState.Checked
+            )
+            self.save()
+
+    def _on_current(self, item: QTreeWidgetItem | None, _prev: Any) -> None:
+        if item is None:
+            return
+        bp = self.state.breakpoints.get(item.data(1, 0))
+        self.editing = bp.id
+        self.b_add.setText("Update")
+        self.kind.setCurrentIndex(list(KINDS).index("expression"))
+        self.expr.setText(bp.expression)
+        self.action.setCurrentText(bp.action)

@@ -1,0 +1,178 @@
+"""The event list: a virtual table over every event of the session, with a filter box.
+
+The table model holds only an index array (all events, or the matches of the filter); Qt asks
+for the rows on screen and only those payloads are decoded and rendered. Selecting a row moves
+the playhead there.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from cinema.model.eventquery import QueryError, filter_events
+from cinema.model.render import render_value
+from cinema.ui.state import ViewState
+from cinema.ui.theme import CATEGORIES, KIND_CATEGORY
+from recorder.events import KIND_NAMES, NO_PEER
+
+__all__ = ["EventListWidget", "EventTableModel"]
+
+COLUMNS = ("#", "time", "kind", "process", "peer", "details")
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class EventTableModel(QAbstractTableModel):
+    """Rows are events (all, or a filtered index array); cells render on demand."""
+
+    def __init__(self, state: ViewState) -> None:
+        super().__init__()
+        self.state = state
+        self.rows: np.ndarray | None = None  # None: every event
+        self._details: OrderedDict[int, str] = OrderedDict()
+
+    def set_rows(self, rows: np.ndarray | None) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def seq_at(self, row: int) -> int:
+        return int(self.rows[row]) if self.rows is not None else row
+
+    def row_of(self, seq: int) -> int:
+        """The row showing event ``seq``, or the nearest row before it (-1: none)."""
+        if self.rows is None:
+            return seq
+        return int(np.searchsorted(self.rows, seq, side="right")) - 1
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid():
+            return 0
+        return len(self.rows) if self.rows is not None else self.state.event_count
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def _detail(self, seq: int) -> str:
+        text = self._details.get(seq)
+        if text is None:
+            text = render_value(self.state.session.event(seq).data, 160)
+            self._details[seq] = text
+            if len(self._details) > 2000:
+                self._details.popitem(last=False)
+        return text
+
+    def data(self, index: _Index, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        seq = self.seq_at(index.row())
+        col = index.column()
+        sk = self.state.skeleton
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return f"{seq:,}"
+            if col == 1:
+                return f"{(int(sk.ts[seq]) - self.state.session.t_first) / 1e6:.3f} ms"
+            if col == 2:
+                return KIND_NAMES.get(int(sk.kind[seq]), str(sk.kind[seq]))
+            if col == 3:
+                return self.state.process_label(int(sk.pid[seq]))
+            if col == 4:
+                peer = int(sk.peer[seq])
+                return self.state.process_label(peer) if peer != NO_PEER else ""
+            return self._detail(seq)
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+            cat = KIND_CATEGORY.get(int(sk.kind[seq]))
+            return QColor(CATEGORIES[cat][0]) if cat else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 1):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class EventListWidget(QWidget):
+    """Filter box + virtual table. Selecting a row selects the event and seeks to it."""
+
+    def __init__(self, state: ViewState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText(
+            "Filter: crash   kind:send,receive   proc:worker   pid:3   #100-200"
+        )
+        self.filter.setClearButtonEnabled(True)
+        self.status = QLabel()
+        self.model = EventTableModel(state)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(20)
+        self.view.setWordWrap(False)
+        hdr = self.view.horizontalHeader()
+        for i, w in enumerate((80, 90, 80, 150, 150)):
+            hdr.resizeSection(i, w)
+        hdr.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.filter)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.status)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.filter.textChanged.connect(lambda _t: self._debounce.start())
+        self.filter.returnPressed.connect(self.apply_filter)
+        self.view.selectionModel().currentRowChanged.connect(self._on_row)
+        state.sigPosition.connect(self._on_position)
+        self._syncing = False
+        self.apply_filter()
+
+    def apply_filter(self) -> None:
+        self._debounce.stop()
+        try:
+            rows = filter_events(
+                self.state.skeleton, self.state.session.processes, self.filter.text()
+            )
+        except QueryError as exc:
+            self.status.setText(f"<span style='color:#e0302b'>{exc}</span>")
+            return
+        self.model.set_rows(rows)
+        n = self.model.rowCount()
+        total = self.state.event_count
+        self.status.setText(
+            f"{n:,} of {total:,} events" if rows is not None else f"{total:,} events"
+        )
+        self._on_position(self.state.seq)
+
+    def _on_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing or not current.isValid():
+            return
+        self.state.select_event(self.model.seq_at(current.row()))
+
+    def _on_position(self, seq: int) -> None:
+        row = self.model.row_of(seq)
+        if row < 0 or row >= self.model.rowCount():
+            return
+        self._syncing = True
+        try:
+            idx = self.model.index(row, 0)
+            self.view.selectionModel().setCurrentIndex(
+                idx,
+                self.view.selectionModel().SelectionFlag.ClearAndSelect
+                | self.view.selectionModel().SelectionFlag.Rows,
+            )
+            self.view.scrollTo(idx, QTableView.ScrollHint.EnsureVisible)
+        finally:
+            self._syncing = False

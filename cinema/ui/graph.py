@@ -1,0 +1,222 @@
+"""The process graph with three camera views: process-centric, message-centric, supervision.
+
+A thin view over :class:`cinema.model.graphview.GraphModel`: each playhead move asks the model for
+a :class:`~cinema.model.graphview.GraphFrame` and draws its arrays (one scatter layer per status,
+all edges as one line item, message dots). Layouts come from the model and are kept between
+frames; nothing here lays anything out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from cinema.model.graphview import GraphFrame, GraphModel
+from cinema.ui.state import ViewState
+from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
+
+__all__ = ["VIEWS", "ProcessGraphWidget"]
+
+VIEWS = {"process": "Process", "messages": "Messages", "supervision": "Supervision"}
+LABEL_LIMIT = 150  # beyond this many nodes only the selected and restarted ones are labelled
+
+
+def graph_model(state: ViewState) -> GraphModel:
+    sk = state.skeleton
+    names = {pid: p.name for pid, p in state.session.processes.items()}
+    vp = state.viewport
+    return GraphModel(sk.ts, sk.kind, sk.pid, sk.peer, vp.send_seq, vp.recv_seq, names)
+
+
+class ProcessGraphWidget(QWidget):
+    """Process graph; ``view`` is one of :data:`VIEWS`."""
+
+    def __init__(
+        self,
+        state: ViewState,
+        model: GraphModel | None = None,
+        theme: Theme = THEMES["light"],
+        view: str = "supervision",
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.state = state
+        self.model = model if model is not None else graph_model(state)
+        self.theme = theme
+        self.view = view
+        self.frame: GraphFrame | None = None
+        self.redraws = 0
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        self.buttons = QButtonGroup(self)
+        for key, text in VIEWS.items():
+            b = QPushButton(text)
+            b.setCheckable(True)
+            b.setChecked(key == view)
+            b.setProperty("view", key)
+            self.buttons.addButton(b)
+            bar.addWidget(b)
+        self.buttons.buttonClicked.connect(lambda b: self.set_view(b.property("view")))
+        bar.addStretch(1)
+        self.caption = QLabel()
+        bar.addWidget(self.caption)
+
+        self.plot = pg.PlotWidget()
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.getViewBox().invertY(True)
+        self.edges = pg.PlotCurveItem(connect="pairs")
+        self.recent = pg.PlotCurveItem(connect="pairs")
+        self.plot.addItem(self.edges)
+        self.plot.addItem(self.recent)
+        self.rings = pg.ScatterPlotItem(pen=None, brush=None, symbol="o")
+        self.plot.addItem(self.rings)
+        self.nodes: dict[str, pg.ScatterPlotItem] = {}
+        for status, color in STATUS_COLORS.items():
+            item = pg.ScatterPlotItem(pen=None, brush=pg.mkBrush(color), symbol="o", hoverable=True)
+            item.sigClicked.connect(self._on_clicked)
+            self.plot.addItem(item)
+            self.nodes[status] = item
+        self.dots = pg.ScatterPlotItem(size=7, pen=None, symbol="o")
+        self.plot.addItem(self.dots)
+        self.labels: list[pg.TextItem] = []
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setText(
+            "<small>"
+            + " ".join(
+                f"<span style='color:{c}'>●</span>&nbsp;{s}" for s, c in STATUS_COLORS.items()
+            )
+            + " · <span style='color:#ff8c00'>◯</span>&nbsp;restarted · (n) mailbox</small>"
+        )
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.legend)
+
+        self._last_view_shape: tuple[str, int, int] | None = None
+        state.sigPosition.connect(self.refresh)
+        state.sigProcess.connect(self.refresh)
+        self.apply_theme(theme)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.plot.setBackground(theme.background)
+        grey = QColor(theme.foreground)
+        grey.setAlpha(90)
+        self.edges.setPen(pg.mkPen(grey, width=1))
+        self.recent.setPen(pg.mkPen(theme.accent, width=2))
+        self.dots.setBrush(pg.mkBrush(theme.accent))
+        self.refresh()
+
+    def set_view(self, view: str) -> None:
+        if view not in VIEWS:
+            raise ValueError(f"unknown graph view {view!r} (valid: {', '.join(VIEWS)})")
+        self.view = view
+        for b in self.buttons.buttons():
+            b.setChecked(b.property("view") == view)
+        self._last_view_shape = None
+        self.refresh()
+
+    # ---------------------------------------------------------------- drawing
+
+    def compute(self) -> GraphFrame:
+        st = self.state
+        world = st.world()
+        if self.view == "supervision":
+            return self.model.supervision(world, st.seq)
+        if self.view == "process":
+            return self.model.process_centric(world, st.seq, st.pid)
+        return self.model.message_centric(world, st.seq, st.pid)
+
+    def refresh(self, *_args: Any) -> None:
+        fr = self.compute()
+        self.frame = fr
+        self.redraws += 1
+        n = len(fr.pids)
+        size = (
+            np.clip(10 + 3 * np.sqrt(fr.mailbox.astype(np.float64)), 10, 34) if n else np.zeros(0)
+        )
+        if n > 2000:
+            size = size * 0.5
+        status = np.array(fr.status, dtype=object)
+        pids = np.array(fr.pids, dtype=np.int64)
+        for s, item in self.nodes.items():
+            sel = status == s if n else np.zeros(0, bool)
+            item.setData(x=fr.x[sel], y=fr.y[sel], size=size[sel], data=pids[sel])
+        ring_sel = np.array(fr.restarted, bool) if n else np.zeros(0, bool)
+        sel_pid = self.state.pid
+        is_sel = pids == sel_pid
+        rx = np.concatenate([fr.x[ring_sel], fr.x[is_sel]])
+        ry = np.concatenate([fr.y[ring_sel], fr.y[is_sel]])
+        rs = np.concatenate([size[ring_sel] + 8, size[is_sel] + 8])
+        pens = [pg.mkPen("#ff8c00", width=2)] * int(ring_sel.sum()) + [
+            pg.mkPen(self.theme.accent, width=2)
+        ] * int(is_sel.sum())
+        self.rings.setData(x=rx, y=ry, size=rs, pen=pens, brush=None)
+        self._set_lines(self.edges, fr.edges)
+        self._set_lines(self.recent, fr.recent)
+        self.dots.setData(x=fr.dots[:, 0], y=fr.dots[:, 1]) if len(fr.dots) else self.dots.setData(
+            x=[], y=[]
+        )
+        self._draw_labels(fr, ring_sel, is_sel)
+        shape = (self.view, n, sel_pid if self.view != "supervision" else -1)
+        if shape != self._last_view_shape:
+            self._last_view_shape = shape
+            if n:
+                self.plot.getViewBox().autoRange(padding=0.08)
+        names = {"supervision": "supervision tree", "process": "neighbours of the selection",
+                 "messages": "last messages (sequence diagram)"}  # fmt: skip
+        self.caption.setText(
+            f"<small>{names[self.view]} · {n} processes · event #{self.state.seq:,}</small>"
+        )
+
+    @staticmethod
+    def _set_lines(item: pg.PlotCurveItem, seg: np.ndarray) -> None:
+        if not len(seg):
+            item.setData([], [])
+            return
+        xs = np.empty(2 * len(seg))
+        ys = np.empty(2 * len(seg))
+        xs[0::2], xs[1::2] = seg[:, 0], seg[:, 2]
+        ys[0::2], ys[1::2] = seg[:, 1], seg[:, 3]
+        item.setData(xs, ys)
+
+    def _draw_labels(self, fr: GraphFrame, restarted: np.ndarray, selected: np.ndarray) -> None:
+        n = len(fr.pids)
+        # no more labels than fit: ~14 px per label row over the view's height
+        rows = max(len(set(np.round(fr.y, 3).tolist())), 1)
+        fits = rows * 14 <= max(self.plot.height(), 1) * 1.2 or self.view != "supervision"
+        if n <= LABEL_LIMIT and fits:
+            which = list(range(n))
+        else:
+            which = list(np.flatnonzero(restarted | selected)[:LABEL_LIMIT])
+        while len(self.labels) < len(which):
+            t = pg.TextItem(anchor=(-0.08, 0.5))
+            t.setFont(QFont("", 8))
+            self.plot.addItem(t)
+            self.labels.append(t)
+        for i, label in enumerate(self.labels):
+            if i < len(which):
+                j = which[i]
+                text = fr.labels[j] + (" ↻" if fr.restarted[j] else "")
+                label.setText(text, color=self.theme.foreground)
+                label.setPos(fr.x[j], fr.y[j])
+                label.setVisible(True)
+            else:
+                label.setVisible(False)
+
+    def _on_clicked(self, _item: pg.ScatterPlotItem, points: Any, *_args: Any) -> None:
+        if len(points):
+            self.state.select_process(int(points[0].data()))

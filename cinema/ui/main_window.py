@@ -1,0 +1,233 @@
+"""The main window: dockable panels around the timeline, status bar, menus, shortcuts, themes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cinema.ui.breakpoints import BreakpointEditor
+from cinema.ui.eventlist import EventListWidget
+from cinema.ui.graph import ProcessGraphWidget
+from cinema.ui.inspector import InspectorWidget
+from cinema.ui.metrics import MetricsWidget
+from cinema.ui.playback import PlaybackBar
+from cinema.ui.state import ViewState
+from cinema.ui.theme import THEMES, Theme, apply_theme
+from cinema.ui.timeline import TimelineWidget
+
+__all__ = ["SHORTCUTS", "MainWindow"]
+
+#: (keys, what they do): the Help > Shortcuts dialog lists exactly these.
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Space", "Play / pause"),
+    ("Left / Right", "Step one event back / forward"),
+    ("Shift+Left / Shift+Right", "Step within the selected process"),
+    ("Home / End", "Jump to the first / last event"),
+    ("F5 / F6", "Run to the next / previous breakpoint"),
+    ("Ctrl+F", "Search events (filter box)"),
+    ("Ctrl+B", "Toggle a bookmark at the playhead"),
+    ("Ctrl+O", "Open a session"),
+    ("W / S, A / D, 0", "Timeline: zoom in / out, pan, fit all"),
+    ("Double-click a lane", "Collapse / expand a supervisor's subtree"),
+)
+
+SETTINGS_ORG, SETTINGS_APP = "Cinema", "cinema"
+
+
+class MainWindow(QMainWindow):
+    """One session: timeline (centre), playback bar, dock panels."""
+
+    def __init__(
+        self, state: ViewState, *, theme: str = "light", settings: QSettings | None = None
+    ):
+        super().__init__()
+        self.state = state
+        self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
+        self.theme: Theme = THEMES[theme]
+        title = getattr(state.session.reader, "path", None) or "live session"
+        self.setWindowTitle(f"Cinema — {title}")
+        self.setObjectName("CinemaMainWindow")
+        self.setDockNestingEnabled(True)
+
+        self.timeline = TimelineWidget(state, self.theme)
+        self.playback = PlaybackBar(state)
+        centre = QWidget()
+        lay = QVBoxLayout(centre)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.playback)
+        lay.addWidget(self.timeline, 1)
+        self.setCentralWidget(centre)
+
+        self.graph = ProcessGraphWidget(state, theme=self.theme)
+        self.inspector = InspectorWidget(state, self.theme)
+        self.events = EventListWidget(state)
+        self.breakpoint_editor = BreakpointEditor(state)
+        self.metrics = MetricsWidget(state, self.theme)
+        self.docks: dict[str, QDockWidget] = {}
+        self._dock("graph", "Process graph", self.graph, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock(
+            "breakpoints",
+            "Breakpoints",
+            self.breakpoint_editor,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self._dock("metrics", "Metrics", self.metrics, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["graph"], self.docks["inspector"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["events"], self.docks["breakpoints"])
+        self.tabifyDockWidget(self.docks["breakpoints"], self.docks["metrics"])
+        self.docks["events"].raise_()
+
+        self.status_pos = QLabel()
+        self.status_live = QLabel()
+        self.statusBar().addWidget(self.status_pos, 1)
+        self.statusBar().addPermanentWidget(self.status_live)
+        self._menus()
+        self._shortcuts()
+        state.sigPosition.connect(self._update_status)
+        state.sigHit.connect(self._on_hit)
+        self._update_status(state.seq)
+        self.resize(1500, 950)
+        self.resizeDocks([self.docks["graph"]], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["events"]], [260], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.docks["graph"], self.docks["inspector"]], [380, 420], Qt.Orientation.Vertical
+        )
+        self.restore_layout()
+
+    # ---------------------------------------------------------------- construction
+
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        d = QDockWidget(title, self)
+        d.setObjectName(f"dock_{key}")
+        d.setWidget(widget)
+        self.addDockWidget(area, d)
+        self.docks[key] = d
+
+    def _menus(self) -> None:
+        mb = self.menuBar()
+        m_file = mb.addMenu("&File")
+        self.act_open = m_file.addAction("&Open…")
+        self.act_open.setShortcut(QKeySequence.StandardKey.Open)
+        self.recent_menu = m_file.addMenu("Open &recent")
+        m_file.addSeparator()
+        m_file.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        m_view = mb.addMenu("&View")
+        for key, dock in self.docks.items():
+            a = dock.toggleViewAction()
+            a.setText(dock.windowTitle())
+            m_view.addAction(a)
+            del key
+        m_view.addSeparator()
+        for name in THEMES:
+            m_view.addAction(f"{name.title()} theme", lambda n=name: self.set_theme(n))
+        m_view.addAction(
+            "Collapse all supervisors", lambda: self.state.set_collapsed(self.state.supervisors())
+        )
+        m_view.addAction("Expand all", lambda: self.state.set_collapsed(()))
+        m_help = mb.addMenu("&Help")
+        m_help.addAction("&Shortcuts", self.show_shortcuts)
+
+    def _shortcuts(self) -> None:
+        st = self.state
+        bindings: list[tuple[Any, Any]] = [
+            (Qt.Key.Key_Space, st.toggle_play),
+            (Qt.Key.Key_Right, lambda: st.step(1)),
+            (Qt.Key.Key_Left, lambda: st.step(-1)),
+            (QKeySequence("Shift+Right"), lambda: st.step(1, within_process=True)),
+            (QKeySequence("Shift+Left"), lambda: st.step(-1, within_process=True)),
+            (Qt.Key.Key_Home, lambda: st.seek(0)),
+            (Qt.Key.Key_End, lambda: st.seek(st.event_count - 1)),
+            (Qt.Key.Key_F5, st.run_to_next_breakpoint),
+            (Qt.Key.Key_F6, st.run_to_prev_breakpoint),
+            (QKeySequence.StandardKey.Find, self.focus_search),
+            (QKeySequence("Ctrl+B"), st.toggle_bookmark),
+        ]
+        self.shortcuts: list[QShortcut] = []
+        for key, slot in bindings:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+            self.shortcuts.append(sc)
+
+    # ---------------------------------------------------------------- commands
+
+    def focus_search(self) -> None:
+        self.docks["events"].show()
+        self.docks["events"].raise_()
+        self.events.filter.setFocus()
+        self.events.filter.selectAll()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = THEMES[name]
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.theme)
+        for w in (self.timeline, self.graph, self.inspector, self.metrics):
+            w.apply_theme(self.theme)
+        self.settings.setValue("theme", name)
+
+    def show_shortcuts(self) -> QDialog:
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(SHORTCUTS), 2)
+        table.setHorizontalHeaderLabels(["Keys", "Action"])
+        table.verticalHeader().setVisible(False)
+        for i, (keys, what) in enumerate(SHORTCUTS):
+            table.setItem(i, 0, QTableWidgetItem(keys))
+            table.setItem(i, 1, QTableWidgetItem(what))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(table)
+        dlg.resize(520, 380)
+        dlg.setModal(False)
+        dlg.show()
+        self.shortcuts_dialog = dlg
+        return dlg
+
+    def _update_status(self, seq: int) -> None:
+        st = self.state
+        self.status_pos.setText(
+            f"event #{seq:,} of {st.event_count:,}   ·   +{st.rel_seconds() * 1e3:.3f} ms"
+            f"   ·   selected: {st.process_label(st.pid) if st.pid >= 0 else 'none'}"
+        )
+        self.status_live.setText("● LIVE" if st.live else "recorded")
+        self.status_live.setStyleSheet("color: #e0302b; font-weight: bold" if st.live else "")
+
+    def _on_hit(self, seq: int, ids: str) -> None:
+        self.statusBar().showMessage(f"breakpoint {ids} hit at event #{seq:,}", 5000)
+
+    # ---------------------------------------------------------------- layout persistence
+
+    def restore_layout(self) -> None:
+        geo = self.settings.value("window/geometry")
+        layout = self.settings.value("window/state")
+        if geo is not None:
+            self.restoreGeometry(geo)  # type: ignore[arg-type]
+        if layout is not None:
+            self.restoreState(layout)  # type: ignore[arg-type]
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+
+    def closeEvent(self, ev: Any) -> None:
+        self.state.pause()
+        self.save_layout()
+        super().closeEvent(ev)

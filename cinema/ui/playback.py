@@ -1,0 +1,106 @@
+"""Playback controls: play / pause, step, jump to start / end, speed, run to breakpoints.
+
+A QTimer drives :meth:`ViewState.tick`; the controls only call ViewState commands.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+
+from cinema.ui.state import ViewState
+
+__all__ = ["SPEEDS", "PlaybackBar"]
+
+#: Playback speeds offered (events per second at 1x: ``ViewState.BASE_RATE``).
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0, 1000.0)
+
+
+class PlaybackBar(QWidget):
+    """Transport buttons, a position slider, speed, and the current time and event number."""
+
+    def __init__(self, state: ViewState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+
+        sp = QStyle.StandardPixmap
+
+        def button(icon: QStyle.StandardPixmap, tip: str, slot: object) -> QToolButton:
+            b = QToolButton()
+            b.setIcon(self.style().standardIcon(icon))
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            b.clicked.connect(slot)
+            lay.addWidget(b)
+            return b
+
+        self.b_start = button(
+            sp.SP_MediaSkipBackward, "Jump to start (Home)", lambda: state.seek(0)
+        )
+        self.b_prev_bp = button(
+            sp.SP_MediaSeekBackward, "Run to previous breakpoint (F6)", state.run_to_prev_breakpoint
+        )
+        self.b_back = button(sp.SP_ArrowLeft, "Step back (Left)", lambda: state.step(-1))
+        self.b_play = button(sp.SP_MediaPlay, "Play / pause (Space)", state.toggle_play)
+        self.b_fwd = button(sp.SP_ArrowRight, "Step forward (Right)", lambda: state.step(1))
+        self.b_next_bp = button(
+            sp.SP_MediaSeekForward, "Run to next breakpoint (F5)", state.run_to_next_breakpoint
+        )
+        self.b_end = button(
+            sp.SP_MediaSkipForward, "Jump to end (End)", lambda: state.seek(state.event_count - 1)
+        )
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(-1, max(state.event_count - 1, 0))
+        self.slider.setPageStep(max(state.event_count // 50, 1))
+        self.slider.valueChanged.connect(self._on_slider)
+        lay.addWidget(self.slider, 1)
+        self.speed = QComboBox()
+        for s in SPEEDS:
+            self.speed.addItem(f"{s:g}x", s)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip(f"Playback speed (1x = {ViewState.BASE_RATE:g} events/s)")
+        self.speed.currentIndexChanged.connect(
+            lambda _i: state.set_speed(float(self.speed.currentData()))
+        )
+        lay.addWidget(self.speed)
+        self.position = QLabel()
+        self.position.setMinimumWidth(230)
+        lay.addWidget(self.position)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)  # ~30 frames per second
+        self.timer.timeout.connect(self._on_tick)
+        self._clock = QElapsedTimer()
+        state.sigPosition.connect(self._on_position)
+        state.sigPlaying.connect(self._on_playing)
+        self._on_position(state.seq)
+
+    def _on_slider(self, value: int) -> None:
+        if value != self.state.seq:
+            self.state.seek(value)
+
+    def _on_position(self, seq: int) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(seq)
+        self.slider.blockSignals(False)
+        st = self.state
+        self.position.setText(
+            f"#{seq:,} / {st.event_count - 1:,}   +{st.rel_seconds() * 1e3:.3f} ms"
+        )
+
+    def _on_playing(self, playing: bool) -> None:
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
+        self.b_play.setIcon(self.style().standardIcon(icon))
+        if playing:
+            self._clock.start()
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    def _on_tick(self) -> None:
+        dt = self._clock.restart() / 1000.0
+        self.state.tick(dt)

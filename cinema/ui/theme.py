@@ -1,0 +1,110 @@
+"""Light and dark themes: a Qt palette, pyqtgraph colours, and the colours of kinds and statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from recorder.events import EventKind
+
+__all__ = ["CATEGORIES", "KIND_CATEGORY", "STATUS_COLORS", "THEMES", "Theme", "apply_theme"]
+
+_K = EventKind
+
+#: Kinds grouped for colouring and the legend (one glyph layer per category).
+CATEGORIES: dict[str, tuple[str, tuple[EventKind, ...]]] = {
+    "spawn": ("#2ca02c", (_K.SPAWN, _K.RESUME, _K.REGISTER)),
+    "exit": ("#8c8c8c", (_K.EXIT, _K.UNREGISTER, _K.SUSPEND)),
+    "crash": ("#e0302b", (_K.CRASH, _K.EXIT_SIGNAL, _K.LOST)),
+    "restart": ("#ff8c00", (_K.RESTART, _K.CHILD_SPEC)),
+    "send": ("#1f77d4", (_K.SEND,)),
+    "receive": ("#17becf", (_K.RECEIVE,)),
+    "timeout/drop": ("#b044c8", (_K.TIMEOUT, _K.INTERCEPT, _K.DELAY, _K.DROP)),
+    "state": ("#d4a017", (_K.STATE,)),
+    "link/monitor": ("#7f7f2f", (_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR)),
+    "marker": ("#9467bd", (_K.BREAKPOINT, _K.MARKER, _K.PROFILE)),
+}
+KIND_CATEGORY: dict[int, str] = {int(k): cat for cat, (_c, ks) in CATEGORIES.items() for k in ks}
+
+STATUS_COLORS: dict[str, str] = {
+    "running": "#2ca02c",
+    "waiting": "#5aa9e6",
+    "suspended": "#b044c8",
+    "dead": "#8c8c8c",
+    "crashed": "#e0302b",
+    "restarting": "#ff8c00",
+}
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    background: str
+    foreground: str
+    grid: str
+    accent: str
+    playhead: str
+    highlight: str  # diff highlight background in the inspector
+    window: str
+    base: str
+    alt_base: str
+    button: str
+    text_dim: str
+
+
+THEMES: dict[str, Theme] = {
+    "light": Theme(
+        "light",
+        "#ffffff",
+        "#202020",
+        "#e4e4e4",
+        "#1f77d4",
+        "#d62728",
+        "#fff1a8",
+        "#f2f2f2",
+        "#ffffff",
+        "#f6f6f6",
+        "#e8e8e8",
+        "#707070",
+    ),
+    "dark": Theme(
+        "dark",
+        "#1b1d21",
+        "#e2e2e2",
+        "#33363b",
+        "#5aa9e6",
+        "#ff5f56",
+        "#5a4a10",
+        "#25272b",
+        "#1b1d21",
+        "#222428",
+        "#2f3237",
+        "#9a9a9a",
+    ),
+}
+
+
+def apply_theme(app: QApplication, theme: Theme) -> None:
+    """Set the application palette and pyqtgraph's defaults for ``theme``."""
+    app.setStyle("Fusion")
+    pal = QPalette()
+    fg, dim = QColor(theme.foreground), QColor(theme.text_dim)
+    pal.setColor(QPalette.ColorRole.Window, QColor(theme.window))
+    pal.setColor(QPalette.ColorRole.WindowText, fg)
+    pal.setColor(QPalette.ColorRole.Base, QColor(theme.base))
+    pal.setColor(QPalette.ColorRole.AlternateBase, QColor(theme.alt_base))
+    pal.setColor(QPalette.ColorRole.Text, fg)
+    pal.setColor(QPalette.ColorRole.Button, QColor(theme.button))
+    pal.setColor(QPalette.ColorRole.ButtonText, fg)
+    pal.setColor(QPalette.ColorRole.ToolTipBase, QColor(theme.base))
+    pal.setColor(QPalette.ColorRole.ToolTipText, fg)
+    pal.setColor(QPalette.ColorRole.PlaceholderText, dim)
+    pal.setColor(QPalette.ColorRole.Highlight, QColor(theme.accent))
+    pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, dim)
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, dim)
+    app.setPalette(pal)
+    pg.setConfigOptions(background=theme.background, foreground=theme.foreground, antialias=False)

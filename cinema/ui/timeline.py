@@ -1,0 +1,418 @@
+"""The timeline scrubber: one lane per process, event glyphs or density, arrows, playhead.
+
+A thin view over :class:`cinema.model.viewport.Viewport`: on every (rate-limited) range change it
+asks the viewport for a :class:`~cinema.model.viewport.Frame` of the visible window at pixel
+resolution and hands the arrays to pyqtgraph items. x is seconds since the first event; y is
+the row index (row 0 at the top).
+
+Mouse: wheel zooms time around the cursor (shift+wheel scrolls lanes), drag pans, click selects
+a process or event, double-click on a group row collapses / expands it, drag the red playhead.
+Keys (when focused): W/S zoom in/out, A/D pan, 0 fits the whole session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from cinema.model.viewport import Frame
+from cinema.ui.state import ViewState
+from cinema.ui.theme import CATEGORIES, KIND_CATEGORY, THEMES, Theme
+
+__all__ = ["TimelineWidget"]
+
+_CAT_INDEX = {cat: i for i, cat in enumerate(CATEGORIES)}
+_KIND_TO_CAT = np.full(256, len(CATEGORIES) - 1, dtype=np.int64)
+for _k, _c in KIND_CATEGORY.items():
+    _KIND_TO_CAT[_k] = _CAT_INDEX[_c]
+
+ROWS_MAX = 120  # at most this many lanes on screen: lanes stay readable, frames stay cheap
+
+
+class _LaneAxis(pg.AxisItem):
+    """Left axis: the process name of each visible row, indented by supervision depth."""
+
+    def __init__(self, state: ViewState) -> None:
+        super().__init__("left")
+        self._state = state
+        self.setWidth(190)
+        self.setStyle(tickLength=0, autoExpandTextSpace=False, hideOverlappingLabels=False)
+
+    def tickValues(
+        self, minVal: float, maxVal: float, size: float
+    ) -> list[tuple[float, list[float]]]:
+        rows = self._state.layout.rows
+        minVal, maxVal = sorted((minVal, maxVal))  # the lane view is inverted
+        lo, hi = max(0, int(np.ceil(minVal))), min(len(rows) - 1, int(np.floor(maxVal)))
+        step = max(1, int(np.ceil((hi - lo + 1) * 12 / max(size, 1.0))))  # >= 12 px per label
+        return [(1.0, [float(v) for v in range(lo, hi + 1, step)])]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        rows = self._state.layout.rows
+        out = []
+        for v in values:
+            i = round(v)
+            if not 0 <= i < len(rows):
+                out.append("")
+                continue
+            r = rows[i]
+            mark = ("▸ " if r.collapsed else "▾ ") if r.has_children else "  "
+            extra = f" (+{r.hi - r.lo - 1})" if r.collapsed else ""
+            text = f"{'  ' * min(r.depth, 6)}{mark}{r.label}{extra}"
+            out.append(text if len(text) <= 30 else text[:29] + "…")
+        return out
+
+
+class _TimeAxis(pg.AxisItem):
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [_fmt_seconds(v, spacing) for v in values]
+
+
+def _fmt_seconds(v: float, spacing: float) -> str:
+    if spacing >= 1:
+        return f"{v:.0f}s"
+    if spacing >= 1e-3:
+        return f"{v * 1e3:.0f}ms" if abs(v) < 1 else f"{v:.3f}s"
+    if spacing >= 1e-6:
+        return f"{v * 1e6:.0f}µs" if abs(v) < 1e-3 else f"{v * 1e3:.3f}ms"
+    return f"{v * 1e9:.0f}ns" if abs(v) < 1e-6 else f"{v * 1e6:.3f}µs"
+
+
+class _LaneViewBox(pg.ViewBox):
+    """Wheel zooms time only (shift: scrolls lanes); keys W/A/S/D like Perfetto."""
+
+    def __init__(self) -> None:
+        super().__init__(invertY=True, enableMenu=False)
+        self.setMouseEnabled(x=True, y=True)
+
+    def wheelEvent(self, ev: Any, axis: Any = None) -> None:
+        delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
+        if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            (_x0, _x1), (y0, y1) = self.viewRange()
+            shift = -np.sign(delta) * max(1.0, (y1 - y0) / 10)
+            self.translateBy(y=shift)
+        else:
+            factor = 0.85 ** (delta / 120.0)
+            center = self.mapToView(ev.pos())
+            self.scaleBy(x=factor, center=center)
+        ev.accept()
+
+    def zoom(self, factor: float) -> None:
+        (x0, x1), _ = self.viewRange()
+        self.scaleBy(x=factor, center=QPointF((x0 + x1) / 2, 0))
+
+    def pan(self, fraction: float) -> None:
+        (x0, x1), _ = self.viewRange()
+        self.translateBy(x=(x1 - x0) * fraction)
+
+
+class TimelineWidget(QWidget):
+    """The timeline scrubber over a :class:`ViewState`."""
+
+    def __init__(
+        self, state: ViewState, theme: Theme = THEMES["light"], parent: QWidget | None = None
+    ):
+        super().__init__(parent)
+        self.state = state
+        self.theme = theme
+        self.last_frame: Frame | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.ci.setSpacing(0)
+        self.markers = self.glw.addPlot(row=0, col=0)
+        self.vb = _LaneViewBox()
+        self.plot = self.glw.addPlot(
+            row=1, col=0, viewBox=self.vb,
+            axisItems={"left": _LaneAxis(state), "bottom": _TimeAxis("bottom")},
+        )  # fmt: skip
+        self.glw.ci.layout.setRowFixedHeight(0, 26)
+        self._setup_markers()
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=False, alpha=0.15)
+
+        self.density = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.density)
+        self.arrows = pg.PlotCurveItem(connect="pairs")
+        self.plot.addItem(self.arrows)
+        self.arrow_heads = pg.ScatterPlotItem(size=5, pen=None, symbol="o")
+        self.plot.addItem(self.arrow_heads)
+        self.glyphs: list[pg.ScatterPlotItem] = []
+        for _cat, (_color, _kinds) in CATEGORIES.items():
+            item = pg.ScatterPlotItem(size=8, pen=None, symbol="s")
+            self.plot.addItem(item)
+            self.glyphs.append(item)
+        self.selection_band = pg.LinearRegionItem(orientation="horizontal", movable=False)
+        self.plot.addItem(self.selection_band)
+        self.selection_band.setVisible(False)
+        self.playhead = pg.InfiniteLine(angle=90, movable=True)
+        self.plot.addItem(self.playhead)
+        self.playhead.sigDragged.connect(self._on_playhead_dragged)
+
+        legend = QHBoxLayout()
+        legend.setContentsMargins(6, 2, 6, 2)
+        self.legend_label = QLabel()
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        legend.addWidget(self.legend_label, 1)
+        self.info_label = QLabel()
+        legend.addWidget(self.info_label)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.glw, 1)
+        lay.addLayout(legend)
+
+        self._proxy = pg.SignalProxy(self.vb.sigRangeChanged, rateLimit=60, slot=self._on_range)
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+        state.sigPosition.connect(self._on_position)
+        state.sigLayout.connect(self._on_layout)
+        state.sigProcess.connect(self._on_process)
+        state.sigBreakpointsChanged.connect(self.refresh_markers)
+        self.apply_theme(theme)
+        self._apply_limits()
+        self.fit_all()
+        self._on_position(state.seq)
+
+    # ---------------------------------------------------------------- setup
+
+    def _setup_markers(self) -> None:
+        m = self.markers
+        m.hideAxis("bottom")
+        m.getAxis("left").setWidth(190)
+        m.getAxis("left").setStyle(showValues=False, tickLength=0)
+        m.setMouseEnabled(x=False, y=False)
+        m.hideButtons()
+        m.setMenuEnabled(False)
+        m.setYRange(0, 1, padding=0)
+        m.setXLink(self.plot)
+        self.hit_marks = pg.ScatterPlotItem(size=9, symbol="t", pen=None)
+        self.bookmark_marks = pg.ScatterPlotItem(size=9, symbol="d", pen=None)
+        m.addItem(self.hit_marks)
+        m.addItem(self.bookmark_marks)
+        self.marker_playhead = pg.InfiniteLine(angle=90, movable=False)
+        m.addItem(self.marker_playhead)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.glw.setBackground(theme.background)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setPen(theme.foreground)
+            self.plot.getAxis(axis).setTextPen(theme.foreground)
+        self.markers.getAxis("left").setTextPen(theme.text_dim)
+        self.markers.getAxis("left").setPen(theme.grid)
+        pen = pg.mkPen(theme.playhead, width=1)
+        self.playhead.setPen(pen)
+        self.playhead.setHoverPen(pg.mkPen(theme.playhead, width=3))
+        self.marker_playhead.setPen(pen)
+        self.arrows.setPen(pg.mkPen(QColor(theme.foreground).lighter(100), width=1))
+        self.arrow_heads.setBrush(pg.mkBrush(theme.foreground))
+        for item, (_cat, (color, _k)) in zip(self.glyphs, CATEGORIES.items(), strict=True):
+            item.setBrush(pg.mkBrush(color))
+        self.hit_marks.setBrush(pg.mkBrush(theme.playhead))
+        self.bookmark_marks.setBrush(pg.mkBrush(theme.accent))
+        accent = QColor(theme.accent)
+        accent.setAlpha(40)
+        self.selection_band.setBrush(pg.mkBrush(accent))
+        for line in self.selection_band.lines:
+            line.setPen(pg.mkPen(None))
+        base = QColor(theme.background)
+        lut = np.zeros((256, 4), dtype=np.ubyte)
+        top = QColor(theme.accent)
+        for i in range(256):
+            a = i / 255.0
+            lut[i] = (
+                int(base.red() + (top.red() - base.red()) * a),
+                int(base.green() + (top.green() - base.green()) * a),
+                int(base.blue() + (top.blue() - base.blue()) * a),
+                255 if i else 0,
+            )
+        self.density.setLookupTable(lut)
+        swatches = " ".join(
+            f"<span style='color:{color}'>■</span>&nbsp;{cat}"
+            for cat, (color, _k) in CATEGORIES.items()
+        )
+        self.legend_label.setText(f"<small>{swatches}</small>")
+        self.refresh()
+
+    def _apply_limits(self) -> None:
+        dur = max(self.state.session.duration_ns / 1e9, 1e-6)
+        rows = max(len(self.state.layout.rows), 1)
+        self.vb.setLimits(
+            xMin=-0.02 * dur, xMax=dur * 1.02, minXRange=1e-7,
+            yMin=-0.5, yMax=rows - 0.5, maxYRange=min(rows, ROWS_MAX),
+        )  # fmt: skip
+
+    # ---------------------------------------------------------------- view commands
+
+    def fit_all(self) -> None:
+        """Show the whole session and the first lanes."""
+        dur = max(self.state.session.duration_ns / 1e9, 1e-6)
+        rows = len(self.state.layout.rows)
+        self.vb.setRange(
+            xRange=(0, dur), yRange=(-0.5, min(rows, 30) - 0.5), padding=0, update=False
+        )
+        self.refresh()
+
+    def show_window(self, x0: float, x1: float) -> None:
+        """Show seconds ``[x0, x1]`` (relative to the first event)."""
+        self.vb.setXRange(x0, x1, padding=0, update=False)
+        self.refresh()
+
+    def ensure_row_visible(self, row: int) -> None:
+        _, (y0, y1) = self.vb.viewRange()
+        if row < 0 or y0 <= row <= y1:
+            return
+        h = y1 - y0
+        self.vb.setYRange(row - h / 2, row + h / 2, padding=0)
+
+    # ---------------------------------------------------------------- drawing
+
+    def _on_range(self, *_args: Any) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Ask the viewport for the visible window and draw it."""
+        st = self.state
+        if not st.event_count:
+            return
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        t_first = st.session.t_first
+        pixels = max(int(self.vb.width()), 50)
+        fr = st.viewport.frame(t_first + x0 * 1e9, t_first + x1 * 1e9, y0, y1, pixels)
+        self.last_frame = fr
+        if fr.mode == "density" and fr.density is not None:
+            # log scale, and one lone event is already clearly visible (35 % of the colour)
+            img = np.log1p(fr.density)
+            peak = float(img.max()) or 1.0
+            img = np.where(fr.density > 0, 0.35 + 0.65 * img / peak, 0.0)
+            self.density.setImage(img, levels=(0, 1), autoLevels=False)
+            self.density.setRect(
+                QRectF(
+                    (fr.t0 - t_first) / 1e9,
+                    fr.row_lo - 0.5,
+                    (fr.t1 - fr.t0) / 1e9,
+                    fr.row_hi - fr.row_lo,
+                )
+            )
+            self.density.setVisible(True)
+            for item in self.glyphs:
+                item.setData(x=[], y=[])
+        else:
+            self.density.setVisible(False)
+            cats = _KIND_TO_CAT[fr.glyph_kind]
+            x = (fr.glyph_x - t_first) / 1e9
+            y = fr.glyph_row.astype(np.float64)
+            for i, item in enumerate(self.glyphs):
+                sel = cats == i
+                item.setData(x=x[sel], y=y[sel])
+        if len(fr.arrows):
+            a = fr.arrows
+            xs = np.empty(2 * len(a))
+            ys = np.empty(2 * len(a))
+            xs[0::2] = (a[:, 0] - t_first) / 1e9
+            xs[1::2] = (a[:, 2] - t_first) / 1e9
+            ys[0::2] = a[:, 1]
+            ys[1::2] = a[:, 3]
+            self.arrows.setData(xs, ys)
+            self.arrow_heads.setData(x=xs[1::2], y=ys[1::2])
+        else:
+            self.arrows.setData([], [])
+            self.arrow_heads.setData(x=[], y=[])
+        self.info_label.setText(
+            f"<small>{fr.visible_events:,} events · {fr.mode} · "
+            f"lanes {fr.row_lo}–{max(fr.row_hi - 1, fr.row_lo)}/{len(st.layout.rows)}</small>"
+        )
+
+    def refresh_markers(self, hits: Any = None, bookmarks: Any = None) -> None:
+        """Breakpoint hits and bookmarks (event numbers) on the marker strip."""
+        st = self.state
+        hits = getattr(st, "hit_seqs", lambda: [])() if hits is None else hits
+        bookmarks = getattr(st, "bookmark_seqs", lambda: [])() if bookmarks is None else bookmarks
+        for item, seqs in ((self.hit_marks, hits), (self.bookmark_marks, bookmarks)):
+            s = np.asarray(list(seqs), dtype=np.int64)
+            s = s[(s >= 0) & (s < st.event_count)]
+            x = (st.skeleton.ts[s] - st.session.t_first) / 1e9 if len(s) else np.zeros(0)
+            item.setData(x=x, y=np.full(len(x), 0.45))
+
+    # ---------------------------------------------------------------- state → view
+
+    def _on_position(self, seq: int) -> None:
+        x = self.state.rel_seconds(seq) if seq >= 0 else 0.0
+        self.playhead.blockSignals(True)
+        self.playhead.setValue(x)
+        self.playhead.blockSignals(False)
+        self.marker_playhead.setValue(x)
+        (x0, x1), _ = self.vb.viewRange()
+        if not x0 <= x <= x1:  # follow the playhead
+            w = x1 - x0
+            self.vb.setXRange(x - w / 2, x + w / 2, padding=0)
+
+    def _on_process(self, pid: int) -> None:
+        row = self.state.layout.row_of_pid(pid) if pid >= 0 else -1
+        self.selection_band.setVisible(row >= 0)
+        if row >= 0:
+            self.selection_band.setRegion((row - 0.5, row + 0.5))
+            self.ensure_row_visible(row)
+
+    def _on_layout(self) -> None:
+        self._apply_limits()
+        self._on_process(self.state.pid)
+        self.plot.getAxis("left").picture = None
+        self.plot.getAxis("left").update()
+        self.refresh()
+
+    # ---------------------------------------------------------------- view → state
+
+    def _on_playhead_dragged(self, line: pg.InfiniteLine) -> None:
+        st = self.state
+        st.seek_time(st.session.t_first + float(line.value()) * 1e9)
+
+    def _on_click(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = ev.scenePos()
+        if not self.vb.sceneBoundingRect().contains(pos) and not self.plot.getAxis(
+            "left"
+        ).sceneBoundingRect().contains(pos):
+            return
+        p = self.vb.mapSceneToView(pos)
+        row = round(p.y())
+        rows = self.state.layout.rows
+        if not 0 <= row < len(rows):
+            return
+        r = rows[row]
+        if ev.double() and r.has_children:
+            self.state.toggle_group(r.pid)
+            return
+        self.state.select_process(r.pid)
+        fr = self.last_frame
+        if fr is not None and fr.mode == "glyphs" and len(fr.glyph_seq):
+            on_row = np.flatnonzero(fr.glyph_row == row)
+            if len(on_row):
+                t = self.state.session.t_first + p.x() * 1e9
+                j = on_row[np.argmin(np.abs(fr.glyph_x[on_row] - t))]
+                (x0, x1), _ = self.vb.viewRange()
+                px_ns = (x1 - x0) * 1e9 / max(self.vb.width(), 1)
+                if abs(fr.glyph_x[j] - t) <= 6 * px_ns:
+                    self.state.select_event(int(fr.glyph_seq[j]))
+
+    def keyPressEvent(self, ev: QKeyEvent) -> None:
+        key = ev.key()
+        if key == Qt.Key.Key_W:
+            self.vb.zoom(0.7)
+        elif key == Qt.Key.Key_S:
+            self.vb.zoom(1 / 0.7)
+        elif key == Qt.Key.Key_A:
+            self.vb.pan(-0.2)
+        elif key == Qt.Key.Key_D:
+            self.vb.pan(0.2)
+        elif key == Qt.Key.Key_0:
+            self.fit_all()
+        else:
+            super().keyPressEvent(ev)
