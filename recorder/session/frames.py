@@ -97,16 +97,21 @@ def _frame(
 
 def encode_events(
     rows: Sequence[EventRow], first_seq: int, comp: Compressor, limits: Limits = DEFAULT_LIMITS
-) -> bytes:
-    """Encode a batch of hot-path rows as one EVENTS frame."""
-    ts, kinds, pids, peers, refs, datas = zip(*rows, strict=True)
+) -> tuple[bytes, bytes]:
+    """Encode a batch of hot-path rows as one EVENTS frame.
+
+    Returns:
+        The frame's bytes, and the kind column (the writer keeps per-kind counts from it).
+    """
+    ts, kind_codes, pids, peers, refs, datas = zip(*rows, strict=True)
+    kinds = bytes(kind_codes)
     t0 = ts[0]
     deltas = list(map(sub, ts, (t0, *ts[:-1])))
-    skeleton = b"".join((_col("q", deltas), _col("I", pids), _col("I", peers), bytes(kinds)))
+    skeleton = b"".join((_col("q", deltas), _col("I", pids), _col("I", peers), kinds))
     blobs = [b"" if d is None else encode_payload(d, limits) for d in datas]
     offsets = _col("I", list(accumulate(map(len, blobs), initial=0)))
     payload_block = offsets + b"".join(blobs)
-    return _frame(
+    frame = _frame(
         comp,
         FrameType.EVENTS,
         len(rows),
@@ -115,6 +120,7 @@ def encode_events(
         ts[-1],
         (skeleton, _col("q", refs), payload_block),
     )
+    return frame, kinds
 
 
 def encode_map_frame(

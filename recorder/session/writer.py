@@ -369,8 +369,7 @@ class Recorder:
 
     def _write_events(self, rows: list[EventRow]) -> None:
         seq = self._seq
-        data = encode_events(rows, seq, self._comp, self._limits)
-        kinds = bytes(r[1] for r in rows)
+        data, kinds = encode_events(rows, seq, self._comp, self._limits)
         self._kind_counts.update(kinds)
         if EventKind.SPAWN in kinds:
             for r in rows:
