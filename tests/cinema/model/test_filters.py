@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cinema.model import ModelError, Session
+from cinema.model.filters import EventFilter
+from recorder import EventKind as K
+
+from ._gen import generate
+
+
+def test_filters_agree_with_a_plain_loop(tmp_path: Path) -> None:
+    _, events = generate(tmp_path / "s.cinema", 12, 300, 8)
+    with Session.open(tmp_path / "s.cinema") as s:
+        t_from, t_to = s.time_of(50), s.time_of(250)
+        f = EventFilter(processes=[1], kinds=[K.SEND, K.RECEIVE], t_from=t_from, t_to=t_to)
+        want = [
+            e.seq for e in s.events()
+            if (e.pid == 1 or e.peer == 1) and e.kind in (K.SEND, K.RECEIVE) and t_from <= e.ts <= t_to
+        ]  # fmt: skip
+        assert f.seqs(s).tolist() == want
+        hello = EventFilter(match="HELLO', 1,")
+        assert hello.seqs(s).tolist() == [
+            e.seq for e in s.events() if e.kind == K.SEND and e.data[1] == 1
+        ]  # fmt: skip
+        regex = EventFilter(kinds=[K.SEND], match=r"/'hello', 1\d, /")
+        got = regex.seqs(s).tolist()
+        assert got and all(10 <= s.event(q).data[1] <= 19 for q in got)
+        assert (
+            list(EventFilter(kinds=[K.SEND]).iter_seqs(s, chunk=7))
+            == EventFilter(kinds=[K.SEND]).seqs(s).tolist()
+        )
+        assert len(EventFilter().seqs(s, limit=5)) == 5
+
+
+def test_bad_regex(tmp_path: Path) -> None:
+    generate(tmp_path / "s.cinema", 1, 10, 8)
+    with (
+        Session.open(tmp_path / "s.cinema") as s,
+        pytest.raises(ModelError, match="bad regular expression"),
+    ):
+        EventFilter(match="/(/").seqs(s)
