@@ -74,7 +74,8 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
             click.echo(json.dumps(doc, indent=2, default=str))
             return
         for r in rows:
-            arrow = "<-" if r["kind"] == "receive" else "->"  # a receive's peer is its sender
+            # the peer of a receive is its sender, of a state change the process that caused it
+            arrow = "<-" if r["kind"] in ("receive", "state") else "->"
             peer = f" {arrow} {r['peer']}" if r["peer"] else ""
             data = "" if r["data"] is None else "  " + render_value(r["data"], 80)
             click.echo(f"#{r['seq']:<8} +{r['t']:.6f}s  {r['process']}{peer}  {r['kind']}{data}")
