@@ -1,0 +1,91 @@
+"""``cinema events``: list the events of a session, filtered."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cinema.cli._model_args import TIME_HELP, session_argument, time_bound
+
+
+@click.command("events")
+@session_argument
+@click.option(
+    "--process",
+    "-p",
+    "processes",
+    multiple=True,
+    metavar="P",
+    help="Only events of this process (pid or name; as actor or peer). Repeatable.",
+)
+@click.option(
+    "--kind",
+    "-k",
+    "kinds",
+    multiple=True,
+    metavar="K",
+    help="Only events of this kind (send, receive, crash, ...). Repeatable.",
+)
+@click.option("--from", "t_from", metavar="T", help=f"Start at T: {TIME_HELP}.")
+@click.option("--to", "t_to", metavar="T", help=f"End at T (inclusive): {TIME_HELP}.")
+@click.option(
+    "--match",
+    metavar="PATTERN",
+    help="Only events whose data contains PATTERN (case-insensitive text, as shown); "
+    "/REGEX/ for a regular expression.",
+)
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=0), default=None, help="Show at most N events."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def command(
+    session: str, processes: tuple[str, ...], kinds: tuple[str, ...], t_from: str | None,
+    t_to: str | None, match: str | None, limit: int | None, as_json: bool,
+) -> None:  # fmt: skip
+    """List the events of SESSION, oldest first.
+
+    \b
+    Examples:
+      cinema events run.cinema --kind crash --kind restart
+      cinema events run.cinema --process db --from 1.5s --to 2s
+      cinema events run.cinema --match '/timeout|retry/' --json
+    """
+    from cinema.model.errors import ModelError
+    from cinema.model.filters import EventFilter
+    from cinema.model.moments import resolve_processes
+    from cinema.model.render import render_value, to_jsonable
+    from cinema.model.session import Session
+    from recorder.events import KIND_NAMES, kind_from_name
+
+    s = Session.open(session)
+    pids = sorted({p for text in processes for p in resolve_processes(s, text)}) or None
+    try:
+        codes = [int(kind_from_name(k)) for k in kinds] or None
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    flt = EventFilter(
+        processes=pids, kinds=codes, t_from=time_bound(s, t_from, end=False),
+        t_to=time_bound(s, t_to, end=True), match=match,
+    )  # fmt: skip
+    shown = 0
+    for seq in flt.iter_seqs(s):
+        if limit is not None and shown >= limit:
+            break
+        ev = s.event(seq)
+        rel = (ev.ts - s.t_first) / 1e9
+        if as_json:
+            click.echo(json.dumps({
+                "seq": ev.seq, "ts": ev.ts, "t": rel, "kind": ev.kind_name,
+                "pid": ev.pid, "process": s.process_name(ev.pid),
+                "peer": None if ev.peer == 0xFFFFFFFF else ev.peer,
+                "ref": ev.ref, "data": to_jsonable(ev.data),
+            }))  # fmt: skip
+        else:
+            peer = f" -> {s.process_name(ev.peer)}" if ev.peer != 0xFFFFFFFF else ""
+            data = render_value(ev.data, 160) if ev.data is not None else ""
+            kind = KIND_NAMES.get(ev.kind, str(ev.kind))
+            click.echo(
+                f"#{ev.seq:<8} {rel:12.6f}s  {kind:<11} {s.process_name(ev.pid)}{peer}  {data}".rstrip()
+            )
+        shown += 1

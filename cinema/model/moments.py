@@ -1,0 +1,76 @@
+"""Parsing what a person types for a moment or a process (CLI options, UI search boxes).
+
+Moments: ``#123`` is event number 123; ``1.5s``, ``250ms``, ``40us``, ``900ns``, ``+3s`` or a
+bare number (seconds) are times relative to the session's first event.
+
+Processes: a pid number (``12``), a pid as printed (``<0.12.0>``), or a process name (every
+process spawned under that name, e.g. all incarnations of a restarted worker).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from cinema.model.errors import ModelError
+from cinema.model.session import Session
+
+__all__ = ["Moment", "parse_moment", "resolve_processes"]
+
+_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "µs": 1_000, "ns": 1}
+_TIME = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*(s|ms|us|µs|ns)?$")
+_PID = re.compile(r"^(?:<0\.(\d+)\.0>|(\d+))$")
+
+
+class Moment(NamedTuple):
+    """A parsed moment: exactly one of ``seq`` (an event number) or ``t_ns`` (absolute ns)."""
+
+    seq: int | None
+    t_ns: int | None
+
+    def to_seq(self, session: Session) -> int:
+        """The event this moment names (the last event at or before a time)."""
+        if self.seq is not None:
+            return session.check_seq(self.seq)
+        assert self.t_ns is not None
+        return session.seq_at_time(self.t_ns)
+
+
+def parse_moment(session: Session, text: str) -> Moment:
+    """Parse ``#N`` or a relative time (module docs).
+
+    Raises:
+        ModelError: the text is neither.
+    """
+    t = text.strip()
+    if t.startswith("#"):
+        if not t[1:].isdigit():
+            raise ModelError(f"bad event number {text!r}: write #N, e.g. #120")
+        return Moment(int(t[1:]), None)
+    m = _TIME.match(t)
+    if m is None:
+        raise ModelError(
+            f"bad time {text!r}: write seconds from the start (1.5s, 250ms, 40us, +3s) "
+            "or an event number (#120)"
+        )
+    ns = round(float(m.group(1)) * _UNITS[m.group(2) or "s"])
+    return Moment(None, session.t_first + ns)
+
+
+def resolve_processes(session: Session, text: str) -> list[int]:
+    """The pids ``text`` names (module docs), in pid order.
+
+    Raises:
+        ModelError: no such process.
+    """
+    t = text.strip()
+    procs = session.processes
+    m = _PID.match(t)
+    if m is not None:
+        pid = int(m.group(1) or m.group(2))
+        if pid in procs:
+            return [pid]
+    named = sorted(pid for pid, info in procs.items() if info.name == t)
+    if named:
+        return named
+    raise ModelError(f"no process {text!r} in this session (give a pid or a process name)")
