@@ -35,6 +35,9 @@ __all__ = ["Session", "Subscriber"]
 log = logging.getLogger("cinema.model")
 log.addHandler(logging.NullHandler())
 
+#: How far before its target a long replay leaves a checkpoint world in the cache.
+_CHECKPOINT = 1024
+
 #: Called with the number of new events after a live session grew.
 Subscriber = Callable[[int], object]
 
@@ -263,12 +266,18 @@ class Session:
         return cached
 
     def _replay(self, base: World, seq: int) -> World:
-        if base.seq == seq:
-            return base
-        rp = Replayer(base, self.data)
-        cols = _columns.window(self.reader, base.seq + 1, seq + 1)
-        rp.apply_columns(cols.start, cols.ts, cols.kind, cols.pid, cols.peer, cols.ref)
-        return rp.world()
+        # A long replay leaves one checkpoint _CHECKPOINT events before its target, so
+        # stepping back from here replays at most that many events, not the whole interval.
+        w = base
+        stops = [seq - _CHECKPOINT, seq] if seq - _CHECKPOINT > base.seq + _CHECKPOINT else [seq]
+        for end in stops:
+            rp = Replayer(w, self.data)
+            cols = _columns.window(self.reader, w.seq + 1, end + 1)
+            rp.apply_columns(cols.start, cols.ts, cols.kind, cols.pid, cols.peer, cols.ref)
+            w = rp.world()
+            if end < seq:
+                self._remember(w)
+        return w
 
     def _remember(self, w: World) -> None:
         self._worlds[w.seq] = w

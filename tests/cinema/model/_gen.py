@@ -37,7 +37,7 @@ class Sim:
                     "monitors": [list(m) for m in p["monitors"]],
                 }
                 for p in self.procs.values()
-            ],  # fmt: skip
+            ],
             "dead": [[pid, st] for pid, st in self.dead.items()],
             "supervisors": [],
             "registry": dict(self.registry),
@@ -145,7 +145,7 @@ def generate(
                 del sim.registry[name]
                 pa["registered"] = None
                 emit(K.UNREGISTER, a, NO_PEER, 0, {"name": name})
-            p = sim.procs.pop(a)
+            sim.procs.pop(a)
             status = "crashed" if rng.random() < 0.5 else "dead"
             sim.dead[a] = status
             for q in sim.procs.values():

@@ -12,13 +12,14 @@ from ._gen import generate
 
 
 def test_filters_agree_with_a_plain_loop(tmp_path: Path) -> None:
-    _, events = generate(tmp_path / "s.cinema", 12, 300, 8)
+    _, _events = generate(tmp_path / "s.cinema", 12, 300, 8)
     with Session.open(tmp_path / "s.cinema") as s:
         t_from, t_to = s.time_of(50), s.time_of(250)
         f = EventFilter(processes=[1], kinds=[K.SEND, K.RECEIVE], t_from=t_from, t_to=t_to)
+        kinds = (K.SEND, K.RECEIVE)
         want = [
             e.seq for e in s.events()
-            if (e.pid == 1 or e.peer == 1) and e.kind in (K.SEND, K.RECEIVE) and t_from <= e.ts <= t_to
+            if 1 in (e.pid, e.peer) and e.kind in kinds and t_from <= e.ts <= t_to
         ]  # fmt: skip
         assert f.seqs(s).tolist() == want
         hello = EventFilter(match="HELLO', 1,")

@@ -30,7 +30,7 @@ def test_world_at_n_equals_reference(tmp_path: Path, seed: int, n: int, kf: int 
 
 
 def test_keyframes_equal_replay_from_start(tmp_path: Path) -> None:
-    refs, _ = generate(tmp_path / "kf.cinema", 3, 400, 8)
+    _refs, _ = generate(tmp_path / "kf.cinema", 3, 400, 8)
     generate(tmp_path / "nokf.cinema", 3, 400, None)
     with Session.open(tmp_path / "kf.cinema") as a, Session.open(tmp_path / "nokf.cinema") as b:
         assert a.reader.keyframe_seqs and not b.reader.keyframe_seqs
@@ -57,7 +57,7 @@ def test_world_before_first_event_and_bad_numbers(tmp_path: Path) -> None:
 
 
 def test_dead_processes_are_kept_and_tree_has_live_ones(tmp_path: Path) -> None:
-    _, events = generate(tmp_path / "s.cinema", 5, 400, 8)
+    _, _events = generate(tmp_path / "s.cinema", 5, 400, 8)
     with Session.open(tmp_path / "s.cinema") as s:
         w = s.world_at(s.event_count - 1)
         dead = [p for p in w.processes.values() if not p.alive]

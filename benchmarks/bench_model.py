@@ -1,0 +1,94 @@
+"""``model``: time travel on a big session -- seek, step, open -- against replaying from the
+start.
+
+Figures (10,000,000 events among 5,000 processes; ``--quick``: 1,000,000):
+
+- seek to a random event (cold: no cached world nearby), p99 and mean, against replaying from
+  the first event to the same points. The replay baseline is measured on a prefix and
+  extrapolated linearly to the mean seek target (said in the note): replaying millions of
+  events per point would take minutes.
+- step forward / back one event from a world just computed.
+- open the session and answer the first world query, in a fresh interpreter: time and peak
+  memory.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+from benchmarks._harness import Figure, benchmark, percentile, subprocess_peak_rss_mb
+from benchmarks._sessions import ensure_synthetic
+
+
+@benchmark("model", help="seek / step / open on a big session vs replay from the start")
+def run(quick: bool) -> Iterator[Figure]:
+    from cinema.model import Session, _columns
+    from cinema.model._replay import Replayer, empty_world
+
+    n_events = 1_000_000 if quick else 10_000_000
+    path = ensure_synthetic(n_events, 5000)
+    s = Session.open(path)
+    rng = random.Random(42)
+    s.world_at(rng.randrange(s.event_count))  # warm imports and the first frames
+    seeks: list[float] = []
+    steps_fwd: list[float] = []
+    steps_back: list[float] = []
+    targets: list[int] = []
+    for _ in range(40 if quick else 100):
+        seq = rng.randrange(2, s.event_count - 2)
+        s._worlds.clear()  # cold: nothing cached near the target
+        t0 = time.perf_counter()
+        s.world_at(seq)
+        seeks.append(time.perf_counter() - t0)
+        targets.append(seq)
+        t0 = time.perf_counter()
+        s.world_at(seq + 1)
+        steps_fwd.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        s.world_at(seq - 1)
+        steps_back.append(time.perf_counter() - t0)
+
+    # Baseline: replay from the first event, measured on a prefix, extrapolated.
+    prefix = min(200_000, s.event_count)
+    t0 = time.perf_counter()
+    rp = Replayer(empty_world(s._resolve, s.process_name), s.data)
+    cols = _columns.window(s.reader, 0, prefix)
+    rp.apply_columns(0, cols.ts, cols.kind, cols.pid, cols.peer, cols.ref)
+    per_event = (time.perf_counter() - t0) / prefix
+    mean_target = statistics.mean(targets)
+    replay_s = per_event * mean_target
+    note = (
+        f"replay baseline measured on the first {prefix:,} events ({per_event * 1e6:.2f} "
+        f"us/event), extrapolated to the mean target #{mean_target:,.0f}"
+    )
+    p99 = percentile(seeks, 99) * 1e3
+    median = statistics.median(seeks) * 1e3
+    yield Figure(
+        "seek random event p99", p99, "ms", goal="< 50 ms",
+        note=f"median {median:.1f} ms over {len(seeks)} cold seeks",
+    )  # fmt: skip
+    mean_seek = statistics.mean(seeks)
+    yield Figure("seek vs replay from start", mean_seek * 1e3, "ms", baseline=replay_s * 1e3,
+                 ratio=replay_s / mean_seek, goal=">= 100x", note=note)  # fmt: skip
+    yield Figure("step forward one event p99", percentile(steps_fwd, 99) * 1e3, "ms", goal="< 5 ms")
+    yield Figure(
+        "step back one event p99", percentile(steps_back, 99) * 1e3, "ms", goal="< 5 ms",
+        note="after a cold seek (it leaves a checkpoint 1024 events before its target)",
+    )  # fmt: skip
+
+    code = (
+        "import time; t0 = time.perf_counter(); from cinema.model import Session; "
+        f"s = Session.open({str(path)!r}); w = s.world_at(s.event_count // 2); "
+        "len(w.alive()); print(time.perf_counter() - t0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    elapsed = float(out.stdout.strip())
+    rss = subprocess_peak_rss_mb(code)
+    yield Figure("open + first world query", elapsed * 1e3, "ms", goal="< 1000 ms",
+                 note="fresh interpreter, imports included; world at the middle event")  # fmt: skip
+    yield Figure("open + first world query: peak memory", rss, "MiB", goal="< 1024 MiB")
