@@ -68,8 +68,7 @@ def command(
         processes=pids, kinds=codes, t_from=time_bound(s, t_from, end=False),
         t_to=time_bound(s, t_to, end=True), match=match,
     )  # fmt: skip
-    shown = 0
-    for seq in flt.iter_seqs(s):
+    for shown, seq in enumerate(flt.iter_seqs(s)):
         if limit is not None and shown >= limit:
             break
         ev = s.event(seq)
@@ -85,7 +84,5 @@ def command(
             peer = f" -> {s.process_name(ev.peer)}" if ev.peer != 0xFFFFFFFF else ""
             data = render_value(ev.data, 160) if ev.data is not None else ""
             kind = KIND_NAMES.get(ev.kind, str(ev.kind))
-            click.echo(
-                f"#{ev.seq:<8} {rel:12.6f}s  {kind:<11} {s.process_name(ev.pid)}{peer}  {data}".rstrip()
-            )
-        shown += 1
+            who = s.process_name(ev.pid)
+            click.echo(f"#{ev.seq:<8} {rel:12.6f}s  {kind:<11} {who}{peer}  {data}".rstrip())
