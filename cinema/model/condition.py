@@ -20,7 +20,7 @@ import numpy as np
 
 from cinema.model.event_scope import NAME_KINDS, EventScope, EventTable
 from cinema.model.expr import COMPARISONS, Binary, BoolOp, Lit, Name, Node, Unary, free_names, parse
-from cinema.model.expr_eval import FAILURES, Fn, Scope, compile_node, truth
+from cinema.model.expr_eval import FAILURES, Fn, Scope, compile_node, guarded, truth
 from recorder.events import KIND_NAMES, NO_PEER
 
 __all__ = ["Condition"]
@@ -113,14 +113,30 @@ class Condition:
         start, stop = _clamp(table, start, stop)
         if stop <= start:
             return np.empty(0, dtype=np.int64)
-        mask, exact = self._plan(self.tree, table, start, stop)
+        # The top-level "and" chain: conjuncts decided exactly by masks need no per-event test
+        # (every candidate satisfies them); the others are evaluated on the candidates.
+        mask: Mask | None = None
+        residual: list[Node] = []
+        for part in _conjuncts(self.tree):
+            m, exact = self._plan(part, table, start, stop)
+            if m is not None:
+                mask = m if mask is None else mask & m
+            if not exact or m is None:
+                residual.append(part)
         if mask is None:
             candidates = np.arange(start, stop, dtype=np.int64)
         else:
             candidates = np.flatnonzero(mask).astype(np.int64) + start
-        if exact:
+        if not residual:
             return candidates
-        keep = [seq for seq in candidates.tolist() if self._eval(table.scope(seq))]
+        tests = [guarded(compile_node(p)) for p in residual]
+        keep: list[int] = []
+        for ev in table.events_at(candidates):
+            scope = EventScope(table, ev.seq, ev)
+            if all(test(scope) for test in tests):
+                keep.append(ev.seq)
+            self.evaluated += 1
+            self.errors += scope.errors
         return np.asarray(keep, dtype=np.int64)
 
     def iter_hits(
@@ -182,6 +198,12 @@ class Condition:
             if not _bool_of(fn, _Fixed({})):
                 return np.isin(table.kind[a:b], np.array(kinds, dtype=np.uint8)), False
         return None, False
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    if isinstance(node, BoolOp) and node.op == "and":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
 
 
 def _clamp(table: EventTable, start: int, stop: int | None) -> tuple[int, int]:

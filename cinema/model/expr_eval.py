@@ -41,6 +41,7 @@ __all__ = [
     "compile_node",
     "display",
     "equal",
+    "guarded",
     "message_type",
     "truth",
     "type_name",
@@ -289,7 +290,7 @@ _FUNCS: dict[str, Callable[[list[Any]], Any]] = {
 # --------------------------------------------------------------------------- compilation
 
 
-def _guarded(fn: Fn) -> Fn:
+def guarded(fn: Fn) -> Fn:
     """A boolean operand: its failure counts as false (and is counted)."""
 
     def run(s: Scope) -> bool:
@@ -322,13 +323,13 @@ def compile_node(node: Node) -> Fn:
     if isinstance(node, Unary):
         operand = compile_node(node.operand)
         if node.op == "not":
-            guarded = _guarded(operand)
-            return lambda s: not guarded(s)
+            test = guarded(operand)
+            return lambda s: not test(s)
         if node.op == "-":
             return lambda s: -_number(operand(s))
         return lambda s: _number(operand(s))
     if isinstance(node, BoolOp):
-        left, right = _guarded(compile_node(node.left)), _guarded(compile_node(node.right))
+        left, right = guarded(compile_node(node.left)), guarded(compile_node(node.right))
         if node.op == "and":
             return lambda s: left(s) and right(s)
         return lambda s: left(s) or right(s)
