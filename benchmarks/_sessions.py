@@ -11,6 +11,7 @@ arguments (seeded RNG, fake clock, no flush timer).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import sys
@@ -24,7 +25,7 @@ from recorder.events import NO_PEER
 
 __all__ = ["cache_dir", "ensure_synthetic", "write_synthetic"]
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: keyframes with process tables (format 1.0 as released)
 _K = EventKind
 
 
@@ -45,8 +46,14 @@ def ensure_synthetic(n_events: int, n_processes: int, *, compress: int | None = 
     """Return the path of a cached synthetic session, writing it first if needed."""
     tag = "z" if compress is not None else "raw"
     path = cache_dir() / f"synthetic-v{GENERATOR_VERSION}-{n_events}-{n_processes}-{tag}.cinema"
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.partial")  # concurrent generators never collide
+    if path.exists():
+        return path
+    # One generator at a time: concurrent benchmark runs wait for it instead of repeating it.
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return path
+        tmp = path.with_suffix(f".{os.getpid()}.partial")
         t0 = time.perf_counter()
         print(f"[bench] generating {path.name} ...", file=sys.stderr, flush=True)
         write_synthetic(tmp, n_events, n_processes, compress=compress)

@@ -37,6 +37,7 @@ from recorder.session.format import (
     unpack_frame_header,
 )
 from recorder.session.frames import check_crc, decode_block, decode_map_block
+from recorder.session.keyframes import unpack_world
 from recorder.session.stream import StreamDecoder, decode_metadata
 
 __all__ = ["ProcessInfo", "SessionReader", "Skeleton"]
@@ -590,7 +591,10 @@ class SessionReader:
             except SessionFormatError as exc:
                 raise self._err(exc) from None
             w = m.get("world")
-            world = w if isinstance(w, dict) else {}
+            try:
+                world = unpack_world(w) if isinstance(w, dict) else {}
+            except ValueError as exc:
+                raise self._err(SessionFormatError(str(exc), self._offsets[i])) from None
             self._kf_cache[j] = world
             if len(self._kf_cache) > 8:
                 self._kf_cache.popitem(last=False)

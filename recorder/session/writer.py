@@ -29,6 +29,7 @@ from recorder.events import NO_PEER, NO_REF, EventKind
 from recorder.payload import DEFAULT_LIMITS, Limits, to_structural
 from recorder.session.format import TRAILER, TRAILER_MAGIC, FrameType, pack_file_header
 from recorder.session.frames import Compressor, EventRow, encode_events, encode_map_frame
+from recorder.session.keyframes import pack_world
 
 __all__ = ["Output", "Recorder", "RecorderClosed"]
 
@@ -230,7 +231,7 @@ class Recorder:
         try:
             world = self._snapshot()
             # Freeze the world now, in the observed thread: states may be mutated later.
-            frozen = to_structural(world, Limits(max_bytes=1 << 30, max_items=1 << 20))
+            frozen = pack_world(world, self._limits)
         except Exception:  # a broken snapshot source is disabled, never fatal (Trio-style)
             log.exception("snapshot source failed; keyframes disabled for this recording")
             self._snapshot = None

@@ -1,0 +1,146 @@
+"""Keyframe worlds on disk: the process list stored as a column table, heavy fields lazily.
+
+An event source hands the writer a world whose ``"processes"`` is a list of maps (the schema
+of ``docs/world-schema.md``). Thousands of small maps are slow to decode and to garbage-collect,
+and a seek needs few of their states, so the writer stores the list as a *process table*:
+
+    {"__table__": 1, "keys": [k, ...], "columns": [[v, ...], ...], "lazy": [k, ...]}
+
+one column per key, row ``i`` of every column belonging to process ``i``. Columns named in
+``"lazy"`` (``state`` and ``mailbox``) hold each value as its own encoded payload (msgpack bin),
+decoded only when a reader asks for it. :func:`unpack_world` turns the table back into a list of
+read-only :class:`ProcessRow` mappings, so readers see the schema's list of maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from recorder.payload import (
+    Limits,
+    Opaque,
+    PayloadError,
+    decode_payload,
+    encode_payload,
+    to_structural,
+)
+
+__all__ = ["LAZY_KEYS", "ProcessRow", "pack_world", "unpack_world"]
+
+#: Process fields stored as separately encoded payloads and decoded on first access.
+LAZY_KEYS = ("state", "mailbox")
+_TABLE_TAG = "__table__"
+_WORLD_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20)
+
+
+def pack_world(world: Any, limits: Limits) -> Any:
+    """Freeze ``world`` into its on-disk structural form (called on the observed thread, so
+    that later mutations of live states cannot leak into the keyframe)."""
+    if not isinstance(world, dict) or not isinstance(world.get("processes"), list):
+        return to_structural(world, _WORLD_LIMITS)
+    procs = world["processes"]
+    if not all(isinstance(p, dict) for p in procs):
+        return to_structural(world, _WORLD_LIMITS)
+    keys: dict[str, None] = {}
+    for p in procs:
+        for k in p:
+            keys.setdefault(str(k), None)
+    columns: list[list[Any]] = []
+    lazy = [k for k in keys if k in LAZY_KEYS]
+    for k in keys:
+        if k in LAZY_KEYS:
+            columns.append([encode_payload(p.get(k), limits) for p in procs])
+        else:
+            columns.append([to_structural(p.get(k), limits) for p in procs])
+    rest = {k: v for k, v in world.items() if k != "processes"}
+    out = to_structural(rest, _WORLD_LIMITS)
+    out["processes"] = {_TABLE_TAG: 1, "keys": list(keys), "columns": columns, "lazy": lazy}
+    return out
+
+
+class ProcessRow(Mapping[str, Any]):
+    """One process of a keyframe: a read-only mapping over the table's columns."""
+
+    __slots__ = ("_cache", "_i", "_table")
+
+    def __init__(self, table: _Table, i: int) -> None:
+        self._table = table
+        self._i = i
+        self._cache: dict[str, Any] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get goes through __getitem__ and an exception; replay calls this a lot.
+        t = self._table
+        col = t.index.get(key)
+        if col is None:
+            return default
+        if key in t.lazy:
+            return self[key]
+        return t.columns[col][self._i]
+
+    def __getitem__(self, key: str) -> Any:
+        t = self._table
+        col = t.index.get(key)
+        if col is None:
+            raise KeyError(key)
+        value = t.columns[col][self._i]
+        if key in t.lazy:
+            cache = self._cache
+            if cache is None:
+                cache = self._cache = {}
+            if key not in cache:
+                cache[key] = _decode_lazy(value)
+            return cache[key]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table.keys)
+
+    def __len__(self) -> int:
+        return len(self._table.keys)
+
+    def __repr__(self) -> str:
+        return f"ProcessRow({dict(self)!r})"
+
+
+def _decode_lazy(value: Any) -> Any:
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return decode_payload(value)
+    except PayloadError as exc:  # show the damage where it is; the rest of the world is fine
+        return Opaque("corrupt", f"<corrupt payload: {exc}>")
+
+
+class _Table:
+    __slots__ = ("columns", "index", "keys", "lazy")
+
+    def __init__(self, keys: list[str], columns: list[list[Any]], lazy: frozenset[str]) -> None:
+        self.keys = keys
+        self.columns = columns
+        self.index = {k: i for i, k in enumerate(keys)}
+        self.lazy = lazy
+
+
+def unpack_world(world: dict[str, Any]) -> dict[str, Any]:
+    """Turn a decoded keyframe world's process table back into a list of mappings.
+
+    Raises:
+        ValueError: the table is malformed (columns of unequal length, unknown layout).
+    """
+    table = world.get("processes")
+    if not isinstance(table, dict) or table.get(_TABLE_TAG) != 1:
+        return world
+    keys, columns, lazy = table.get("keys"), table.get("columns"), table.get("lazy")
+    if not (isinstance(keys, list) and isinstance(columns, list) and isinstance(lazy, list)):
+        raise ValueError("malformed process table in keyframe")
+    if len(keys) != len(columns) or not all(isinstance(c, list) for c in columns):
+        raise ValueError("process table has a different number of keys and columns")
+    n = len(columns[0]) if columns else 0
+    if any(len(c) != n for c in columns):
+        raise ValueError("process table columns differ in length")
+    t = _Table([str(k) for k in keys], columns, frozenset(str(k) for k in lazy))
+    out = dict(world)
+    out["processes"] = [ProcessRow(t, i) for i in range(n)]
+    return out
