@@ -18,7 +18,6 @@ import numpy as np
 
 from cinema.model.expr_eval import FAILURES, Fn, Scope, equal, message_type
 from recorder.events import KIND_NAMES, NO_PEER, Event, EventKind
-from recorder.payload import decode_payload
 from recorder.session.reader import SessionReader
 
 __all__ = ["MSG_KINDS", "NAME_KINDS", "EventScope", "EventTable", "reader_of"]
@@ -156,34 +155,10 @@ class EventTable:
         return EventScope(self, seq)
 
     def events_at(self, seqs: np.ndarray) -> Iterator[Event]:
-        """Events at ascending ``seqs``, payloads decoded, one frame lookup per frame.
-
-        Reaches into the reader's frame cache (as :mod:`cinema.model._columns` does) because
-        ``SessionReader.event()`` per event costs a frame search and numpy scalar reads (about
-        twice the decoding itself); a public ``SessionReader.events_at(seqs)`` would replace
-        this. A corrupt payload raises :class:`recorder.payload.PayloadError` (a condition
-        counts it as a failed evaluation).
-        """
-        r = self.reader
-        if not len(seqs):
-            return
-        firsts = np.asarray(r._ev_firsts, dtype=np.int64)
-        frames = np.searchsorted(firsts, seqs, side="right") - 1
-        cuts = np.flatnonzero(np.diff(frames)) + 1
-        for run in np.split(np.asarray(seqs, dtype=np.int64), cuts):
-            fr = r._decoded(int(frames[np.searchsorted(seqs, run[0])]))
-            js = run - fr.first_seq
-            cols = zip(
-                run.tolist(), js.tolist(), fr.ts[js].tolist(), fr.kind[js].tolist(),
-                fr.pid[js].tolist(), fr.peer[js].tolist(), fr.ref[js].tolist(), strict=True,
-            )  # fmt: skip
-            offsets, payloads = fr.offsets, fr.payloads
-            starts, ends = offsets[js].tolist(), offsets[js + 1].tolist()
-            for (seq, j, ts, kind, pid, peer, ref), a, b in zip(cols, starts, ends, strict=True):
-                data = fr.cache.get(j, _UNDEFINED)
-                if data is _UNDEFINED:
-                    data = decode_payload(payloads[a:b]) if b > a else None
-                yield Event(seq, ts, kind, pid, peer, ref, data)
+        """Events at ascending ``seqs``, payloads decoded, one frame lookup per frame. A corrupt
+        payload raises :class:`recorder.session.format.SessionFormatError` (a condition counts
+        it as a failed evaluation)."""
+        return self.reader.events_at(seqs)
 
 
 class EventScope(Scope):
