@@ -22,7 +22,7 @@ from __future__ import annotations
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
-from recorder.events import NO_PEER, NO_REF, Trigger
+from recorder.events import NO_PEER, NO_PID, NO_REF, Trigger
 from recorder.payload import Pid
 from recorder.sandbox.errors import ProcessExit, ReceiveTimeout, SandboxError, is_normal_reason
 from recorder.sandbox.process import From, Process
@@ -82,15 +82,17 @@ def start_gen_server(
     name: str | None = None,
     link_to: Pid | None = None,
     supervisor: Pid | None = None,
+    label: str | None = None,
 ) -> Pid:
     """Start ``server`` (a GenServer subclass, instantiated with no arguments, or an instance).
 
-    ``name`` registers the server under that name.
+    ``name`` registers the server under that name; ``label`` is the display name (default:
+    ``name``, else the class name).
     """
     instance = server() if isinstance(server, type) else server
     if not isinstance(instance, GenServer):
         raise TypeError(f"start() needs a GenServer subclass or instance, got {server!r}")
-    label = name or type(instance).__name__
+    label = label or name or type(instance).__name__
     return rt.spawn(
         _main, instance, args, name=label, link_to=link_to, behaviour=instance.behaviour,
         supervisor=supervisor, register=name,
@@ -169,10 +171,9 @@ async def _serve_one(proc: Process, server: GenServer, cls: str, timeout: float 
             tag == "EXIT"
             and len(message) == 3
             and proc.trap_exit
-            and proc.parent is not None
-            and message[1] == Pid(proc.parent)
+            and message[1] == Pid(NO_PID if proc.parent is None else proc.parent)
         ):
-            raise ProcessExit(message[2])  # the parent (supervisor) tells us to stop
+            raise ProcessExit(message[2])  # the parent (or, top-level, the outside) says stop
     result = await _run(server.handle_info(message, proc.state))
     return _after_noreply(proc, cls, "handle_info", result, Trigger.INFO, sender, msg_id)
 

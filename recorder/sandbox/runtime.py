@@ -187,6 +187,7 @@ class Runtime(SignalsMixin, ObservabilityMixin):
         name: str | None = None,
         link_to: Pid | None = None,
         supervisor: Pid | None = None,
+        label: str | None = None,
     ) -> Pid:
         """Start a GenServer (a :class:`~recorder.sandbox.GenServer` subclass or instance).
 
@@ -196,7 +197,7 @@ class Runtime(SignalsMixin, ObservabilityMixin):
         from recorder.sandbox.genserver import start_gen_server
 
         return start_gen_server(
-            self, server, *args, name=name, link_to=link_to, supervisor=supervisor
+            self, server, *args, name=name, link_to=link_to, supervisor=supervisor, label=label
         )
 
     def process(self, pid: Pid | str) -> Process:

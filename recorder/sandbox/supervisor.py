@@ -158,7 +158,9 @@ class Supervisor(GenServer):
         me = self.process.pid
         rt = self._rt
         if spec.is_gen_server:
-            pid = rt.start(spec.start, *spec.args, name=spec.name, link_to=me, supervisor=me)
+            pid = rt.start(
+                spec.start, *spec.args, name=spec.name, link_to=me, supervisor=me, label=spec.name or spec.id
+            )
         else:
             pid = rt.spawn(
                 spec.start, *spec.args, name=spec.name or spec.id, register=spec.name,
