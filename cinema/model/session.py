@@ -25,7 +25,7 @@ import numpy as np
 from cinema.model import _columns
 from cinema.model._replay import Replayer, empty_world, world_from_keyframe
 from cinema.model.errors import ModelError
-from cinema.model.world import Lazy, World
+from cinema.model.world import KfLazy, Lazy, World
 from recorder.events import NO_PID, Event
 from recorder.session.format import FrameType
 from recorder.session.reader import ProcessInfo, SessionReader, Skeleton
@@ -232,6 +232,8 @@ class Session:
         return self.world_at(self.seq_at_time(t_ns))
 
     def _resolve(self, v: Any) -> Any:
+        if type(v) is KfLazy:
+            return v.value()
         if type(v) is Lazy:
             data = self.reader.event(v.seq).data
             if v.key is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from recorder.events import NO_PID
+from recorder.session.keyframes import ProcessRow
 
 __all__ = [
     "STATUSES",
@@ -105,6 +106,23 @@ class Lazy(NamedTuple):
     key: str | None = None
 
 
+class KfLazy(NamedTuple):
+    """A keyframe value not decoded yet: ``row[key]``, or the message of mailbox row ``item``."""
+
+    row: Mapping[str, Any]
+    key: str
+    item: int = -1
+
+    def value(self) -> Any:
+        v = self.row.get(self.key)
+        if self.item < 0:
+            return v
+        if isinstance(v, (list, tuple)) and self.item < len(v):
+            row = v[self.item]
+            return row[2] if isinstance(row, (list, tuple)) and len(row) >= 3 else None
+        return None
+
+
 class Proc:
     """The mutable working form of one process, owned by exactly one world while replaying."""
 
@@ -148,7 +166,8 @@ class Proc:
 
         Values of the wrong type (a corrupt or foreign keyframe) fall back to defaults.
         """
-        get = e.get
+        lazy_row = isinstance(e, ProcessRow)
+        get = e.plain().get if isinstance(e, ProcessRow) else e.get
         p = Proc.__new__(Proc)
         p.pid = _as_int(get("pid"))
         name, behaviour, status = get("name"), get("behaviour"), get("status")
@@ -160,10 +179,14 @@ class Proc:
         reg = get("registered")
         p.registered = reg if type(reg) is str else None
         p.trap_exit = get("trap_exit") is True
-        p.state = get("state")
-        rows = get("mailbox")
+        p.state = KfLazy(e, "state") if lazy_row else get("state")
         p.mailbox = {}
-        if rows:
+        ids = get("mailbox_ids") if lazy_row else None
+        if isinstance(ids, list):
+            for i, row in enumerate(ids):
+                if isinstance(row, list) and len(row) >= 2:
+                    p.mailbox[_as_int(row[0])] = (_as_int(row[1]), KfLazy(e, "mailbox", i))
+        elif rows := get("mailbox"):
             for row in rows:
                 if isinstance(row, (list, tuple)) and len(row) >= 3:
                     p.mailbox[_as_int(row[0])] = (_as_int(row[1]), row[2])

@@ -46,6 +46,11 @@ def pack_world(world: Any, limits: Limits) -> Any:
     for p in procs:
         for k in p:
             keys.setdefault(str(k), None)
+    if "mailbox" in keys:
+        # Replay adds and removes queued messages by id; keep ids and senders in a plain
+        # column so a reader needs the (lazy) messages only to show them.
+        keys.setdefault("mailbox_ids", None)
+        procs = [{**p, "mailbox_ids": _mailbox_ids(p.get("mailbox"))} for p in procs]
     columns: list[list[Any]] = []
     lazy = [k for k in keys if k in LAZY_KEYS]
     for k in keys:
@@ -56,6 +61,17 @@ def pack_world(world: Any, limits: Limits) -> Any:
     rest = {k: v for k, v in world.items() if k != "processes"}
     out = to_structural(rest, _WORLD_LIMITS)
     out["processes"] = {_TABLE_TAG: 1, "keys": list(keys), "columns": columns, "lazy": lazy}
+    return out
+
+
+def _mailbox_ids(mailbox: Any) -> list[list[Any]] | None:
+    if not isinstance(mailbox, (list, tuple)):
+        return None
+    out: list[list[Any]] = []
+    for row in mailbox:
+        if not (isinstance(row, (list, tuple)) and len(row) >= 2):
+            return None
+        out.append([to_structural(row[0]), to_structural(row[1])])
     return out
 
 
@@ -78,6 +94,11 @@ class ProcessRow(Mapping[str, Any]):
         if key in t.lazy:
             return self[key]
         return t.columns[col][self._i]
+
+    def plain(self) -> dict[str, Any]:
+        """Every field but the lazy ones, as a plain dict (one pass, no decoding)."""
+        i = self._i
+        return {k: col[i] for k, col in self._table.plain_columns}
 
     def __getitem__(self, key: str) -> Any:
         t = self._table
@@ -114,13 +135,14 @@ def _decode_lazy(value: Any) -> Any:
 
 
 class _Table:
-    __slots__ = ("columns", "index", "keys", "lazy")
+    __slots__ = ("columns", "index", "keys", "lazy", "plain_columns")
 
     def __init__(self, keys: list[str], columns: list[list[Any]], lazy: frozenset[str]) -> None:
         self.keys = keys
         self.columns = columns
         self.index = {k: i for i, k in enumerate(keys)}
         self.lazy = lazy
+        self.plain_columns = [(k, c) for k, c in zip(keys, columns, strict=True) if k not in lazy]
 
 
 def unpack_world(world: dict[str, Any]) -> dict[str, Any]:
