@@ -25,7 +25,7 @@ from recorder.events import NO_PEER
 
 __all__ = ["cache_dir", "ensure_synthetic", "write_synthetic"]
 
-GENERATOR_VERSION = 3  # 3: keyframes with process tables (format 1.0 as released)
+GENERATOR_VERSION = 4  # 4: keyframes with process tables and mailbox id columns
 _K = EventKind
 
 
