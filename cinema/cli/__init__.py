@@ -34,7 +34,7 @@ from cinema.cli._errors import user_errors
 __all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
 
 #: Modules under ``cinema.cli`` that each define one subcommand as ``command``.
-COMMAND_MODULES: tuple[str, ...] = ("info", "breaks", "events", "state", "graph")
+COMMAND_MODULES: tuple[str, ...] = ("info", "breaks", "events", "state", "graph", "demo", "record")
 
 
 class CinemaGroup(click.Group):
