@@ -426,7 +426,10 @@ class Recorder:
             "t_first": self._t_first if self._t_first is not None else 0,
             "t_last": self._t_last,
             "kinds": {int(k): int(v) for k, v in sorted(self._kind_counts.items())},
-            "processes": [self._processes[p] for p in sorted(self._processes)],
+            # Packed on its own: a reader decodes the process table only when asked for it.
+            "processes": msgpack.packb(
+                [self._processes[p] for p in sorted(self._processes)], use_bin_type=True
+            ),
             "frames": {
                 "offset": array("q", cols[0]).tobytes(),
                 "type": bytes(cols[1]),
