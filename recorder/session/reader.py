@@ -14,8 +14,10 @@ import contextlib
 import mmap
 import os
 import stat
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -458,11 +460,7 @@ class SessionReader:
             n_new = sum(self._counts[i] for i in todo)
             for g in self._skel:
                 g.reserve(n_new)
-            for i in todo:
-                try:
-                    raw = self._block(i, 0)
-                except SessionFormatError as exc:
-                    raise self._err(exc) from None
+            for i, raw in zip(todo, self._skeleton_blocks(todo), strict=True):
                 n = self._counts[i]
                 a, b, c = 8 * n, 12 * n, 16 * n
                 s = ts.n
@@ -474,6 +472,33 @@ class SessionReader:
                     g.n += n
             self._skel_frames = len(self._ev_frames)
         return Skeleton(*(g.view() for g in self._skel))
+
+    def _skeleton_blocks(self, frames: list[int]) -> Iterator[bytes]:
+        """Block 0 of each frame, in order. zstd releases the GIL, so many frames are
+        decompressed on a small thread pool while the caller copies columns out."""
+        if len(frames) < 64 or (os.cpu_count() or 1) < 2:
+            for i in frames:
+                yield self._checked_block(i, 0)
+            return
+        local = threading.local()  # a zstd decompression context is not thread-safe
+
+        def block0(i: int) -> bytes:
+            dctx = getattr(local, "dctx", None)
+            if dctx is None and self._decompress is not None:
+                import zstandard
+
+                dctx = local.dctx = zstandard.ZstdDecompressor().decompress
+            return self._checked_block(i, 0, dctx)
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
+            yield from pool.map(block0, frames, chunksize=16)
+
+    def _checked_block(self, i: int, index: int, decompress: Any = None) -> bytes:
+        try:
+            h = self._header(i)
+            return decode_block(h, self._body(i, h), index, decompress or self._decompress)
+        except SessionFormatError as exc:
+            raise self._err(exc) from None
 
     def refs(self) -> np.ndarray:
         """The ``ref`` column of every event (message ids, monitor refs, ...)."""

@@ -82,13 +82,22 @@ def test_random_access_agrees_with_sequential_reads(tmp_path: Path) -> None:
         (EventKind.SEND, i % 7, (i + 1) % 7, i + 1, ("msg", i, Pid(i % 7))) for i in range(20_000)
     ]
     path = tmp_path / "s.cinema"
-    record(path, rows, frame_events=1000)
+    record(path, rows, frame_events=200)  # 100 frames: the skeleton loads on a thread pool
     with SessionReader(path) as r:
+        sk = r.skeleton()
+        assert sk.pid.tolist() == [i % 7 for i in range(20_000)]
+        assert sk.peer.tolist() == [(i + 1) % 7 for i in range(20_000)]
+        assert (sk.kind == EventKind.SEND).all() and (np.diff(sk.ts) > 0).all()
+        cols = r.columns(4321, 5432)
+        assert cols.start == 4321 and cols.pid.tolist() == sk.pid[4321:5432].tolist()
+        assert cols.ref.tolist() == list(range(4322, 5433))
+        assert [e.seq for e in r.events_at([5, 999, 1000, 19_999])] == [5, 999, 1000, 19_999]
+        assert r.payload_sizes(0, 3).tolist() == [len(r.payload_bytes(i)) for i in range(3)]
         seq_read = list(r.events(4990, 5010))
         for ev in seq_read:
             assert r.event(ev.seq) == ev
         assert r.event(19_999).data == ("msg", 19_999, Pid(19_999 % 7))
-        assert r.frame_bounds(4999) == (4000, 5000)
+        assert r.frame_bounds(4999) == (4800, 5000)
         with pytest.raises(IndexError, match="out of range"):
             r.event(20_000)
 
