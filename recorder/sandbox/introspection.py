@@ -145,7 +145,8 @@ def _world_process(proc: Process) -> dict[str, Any]:
         "supervisor": proc.supervisor,
         "registered": proc.registered,
         "trap_exit": proc.trap_exit,
-        "state": proc.state if proc.has_state else None,
+        # As last recorded: a callback suspended in an `await` may have mutated the live state.
+        "state": proc.recorded_state if proc.has_state else None,
         "mailbox": mailbox,
         "mailbox_len": len(proc.mailbox),
         "links": list(proc.links),

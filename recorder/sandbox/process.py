@@ -76,6 +76,7 @@ class Process:
         "pid",
         "profile_mark",
         "queued",
+        "recorded_state",
         "registered",
         "restarts",
         "resume_value",
@@ -124,6 +125,7 @@ class Process:
         self.wake_pending = False
         self.state: Any = None
         self.has_state = False
+        self.recorded_state: Any = None  # the state as of its last STATE event
         self.handled = 0
         self.cpu_ns = 0
         self.restarts = 0

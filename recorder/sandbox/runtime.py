@@ -427,6 +427,7 @@ class Runtime(SignalsMixin, ObservabilityMixin):
             state = proc.state
             if type(state) not in _IMMUTABLE_STATE:
                 state = to_structural(state)  # frozen now: the process may mutate it later
+            proc.recorded_state = state
             emit(_STATE, proc.n, peer, ref, {"trigger": trigger, "state": state})
 
     def get_state(self, pid: Pid | str) -> Any:

@@ -117,6 +117,7 @@ async def teller(proc: Process, accounts: list[str], transfers: int) -> None:
 
 async def auditor(proc: Process, accounts: list[str], rounds: int) -> None:
     """Monitors every account, audits balances a few times, then stops monitoring."""
+    await proc.sleep(1)  # the supervisors start the accounts first
     refs = [proc.monitor(name) for name in accounts]
     for _ in range(rounds):
         await proc.sleep(150)

@@ -100,13 +100,13 @@ async def client(proc: Process, nick: str, room: str, lines: int) -> None:
     rng = proc.runtime.rng
     proc.register(nick)
     await proc.call(room, ("join", proc.pid, nick))
-    for _ in range(lines):
+    for line in range(lines):
         helper = proc.spawn_link(typing_indicator, nick, name=f"{nick}-typing")
         await proc.sleep(rng.uniform(5, 60))
         proc.unlink(helper)
         proc.send(helper, "done")
         text = rng.choice(_WORDS)
-        if rng.random() < 0.02:
+        if (nick == "user-5" and line == 1) or rng.random() < 0.01:  # a storyteller
             text = "I have a really long story to tell, it starts like this: " * 2
         proc.cast(room, ("say", nick, text))
         try:

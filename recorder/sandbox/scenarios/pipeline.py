@@ -94,6 +94,7 @@ async def metrics(proc: Process) -> None:
 
 async def source(proc: Process, records: int) -> None:
     proc.register("source")
+    await proc.sleep(1)  # the supervisor starts the stages first
     watch = proc.monitor("enrich")
     helper = proc.spawn_link(metrics, name="metrics")
     credits = WINDOW

@@ -74,7 +74,9 @@ def test_call_timeout_is_recorded(rt: Runtime, sink: CaptureSink) -> None:
     assert any(e.kind == EventKind.SEND and e.ref == timeout.ref for e in sink.events)
 
 
-def test_bad_return_value_crashes_the_server_not_the_runtime(rt: Runtime, sink: CaptureSink) -> None:
+def test_bad_return_value_crashes_the_server_not_the_runtime(
+    rt: Runtime, sink: CaptureSink
+) -> None:
     pid = rt.start(Counter, 0)
     with pytest.raises(CallError) as info:
         rt.call(pid, "bad")
@@ -109,7 +111,9 @@ def test_async_callbacks_can_call_other_servers(rt: Runtime) -> None:
     assert rt.call(front, "x") == 30
 
 
-def test_uncaught_call_error_in_a_process_gives_erlang_like_reason(rt: Runtime, sink: CaptureSink) -> None:
+def test_uncaught_call_error_in_a_process_gives_erlang_like_reason(
+    rt: Runtime, sink: CaptureSink
+) -> None:
     async def client(proc: Process) -> None:
         await proc.call("missing", "hello")
 

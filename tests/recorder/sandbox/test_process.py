@@ -175,7 +175,9 @@ def test_registry_and_errors(rt: Runtime, sink: CaptureSink) -> None:
     assert EventKind.REGISTER in kinds and EventKind.UNREGISTER in kinds
 
 
-def test_send_to_unknown_name_inside_process_crashes_with_badarg(rt: Runtime, sink: CaptureSink) -> None:
+def test_send_to_unknown_name_inside_process_crashes_with_badarg(
+    rt: Runtime, sink: CaptureSink
+) -> None:
     async def sender(proc: Process) -> None:
         proc.send("ghost", 1)
 

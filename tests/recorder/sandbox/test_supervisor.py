@@ -154,7 +154,9 @@ def test_bad_child_specs_name_the_field(fields: dict[str, Any], named: str) -> N
     assert isinstance(info.value, ValueError) and info.value.field == named
 
 
-def test_bad_child_spec_in_start_child_is_an_error_reply_crash(rt: Runtime, sink: CaptureSink) -> None:
+def test_bad_child_spec_in_start_child_is_an_error_reply_crash(
+    rt: Runtime, sink: CaptureSink
+) -> None:
     sup = start_supervisor(rt, [], name="sup")
     with pytest.raises(Exception, match="field 'restart'"):
         rt.call(sup, ("start_child", {"id": "x", "start": Worker, "restart": "nope"}))
