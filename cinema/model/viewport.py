@@ -191,7 +191,7 @@ class LaneLayout:
     def visible_rows(self, y0: float, y1: float) -> tuple[int, int]:
         """Rows ``[lo, hi)`` intersecting ``[y0, y1]`` (row ``i`` spans ``i - 0.5 .. i + 0.5``)."""
         lo = max(0, int(np.floor(y0 + 0.5)))
-        hi = min(len(self.rows), int(np.floor(y1 + 0.5)) + 1)
+        hi = min(len(self.rows), int(np.ceil(y1 + 0.5)))
         return lo, max(lo, hi)
 
 

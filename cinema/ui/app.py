@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QThread, Signal
+from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import cinema.ui._qtcompat  # noqa: F401  (before any signal is emitted)
 from cinema.errors import UserError
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
@@ -54,15 +56,20 @@ error_box: Callable[[QWidget | None, str, str], None] = _default_error_box
 OPEN_ERRORS = (SessionFormatError, ModelError, UserError, OSError, ValueError)
 
 
-def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:
-    """Open ``path`` and build everything the panels share (no Qt widgets: thread-safe)."""
+def load_parts(path: str, progress: Callable[[str], None] = lambda _s: None) -> tuple[Session, Any]:
+    """Open ``path`` and build the lane index and message pairs: Qt-free, runs in a worker."""
     progress("reading the index")
     session = Session.open(path)
     progress(f"loading {session.event_count:,} events")
     _ = session.skeleton
     _ = session.processes
     progress("indexing lanes and messages")
-    viewport = build_viewport(session)
+    return session, build_viewport(session)
+
+
+def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:
+    """Open ``path`` and build everything the panels share (in the calling thread)."""
+    session, viewport = load_parts(path, progress)
     state = ViewState(session, viewport)
     _load_sidecar(state, path)
     return state
@@ -85,23 +92,25 @@ def _load_sidecar(state: ViewState, path: str) -> None:
     state.bookmarks = list(marks)
 
 
-class _Loader(QThread):
-    done = Signal(object)
-    failed = Signal(str)
-    step = Signal(str)
+class _Loader(threading.Thread):
+    """Loads a session in a plain Python thread. It emits no Qt signal: the main thread polls
+    it (emitting signals from a worker thread corrupts refcounts in PySide6 6.12)."""
 
     def __init__(self, path: str) -> None:
-        super().__init__()
+        super().__init__(name="cinema-open", daemon=True)
         self.path = path
+        self.step = "starting"
+        self.result: tuple[Session, Any] | None = None
+        self.error: str | None = None
 
     def run(self) -> None:
         try:
-            state = load_state(self.path, self.step.emit)
+            self.result = load_parts(self.path, self._progress)
         except OPEN_ERRORS as exc:
-            self.failed.emit(_describe(exc))
-            return
-        state.moveToThread(QApplication.instance().thread())  # type: ignore[union-attr]
-        self.done.emit(state)
+            self.error = _describe(exc)
+
+    def _progress(self, text: str) -> None:
+        self.step = text
 
 
 def _describe(exc: BaseException) -> str:
@@ -145,28 +154,42 @@ class Opener(QObject):
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         loader = _Loader(path)
         loop = QEventLoop()
-        result: dict[str, Any] = {}
-        loader.done.connect(lambda st: (result.__setitem__("state", st), loop.quit()))
-        loader.failed.connect(lambda msg: (result.__setitem__("error", msg), loop.quit()))
-        loader.step.connect(lambda s: dlg.setLabelText(f"Opening {Path(path).name}: {s}…"))
-        dlg.canceled.connect(loop.quit)
+        cancelled = []
+        poll = QTimer()
+        poll.setInterval(20)
+
+        def check() -> None:
+            dlg.setLabelText(f"Opening {Path(path).name}: {loader.step}…")
+            if not loader.is_alive():
+                loop.quit()
+
+        def cancel() -> None:
+            cancelled.append(True)
+            loop.quit()
+
+        poll.timeout.connect(check)
+        dlg.canceled.connect(cancel)
         loader.start()
+        poll.start()
         loop.exec()
-        cancelled = not result
+        poll.stop()
+        dlg.canceled.disconnect(cancel)  # closing a progress dialog emits canceled
         dlg.close()
+        dlg.deleteLater()
         if cancelled:
-            # numpy work cannot be interrupted; let the thread finish and drop its result
-            loader.done.disconnect()
-            loader.failed.disconnect()
-            loader.finished.connect(loader.deleteLater)
-            self._orphans = [*getattr(self, "_orphans", []), loader]
+            # numpy work cannot be interrupted: the daemon thread finishes and is dropped
             return None
-        loader.wait()
-        if "error" in result:
-            error_box(parent, "Cannot open session", result["error"])
+        loader.join()
+        if loader.error is not None or loader.result is None:
+            error_box(
+                parent, "Cannot open session", loader.error or "the session could not be read"
+            )
             return None
+        session, viewport = loader.result
+        state = ViewState(session, viewport)
+        _load_sidecar(state, path)
         self._remember(path)
-        return result["state"]
+        return state
 
     def open(
         self, path: str, *, event: int | None = None, parent: QWidget | None = None

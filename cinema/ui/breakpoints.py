@@ -102,8 +102,9 @@ class BreakpointEditor(QWidget):
         for w in (f_pe, f_msg, f_state, f_res, f_expr):
             self.stack.addWidget(w)
         self.kind.currentIndexChanged.connect(self._on_kind)
-        for w in self.findChildren(QLineEdit):
-            w.textChanged.connect(self.validate)
+        for page in (f_pe, f_msg, f_state, f_res, f_expr):
+            for w in page.findChildren(QLineEdit):
+                w.textChanged.connect(self.validate)
         for c in (self.msg_on, self.st_op):
             c.currentIndexChanged.connect(self.validate)
 

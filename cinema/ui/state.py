@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+import cinema.ui._qtcompat  # noqa: F401  (before any signal is emitted)
 from cinema.model.breakpoints import BreakpointSet
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
@@ -24,10 +25,10 @@ __all__ = ["ViewState", "message_pairs"]
 
 def message_pairs(session: Session) -> tuple[np.ndarray, np.ndarray]:
     """``(send_seq, recv_seq)`` of delivered messages (from the model's flow pairing)."""
-    from cinema.model import flow
+    from cinema.model.flow import message_flow
 
-    pairs = flow.pair_messages(session) if hasattr(flow, "pair_messages") else flow.pairs(session)
-    send, recv = np.asarray(pairs.send_seq), np.asarray(pairs.recv_seq)
+    mf = message_flow(session)
+    send, recv = np.asarray(mf.send_seq), np.asarray(mf.recv_seq)
     ok = recv >= 0
     return send[ok], recv[ok]
 

@@ -1,0 +1,154 @@
+"""Each panel over a real (bank demo) session."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+
+from cinema.ui.breakpoints import BreakpointEditor
+from cinema.ui.eventlist import EventListWidget
+from cinema.ui.graph import ProcessGraphWidget
+from cinema.ui.inspector import InspectorWidget
+from cinema.ui.metrics import MetricsWidget
+from cinema.ui.timeline import TimelineWidget
+from recorder.events import EventKind
+
+
+def _first(state, kind: EventKind) -> int:  # type: ignore[no-untyped-def]
+    return int(np.flatnonzero(state.skeleton.kind == kind)[0])
+
+
+def test_timeline_draws_density_then_glyphs_and_follows_the_playhead(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = TimelineWidget(state)
+    qtbot.addWidget(w)
+    w.resize(1000, 500)
+    w.show()
+    w.fit_all()
+    assert w.last_frame is not None and w.last_frame.visible_events > 0
+    seq = state.event_count // 2
+    x = state.rel_seconds(seq)
+    w.show_window(x - 1e-4, x + 1e-4)
+    assert w.last_frame.mode == "glyphs"
+    state.seek(seq)
+    assert abs(w.playhead.value() - x) < 1e-12
+    # dragging the playhead seeks
+    w.playhead.setValue(state.rel_seconds(10))
+    w._on_playhead_dragged(w.playhead)
+    assert state.time_ns() == int(state.skeleton.ts[10])  # the last event at that instant
+
+
+def test_timeline_collapse_and_keys(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = TimelineWidget(state)
+    qtbot.addWidget(w)
+    w.show()
+    n = len(state.layout.rows)
+    sup = state.supervisors()[0]
+    state.toggle_group(sup)
+    assert len(state.layout.rows) < n
+    state.toggle_group(sup)
+    assert len(state.layout.rows) == n
+    (x0, x1), _ = w.vb.viewRange()
+    w.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_W)
+    (y0, y1), _ = w.vb.viewRange()
+    assert (y1 - y0) < (x1 - x0)
+
+
+def test_timeline_click_selects_a_process(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = TimelineWidget(state)
+    qtbot.addWidget(w)
+    w.resize(1000, 500)
+    w.show()
+    qtbot.waitExposed(w)
+    row = 3
+    pos = w.vb.mapViewToScene(QPointF(0.0001, row))
+    view_pos = w.glw.mapFromScene(pos)
+    qtbot.mouseClick(w.glw.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    assert state.pid == state.layout.rows[row].pid
+
+
+def test_inspector_shows_process_state_with_the_change_highlighted(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = InspectorWidget(state)
+    qtbot.addWidget(w)
+    states = np.flatnonzero(state.skeleton.kind == EventKind.STATE)
+    seq = int(states[len(states) // 2])
+    state.select_event(seq)
+    assert str(state.pid) in w.title.text().replace("&lt;", "<")
+    sec = w.sections["State"]
+    assert sec.text(1).startswith("changed at #")
+    assert "Mailbox" in w.sections and "Selected event" in w.sections
+    ev = w.sections["Selected event"]
+    assert "state" in ev.text(1)
+
+
+def test_event_list_filters_and_selecting_a_row_seeks(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = EventListWidget(state)
+    qtbot.addWidget(w)
+    assert w.model.rowCount() == state.event_count
+    w.filter.setText("crash")
+    w.apply_filter()
+    crashes = np.flatnonzero(state.skeleton.kind == EventKind.CRASH)
+    assert w.model.rowCount() == len(crashes) > 0
+    w.view.selectRow(1)
+    assert state.seq == int(crashes[1])
+    w.filter.setText("kind:nonsense")
+    w.apply_filter()
+    assert "unknown event kind" in w.status.text()
+
+
+def test_graph_three_views(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = ProcessGraphWidget(state)
+    qtbot.addWidget(w)
+    state.seek(state.event_count // 2)
+    assert w.frame is not None and w.frame.view == "supervision" and len(w.frame.pids) > 5
+    assert len(w.frame.edges)
+    sends = np.flatnonzero(state.skeleton.kind == EventKind.SEND)
+    state.select_event(int(sends[len(sends) // 2]))
+    w.set_view("process")
+    assert w.frame.view == "process" and state.pid in w.frame.pids and len(w.frame.pids) > 1
+    w.set_view("messages")
+    assert w.frame.view == "messages" and len(w.frame.edges) > 0
+    redraws = w.redraws
+    state.seek(state.seq + 1)
+    assert w.redraws == redraws + 1
+
+
+def test_metrics_plot_series_of_the_selected_process(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = MetricsWidget(state)
+    qtbot.addWidget(w)
+    sends = np.flatnonzero(state.skeleton.kind == EventKind.SEND)
+    state.select_event(int(sends[10]))
+    assert w.pids == [state.pid]
+    assert len(w.plots["mailbox"].listDataItems()) == 1
+    assert len(w.plots["rate"].listDataItems()) == 1
+    state.seek(100)
+    assert w.playheads[0].value() == state.rel_seconds(100)
+
+
+def test_breakpoint_editor_validates_as_you_type_and_jumps_to_hits(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = BreakpointEditor(state, autosave=False)
+    qtbot.addWidget(w)
+    w.kind.setCurrentIndex(4)  # expression
+    qtbot.keyClicks(w.expr, 'kind == "cra')
+    assert not w.b_add.isEnabled()
+    assert "column" in w.preview.text()
+    qtbot.keyClicks(w.expr, 'sh"')
+    assert w.b_add.isEnabled() and w.preview.text().startswith("✓"), (
+        w.expr.text(),
+        w.preview.text(),
+    )
+    w.commit()
+    assert len(state.breakpoints) == 1
+    item = w.list.topLevelItem(0)
+    assert int(item.text(4).replace(",", "")) == int(np.sum(state.skeleton.kind == EventKind.CRASH))
+    w.jump_to_next_hit(item.text(1))
+    assert state.skeleton.kind[state.seq] == EventKind.CRASH
+    # a form per condition kind: a process-event breakpoint on restarts
+    w.new()
+    w.kind.setCurrentIndex(0)
+    w.pe_events.setText("restart")
+    assert w.validate()
+    w.commit()
+    assert len(state.breakpoints) == 2
+    w.pe_events.setText("explode")
+    assert not w.validate() and "unknown process event" in w.preview.text()
