@@ -132,7 +132,7 @@ class GraphModel:
 
     # ---------------------------------------------------------------- views
 
-    def supervision(self, world: World, seq: int, recent: int = 200) -> GraphFrame:
+    def supervision(self, world: World, seq: int, recent: int = 40) -> GraphFrame:
         """The supervision tree at ``seq`` (x: leaf order, y: depth)."""
         tree = world.supervision_tree()
         self.tree.update(tree.roots, tree.children)
@@ -170,7 +170,9 @@ class GraphModel:
         out.discard(pid)
         return {x for x in out if x in world.processes}
 
-    def process_centric(self, world: World, seq: int, pid: int, recent: int = 2000) -> GraphFrame:
+    def process_centric(
+        self, world: World, seq: int, pid: int, recent: int = 2000, shown: int = 60
+    ) -> GraphFrame:
         """``pid`` in the centre, neighbours around it, their neighbours on an outer ring."""
         frame = GraphFrame("process")
         if pid < 0 or world.process(pid) is None:
@@ -187,7 +189,7 @@ class GraphModel:
         self._nodes(frame, world, pos, seq)
         edges = [(*pos[pid], *pos[n]) for n in first]
         frame.edges = np.array(edges, np.float64).reshape(-1, 4)
-        self._message_edges(frame, pos, seq, recent)
+        self._message_edges(frame, pos, seq, shown)
         return frame
 
     def message_centric(

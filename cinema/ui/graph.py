@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -75,8 +75,9 @@ class ProcessGraphWidget(QWidget):
         self.plot.getViewBox().invertY(True)
         self.edges = pg.PlotCurveItem(connect="pairs")
         self.recent = pg.PlotCurveItem(connect="pairs")
-        self.plot.addItem(self.edges)
-        self.plot.addItem(self.recent)
+        for curve in (self.edges, self.recent):
+            curve.setSegmentedLineMode("on")  # drawLines, not one huge QPainterPath
+            self.plot.addItem(curve)
         self.rings = pg.ScatterPlotItem(pen=None, brush=None, symbol="o")
         self.plot.addItem(self.rings)
         self.nodes: dict[str, pg.ScatterPlotItem] = {}
@@ -106,8 +107,13 @@ class ProcessGraphWidget(QWidget):
         lay.addWidget(self.legend)
 
         self._last_view_shape: tuple[str, int, int] | None = None
-        state.sigPosition.connect(self.refresh)
-        state.sigProcess.connect(self.refresh)
+        # a seek and a selection arrive together: redraw once per event-loop turn
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.refresh)
+        state.sigPosition.connect(self._pending.start)
+        state.sigProcess.connect(self._pending.start)
         self.apply_theme(theme)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -116,7 +122,9 @@ class ProcessGraphWidget(QWidget):
         grey = QColor(theme.foreground)
         grey.setAlpha(90)
         self.edges.setPen(pg.mkPen(grey, width=1))
-        self.recent.setPen(pg.mkPen(theme.accent, width=2))
+        accent = QColor(theme.accent)
+        accent.setAlpha(170)
+        self.recent.setPen(pg.mkPen(accent, width=1.5))
         self.dots.setBrush(pg.mkBrush(theme.accent))
         self.refresh()
 
@@ -141,6 +149,7 @@ class ProcessGraphWidget(QWidget):
         return self.model.message_centric(world, st.seq, st.pid)
 
     def refresh(self, *_args: Any) -> None:
+        self._pending.stop()
         fr = self.compute()
         self.frame = fr
         self.redraws += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -66,9 +66,12 @@ class InspectorWidget(QWidget):
         lay.addWidget(self.tree, 1)
         self._expanded: set[str] = {"Process", "State", "Mailbox", "Selected event", "data"}
         self.sections: dict[str, QTreeWidgetItem] = {}
-        state.sigPosition.connect(self.refresh)
-        state.sigProcess.connect(self.refresh)
-        state.sigEvent.connect(self.refresh)
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.refresh)
+        for sig in (state.sigPosition, state.sigProcess, state.sigEvent):
+            sig.connect(self._pending.start)  # several arrive per click: rebuild once
         self.refresh()
 
     def apply_theme(self, theme: Theme) -> None:
@@ -91,6 +94,7 @@ class InspectorWidget(QWidget):
                 self._expanded.discard(name)
 
     def refresh(self, *_args: Any) -> None:
+        self._pending.stop()
         st = self.state
         self._remember_expansion()
         self.tree.setUpdatesEnabled(False)

@@ -141,6 +141,7 @@ class TimelineWidget(QWidget):
         self.density = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.density)
         self.arrows = pg.PlotCurveItem(connect="pairs")
+        self.arrows.setSegmentedLineMode("on")
         self.plot.addItem(self.arrows)
         self.arrow_heads = pg.ScatterPlotItem(size=5, pen=None, symbol="o")
         self.plot.addItem(self.arrow_heads)

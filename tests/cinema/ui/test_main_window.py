@@ -121,6 +121,7 @@ def test_end_to_end_play_until_a_crash_breakpoint(qtbot, bank_path: Path, settin
     crashed = int(st.skeleton.pid[crash])
     # the crashed process is selected, and the inspector shows it crashed
     assert st.pid == crashed
+    win.inspector.refresh()
     assert "crashed" in win.inspector.title.text()
     assert win.inspector.sections["Selected event"].text(1).endswith("crash")
     # its supervisor restarts it: the supervision view marks the new process as restarted
@@ -132,6 +133,7 @@ def test_end_to_end_play_until_a_crash_breakpoint(qtbot, bank_path: Path, settin
     while st.skeleton.kind[st.seq] != EventKind.RESTART:
         st.step(1)
     new_pid = int(st.skeleton.peer[st.seq])
+    qtbot.waitUntil(lambda: win.graph.frame is not None and new_pid in win.graph.frame.pids)
     frame = win.graph.frame
     assert frame is not None and new_pid in frame.pids
     assert frame.restarted[frame.pids.index(new_pid)]

@@ -73,6 +73,7 @@ def test_inspector_shows_process_state_with_the_change_highlighted(qtbot, state)
     states = np.flatnonzero(state.skeleton.kind == EventKind.STATE)
     seq = int(states[len(states) // 2])
     state.select_event(seq)
+    qtbot.waitUntil(lambda: "State" in w.sections)
     assert str(state.pid) in w.title.text().replace("&lt;", "<")
     sec = w.sections["State"]
     assert sec.text(1).startswith("changed at #")
@@ -100,6 +101,7 @@ def test_graph_three_views(qtbot, state) -> None:  # type: ignore[no-untyped-def
     w = ProcessGraphWidget(state)
     qtbot.addWidget(w)
     state.seek(state.event_count // 2)
+    w.refresh()
     assert w.frame is not None and w.frame.view == "supervision" and len(w.frame.pids) > 5
     assert len(w.frame.edges)
     sends = np.flatnonzero(state.skeleton.kind == EventKind.SEND)
@@ -109,7 +111,9 @@ def test_graph_three_views(qtbot, state) -> None:  # type: ignore[no-untyped-def
     w.set_view("messages")
     assert w.frame.view == "messages" and len(w.frame.edges) > 0
     redraws = w.redraws
-    state.seek(state.seq + 1)
+    state.select_event(state.seq + 1)  # a seek and a selection: one redraw
+    qtbot.waitUntil(lambda: w.redraws > redraws)
+    qtbot.wait(20)
     assert w.redraws == redraws + 1
 
 

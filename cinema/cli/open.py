@@ -1,0 +1,23 @@
+"""``cinema open FILE [--event N]``: the desktop app on a session file."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ["command"]
+
+
+@click.command("open")
+@click.argument("session", required=False, type=click.Path(dir_okay=False))
+@click.option("--event", "-e", type=int, default=None, help="Put the playhead at this event.")
+@click.option("--theme", type=click.Choice(["light", "dark"]), default=None, help="Colour theme.")
+def command(session: str | None, event: int | None, theme: str | None) -> None:
+    """Open SESSION in the Cinema window (no SESSION: an Open dialog and recent files).
+
+    A file that cannot be read is reported in a dialog; the exit status is then 2.
+    """
+    from cinema.ui.app import run_viewer  # Qt loads only here
+
+    sys.exit(run_viewer(session, event=event, theme=theme))

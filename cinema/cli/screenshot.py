@@ -1,0 +1,75 @@
+"""``cinema screenshot FILE -o OUT.png``: render the window (or one panel) offscreen."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["command"]
+
+
+def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter("expected WIDTHxHEIGHT, like 1600x1000") from None
+    if not (200 <= w <= 8000 and 150 <= h <= 8000):
+        raise click.BadParameter("width 200-8000 and height 150-8000 pixels")
+    return w, h
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    units = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+    for suffix in sorted(units, key=len, reverse=True):
+        if value.endswith(suffix):
+            try:
+                return float(value[: -len(suffix)]) * units[suffix]
+            except ValueError:
+                break
+    try:
+        return float(value) * 1e9
+    except ValueError:
+        raise click.BadParameter("expected a time like 1.5s, 200ms or 30us") from None
+
+
+@click.command("screenshot")
+@click.argument("session", type=click.Path(dir_okay=False))
+@click.option("--event", "-e", type=int, default=None, help="Put the playhead at this event.")
+@click.option(
+    "--at", "at_ns", callback=_duration, default=None, help="...or at this time (1.5s, 200ms)."
+)
+@click.option(
+    "--view",
+    type=click.Choice(["timeline", "graph", "supervision", "inspector", "all"]),
+    default="all",
+    show_default=True,
+    help="What to render.",
+)
+@click.option(
+    "--size", callback=_size, default="1600x1000", show_default=True, help="WIDTHxHEIGHT."
+)
+@click.option("--theme", type=click.Choice(["light", "dark"]), default="light", show_default=True)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write."
+)
+def command(
+    session: str,
+    event: int | None,
+    at_ns: float | None,
+    view: str,
+    size: tuple[int, int],
+    theme: str,
+    output: str,
+) -> None:
+    """Render the Cinema window on SESSION offscreen and save it as a PNG.
+
+    The playhead goes to --event N or --at TIME (default: the last event) and that event's
+    process is selected. No display is needed (Qt's offscreen platform is used when none is set).
+    """
+    if event is not None and at_ns is not None:
+        raise click.UsageError("give --event or --at, not both")
+    from cinema.ui.screenshot import render  # Qt loads only here
+
+    out = render(session, output, event=event, at_ns=at_ns, view=view, size=size, theme=theme)
+    click.echo(str(out))

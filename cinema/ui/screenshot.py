@@ -1,0 +1,96 @@
+"""Offscreen rendering of the main window or one panel to a PNG (``cinema screenshot``)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QWidget
+
+from cinema.errors import UserError
+from cinema.ui.app import ensure_app, load_state
+from cinema.ui.main_window import MainWindow
+
+__all__ = ["VIEWS", "render"]
+
+VIEWS = ("all", "timeline", "graph", "supervision", "inspector")
+
+
+def _pick_event(state, event: int | None, at_ns: float | None) -> int:  # type: ignore[no-untyped-def]
+    if event is not None:
+        if not 0 <= event < state.event_count:
+            raise UserError(f"event #{event} is out of range (0 to {state.event_count - 1})")
+        return event
+    if at_ns is not None:
+        seq = state.seq_at_time(state.session.t_first + at_ns)
+        return max(seq, 0)
+    return max(state.event_count - 1, 0)
+
+
+def render(
+    path: str,
+    out: str,
+    *,
+    event: int | None = None,
+    at_ns: float | None = None,
+    view: str = "all",
+    size: tuple[int, int] = (1600, 1000),
+    theme: str = "light",
+) -> Path:
+    """Open ``path``, put the playhead at ``event`` (or ``at_ns`` after the first event, or the
+    last event), select that event's process, and save ``view`` as a PNG at ``out``."""
+    if view not in VIEWS:
+        raise UserError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
+    if "DISPLAY" not in os.environ and "WAYLAND_DISPLAY" not in os.environ:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = ensure_app(theme)
+    state = load_state(path)
+    seq = _pick_event(state, event, at_ns)
+    state.select_event(seq)
+    with tempfile.TemporaryDirectory() as tmp:
+        # a throwaway settings file: a screenshot must not depend on (or change) the user's layout
+        settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
+        win = MainWindow(state, theme=theme, settings=settings)
+        win.resize(*size)
+        if view == "supervision":
+            win.graph.set_view("supervision")
+        elif view == "graph":
+            win.graph.set_view("process")
+        win.show()
+        for _ in range(3):
+            app.processEvents()
+        widget: QWidget = {
+            "all": win,
+            "timeline": win.timeline,
+            "graph": win.graph,
+            "supervision": win.graph,
+            "inspector": win.inspector,
+        }[view]
+        if view in ("graph", "supervision", "inspector"):
+            # a panel on its own, at the requested size
+            dock = next(d for d in win.docks.values() if d.widget() is widget)
+            dock.setFloating(True)
+            dock.resize(*size)
+            for _ in range(3):
+                app.processEvents()
+            if view != "inspector":
+                win.graph.refresh()
+                win.graph.plot.getViewBox().autoRange(padding=0.06)
+                app.processEvents()
+        if view in ("all", "timeline"):
+            # zoom to the ~300 events around the playhead: glyphs and message arrows show
+            ts = state.skeleton.ts
+            lo, hi = max(seq - 150, 0), min(seq + 150, state.event_count - 1)
+            t0 = (int(ts[lo]) - state.session.t_first) / 1e9
+            t1 = (int(ts[hi]) - state.session.t_first) / 1e9
+            win.timeline.show_window(t0, max(t1, t0 + 1e-6))
+            app.processEvents()
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not widget.grab().save(str(target)):
+            raise UserError(f"{target}: could not write the PNG")
+        win.close()
+        QApplication.processEvents()
+    return target
