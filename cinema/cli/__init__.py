@@ -34,7 +34,9 @@ from cinema.cli._errors import user_errors
 __all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
 
 #: Modules under ``cinema.cli`` that each define one subcommand as ``command``.
-COMMAND_MODULES: tuple[str, ...] = ("info", "breaks", "events", "state", "graph", "demo", "record")
+COMMAND_MODULES: tuple[str, ...] = (
+    "info", "breaks", "events", "state", "graph", "demo", "record", "open", "screenshot",
+)  # fmt: skip
 
 
 class CinemaGroup(click.Group):
@@ -60,10 +62,12 @@ class CinemaGroup(click.Group):
 
 @click.group(
     cls=CinemaGroup,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="cinema")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Cinema: a time-travel debugger for actor systems.
 
     A recorder captures every event of an actor system (spawn, exit, crash, send, receive,
@@ -71,6 +75,10 @@ def main() -> None:
     it: seek to any event, step forwards and backwards, inspect each process's state and
     mailbox, follow messages, set breakpoints -- in a window, or headless from this command.
     """
+    if ctx.invoked_subcommand is None:  # bare `cinema`: the window, with an Open dialog
+        from cinema.ui.app import run_viewer
+
+        sys.exit(run_viewer(None))
 
 
 def _register(group: click.Group, modules: Sequence[str]) -> None:
