@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,12 +40,27 @@ class GraphFrame:
     y: FloatArray = field(default_factory=lambda: np.zeros(0))
     status: list[str] = field(default_factory=list)
     mailbox: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    labels: list[str] = field(default_factory=list)
+    labels: Sequence[str] = field(default_factory=list)
     restarted: list[bool] = field(default_factory=list)
     edges: FloatArray = field(default_factory=lambda: np.zeros((0, 4)))  # x0, y0, x1, y1
     recent: FloatArray = field(default_factory=lambda: np.zeros((0, 4)))  # recent message edges
     dots: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))  # messages in flight
     texts: list[tuple[float, float, str]] = field(default_factory=list)  # extra labels
+
+
+class _Labels(Sequence[str]):
+    """Node labels made on demand (a 10,000-node view shows only a few of them)."""
+
+    def __init__(self, model: GraphModel, pids: list[int], mailbox: IntArray) -> None:
+        self._model, self._pids, self._mailbox = model, pids, mailbox
+
+    def __len__(self) -> int:
+        return len(self._pids)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self._model._label(self._pids[i], int(self._mailbox[i]))
 
 
 class GraphModel:
@@ -71,6 +87,7 @@ class GraphModel:
         self.names = names
         self.tree = TreeLayout()
         self._restart_seqs = np.flatnonzero(kind == EventKind.RESTART)
+        self._facts: tuple[int, dict[int, tuple[str, int]]] = (-2, {})
 
     # ---------------------------------------------------------------- helpers
 
@@ -87,18 +104,32 @@ class GraphModel:
         name = self.names.get(pid, f"<{pid}>")
         return f"{name} ({mailbox})" if mailbox else name
 
+    def _node_facts(self, world: World, pids: list[int], seq: int) -> dict[int, tuple[str, int]]:
+        """``pid -> (status, mailbox length)`` at ``seq``. While the playhead moves forward a
+        little, only the processes named by the events in between are asked again (asking a
+        world for 10,000 process views per frame would cost ~0.25 s)."""
+        last, cache = self._facts
+        if 0 <= last <= seq and seq - last <= 20_000 and cache:
+            touched = set(np.unique(self.pid[last + 1 : seq + 1]).tolist())
+            touched |= set(np.unique(self.peer[last + 1 : seq + 1]).tolist())
+            todo = [p for p in pids if p in touched or p not in cache]
+        else:
+            cache, todo = {}, pids
+        for p in todo:
+            v = world.process(p)
+            cache[p] = (v.status, v.mailbox_len) if v is not None else ("dead", 0)
+        self._facts = (seq, cache)
+        return cache
+
     def _nodes(self, frame: GraphFrame, world: World, pos: Mapping[int, Point], seq: int) -> None:
-        procs = world.processes
         restarted = self._recently_restarted(seq)
         frame.pids = list(pos)
         frame.x = np.array([pos[p][0] for p in frame.pids], np.float64)
         frame.y = np.array([pos[p][1] for p in frame.pids], np.float64)
-        views = [procs.get(p) for p in frame.pids]
-        frame.status = [v.status if v is not None else "dead" for v in views]
-        frame.mailbox = np.array([v.mailbox_len if v is not None else 0 for v in views], np.int64)
-        frame.labels = [
-            self._label(p, int(m)) for p, m in zip(frame.pids, frame.mailbox, strict=True)
-        ]
+        facts = self._node_facts(world, frame.pids, seq)
+        frame.status = [facts[p][0] for p in frame.pids]
+        frame.mailbox = np.array([facts[p][1] for p in frame.pids], np.int64)
+        frame.labels = _Labels(self, frame.pids, frame.mailbox)
         frame.restarted = [p in restarted for p in frame.pids]
 
     def _recently_restarted(self, seq: int, window: int = 2000) -> set[int]:

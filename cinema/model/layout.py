@@ -71,6 +71,10 @@ class TreeLayout:
     def _shape_of(
         roots: Sequence[int], children: Mapping[int, Sequence[int]], slot_of: Mapping[int, object]
     ) -> tuple[object, ...]:
+        if not slot_of:
+            # cheap: the number of roots and of children under each parent, in tree order. A
+            # restart (same slot, new pid) keeps it; positions are re-keyed in update().
+            return (len(roots), *(len(cs) for cs in children.values()))
         parts: list[object] = []
         stack = [(r, 0) for r in reversed(roots)]
         while stack:

@@ -155,7 +155,8 @@ class LaneLayout:
         if p.dtype.kind not in "u":  # negative pids are unknown too
             p = np.where(p < 0, len(self.rank_of_pid) - 1, p)
         # the table's last entry is lane_count: any pid past it (NO_PID included) is unknown
-        return self.rank_of_pid[np.minimum(p, len(self.rank_of_pid) - 1)]
+        out: IntArray = self.rank_of_pid[np.minimum(p, len(self.rank_of_pid) - 1)]
+        return out
 
     def set_collapsed(self, collapsed: Iterable[int]) -> None:
         """Show the subtree of each given pid as one row (and the others expanded)."""
@@ -297,7 +298,8 @@ class Viewport:
     def _group_counts(self, lo: int, hi: int, edges: IntArray) -> FloatArray:
         if hi - lo <= EXACT_GROUP_LANES:
             c = self._lane_counts(np.arange(lo, hi, dtype=np.int64), edges)
-            return c.sum(axis=0).astype(np.float64)
+            summed: FloatArray = c.sum(axis=0).astype(np.float64)
+            return summed
         grid = self._coarse_grid()
         cum = (grid[hi] - grid[lo]).astype(np.float64)  # cumulative over coarse bins
         dur = max(self.t_last - self.t_first, 1)

@@ -8,6 +8,7 @@ box, never a traceback. Tests replace :data:`error_box` to see the message.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -132,7 +133,7 @@ class Opener(QObject):
     # ---------------------------------------------------------------- recent files
 
     def recent(self) -> list[str]:
-        v = self.settings.value("recent", [])
+        v: Any = self.settings.value("recent", [])
         items = [v] if isinstance(v, str) else list(v or [])
         return [str(p) for p in items if p]
 
@@ -229,7 +230,7 @@ class Opener(QObject):
     def _fill_recent(self, win: MainWindow) -> None:
         win.recent_menu.clear()
         for p in self.recent():
-            win.recent_menu.addAction(p, lambda p=p: self.open(p, parent=win))
+            win.recent_menu.addAction(p, functools.partial(self.open, p, parent=win))
 
     def _drop(self, ev: QDropEvent, parent: QWidget | None) -> None:
         for url in ev.mimeData().urls():

@@ -121,8 +121,8 @@ class BreakpointEditor(QWidget):
         self.list = QTreeWidget()
         self.list.setHeaderLabels(["on", "id", "condition", "action", "hits", "stopped"])
         self.list.setRootIsDecorated(False)
-        for i, w in enumerate((34, 44, 260, 70, 50)):
-            self.list.setColumnWidth(i, w)
+        for i, width in enumerate((34, 44, 260, 70, 50)):
+            self.list.setColumnWidth(i, width)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.itemDoubleClicked.connect(lambda it, _c: self.jump_to_next_hit(it.data(1, 0)))
         self.list.currentItemChanged.connect(self._on_current)

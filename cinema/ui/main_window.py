@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
             del key
         m_view.addSeparator()
         for name in THEMES:
-            m_view.addAction(f"{name.title()} theme", lambda n=name: self.set_theme(n))
+            m_view.addAction(f"{name.title()} theme", functools.partial(self.set_theme, name))
         m_view.addAction(
             "Collapse all supervisors", lambda: self.state.set_collapsed(self.state.supervisors())
         )
@@ -219,9 +220,9 @@ class MainWindow(QMainWindow):
         geo = self.settings.value("window/geometry")
         layout = self.settings.value("window/state")
         if geo is not None:
-            self.restoreGeometry(geo)  # type: ignore[arg-type]
+            self.restoreGeometry(geo)
         if layout is not None:
-            self.restoreState(layout)  # type: ignore[arg-type]
+            self.restoreState(layout)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -18,7 +18,7 @@ __all__ = ["VIEWS", "render"]
 VIEWS = ("all", "timeline", "graph", "supervision", "inspector")
 
 
-def _pick_event(state, event: int | None, at_ns: float | None) -> int:  # type: ignore[no-untyped-def]
+def _pick_event(state, event: int | None, at_ns: float | None) -> int:
     if event is not None:
         if not 0 <= event < state.event_count:
             raise UserError(f"event #{event} is out of range (0 to {state.event_count - 1})")
