@@ -148,6 +148,8 @@ class TimelineWidget(QWidget):
         self.glyphs: list[pg.ScatterPlotItem] = []
         for _cat, (_color, _kinds) in CATEGORIES.items():
             item = pg.ScatterPlotItem(size=8, pen=None, symbol="s")
+            if _cat in ("crash", "restart", "spawn", "exit"):
+                item.setZValue(5)  # life events stay visible over a burst of messages
             self.plot.addItem(item)
             self.glyphs.append(item)
         self.selection_band = pg.LinearRegionItem(orientation="horizontal", movable=False)
