@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import cinema.ui._qtcompat  # noqa: F401  (before any signal is emitted)
 from cinema.errors import UserError
 from cinema.model.errors import ModelError
 from cinema.model.session import Session

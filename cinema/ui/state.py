@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-import cinema.ui._qtcompat  # noqa: F401  (before any signal is emitted)
 from cinema.model.breakpoints import BreakpointSet
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark

@@ -8,7 +8,6 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-import cinema.ui._qtcompat  # noqa: F401  (before any signal is emitted)
 from recorder.events import EventKind
 
 __all__ = ["CATEGORIES", "KIND_CATEGORY", "STATUS_COLORS", "THEMES", "Theme", "apply_theme"]

@@ -20,7 +20,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-import cinema.ui._qtcompat  # noqa: F401  (before any signal is emitted)
 from cinema.model.viewport import Frame
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY, THEMES, Theme
