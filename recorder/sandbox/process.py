@@ -13,6 +13,7 @@ import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
+from recorder.events import EventKind
 from recorder.payload import Pid, Ref
 from recorder.sandbox.errors import CallError, ProcessExit, ReceiveTimeout
 from recorder.sandbox.patterns import compile_pattern
@@ -34,6 +35,8 @@ YIELD: Any = object()  # yielded to the scheduler: run again later (fairness)
 _NOTHING: Any = object()
 NOT_DOOMED: Any = object()  # Process.doomed when no exit is pending
 TIMED_OUT: Any = object()
+
+_RECEIVE = int(EventKind.RECEIVE)
 
 #: Messages a process takes from its mailbox in one go before yielding to others.
 RECEIVE_BUDGET = 32
@@ -165,7 +168,19 @@ class Process:
         Raises:
             ReceiveTimeout: nothing matched in time (recorded as a TIMEOUT event).
         """
-        envelope = await self.receive_envelope(compile_pattern(match), timeout)
+        if match is None and self.budget > 0:
+            mailbox = self.mailbox
+            if mailbox:  # fast path: a message is already there, no need to park
+                self.budget -= 1
+                envelope = mailbox.popleft()
+                self.handled += 1
+                emit = self.runtime.emit
+                if emit is not None:
+                    emit(_RECEIVE, self.n, envelope[1], envelope[0], None)
+                return envelope[2]
+        envelope = await self.receive_envelope(
+            None if match is None else compile_pattern(match), timeout
+        )
         return envelope[2]
 
     async def receive_envelope(

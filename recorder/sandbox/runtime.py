@@ -257,7 +257,11 @@ class Runtime(SignalsMixin, ObservabilityMixin):
                 except Exception:
                     pass  # the receiver evaluates it again and crashes in its own context
             proc.waiting = False
-            self.enqueue(proc)
+            if proc.queued or proc.suspended:
+                self.enqueue(proc)
+            else:  # enqueue(), inlined: the common case of the hot path
+                proc.queued = True
+                self.runq_append(proc)
 
     def on_received(self, proc: Process, envelope: Envelope) -> Envelope:
         """Record that ``proc`` took ``envelope`` from its mailbox."""

@@ -38,6 +38,7 @@ log.addHandler(logging.NullHandler())
 
 Emit = Callable[[int, int, int, int, Any], None]
 
+_perf_counter_ns = time.perf_counter_ns
 _HOUSEKEEPING_EVERY = 256  # steps between keyframe / pause checks
 
 
@@ -56,6 +57,9 @@ class SchedulerBase:
         self.timers = TimerHeap()
         self._runq_list: list[Process] = []
         self._runq_deque: collections.deque[Process] = collections.deque()
+        self.runq_append: Callable[[Process], None] = (
+            self._runq_list.append if deterministic else self._runq_deque.append
+        )
         self._vnow = 0
         self._t0 = time.monotonic_ns()
         self.clock: Callable[[], int] = self._virtual_clock if deterministic else self._real_clock
@@ -111,7 +115,7 @@ class SchedulerBase:
         proc.resume_value = None
         self.current = proc
         deterministic = self.deterministic
-        t0 = 0 if deterministic else time.perf_counter_ns()
+        t0 = 0 if deterministic else _perf_counter_ns()
         try:
             op = coro.send(value)
         except StopIteration:
@@ -129,7 +133,13 @@ class SchedulerBase:
                 reason = ("exception", f"{type(exc).__name__}: {exc}")
             self.finish(proc, reason, exc)
             return
-        self._account(proc, deterministic, t0)
+        # _account, inlined: this is the hot path
+        self.current = None
+        if deterministic:
+            proc.cpu_ns += self.step_cost_ns
+            self._vnow += self.step_cost_ns
+        else:
+            proc.cpu_ns += _perf_counter_ns() - t0
         if proc.doomed is not NOT_DOOMED:  # an exit signal reached it during its own step
             try:
                 coro.close()
@@ -150,7 +160,7 @@ class SchedulerBase:
             proc.cpu_ns += self.step_cost_ns
             self._vnow += self.step_cost_ns
         else:
-            proc.cpu_ns += time.perf_counter_ns() - t0
+            proc.cpu_ns += _perf_counter_ns() - t0
 
     def _await_foreign(self, proc: Process, op: Any) -> None:
         # An asyncio future yielded by `await fut` inside a process: park until it is done,
