@@ -192,28 +192,76 @@ def run(quick: bool) -> Iterator[Figure]:
     msgs_pp = PAIRS * rounds * 2
     msgs_fan = width * count
 
-    t_sb, t_pk = interleaved(lambda: sandbox_ping_pong(rounds), lambda: pykka_ping_pong(rounds), repeat)
-    yield Figure("ping-pong, recording off", msgs_pp / t_sb, "msgs/s", msgs_pp / t_pk,
-                 goal=">= 3x", note=f"baseline: Pykka ThreadingActor, {PAIRS} pairs")  # fmt: skip
-    t_sb2, t_aq = interleaved(lambda: sandbox_ping_pong(rounds), lambda: asyncio_ping_pong(rounds), repeat)
-    yield Figure("ping-pong, recording off", msgs_pp / t_sb2, "msgs/s", msgs_pp / t_aq,
-                 note="baseline: bare asyncio.Queue ping-pong (no actor semantics)")  # fmt: skip
-    t_fs, t_fp = interleaved(lambda: sandbox_fan_out(width, count), lambda: pykka_fan_out(width, count), repeat)
-    yield Figure("fan-out, recording off", msgs_fan / t_fs, "msgs/s", msgs_fan / t_fp,
-                 goal=">= 3x", note=f"baseline: Pykka, 1 -> {width} actors")  # fmt: skip
+    t_sb, t_pk = interleaved(
+        lambda: sandbox_ping_pong(rounds), lambda: pykka_ping_pong(rounds), repeat
+    )
+    yield Figure(
+        "ping-pong, recording off",
+        msgs_pp / t_sb,
+        "msgs/s",
+        msgs_pp / t_pk,
+        goal=">= 3x",
+        note=f"baseline: Pykka ThreadingActor, {PAIRS} pairs",
+    )
+    t_sb2, t_aq = interleaved(
+        lambda: sandbox_ping_pong(rounds), lambda: asyncio_ping_pong(rounds), repeat
+    )
+    yield Figure(
+        "ping-pong, recording off",
+        msgs_pp / t_sb2,
+        "msgs/s",
+        msgs_pp / t_aq,
+        note="baseline: bare asyncio.Queue ping-pong (no actor semantics)",
+    )
+    t_fs, t_fp = interleaved(
+        lambda: sandbox_fan_out(width, count), lambda: pykka_fan_out(width, count), repeat
+    )
+    yield Figure(
+        "fan-out, recording off",
+        msgs_fan / t_fs,
+        "msgs/s",
+        msgs_fan / t_fp,
+        goal=">= 3x",
+        note=f"baseline: Pykka, 1 -> {width} actors",
+    )
 
     t_mem, t_off = interleaved(
-        lambda: sandbox_ping_pong(rounds, _CountingSink()), lambda: sandbox_ping_pong(rounds), repeat
+        lambda: sandbox_ping_pong(rounds, _CountingSink()),
+        lambda: sandbox_ping_pong(rounds),
+        repeat,
     )
-    yield Figure("ping-pong, emit hook on / off", t_mem, "s", t_off, goal="<= 1.3x",
-                 note="the sandbox's own recording cost (emit hook), no session writer")  # fmt: skip
+    yield Figure(
+        "ping-pong, emit hook on / off",
+        t_mem,
+        "s",
+        t_off,
+        goal="<= 1.3x",
+        note="the sandbox's own recording cost (emit hook), no session writer",
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "bench.cinema")
-        t_on, t_off = interleaved(lambda: sandbox_ping_pong(rounds, path), lambda: sandbox_ping_pong(rounds), repeat)
-        yield Figure("ping-pong, recording on / off", t_on, "s", t_off, goal="<= 1.3x",
-                     note=f"{msgs_pp * 2:,} events/run to a zstd file; the writer thread's encoding holds the GIL")  # fmt: skip
         t_on, t_off = interleaved(
-            lambda: sandbox_fan_out(width, count, path), lambda: sandbox_fan_out(width, count), repeat
+            lambda: sandbox_ping_pong(rounds, path), lambda: sandbox_ping_pong(rounds), repeat
         )
-        yield Figure("fan-out, recording on / off", t_on, "s", t_off, goal="<= 1.3x",
-                     note=f"{msgs_fan * 2:,} events per run")  # fmt: skip
+        yield Figure(
+            "ping-pong, recording on / off",
+            t_on,
+            "s",
+            t_off,
+            goal="<= 1.3x",
+            note=f"{msgs_pp * 2:,} events/run to a zstd file; the writer thread's encoding "
+            "holds the GIL",
+        )
+        t_on, t_off = interleaved(
+            lambda: sandbox_fan_out(width, count, path),
+            lambda: sandbox_fan_out(width, count),
+            repeat,
+        )
+        yield Figure(
+            "fan-out, recording on / off",
+            t_on,
+            "s",
+            t_off,
+            goal="<= 1.3x",
+            note=f"{msgs_fan * 2:,} events per run",
+        )

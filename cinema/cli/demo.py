@@ -23,16 +23,37 @@ def default_record_path(scenario: str) -> str:
 
 
 @click.command("demo")
-@click.option("--scenario", "-s", default="bank", show_default=True,
-              help="Which demo: bank, chat or pipeline.")  # fmt: skip
-@click.option("--seed", type=int, default=1, show_default=True,
-              help="Seed of the deterministic scheduler: the same seed gives the same run.")  # fmt: skip
-@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
-              help="Session file to write (default: a new file in the user cache dir).")  # fmt: skip
-@click.option("--headless", is_flag=True,
-              help="Do not open the viewer; print the session summary instead.")  # fmt: skip
-@click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="Multiply the scenario's size (processes, messages).")  # fmt: skip
+@click.option(
+    "--scenario",
+    "-s",
+    default="bank",
+    show_default=True,
+    help="Which demo: bank, chat or pipeline.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Seed of the deterministic scheduler: the same seed gives the same run.",
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Session file to write (default: a new file in the user cache dir).",
+)
+@click.option(
+    "--headless", is_flag=True, help="Do not open the viewer; print the session summary instead."
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Multiply the scenario's size (processes, messages).",
+)
 def command(scenario: str, seed: int, record_path: str | None, headless: bool, scale: int) -> None:
     """Run a demo actor system in the sandbox, record every event, and open the recording.
 
@@ -52,7 +73,11 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
     if scenario not in SCENARIOS:
         raise UserError(f"unknown scenario {scenario!r} (scenarios: {', '.join(SCENARIOS)})")
     path = record_path or default_record_path(scenario)
-    metadata = {"scenario": scenario, "program": f"cinema demo --scenario {scenario}", "scale": scale}
+    metadata = {
+        "scenario": scenario,
+        "program": f"cinema demo --scenario {scenario}",
+        "scale": scale,
+    }
     started = time.perf_counter()
     with Runtime(deterministic=True, seed=seed, record=path, metadata=metadata) as runtime:
         SCENARIOS[scenario](runtime, scale=scale)
@@ -67,7 +92,9 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
         from cinema.ui.app import run_viewer
     except ImportError as exc:
         print_info(path)
-        click.echo(f"(the viewer is not available here: {exc}; open the file later with "
-                   f"`cinema open {path}`)")  # fmt: skip
+        click.echo(
+            f"(the viewer is not available here: {exc}; open the file later with "
+            f"`cinema open {path}`)"
+        )
         return
     sys.exit(run_viewer(path))

@@ -16,10 +16,15 @@ __all__ = ["command"]
 @click.command(
     "record", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
 )
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Session file to write.")  # fmt: skip
-@click.option("--seed", type=int, default=None,
-              help="Seed for the program's deterministic runtimes (replaces their own).")  # fmt: skip
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Session file to write."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed for the program's deterministic runtimes (replaces their own).",
+)
 @click.argument("program", nargs=-1, required=True, type=click.UNPROCESSED)
 def command(output: str, seed: int | None, program: tuple[str, ...]) -> None:
     """Record a sandbox program: cinema record -o run.cinema -- python script.py ARGS

@@ -48,7 +48,9 @@ class ChildSpec:
         if not isinstance(cid, str) or not cid:
             raise ChildSpecError("id", f"must be a non-empty str, not {cid!r}")
         start = self.start
-        server = isinstance(start, GenServer) or (isinstance(start, type) and issubclass(start, GenServer))
+        server = isinstance(start, GenServer) or (
+            isinstance(start, type) and issubclass(start, GenServer)
+        )
         if not server and not inspect.iscoroutinefunction(start):
             raise ChildSpecError(
                 "start", f"must be a GenServer subclass or an async function, not {start!r}", cid
@@ -56,15 +58,24 @@ class ChildSpec:
         if not isinstance(self.args, tuple):
             raise ChildSpecError("args", f"must be a tuple, not {self.args!r}", cid)
         if self.restart not in _RESTARTS:
-            raise ChildSpecError("restart", f"must be one of {', '.join(_RESTARTS)}, not {self.restart!r}", cid)
+            raise ChildSpecError(
+                "restart", f"must be one of {', '.join(_RESTARTS)}, not {self.restart!r}", cid
+            )
         shutdown = self.shutdown
-        if not (shutdown in ("brutal_kill", "infinity") or (
-            isinstance(shutdown, (int, float)) and not isinstance(shutdown, bool) and shutdown >= 0
-        )):
+        if not (
+            shutdown in ("brutal_kill", "infinity")
+            or (
+                isinstance(shutdown, (int, float))
+                and not isinstance(shutdown, bool)
+                and shutdown >= 0
+            )
+        ):
             raise ChildSpecError(
                 "shutdown", f"must be ms >= 0, 'brutal_kill' or 'infinity', not {shutdown!r}", cid
             )
-        is_sup = isinstance(start, Supervisor) or (isinstance(start, type) and issubclass(start, Supervisor))
+        is_sup = isinstance(start, Supervisor) or (
+            isinstance(start, type) and issubclass(start, Supervisor)
+        )
         kind = self.type or ("supervisor" if is_sup else "worker")
         if kind not in _TYPES:
             raise ChildSpecError("type", f"must be 'worker' or 'supervisor', not {kind!r}", cid)
@@ -77,7 +88,9 @@ class ChildSpec:
         from recorder.sandbox.genserver import GenServer
 
         start = self.start
-        return isinstance(start, GenServer) or (isinstance(start, type) and issubclass(start, GenServer))
+        return isinstance(start, GenServer) or (
+            isinstance(start, type) and issubclass(start, GenServer)
+        )
 
     @property
     def behaviour(self) -> str:
@@ -114,7 +127,9 @@ def child_spec(value: Any) -> ChildSpec:
     cid = value.get("id")
     for key in value:
         if key not in _FIELDS:
-            raise ChildSpecError(str(key), f"is not a child spec field (fields: {', '.join(_FIELDS)})", cid)
+            raise ChildSpecError(
+                str(key), f"is not a child spec field (fields: {', '.join(_FIELDS)})", cid
+            )
     for required in ("id", "start"):
         if required not in value:
             raise ChildSpecError(required, "is required", cid)

@@ -32,7 +32,7 @@ class SandboxError(Exception):
     """Base class of the sandbox's errors."""
 
 
-class ProcessExit(SandboxError):  # noqa: N818 - named after Erlang's exit/1, not an error
+class ProcessExit(SandboxError):
     """Raised inside a process to end it with ``reason`` (``Process.exit`` raises it).
 
     Also raised into the running process when an exit signal that is not trapped reaches it.

@@ -94,9 +94,15 @@ def start_gen_server(
         raise TypeError(f"start() needs a GenServer subclass or instance, got {server!r}")
     label = label or name or type(instance).__name__
     return rt.spawn(
-        _main, instance, args, name=label, link_to=link_to, behaviour=instance.behaviour,
-        supervisor=supervisor, register=name,
-    )  # fmt: skip
+        _main,
+        instance,
+        args,
+        name=label,
+        link_to=link_to,
+        behaviour=instance.behaviour,
+        supervisor=supervisor,
+        register=name,
+    )
 
 
 async def _run(value: Any) -> Any:
@@ -107,7 +113,7 @@ def _timeout_of(result: tuple[Any, ...], length: int) -> float | None:
     if len(result) == length + 1:
         timeout = result[length]
         if timeout is None or (isinstance(timeout, (int, float)) and timeout >= 0):
-            return timeout  # type: ignore[no-any-return]
+            return timeout
         raise ValueError
     return None
 
@@ -151,8 +157,9 @@ _CALL_SHAPES = "('reply', reply, state[, timeout]), ('noreply', state[, timeout]
 _NOREPLY_SHAPES = "('noreply', state[, timeout]) or ('stop', reason, state)"
 
 
-async def _serve_one(proc: Process, server: GenServer, cls: str, timeout: float | None) -> float | None:
-    rt = proc.runtime
+async def _serve_one(
+    proc: Process, server: GenServer, cls: str, timeout: float | None
+) -> float | None:
     try:
         msg_id, sender, message = await proc.receive_envelope(None, timeout)
     except ReceiveTimeout:

@@ -102,7 +102,9 @@ class Interceptor:
         self.rules: list[Rule] = []
         self.active = False
         self._next_id = 0
-        self.rng = random.Random(runtime.seed * 7919 + 17) if runtime.deterministic else random.Random()
+        self.rng = (
+            random.Random(runtime.seed * 7919 + 17) if runtime.deterministic else random.Random()
+        )
 
     def add(
         self,
@@ -113,7 +115,7 @@ class Interceptor:
         message: Any = ANY,
         delay_ms: float = 0.0,
         probability: float = 1.0,
-        set: dict[Any, Any] | None = None,  # noqa: A002 - the declarative verb users expect
+        set: dict[Any, Any] | None = None,
         transform: Callable[[Any], Any] | None = None,
     ) -> Rule:
         """Add a rule; returns it (its ``id`` removes it).
@@ -140,9 +142,16 @@ class Interceptor:
             raise ValueError("a transform rule needs exactly one of set={...} or transform=fn")
         self._next_id += 1
         rule = Rule(
-            self._next_id, action, sender, receiver, message, delay_ms, probability,
-            dict(set) if set is not None else None, transform,
-        )  # fmt: skip
+            self._next_id,
+            action,
+            sender,
+            receiver,
+            message,
+            delay_ms,
+            probability,
+            dict(set) if set is not None else None,
+            transform,
+        )
         self.rules.append(rule)
         self.active = True
         return rule
@@ -185,17 +194,29 @@ class Interceptor:
                     continue
                 message = new
                 rule.applied += 1
-                rt.emit_raw(_INTERCEPT, sender_n, target_n, msg_id,
-                            {"rule": rule.id, "action": "transform", "message": message})  # fmt: skip
+                rt.emit_raw(
+                    _INTERCEPT,
+                    sender_n,
+                    target_n,
+                    msg_id,
+                    {"rule": rule.id, "action": "transform", "message": message},
+                )
                 continue
             rule.applied += 1
-            rt.emit_raw(_INTERCEPT, sender_n, target_n, msg_id,
-                        {"rule": rule.id, "action": rule.action, "message": message})  # fmt: skip
+            rt.emit_raw(
+                _INTERCEPT,
+                sender_n,
+                target_n,
+                msg_id,
+                {"rule": rule.id, "action": rule.action, "message": message},
+            )
             if rule.action == "drop":
                 rt.emit_raw(_SEND, sender_n, target_n, msg_id, message)
                 rt.emit_raw(_DROP, sender_n, target_n, msg_id, {"reason": "rule", "rule": rule.id})
                 return
-            rt.emit_raw(_DELAY, sender_n, target_n, msg_id, {"rule": rule.id, "delay_ms": rule.delay_ms})
+            rt.emit_raw(
+                _DELAY, sender_n, target_n, msg_id, {"rule": rule.id, "delay_ms": rule.delay_ms}
+            )
             deadline = rt.clock() + int(rule.delay_ms * 1e6)
             rt.timers.add(deadline, self._release, (sender_n, target_n, msg_id, message))
             return

@@ -103,7 +103,7 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
         ``memory``, ``processes`` (one short row per process), ``top_memory`` and
         ``top_mailbox`` (the ``top`` heaviest rows, heaviest first).
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for proc in rt.processes.values():
         rows.append(
             {

@@ -85,7 +85,9 @@ class ObservabilityMixin(SchedulerBase):
 
     def marker(self, label: str, *, pid: Pid | None = None, **data: Any) -> None:
         """Record a MARKER: a labelled point in the timeline, with optional data."""
-        self.emit_raw(_MARKER, NO_PID if pid is None else pid.n, NO_PEER, NO_REF, {"label": label, **data})
+        self.emit_raw(
+            _MARKER, NO_PID if pid is None else pid.n, NO_PEER, NO_REF, {"label": label, **data}
+        )
 
     def breakpoint(self, name: str, *, pid: Pid | None = None) -> None:
         """A programmatic breakpoint: recorded as BREAKPOINT; calls the pause handler, if any.
@@ -97,9 +99,12 @@ class ObservabilityMixin(SchedulerBase):
         bp_id = self._breakpoint_ids.setdefault(name, len(self._breakpoint_ids) + 1)
         at_seq = self._events_counter() if self._events_counter is not None else -1
         self.emit_raw(
-            _BREAKPOINT, NO_PID if pid is None else pid.n, NO_PEER, bp_id,
+            _BREAKPOINT,
+            NO_PID if pid is None else pid.n,
+            NO_PEER,
+            bp_id,
             {"breakpoint": name, "at_seq": at_seq},
-        )  # fmt: skip
+        )
         handler = self.pause_handler
         if handler is not None:
             handler(BreakpointHit(name, bp_id, pid, at_seq))
@@ -145,13 +150,26 @@ class ObservabilityMixin(SchedulerBase):
             proc_memory = process_memory(proc)
             memory += proc_memory
             self.emit_raw(
-                _PROFILE, proc.n, NO_PEER, NO_REF,
-                {"cpu_ns": proc.cpu_ns, "handled": proc.handled, "mailbox_len": mailbox_len,
-                 "memory": proc_memory},
-            )  # fmt: skip
+                _PROFILE,
+                proc.n,
+                NO_PEER,
+                NO_REF,
+                {
+                    "cpu_ns": proc.cpu_ns,
+                    "handled": proc.handled,
+                    "mailbox_len": mailbox_len,
+                    "memory": proc_memory,
+                },
+            )
         self.emit_raw(
-            _PROFILE, NO_PID, NO_PEER, NO_REF,
-            {"processes": len(self.processes), "messages_queued": queued,
-             "memory_sampled": memory, "timers": len(self.timers)},
-        )  # fmt: skip
-
+            _PROFILE,
+            NO_PID,
+            NO_PEER,
+            NO_REF,
+            {
+                "processes": len(self.processes),
+                "messages_queued": queued,
+                "memory_sampled": memory,
+                "timers": len(self.timers),
+            },
+        )

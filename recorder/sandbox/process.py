@@ -64,8 +64,8 @@ class Process:
         "behaviour",
         "budget",
         "coro",
-        "doomed",
         "cpu_ns",
+        "doomed",
         "handled",
         "has_state",
         "links",
@@ -198,14 +198,14 @@ class Process:
         found = self._take(match)
         if found is not _NOTHING and self.budget > 0:
             self.budget -= 1
-            return rt.on_received(self, found)  # type: ignore[no-any-return]
+            return rt.on_received(self, found)
         self.budget = RECEIVE_BUDGET
         if found is not _NOTHING:  # out of budget: let others run, then take it
             self.mailbox.appendleft(found)  # _take removed it; it was the first match
             await _suspend(YIELD)
             found = self._take(match)
             if found is not _NOTHING:
-                return rt.on_received(self, found)  # type: ignore[no-any-return]
+                return rt.on_received(self, found)
         if timeout is not None:
             if timeout <= 0:
                 raise rt.on_receive_timeout(self, timeout, call)
@@ -223,7 +223,7 @@ class Process:
                 if self.timer is not None:
                     rt.timers.cancel(self.timer)
                     self.timer = None
-                return rt.on_received(self, found)  # type: ignore[no-any-return]
+                return rt.on_received(self, found)
 
     def _take(self, match: Callable[[Any], bool] | None) -> Any:
         mailbox = self.mailbox

@@ -153,8 +153,10 @@ class Runtime(SignalsMixin, ObservabilityMixin):
         n = self._next_pid
         self._next_pid += 1
         parent = self.current.n if self.current is not None else None
-        label = name or register or getattr(body, "__name__", "process")
-        proc = Process(self, n, label, behaviour, parent, None if supervisor is None else supervisor.n)
+        label: str = name or register or str(getattr(body, "__name__", "process"))
+        proc = Process(
+            self, n, label, behaviour, parent, None if supervisor is None else supervisor.n
+        )
         proc.trap_exit = trap_exit
         coro = body(proc, *args)
         if not inspect.iscoroutine(coro):
@@ -305,7 +307,9 @@ class Runtime(SignalsMixin, ObservabilityMixin):
         """Send ``("$cast", request)``; an unknown name is silently ignored, as in OTP."""
         if isinstance(target, str) and target not in self.registry:
             self._next_id += 1
-            self.emit_raw(_DROP, sender_n, NO_PEER, self._next_id, {"reason": "noproc", "name": target})
+            self.emit_raw(
+                _DROP, sender_n, NO_PEER, self._next_id, {"reason": "noproc", "name": target}
+            )
             return
         self.send_from(sender_n, target, ("$cast", request))
 
@@ -354,7 +358,7 @@ class Runtime(SignalsMixin, ObservabilityMixin):
     def send_after(
         self, ms: float, to: Pid | str, message: Any, *, sender: Pid | None = None
     ) -> Ref:
-        """Send ``message`` to ``to`` after ``ms`` ms; returns a reference for :meth:`cancel_timer`."""
+        """Send ``message`` to ``to`` after ``ms`` ms; returns a ref for :meth:`cancel_timer`."""
         ref = self.make_ref()
         sender_n = sender.n if sender is not None else NO_PID
         entry = self.timers.add(
@@ -377,7 +381,8 @@ class Runtime(SignalsMixin, ObservabilityMixin):
         entry = self._send_after_timers.pop(ref.n, None)
         if entry is None or not self.timers.cancel(entry):
             return None
-        return max(0.0, (entry[0] - self.clock()) / 1e6)
+        deadline: int = entry[0]
+        return max(0.0, (deadline - self.clock()) / 1e6)
 
     # ------------------------------------------------------------------ ending
 
@@ -424,7 +429,9 @@ class Runtime(SignalsMixin, ObservabilityMixin):
 
     # ------------------------------------------------------------------ state
 
-    def record_state(self, proc: Process, trigger: str, peer: int = NO_PEER, ref: int = NO_REF) -> None:
+    def record_state(
+        self, proc: Process, trigger: str, peer: int = NO_PEER, ref: int = NO_REF
+    ) -> None:
         """Record ``proc.state`` as a STATE event with ``trigger`` (call, cast, info, ...)."""
         emit = self.emit
         if emit is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import random
 import time
@@ -141,10 +142,8 @@ class SchedulerBase:
         else:
             proc.cpu_ns += _perf_counter_ns() - t0
         if proc.doomed is not NOT_DOOMED:  # an exit signal reached it during its own step
-            try:
+            with contextlib.suppress(Exception):
                 coro.close()
-            except Exception:
-                pass
             self.finish(proc, proc.doomed, None)
             return
         if op is PARK:
@@ -321,10 +320,8 @@ class SchedulerBase:
                 if limit is not None:
                     wait = min(wait if wait is not None else 1e9, max(0.0, (limit - now) / 1e9))
                 wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), wait)
-                except TimeoutError:
-                    pass
                 self.timers.fire_due(self.clock())
         finally:
             self._running = False

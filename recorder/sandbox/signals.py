@@ -10,6 +10,7 @@ A monitor is one-way: when the target ends, the watcher gets ``("DOWN", ref, pid
 from __future__ import annotations
 
 import collections
+import contextlib
 from typing import Any
 
 from recorder.events import NO_PEER, NO_REF, EventKind
@@ -184,11 +185,15 @@ class SignalsMixin(SchedulerBase):
         if not target.alive:
             return
         if reason == "kill" and not linked:
-            self.emit_raw(_EXIT_SIGNAL, target.n, from_n, NO_REF, {"reason": reason, "trapped": False})
+            self.emit_raw(
+                _EXIT_SIGNAL, target.n, from_n, NO_REF, {"reason": reason, "trapped": False}
+            )
             self.kill(target, "killed")
             return
         trapped = target.trap_exit
-        self.emit_raw(_EXIT_SIGNAL, target.n, from_n, NO_REF, {"reason": reason, "trapped": trapped})
+        self.emit_raw(
+            _EXIT_SIGNAL, target.n, from_n, NO_REF, {"reason": reason, "trapped": trapped}
+        )
         if trapped:
             self.system_send(from_n, target.n, ("EXIT", Pid(from_n), reason))
         elif reason != "normal":
@@ -212,10 +217,9 @@ class SignalsMixin(SchedulerBase):
                     continue
                 coro = victim.coro
                 if coro is not None:
-                    try:
+                    # A `finally` that awaits raises here: there is nothing more to run.
+                    with contextlib.suppress(Exception):
                         coro.close()
-                    except Exception:  # a `finally` that awaits: nothing more to run
-                        pass
                 self.finish(victim, why, None)
         finally:
             self._killing = False

@@ -41,7 +41,9 @@ def take_snapshot(rt: Runtime, pids: Iterable[Pid | str] | None = None) -> State
     else:
         procs = [rt.process(p) for p in pids]
     saved = tuple(
-        SavedState(p.pid, p.name, p.registered, copy.deepcopy(p.state)) for p in procs if p.has_state
+        SavedState(p.pid, p.name, p.registered, copy.deepcopy(p.state))
+        for p in procs
+        if p.has_state
     )
     return StateSnapshot(rt.now_ms(), saved)
 
@@ -57,7 +59,9 @@ def restore_snapshot(
     Returns:
         the pids whose state was restored.
     """
-    wanted = None if pids is None else {rt.process(p).pid if isinstance(p, str) else p for p in pids}
+    wanted = (
+        None if pids is None else {rt.process(p).pid if isinstance(p, str) else p for p in pids}
+    )
     restored = []
     for saved in snapshot.states:
         if wanted is not None and saved.pid not in wanted:

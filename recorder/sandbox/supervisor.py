@@ -47,7 +47,9 @@ class SupervisorSpec:
 
     def __post_init__(self) -> None:
         if self.strategy not in _STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(_STRATEGIES)}, not {self.strategy!r}")
+            raise ValueError(
+                f"strategy must be one of {', '.join(_STRATEGIES)}, not {self.strategy!r}"
+            )
         if not isinstance(self.max_restarts, int) or self.max_restarts < 0:
             raise ValueError(f"max_restarts must be an int >= 0, not {self.max_restarts!r}")
         if not isinstance(self.max_seconds, (int, float)) or self.max_seconds <= 0:
@@ -127,7 +129,7 @@ class Supervisor(GenServer):
 
     behaviour = "supervisor"
 
-    async def init(self, *args: Any) -> Any:  # type: ignore[override]
+    async def init(self, *args: Any) -> Any:
         spec = args[0] if args else SupervisorSpec()
         if not isinstance(spec, SupervisorSpec):
             spec = SupervisorSpec(**spec) if isinstance(spec, dict) else SupervisorSpec(tuple(spec))
@@ -149,9 +151,12 @@ class Supervisor(GenServer):
     def _record_spec(self, op: str, child: Child) -> None:
         peer = child.pid.n if child.pid is not None else NO_PEER
         self._rt.emit_raw(
-            _CHILD_SPEC, self.process.n, peer, NO_REF,
+            _CHILD_SPEC,
+            self.process.n,
+            peer,
+            NO_REF,
             {"op": op, "child_id": child.spec.id, "spec": child.spec.describe()},
-        )  # fmt: skip
+        )
 
     def _start(self, child: Child) -> Pid:
         spec = child.spec
@@ -159,13 +164,23 @@ class Supervisor(GenServer):
         rt = self._rt
         if spec.is_gen_server:
             pid = rt.start(
-                spec.start, *spec.args, name=spec.name, link_to=me, supervisor=me, label=spec.name or spec.id
+                spec.start,
+                *spec.args,
+                name=spec.name,
+                link_to=me,
+                supervisor=me,
+                label=spec.name or spec.id,
             )
         else:
             pid = rt.spawn(
-                spec.start, *spec.args, name=spec.name or spec.id, register=spec.name,
-                link_to=me, supervisor=me, behaviour=spec.behaviour,
-            )  # fmt: skip
+                spec.start,
+                *spec.args,
+                name=spec.name or spec.id,
+                register=spec.name,
+                link_to=me,
+                supervisor=me,
+                behaviour=spec.behaviour,
+            )
         child.pid = pid
         proc = rt.processes.get(pid.n)
         if proc is not None:
@@ -181,7 +196,12 @@ class Supervisor(GenServer):
         me = self.process
 
         def exit_of(message: Any) -> bool:
-            return type(message) is tuple and len(message) == 3 and message[0] == "EXIT" and message[1] == pid
+            return (
+                type(message) is tuple
+                and len(message) == 3
+                and message[0] == "EXIT"
+                and message[1] == pid
+            )
 
         shutdown = child.spec.shutdown
         rt.exit(pid, "kill" if shutdown == "brutal_kill" else "shutdown", sender=me.pid)
@@ -193,14 +213,24 @@ class Supervisor(GenServer):
             rt.exit(pid, "kill", sender=me.pid)
             await me.receive(exit_of)
 
-    async def _restart(self, state: SupervisorState, child: Child, old: Pid | None, reason: Any) -> None:
+    async def _restart(
+        self, state: SupervisorState, child: Child, old: Pid | None, reason: Any
+    ) -> None:
         child.restarts += 1
         pid = self._start(child)
         self._rt.emit_raw(
-            _RESTART, self.process.n, pid.n, NO_REF,
-            {"child_id": child.spec.id, "old_pid": None if old is None else old.n,
-             "reason": reason, "strategy": state.strategy, "restarts": child.restarts},
-        )  # fmt: skip
+            _RESTART,
+            self.process.n,
+            pid.n,
+            NO_REF,
+            {
+                "child_id": child.spec.id,
+                "old_pid": None if old is None else old.n,
+                "reason": reason,
+                "strategy": state.strategy,
+                "restarts": child.restarts,
+            },
+        )
 
     async def _child_exited(self, state: SupervisorState, child: Child, reason: Any) -> None:
         old = child.pid
@@ -219,11 +249,19 @@ class Supervisor(GenServer):
             times.popleft()
         if len(times) > state.max_restarts:
             self._rt.emit_raw(
-                _RESTART, self.process.n, NO_PEER, NO_REF,
-                {"child_id": child.spec.id, "old_pid": None if old is None else old.n,
-                 "reason": reason, "strategy": state.strategy, "restarts": child.restarts,
-                 "gave_up": True},
-            )  # fmt: skip
+                _RESTART,
+                self.process.n,
+                NO_PEER,
+                NO_REF,
+                {
+                    "child_id": child.spec.id,
+                    "old_pid": None if old is None else old.n,
+                    "reason": reason,
+                    "strategy": state.strategy,
+                    "restarts": child.restarts,
+                    "gave_up": True,
+                },
+            )
             raise ProcessExit("shutdown")
         index = state.children.index(child)
         if state.strategy == "one_for_one":
@@ -240,28 +278,32 @@ class Supervisor(GenServer):
                 state.children.remove(other)
                 self._record_spec("remove", other)
                 continue
-            await self._restart(state, other, old if other is child else None,
-                                reason if other is child else "shutdown")  # fmt: skip
+            await self._restart(
+                state,
+                other,
+                old if other is child else None,
+                reason if other is child else "shutdown",
+            )
 
     # ------------------------------------------------------------------ callbacks
 
-    async def handle_info(self, message: Any, state: SupervisorState) -> Any:  # type: ignore[override]
+    async def handle_info(self, message: Any, state: SupervisorState) -> Any:
         if type(message) is tuple and len(message) == 3 and message[0] == "EXIT":
             child = state.by_pid(message[1])
             if child is not None:
                 await self._child_exited(state, child, message[2])
         return ("noreply", state)
 
-    async def handle_call(self, request: Any, from_: From, state: SupervisorState) -> Any:  # type: ignore[override]
+    async def handle_call(self, request: Any, from_: From, state: SupervisorState) -> Any:
         op = request[0] if type(request) is tuple and request else request
         if op == "start_child" and len(request) == 2:
             spec = child_spec(request[1])
             if state.find(spec.id) is not None:
                 return ("reply", ("error", ("already_present", spec.id)), state)
-            child = Child(spec)
-            state.children.append(child)
-            pid = self._start(child)
-            self._record_spec("add", child)
+            new_child = Child(spec)
+            state.children.append(new_child)
+            pid = self._start(new_child)
+            self._record_spec("add", new_child)
             return ("reply", ("ok", pid), state)
         if op in ("terminate_child", "restart_child", "delete_child") and len(request) == 2:
             child = state.find(request[1])

@@ -19,8 +19,8 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "bank": bank.run,
     "chat": chat.run,
     "pipeline": pipeline.run,
-
 }
+
 
 def run_scenario(name: str, runtime: Runtime, *, scale: int = 1) -> None:
     """Run scenario ``name`` on ``runtime``.

@@ -19,6 +19,7 @@ interception rules: ledger entries are delayed, some audit pings dropped, a depo
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from recorder.sandbox import (
@@ -50,7 +51,7 @@ class Account(GenServer):
             return ("reply", state["balance"], state)
         if op == "deposit":
             state["balance"] += request[1]
-            state["history"] = state["history"][-4:] + [("in", request[1])]
+            state["history"] = [*state["history"][-4:], ("in", request[1])]
             return ("reply", ("ok", state["balance"]), state)
         if op == "transfer":
             _, to, amount = request
@@ -58,7 +59,7 @@ class Account(GenServer):
                 self.process.breakpoint("overdraft")
                 return ("reply", ("error", "insufficient_funds"), state)
             state["balance"] -= amount
-            state["history"] = state["history"][-4:] + [("out", amount)]
+            state["history"] = [*state["history"][-4:], ("out", amount)]
             try:
                 await self.process.call(to, ("deposit", amount), timeout=1000)
             except CallError as exc:  # the other account is gone: put the money back
@@ -78,7 +79,7 @@ class Ledger(GenServer):
     def handle_cast(self, entry: Any, state: dict[str, Any]) -> Any:
         state["entries"] += 1
         state["volume"] += entry[3]
-        state["last"] = state["last"][-2:] + [entry[1:]]
+        state["last"] = [*state["last"][-2:], entry[1:]]
         return ("noreply", state)
 
     def handle_call(self, request: Any, from_: From, state: dict[str, Any]) -> Any:
@@ -106,10 +107,9 @@ async def teller(proc: Process, accounts: list[str], transfers: int) -> None:
     for i in range(transfers):
         source, target = rng.sample(accounts, 2)
         amount = rng.choice((5, 10, 20, 50, 400))
-        try:
+        # The account may have crashed or been closed meanwhile: the teller moves on.
+        with contextlib.suppress(CallError):
             await proc.call(source, ("transfer", target, amount), timeout=2000)
-        except CallError:
-            pass  # the account crashed or was closed meanwhile; the teller moves on
         await proc.sleep(rng.uniform(2, 12))
         if i == transfers // 2:
             proc.marker("teller halfway", teller=proc.name)
@@ -146,12 +146,18 @@ async def director(proc: Process, bank_accounts: list[str], scale: int) -> None:
     rt.interceptor.add("delay", receiver="ledger", message=("$cast", ANY), delay_ms=15)
     rt.interceptor.add("drop", receiver="ledger", message=("audit_ping", ANY), probability=0.5)
     rt.interceptor.add(
-        "transform", receiver="acct-0", message=("$call", ANY, ("deposit", 50)),
+        "transform",
+        receiver="acct-0",
+        message=("$call", ANY, ("deposit", 50)),
         transform=lambda m: (m[0], m[1], ("deposit", 55)),
-    )  # fmt: skip
+    )
     await proc.sleep(100)
-    spec = ChildSpec(f"acct-{len(bank_accounts)}", Account, ("new customer", 500),
-                     name=f"acct-{len(bank_accounts)}")  # fmt: skip
+    spec = ChildSpec(
+        f"acct-{len(bank_accounts)}",
+        Account,
+        ("new customer", 500),
+        name=f"acct-{len(bank_accounts)}",
+    )
     await proc.call("accounts_sup", ("start_child", spec))
     await proc.sleep(200)
     rt.suspend("acct-1")  # a stuck account: audit calls to it time out meanwhile
@@ -178,12 +184,20 @@ def run(rt: Runtime, *, scale: int = 1) -> None:
         rt,
         [
             ChildSpec("ledger", Ledger, name="ledger"),
-            ChildSpec("accounts_sup", Supervisor,
-                      (SupervisorSpec(tuple(account_specs)),), name="accounts_sup"),  # fmt: skip
+            ChildSpec(
+                "accounts_sup",
+                Supervisor,
+                (SupervisorSpec(tuple(account_specs)),),
+                name="accounts_sup",
+            ),
             ChildSpec(
                 "clearing_sup",
                 Supervisor,
-                (SupervisorSpec((ChildSpec("clearing", Clearing),), max_restarts=3, max_seconds=1.0),),
+                (
+                    SupervisorSpec(
+                        (ChildSpec("clearing", Clearing),), max_restarts=3, max_seconds=1.0
+                    ),
+                ),
             ),
         ],
         max_restarts=10,

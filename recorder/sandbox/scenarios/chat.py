@@ -12,10 +12,18 @@ link (drop), and a word filter rewrites messages (declarative transform).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from recorder.sandbox import ANY, ChildSpec, GenServer, Process, ReceiveTimeout, Runtime
-from recorder.sandbox import start_supervisor
+from recorder.sandbox import (
+    ANY,
+    ChildSpec,
+    GenServer,
+    Process,
+    ReceiveTimeout,
+    Runtime,
+    start_supervisor,
+)
 from recorder.sandbox.process import From
 
 __all__ = ["run"]
@@ -90,10 +98,9 @@ class History(GenServer):
 
 
 async def typing_indicator(proc: Process, nick: str) -> None:
-    try:
-        await proc.receive(timeout=50)  # shows "typing..." until told to stop
-    except ReceiveTimeout:
-        pass  # or gives up after a while
+    # Shows "typing..." until told to stop, or gives up after a while.
+    with contextlib.suppress(ReceiveTimeout):
+        await proc.receive(timeout=50)
 
 
 async def client(proc: Process, nick: str, room: str, lines: int) -> None:
@@ -127,7 +134,9 @@ async def moderator(proc: Process, clients: int) -> None:
     rt.interceptor.add("drop", receiver="user-2", probability=0.3)
     rt.interceptor.add("transform", message=("said", ANY, "darn"), set={2: "****"})
     await proc.sleep(200)
-    await proc.call("chat_sup", ("start_child", ChildSpec("random", Room, ("random",), name="random")))
+    await proc.call(
+        "chat_sup", ("start_child", ChildSpec("random", Room, ("random",), name="random"))
+    )
     await proc.call("random", ("join", proc.pid, "moderator"))
     rt.suspend("history")
     await proc.sleep(150)
@@ -142,8 +151,10 @@ def run(rt: Runtime, *, scale: int = 1) -> None:
     """Run the chat for about two seconds of runtime time with ``30 * scale`` clients."""
     start_supervisor(
         rt,
-        [ChildSpec("lobby", Room, ("lobby",), name="lobby"),
-         ChildSpec("history", History, name="history")],  # fmt: skip
+        [
+            ChildSpec("lobby", Room, ("lobby",), name="lobby"),
+            ChildSpec("history", History, name="history"),
+        ],
         max_restarts=5,
         name="chat_sup",
     )

@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from recorder.sandbox import ANY, ChildSpec, GenServer, Process, ReceiveTimeout, Runtime
-from recorder.sandbox import start_supervisor
+from recorder.sandbox import (
+    ANY,
+    ChildSpec,
+    GenServer,
+    Process,
+    ReceiveTimeout,
+    Runtime,
+    start_supervisor,
+)
 from recorder.sandbox.process import From
 
 __all__ = ["run"]

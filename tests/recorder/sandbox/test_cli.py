@@ -15,21 +15,28 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def cinema(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cinema", *args], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, **(env or {})}, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "cinema", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_demo_headless_records_and_summarises(tmp_path: Path) -> None:
     path = tmp_path / "bank.cinema"
-    result = cinema("demo", "--scenario", "bank", "--seed", "3", "--record", str(path), "--headless")
+    result = cinema(
+        "demo", "--scenario", "bank", "--seed", "3", "--record", str(path), "--headless"
+    )
     assert result.returncode == 0, result.stderr
     assert str(path) in result.stdout and "events" in result.stdout
     with SessionReader(path) as reader:
         assert reader.event_count > 1000
         assert reader.meta.get("scenario", reader.meta.get("metadata", {}).get("scenario")) in (
-            "bank", None,
-        )  # fmt: skip
+            "bank",
+            None,
+        )
 
 
 def test_demo_unknown_scenario_is_a_user_error() -> None:

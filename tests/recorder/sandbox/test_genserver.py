@@ -60,7 +60,7 @@ def test_calling_a_dead_or_unknown_server_is_noproc(rt: Runtime) -> None:
     with pytest.raises(CallError) as info:
         rt.call(pid, "get")
     assert info.value.reason == "noproc" and "noproc" in str(info.value)
-    with pytest.raises(CallError, match="'nobody'.*noproc"):
+    with pytest.raises(CallError, match=r"'nobody'.*noproc"):
         rt.call("nobody", "get")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from recorder.events import EventKind
 from recorder.sandbox import (
+    CallError,
     ChildSpec,
     ChildSpecError,
     From,
@@ -47,7 +48,7 @@ def test_strategies(rt: Runtime, sink: CaptureSink, strategy: str, restarted: se
     start_supervisor(rt, specs(), strategy=strategy)  # type: ignore[arg-type]
     rt.run()
     before = pids(rt)
-    with pytest.raises(Exception):
+    with pytest.raises(CallError):
         rt.call("b", "crash")
     rt.run()
     after = pids(rt)
@@ -61,15 +62,18 @@ def test_strategies(rt: Runtime, sink: CaptureSink, strategy: str, restarted: se
 
 
 def test_transient_and_temporary_policies(rt: Runtime, sink: CaptureSink) -> None:
-    start_supervisor(rt, [
-        ChildSpec("t", Worker, restart="transient", name="t"),
-        ChildSpec("tmp", Worker, restart="temporary", name="tmp"),
-    ])  # fmt: skip
+    start_supervisor(
+        rt,
+        [
+            ChildSpec("t", Worker, restart="transient", name="t"),
+            ChildSpec("tmp", Worker, restart="temporary", name="tmp"),
+        ],
+    )
     rt.run()
     rt.call("t", "quit")  # normal exit: not restarted
     rt.run()
     assert rt.whereis("t") is None
-    with pytest.raises(Exception):
+    with pytest.raises(CallError):
         rt.call("tmp", "crash")  # temporary: never restarted, spec removed
     rt.run()
     assert rt.whereis("tmp") is None
@@ -81,7 +85,7 @@ def test_restart_intensity_makes_the_supervisor_give_up(rt: Runtime, sink: Captu
     sup = start_supervisor(rt, specs()[:1], max_restarts=2, max_seconds=5)
     rt.run()
     for _ in range(3):
-        with pytest.raises(Exception):
+        with pytest.raises(CallError):
             rt.call("a", "crash")
         rt.run()
     gave_up = [e for e in sink.events.of(EventKind.RESTART) if e.data.get("gave_up")]
@@ -128,7 +132,7 @@ def test_nested_trees_restart_a_whole_branch(rt: Runtime) -> None:
     top = start_supervisor(rt, [ChildSpec("inner", Supervisor, (inner,))], max_restarts=5)
     rt.run()
     first = rt.whereis("a")
-    with pytest.raises(Exception):
+    with pytest.raises(CallError):
         rt.call("a", "crash")  # inner gives up at once; top restarts the branch
     rt.run()
     assert rt.whereis("a") not in (None, first)
