@@ -19,6 +19,7 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate, pairwise
 from typing import Any, cast
 
 import msgpack
@@ -428,6 +429,40 @@ def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
         return _packb(_Walker(limits).walk(value, 0))
     except RecursionError:
         return _packb(_ext(EXT_TRUNCATED, _packb(["depth", 0, None])))
+
+
+def encode_many(values: list[Any], limits: Limits = DEFAULT_LIMITS) -> tuple[list[int], bytes]:
+    """Encode a batch of values back to back; return ``(offsets, data)`` where value ``i`` is
+    ``data[offsets[i]:offsets[i + 1]]`` (``len(offsets) == len(values) + 1``).
+
+    The same bytes as :func:`encode_payload` per value (``None`` may encode as msgpack nil
+    instead of ``b""``; both decode to ``None``), but the common case is one C call for the
+    whole batch, with the boundaries recovered by a C-level skip over the packed array.
+    """
+    n = len(values)
+    try:
+        _fast_state.depth = 0
+        packed = _packer_at(0)(values)
+    except (_Bail, TypeError, ValueError, OverflowError):
+        packed = b""
+    finally:
+        _fast_state.depth = 0
+    if packed:
+        unpacker = msgpack.Unpacker(max_buffer_size=len(packed) + 16)
+        unpacker.feed(packed)
+        if unpacker.read_array_header() == n:
+            base = unpacker.tell()
+            skip, tell = unpacker.skip, unpacker.tell
+            offsets = [0] * (n + 1)
+            for i in range(1, n + 1):
+                skip()
+                offsets[i] = tell() - base
+            limit = _fast_limit(limits)
+            if all(b - a <= limit for a, b in pairwise(offsets)):
+                return offsets, packed[base:]
+    # Something in the batch needs the walker (an object, a limit): encode one by one.
+    blobs = [b"" if v is None else encode_payload(v, limits) for v in values]
+    return list(accumulate(map(len, blobs), initial=0)), b"".join(blobs)
 
 
 # --------------------------------------------------------------------------- decoding

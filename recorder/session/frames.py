@@ -10,13 +10,12 @@ import sys
 import zlib
 from array import array
 from collections.abc import Callable, Sequence
-from itertools import accumulate
 from operator import sub
 from typing import Any
 
 import msgpack
 
-from recorder.payload import DEFAULT_LIMITS, Limits, PayloadError, encode_payload, to_structural
+from recorder.payload import DEFAULT_LIMITS, Limits, PayloadError, encode_many, to_structural
 from recorder.session.format import (
     FLAG_ZSTD,
     FrameHeader,
@@ -108,9 +107,8 @@ def encode_events(
     t0 = ts[0]
     deltas = list(map(sub, ts, (t0, *ts[:-1])))
     skeleton = b"".join((_col("q", deltas), _col("I", pids), _col("I", peers), kinds))
-    blobs = [b"" if d is None else encode_payload(d, limits) for d in datas]
-    offsets = _col("I", list(accumulate(map(len, blobs), initial=0)))
-    payload_block = offsets + b"".join(blobs)
+    offsets, payloads = encode_many(list(datas), limits)
+    payload_block = _col("I", offsets) + payloads
     frame = _frame(
         comp,
         FrameType.EVENTS,

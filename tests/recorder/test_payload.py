@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import itertools
 import math
 from collections import OrderedDict, namedtuple
 
@@ -190,3 +191,18 @@ def test_malformed_extensions_are_payload_errors(bad: bytes) -> None:
 def test_unknown_extension_codes_decode_to_an_opaque_marker() -> None:
     value = decode_payload(msgpack.packb(msgpack.ExtType(99, b"abc")))
     assert isinstance(value, Opaque) and "unknown extension 99" in value.text
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        values | st.builds(Account, st.text(max_size=3), st.integers(), st.just([])), max_size=30
+    )
+)
+def test_batch_encoding_decodes_like_one_by_one(batch: list[object]) -> None:
+    from recorder.payload import encode_many
+
+    offsets, data = encode_many(batch)
+    assert len(offsets) == len(batch) + 1 and offsets[0] == 0 and offsets[-1] == len(data)
+    got = [decode_payload(data[a:b]) for a, b in itertools.pairwise(offsets)]
+    assert got == [decode_payload(encode_payload(v)) for v in batch]
