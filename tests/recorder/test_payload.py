@@ -28,6 +28,9 @@ from recorder.payload import (
     encode_payload,
 )
 
+# The nested strategies below have a long repr; hypothesis warns about building it. Harmless.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 scalars = (
     st.none()
     | st.booleans()
