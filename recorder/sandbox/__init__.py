@@ -2,8 +2,9 @@
 
 Layers (each module imports only those above it): ``errors``, ``patterns``, ``timers`` <-
 ``process`` (mailbox, receive, the process API) <- ``scheduler`` (run loop, clocks) <-
-``signals`` (links, monitors, registry), ``messaging`` (casts, calls, timers), ``observability``, ``introspection``, ``interception``,
-``recording`` <- ``runtime`` <- ``genserver`` <- ``childspec``, ``supervisor``, ``snapshots``.
+``signals`` (links, monitors, registry), ``messaging`` (casts, calls, timers),
+``observability``, ``introspection``, ``interception``, ``recording`` <- ``runtime`` <-
+``genserver`` <- ``childspec``, ``supervisor``, ``snapshots``.
 See ``docs/sandbox.md`` for the user guide.
 """
 

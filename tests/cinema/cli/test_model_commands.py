@@ -78,7 +78,7 @@ def test_bad_input_is_one_line_exit_2(session: Path, args: list[str], message: s
     bad = session.parent / "bad.cinema"
     bad.write_bytes(b"garbage" * 10)
     subst = {"s": str(session), "bad": str(bad), "missing": str(session.parent / "none.cinema")}
-    code, out, err = run(*(a.format(**subst) for a in args))
+    code, _out, err = run(*(a.format(**subst) for a in args))
     assert code == 2
     assert err.startswith("cinema: error: ") and message.lower() in err.lower()
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
