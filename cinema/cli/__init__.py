@@ -30,6 +30,7 @@ import click
 
 from cinema import __version__
 from cinema.cli._errors import user_errors
+from cinema.errors import UserError
 
 __all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
 
@@ -76,6 +77,11 @@ def main(ctx: click.Context) -> None:
     mailbox, follow messages, set breakpoints -- in a window, or headless from this command.
     """
     if ctx.invoked_subcommand is None:  # bare `cinema`: the window, with an Open dialog
+        from cinema.cli._display import display_problem
+
+        problem = display_problem()
+        if problem is not None:
+            raise UserError(f"{problem}; see `cinema --help` for the headless commands")
         from cinema.ui.app import run_viewer
 
         sys.exit(run_viewer(None))

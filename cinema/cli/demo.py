@@ -8,6 +8,7 @@ import time
 
 import click
 
+from cinema.cli._display import display_problem
 from cinema.errors import UserError
 
 __all__ = ["command", "default_record_path"]
@@ -87,6 +88,16 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
 
     if headless:
         print_info(path)
+        return
+    problem = display_problem()
+    if problem is not None:
+        # Still show something: the summary, and the window rendered offscreen to a PNG.
+        print_info(path)
+        from cinema.ui.screenshot import render
+
+        png = render(path, os.path.splitext(path)[0] + ".png", view="all")
+        click.echo(f"{problem}: rendered the window to {png} instead")
+        click.echo(f"open the session on a desktop with `cinema open {path}`")
         return
     try:
         from cinema.ui.app import run_viewer

@@ -6,6 +6,9 @@ import sys
 
 import click
 
+from cinema.cli._display import NO_DISPLAY_HINT, display_problem
+from cinema.errors import UserError
+
 __all__ = ["command"]
 
 
@@ -18,6 +21,9 @@ def command(session: str | None, event: int | None, theme: str | None) -> None:
 
     A file that cannot be read is reported in a dialog; the exit status is then 2.
     """
+    problem = display_problem()
+    if problem is not None:
+        raise UserError(f"{problem}; {NO_DISPLAY_HINT}")
     from cinema.ui.app import run_viewer  # Qt loads only here
 
     sys.exit(run_viewer(session, event=event, theme=theme))

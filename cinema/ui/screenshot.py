@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cinema.errors import UserError
@@ -29,7 +31,7 @@ def _pick_event(state, event: int | None, at_ns: float | None) -> int:
     return max(state.event_count - 1, 0)
 
 
-def render(
+def _render(
     path: str,
     out: str,
     *,
@@ -45,6 +47,7 @@ def render(
         raise UserError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
     if "DISPLAY" not in os.environ and "WAYLAND_DISPLAY" not in os.environ:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
     app = ensure_app(theme)
     state = load_state(path)
     seq = _pick_event(state, event, at_ns)
@@ -94,3 +97,33 @@ def render(
         win.close()
         QApplication.processEvents()
     return target
+
+
+def render(
+    path: str,
+    out: str,
+    *,
+    event: int | None = None,
+    at_ns: float | None = None,
+    view: str = "all",
+    size: tuple[int, int] = (1600, 1000),
+    theme: str = "light",
+) -> Path:
+    """Open ``path``, put the playhead at ``event`` (or ``at_ns`` after the first event, or the
+    last event), select that event's process, and save ``view`` as a PNG at ``out``."""
+    previous: Any = None
+
+    def quiet_size_hints(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        # The offscreen platform warns that it cannot propagate window size hints: noise here.
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(quiet_size_hints)
+    try:
+        return _render(path, out, event=event, at_ns=at_ns, view=view, size=size, theme=theme)
+    finally:
+        qInstallMessageHandler(previous)
