@@ -12,7 +12,11 @@ from typing import Any
 
 from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
 
-__all__ = ["render_value", "to_jsonable"]
+__all__ = [
+    "render_value",
+    "short_type_name",
+    "to_jsonable",
+]
 
 _ELLIPSIS = "…"
 _LEAVES = (str, bytes, bool, int, float, Pid, Ref, Opaque, EnumValue, Truncated)
@@ -89,7 +93,8 @@ def _render(v: Any, parts: list[str], budget: list[int], depth: int) -> None:
                 break
         parts.append("}")
     elif isinstance(v, Record):
-        _put(parts, budget, f"{v.type_name}(")
+        # The short class name reads like the source (SupervisorState, not the module path).
+        _put(parts, budget, f"{short_type_name(v.type_name)}(")
         for i, (k, x) in enumerate(v.fields):
             if i and not _put(parts, budget, ", "):
                 break
@@ -98,8 +103,19 @@ def _render(v: Any, parts: list[str], budget: list[int], depth: int) -> None:
             if budget[0] <= 0:
                 break
         parts.append(")")
+    elif isinstance(v, EnumValue):
+        _put(parts, budget, f"{short_type_name(v.type_name)}.{v.name}")
     else:
         _put(parts, budget, repr(v))
+
+
+def short_type_name(type_name: str) -> str:
+    """``pkg.module.Class`` -> ``Class`` (nested classes keep their outer names)."""
+    head, _, tail = type_name.rpartition(".")
+    while head and head.rpartition(".")[2][:1].isupper():  # Outer.Inner
+        head, _, outer = head.rpartition(".")
+        tail = f"{outer}.{tail}"
+    return tail
 
 
 def to_jsonable(value: Any, max_len: int = 0) -> Any:
