@@ -8,6 +8,7 @@ box, never a traceback. Tests replace :data:`error_box` to see the message.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -70,26 +71,20 @@ def load_parts(path: str, progress: Callable[[str], None] = lambda _s: None) -> 
 def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:
     """Open ``path`` and build everything the panels share (in the calling thread)."""
     session, viewport = load_parts(path, progress)
-    state = ViewState(session, viewport)
-    _load_sidecar(state, path)
-    return state
+    return _view_state(session, viewport, path)
 
 
-def _load_sidecar(state: ViewState, path: str) -> None:
+def _view_state(session: Session, viewport: Any, path: str) -> ViewState:
+    """The view state, with the breakpoints and bookmarks saved beside ``path`` (if any)."""
     from cinema.model.sidecar import load_sidecar, sidecar_path
 
+    bps, marks = None, None
     side = sidecar_path(path)
-    if not side.exists():
-        return
-    try:
-        bps, marks = load_sidecar(side)
-    except (ModelError, OSError):
-        return  # a broken breakpoint file must not stop the session from opening
-    for bp in bps:
-        state.breakpoints.add(
-            bp.condition, action=bp.action, enabled=bp.enabled, label=bp.label, id=bp.id
-        )
-    state.bookmarks = list(marks)
+    # a broken breakpoint file must not stop the session from opening
+    with contextlib.suppress(ModelError, OSError):
+        if side.exists():
+            bps, marks = load_sidecar(side)
+    return ViewState(session, viewport, breakpoints=bps, bookmarks=marks)
 
 
 class _Loader(threading.Thread):
@@ -186,8 +181,7 @@ class Opener(QObject):
             )
             return None
         session, viewport = loader.result
-        state = ViewState(session, viewport)
-        _load_sidecar(state, path)
+        state = _view_state(session, viewport, path)
         self._remember(path)
         return state
 

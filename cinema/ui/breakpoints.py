@@ -2,13 +2,13 @@
 
 Conditions and their validation are :mod:`cinema.model.breakpoints`; the expression field is
 parsed on every keystroke and shows the :class:`~cinema.model.expr.ExprError` message (with its
-column). Breakpoints and bookmarks are saved beside the session (``<file>.cinema-bp.json``)
-after every change.
+column). The set edited is the playback controller's (``state.breakpoints``), so playback and
+F5 / F6 stop at exactly these. Breakpoints and bookmarks are saved beside the session
+(``<file>.cinema-bp.json``) after every change.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import numpy as np
@@ -254,14 +254,8 @@ class BreakpointEditor(QWidget):
             self.state.select_event(int(hits[i if i < len(hits) else 0]))
 
     def save(self) -> None:
-        path = getattr(self.state.session.reader, "path", None)
-        if not self.autosave or not path:
-            return
-        from cinema.model.sidecar import save_sidecar, sidecar_path
-
-        # a read-only folder: keep the breakpoints for this run only
-        with contextlib.suppress(OSError):
-            save_sidecar(sidecar_path(path), self.state.breakpoints, self.state.bookmarks)
+        if self.autosave:
+            self.state.save_sidecar()
 
     # ---------------------------------------------------------------- list
 

@@ -229,6 +229,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
 
     def closeEvent(self, ev: Any) -> None:
-        self.state.pause()
+        self.state.close()
         self.save_layout()
         super().closeEvent(ev)

@@ -1,11 +1,12 @@
 """Playback controls: play / pause, step, jump to start / end, speed, run to breakpoints.
 
-A QTimer drives :meth:`ViewState.tick`; the controls only call ViewState commands.
+The controls only call :class:`ViewState` commands, which are the model's
+:class:`~cinema.model.playback.PlaybackController`'s (ViewState's timer ticks it).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from cinema.ui.state import ViewState
@@ -69,10 +70,6 @@ class PlaybackBar(QWidget):
         self.position.setMinimumWidth(230)
         lay.addWidget(self.position)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(33)  # ~30 frames per second
-        self.timer.timeout.connect(self._on_tick)
-        self._clock = QElapsedTimer()
         state.sigPosition.connect(self._on_position)
         state.sigPlaying.connect(self._on_playing)
         self._on_position(state.seq)
@@ -95,12 +92,3 @@ class PlaybackBar(QWidget):
             QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         )
         self.b_play.setIcon(self.style().standardIcon(icon))
-        if playing:
-            self._clock.start()
-            self.timer.start()
-        else:
-            self.timer.stop()
-
-    def _on_tick(self) -> None:
-        dt = self._clock.restart() / 1000.0
-        self.state.tick(dt)

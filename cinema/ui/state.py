@@ -1,18 +1,23 @@
 """The window's shared view state: the open session, the playhead, the selection.
 
-:class:`ViewState` turns the model's plain callbacks into Qt signals that the panels connect to,
-and caches what several panels ask for at one position (the world at the playhead, the lane
-viewport, message pairs). Every computation here is a call into :mod:`cinema.model`.
+:class:`ViewState` wraps the model's :class:`~cinema.model.playback.PlaybackController` (play,
+pause, step, seek, run to breakpoints, bookmarks) and turns its plain callbacks and the
+session's growth into Qt signals that the panels connect to. It caches what several panels ask
+for at one position (the world at the playhead, the lane viewport, message pairs). Every
+computation here is a call into :mod:`cinema.model`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, QThread, QTimer, Signal
 
-from cinema.model.breakpoints import BreakpointSet
+from cinema.model.breakpoints import BreakpointSet, Hit
+from cinema.model.errors import ModelError
+from cinema.model.playback import PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
 from cinema.model.viewport import LaneLayout, Viewport
@@ -33,15 +38,22 @@ def message_pairs(session: Session) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ViewState(QObject):
-    """Playhead and selection for one open session.
+    """Playhead and selection for one open session: the Qt face of a
+    :class:`~cinema.model.playback.PlaybackController`.
+
+    Play, pause, step, seek, run to breakpoints and bookmarks are the controller's; this class
+    turns its listeners into Qt signals, drives :meth:`PlaybackController.tick` from a QTimer,
+    keeps the selection, and batches the growth of a live session.
 
     Signals:
-        sigPosition(int): the playhead moved to this event (``-1``: before the first event).
+        sigPosition(int): the playhead moved to this event (``-1``: the session is empty).
         sigProcess(int): the selected process changed (``-1``: none).
         sigEvent(int): the selected event changed (``-1``: none).
         sigPlaying(bool): playback started or stopped.
         sigBreakpointsChanged(): breakpoints, hits or bookmarks changed.
         sigLayout(): the lanes were regrouped (collapse / expand).
+        sigHit(int, str): playback stopped at a breakpoint hit (event, breakpoint ids).
+        sigGrown(int): a live session grew to this many events (batched on a timer).
     """
 
     sigPosition = Signal(int)
@@ -51,38 +63,86 @@ class ViewState(QObject):
     sigBreakpointsChanged = Signal()
     sigLayout = Signal()
     sigHit = Signal(int, str)  # event number, breakpoint ids (comma separated)
+    sigGrown = Signal(int)
 
     #: Events per second played at speed 1x.
     BASE_RATE = 20.0
+    #: Growth of a live session is applied at most this often (ms): never per event.
+    GROWTH_BATCH_MS = 50
+    #: Frame interval of the playback timer (ms).
+    TICK_MS = 33
 
     def __init__(
-        self, session: Session, viewport: Viewport | None = None, parent: QObject | None = None
+        self,
+        session: Session,
+        viewport: Viewport | None = None,
+        parent: QObject | None = None,
+        *,
+        breakpoints: BreakpointSet | None = None,
+        bookmarks: list[Bookmark] | None = None,
     ):
         super().__init__(parent)
         self.session = session
         self.skeleton = session.skeleton
-        self.seq = -1
         self.pid = -1
         self.event_seq = -1
-        self.live = False
+        self.live = session.reader.path is None
+        #: A growing live session keeps the playhead on its last event while this is on.
+        self.follow_live = self.live
+        #: Save breakpoints and bookmarks beside the session after every change.
+        self.autosave = True
         self._world: World | None = None
         self._world_seq = -2
         if viewport is None:
             viewport = build_viewport(session)
         self.viewport = viewport
         self.layout: LaneLayout = viewport.layout
-        self.breakpoints = BreakpointSet()
-        self.bookmarks: list[Bookmark] = []
-        self.playing = False
         self.speed = 1.0
-        self._play_acc = 0.0
-        self.breakpoints.subscribe(lambda _bps: self.sigBreakpointsChanged.emit())
+        self.controller = PlaybackController(session, breakpoints, bookmarks)
+        self.controller.on_position(self._emit_position)
+        self.controller.on_state(lambda s: self._on_playback_state(s != "paused"))
+        self.controller.on_breakpoint(self._on_hit)
+        self.controller.on_bookmarks(lambda _marks: self._bookmarks_changed())
+        self._bp_unsubscribe = self.breakpoints.subscribe(
+            lambda _bps: self.sigBreakpointsChanged.emit()
+        )
+        # playback: the controller moves by the wall time that passed between two ticks
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.TICK_MS)
+        self._timer.timeout.connect(self._on_timer)
+        self._clock = QElapsedTimer()
+        # live growth: the session's callback only counts; a timer applies it in batches
+        self._known_events = self.event_count
+        self._grow_timer = QTimer(self)
+        self._grow_timer.setSingleShot(True)
+        self._grow_timer.setInterval(self.GROWTH_BATCH_MS)
+        self._grow_timer.timeout.connect(self.apply_growth)
+        self._grown_pending = False
+        self._session_unsubscribe = session.subscribe(self._on_session_grew)
 
     # ---------------------------------------------------------------- queries
 
     @property
     def event_count(self) -> int:
         return int(self.session.event_count)
+
+    @property
+    def seq(self) -> int:
+        """The event at the playhead (-1 while the session is empty)."""
+        return self.controller.position if self.event_count else -1
+
+    @property
+    def playing(self) -> bool:
+        return self.controller.state != "paused"
+
+    @property
+    def breakpoints(self) -> BreakpointSet:
+        """The breakpoints the editor edits and playback stops at (the controller's)."""
+        return self.controller.breakpoints
+
+    @property
+    def bookmarks(self) -> list[Bookmark]:
+        return self.controller.bookmarks
 
     def world(self) -> World:
         """The world at the playhead (cached until the playhead moves)."""
@@ -109,17 +169,20 @@ class ViewState(QObject):
             return "-"
         return f"{self.session.process_name(pid)} <{pid}>"
 
+    def hit_seqs(self) -> np.ndarray:
+        return self.breakpoints.hits(self.session)
+
+    def bookmark_seqs(self) -> list[int]:
+        return [b.seq for b in self.bookmarks]
+
     # ---------------------------------------------------------------- commands
 
     def seek(self, seq: int) -> None:
         """Move the playhead to event ``seq`` (clamped to the session)."""
-        seq = max(-1, min(int(seq), self.event_count - 1))
-        if seq != self.seq:
-            self.seq = seq
-            self.sigPosition.emit(seq)
+        self.controller.seek_event(seq)
 
     def seek_time(self, t_ns: float) -> None:
-        self.seek(self.seq_at_time(t_ns))
+        self.controller.seek_time(int(t_ns))
 
     def select_process(self, pid: int) -> None:
         if pid != self.pid:
@@ -141,93 +204,61 @@ class ViewState(QObject):
     # ---------------------------------------------------------------- playback
 
     def play(self) -> None:
-        if not self.playing and self.event_count:
-            if self.seq >= self.event_count - 1:
-                self.seek(-1)
-            self.playing = True
-            self._play_acc = 0.0
-            self.sigPlaying.emit(True)
+        """Play from the playhead (from the start when it is at the end)."""
+        if self.playing or not self.event_count:
+            return
+        if self.seq >= self.event_count - 1:
+            self.controller.seek_event(0)
+        self.controller.play(events_per_second=self.BASE_RATE * self.speed)
 
     def pause(self) -> None:
-        if self.playing:
-            self.playing = False
-            self.sigPlaying.emit(False)
+        self.controller.pause()
 
     def toggle_play(self) -> None:
         self.pause() if self.playing else self.play()
 
     def set_speed(self, speed: float) -> None:
+        """Playback speed as a multiple of :attr:`BASE_RATE` events per second."""
         self.speed = max(float(speed), 0.01)
+        if self.playing:
+            self.controller.play(events_per_second=self.BASE_RATE * self.speed)
 
     def tick(self, wall_dt: float) -> None:
-        """Advance playback by ``wall_dt`` seconds of wall time; stop at a pausing breakpoint
-        hit (the model finds it) or at the end."""
-        if not self.playing:
-            return
-        self._play_acc += wall_dt * self.BASE_RATE * self.speed
-        n = int(self._play_acc)
-        if n <= 0:
-            return
-        self._play_acc -= n
-        target = min(self.seq + n, self.event_count - 1)
-        hit = self.breakpoints.next_hit(
-            self.session, self.seq, actions=("pause", "pause_highlight")
-        )
-        if hit is not None and hit.seq <= target:
-            self._stop_at_hit(hit.seq, hit.breakpoints)
-            return
-        self.seek(target)
-        if target >= self.event_count - 1:
-            self.pause()
-
-    def _stop_at_hit(self, seq: int, ids: tuple[str, ...]) -> None:
-        self.pause()
-        for bp_id in ids:
-            bp = self.breakpoints.get(bp_id)
-            bp.hit_count += 1
-        self.select_event(seq)
-        self.sigHit.emit(seq, ",".join(ids))
-        self.sigBreakpointsChanged.emit()
+        """Advance playback by ``wall_dt`` seconds of wall time (the timer calls this)."""
+        self.controller.tick(wall_dt)
 
     def step(self, direction: int, *, within_process: bool = False) -> None:
         """One event forward (``direction`` > 0) or back; within the selected process if asked."""
-        self.pause()
-        if within_process and self.pid >= 0:
-            nxt = self.viewport.step_in_lane(self.pid, self.seq, direction)
-            if nxt is not None:
-                self.select_event(nxt)
-            return
-        target = self.seq + (1 if direction > 0 else -1)
-        if 0 <= target < self.event_count:
-            self.select_event(target)
-        else:
-            self.seek(target)
+        process = self.pid if within_process and self.pid >= 0 else None
+        c = self.controller
+        found = c.step_forward(process) if direction > 0 else c.step_back(process)
+        if found is not None:
+            self.select_event(found, seek=False)
 
     def run_to_next_breakpoint(self) -> None:
-        self.pause()
-        hit = self.breakpoints.next_hit(self.session, self.seq)
-        if hit is not None:
-            self._stop_at_hit(hit.seq, hit.breakpoints)
+        self.controller.run_to_next_breakpoint()
 
     def run_to_prev_breakpoint(self) -> None:
-        self.pause()
-        hit = self.breakpoints.prev_hit(self.session, self.seq)
-        if hit is not None:
-            self._stop_at_hit(hit.seq, hit.breakpoints)
-
-    def hit_seqs(self) -> np.ndarray:
-        return self.breakpoints.hits(self.session)
-
-    def bookmark_seqs(self) -> list[int]:
-        return [b.seq for b in self.bookmarks]
+        self.controller.run_to_prev_breakpoint()
 
     def toggle_bookmark(self, note: str = "") -> None:
-        seqs = self.bookmark_seqs()
-        if self.seq in seqs:
-            self.bookmarks = [b for b in self.bookmarks if b.seq != self.seq]
-        elif self.seq >= 0:
-            self.bookmarks.append(Bookmark(self.seq, note))
-        self.sigBreakpointsChanged.emit()
+        """Bookmark the playhead, or remove the bookmark there (saved with the session)."""
+        if self.seq < 0:
+            return
+        if self.seq in self.bookmark_seqs():
+            self.controller.remove_bookmark(self.seq)
+        else:
+            self.controller.add_bookmark(note)
+
+    def save_sidecar(self) -> None:
+        """Save breakpoints and bookmarks beside the session (not for live sessions, and
+        silently not into a read-only folder: they are kept for this run)."""
+        if not self.autosave or getattr(self.session.reader, "path", None) is None:
+            return
+        with contextlib.suppress(OSError, ModelError):
+            self.controller.save()
+
+    # ---------------------------------------------------------------- lanes
 
     def toggle_group(self, pid: int) -> None:
         self.layout.toggle(pid)
@@ -247,6 +278,77 @@ class ViewState(QObject):
         rows = list(self.layout.rows)
         self.layout.set_collapsed(keep)
         return rows
+
+    # ---------------------------------------------------------------- live growth
+
+    def _on_session_grew(self, _n_new: int) -> None:
+        # Called by Session.feed, maybe many times a second: only note it; the timer batches.
+        self._grown_pending = True
+        if QThread.currentThread() is self.thread() and not self._grow_timer.isActive():
+            self._grow_timer.start()
+        # from another thread a QTimer cannot be started: poll_growth() picks it up
+
+    def poll_growth(self) -> None:
+        """Apply growth noted from another thread (call from the GUI thread)."""
+        if self._grown_pending or self.event_count != self._known_events:
+            self.apply_growth()
+
+    def apply_growth(self) -> None:
+        """Take in the events a live session received since the last call: lanes, message
+        pairs, then ``sigGrown``; with :attr:`follow_live` the playhead moves to the end."""
+        self._grown_pending = False
+        self._grow_timer.stop()
+        n, before = self.event_count, self._known_events
+        if n == before:
+            return
+        self._known_events = n
+        self.skeleton = self.session.skeleton
+        collapsed = set(self.layout.collapsed)
+        self.viewport = build_viewport(self.session)
+        self.layout = self.viewport.layout
+        self.layout.set_collapsed(collapsed & set(self.session.processes))
+        self.sigGrown.emit(n)
+        self.sigLayout.emit()
+        if self.follow_live and n:
+            self.controller.seek_event(n - 1)
+        elif before == 0:
+            self.sigPosition.emit(self.seq)  # the playhead now stands on the first event
+
+    def set_follow_live(self, on: bool) -> None:
+        self.follow_live = bool(on)
+        if on and self.event_count:
+            self.controller.seek_event(self.event_count - 1)
+
+    # ---------------------------------------------------------------- controller → Qt
+
+    def _emit_position(self, seq: int) -> None:
+        self.sigPosition.emit(seq)
+
+    def _on_playback_state(self, playing: bool) -> None:
+        if playing:
+            self._clock.start()
+            self._timer.start()
+        else:
+            self._timer.stop()
+        self.sigPlaying.emit(playing)
+
+    def _on_timer(self) -> None:
+        self.controller.tick(self._clock.restart() / 1000.0)
+
+    def _on_hit(self, hit: Hit) -> None:
+        self.select_event(hit.seq, seek=False)  # the controller has moved the playhead there
+        self.sigHit.emit(hit.seq, ",".join(hit.breakpoints))
+        self.sigBreakpointsChanged.emit()  # "stopped" counts changed
+
+    def _bookmarks_changed(self) -> None:
+        self.sigBreakpointsChanged.emit()
+        self.save_sidecar()
+
+    def close(self) -> None:
+        """Stop playback and stop listening to the session."""
+        self.pause()
+        self._session_unsubscribe()
+        self._grow_timer.stop()
 
 
 def build_viewport(session: Session) -> Viewport:
