@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from typing import Any, cast
 
 import msgpack
@@ -457,8 +458,7 @@ def encode_many(values: list[Any], limits: Limits = DEFAULT_LIMITS) -> tuple[lis
             for i in range(1, n + 1):
                 skip()
                 offsets[i] = tell() - base
-            limit = _fast_limit(limits)
-            if all(b - a <= limit for a, b in pairwise(offsets)):
+            if n == 0 or max(map(operator.sub, offsets[1:], offsets)) <= _fast_limit(limits):
                 return offsets, packed[base:]
     # Something in the batch needs the walker (an object, a limit): encode one by one.
     blobs = [b"" if v is None else encode_payload(v, limits) for v in values]
