@@ -18,13 +18,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from recorder.events import NO_PEER, Event, EventKind
 from recorder.payload import PayloadError, decode_payload
+from recorder.session.columns import (
+    Columns,
+    ColumnStore,
+    DecodedFrame,
+    ProcessInfo,
+    Skeleton,
+    decode_event_frame,
+)
 from recorder.session.format import (
     DEFAULT_READ_LIMITS,
     FILE_HEADER,
@@ -39,73 +46,13 @@ from recorder.session.format import (
     unpack_frame_header,
 )
 from recorder.session.frames import check_crc, decode_block, decode_map_block
+from recorder.session.index import FrameIndex
 from recorder.session.keyframes import unpack_world
 from recorder.session.stream import StreamDecoder, decode_metadata
 
 __all__ = ["Columns", "ProcessInfo", "SessionReader", "Skeleton"]
 
 _HSIZE = FRAME_HEADER.size
-
-
-class Columns(NamedTuple):
-    """``ts, kind, pid, peer, ref`` of the events ``start .. start + len(ts) - 1``."""
-
-    start: int
-    ts: np.ndarray
-    kind: np.ndarray
-    pid: np.ndarray
-    peer: np.ndarray
-    ref: np.ndarray
-
-
-class Skeleton(NamedTuple):
-    """The fixed fields of every event, as arrays indexed by sequence number."""
-
-    ts: np.ndarray  # int64 ns
-    kind: np.ndarray  # uint8
-    pid: np.ndarray  # uint32
-    peer: np.ndarray  # uint32 (NO_PEER = 0xFFFFFFFF)
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessInfo:
-    pid: int
-    name: str
-    behaviour: str = "process"
-    parent: int = NO_PEER
-    supervisor: int = NO_PEER
-    node: str = "local"
-
-
-@dataclass(slots=True)
-class _DecodedFrame:
-    first_seq: int
-    ts: np.ndarray
-    kind: np.ndarray
-    pid: np.ndarray
-    peer: np.ndarray
-    ref: np.ndarray
-    offsets: np.ndarray
-    payloads: bytes
-    cache: dict[int, Any] = field(default_factory=dict)
-
-
-class _Growable:
-    """A 1-D numpy array with amortised appends (live sessions keep growing)."""
-
-    def __init__(self, dtype: str, capacity: int = 0) -> None:
-        self.a = np.empty(max(capacity, 1024), dtype=dtype)
-        self.n = 0
-
-    def reserve(self, extra: int) -> None:
-        need = self.n + extra
-        if need > len(self.a):
-            bigger = np.empty(max(need, 2 * len(self.a)), dtype=self.a.dtype)
-            bigger[: self.n] = self.a[: self.n]
-            self.a = bigger
-
-    def view(self) -> np.ndarray:
-        return self.a[: self.n]
 
 
 class SessionReader:
@@ -133,24 +80,10 @@ class SessionReader:
         self.footer: dict[str, Any] | None = None
         self._mm: mmap.mmap | None = None
         self._file_size = 0
-        self._headers: list[FrameHeader | None] = []  # lazily parsed for footer-indexed files
+        self._ix = FrameIndex()
         self._mem: dict[int, bytes] = {}  # bodies of frames that came from a stream
-        self._types: list[int] = []
-        self._offsets: list[int] = []
-        self._firsts: list[int] = []
-        self._counts: list[int] = []
-        self._t0s: list[int] = []
-        self._t1s: list[int] = []
-        self._ev_frames: list[int] = []  # indices (into the lists above) of EVENTS frames
-        self._ev_firsts: list[int] = []
-        self._kf_frames: list[int] = []
-        self._kf_seqs: list[int] = []
-        self.event_count = 0
-        self._skel = [_Growable("<i8"), _Growable("u1"), _Growable("<u4"), _Growable("<u4")]
-        self._skel_frames = 0  # EVENTS frames whose skeleton is loaded
-        self._refs = _Growable("<i8")
-        self._ref_frames = 0
-        self._cache: OrderedDict[int, _DecodedFrame] = OrderedDict()
+        self._columns = ColumnStore()
+        self._cache: OrderedDict[int, DecodedFrame] = OrderedDict()
         self._kf_cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._processes: dict[int, ProcessInfo] | None = None
         self._proc_scan_upto = 0
@@ -217,107 +150,12 @@ class SessionReader:
             body = mm[off + _HSIZE : h.end]
             check_crc(h, body)
             footer = decode_map_block(h, decode_block(h, body, 0, self._decompress))
-            self._load_footer(footer, hdr_end, off)
+            self._ix = FrameIndex.from_footer(footer, hdr_end, off, self.limits)
         except SessionFormatError as exc:
-            self._reset_index()
+            self._ix = FrameIndex()
             return f"footer unusable ({exc.reason} at byte {exc.offset}); index rebuilt by scanning"
         self.footer = footer
         return None
-
-    def _load_footer(self, footer: dict[str, Any], hdr_end: int, footer_off: int) -> None:
-        fr = footer.get("frames")
-        if not isinstance(fr, dict):
-            raise SessionFormatError("footer has no frame index", footer_off)
-        try:
-            cols = {
-                k: np.frombuffer(fr[k], dtype="<i8" if k != "type" else "u1")
-                for k in ("offset", "type", "first_seq", "count", "t_first", "t_last")
-            }
-        except (KeyError, TypeError, ValueError):
-            raise SessionFormatError("footer frame index is malformed", footer_off) from None
-        n = len(cols["type"])
-        if any(len(c) != n for c in cols.values()):
-            raise SessionFormatError("footer frame index columns differ in length", footer_off)
-        offs = cols["offset"]
-        if n and (offs[0] < hdr_end or offs[-1] >= footer_off or np.any(np.diff(offs) <= 0)):
-            raise SessionFormatError("footer frame offsets are out of order or range", footer_off)
-        if np.any(cols["count"] < 0) or np.any(cols["count"] > self.limits.max_frame_events):
-            raise SessionFormatError("footer frame counts out of range", footer_off)
-        types, firsts, counts = cols["type"], cols["first_seq"], cols["count"]
-        if not np.isin(types, [int(t) for t in FrameType]).all():
-            raise SessionFormatError("footer names an unknown frame type", footer_off)
-        ev = np.flatnonzero(types == FrameType.EVENTS)
-        ev_counts = counts[ev]
-        expected = np.concatenate(([0], np.cumsum(ev_counts)[:-1])) if len(ev) else ev_counts
-        if not np.array_equal(firsts[ev], expected):
-            raise SessionFormatError("footer event frames do not follow each other", footer_off)
-        total = int(ev_counts.sum())
-        kf = np.flatnonzero(types == FrameType.KEYFRAME)
-        if len(kf) and (firsts[kf].max() > total or firsts[kf].min() < 0):
-            raise SessionFormatError("footer keyframe refers to events not recorded", footer_off)
-        # One bulk conversion instead of a Python call per frame: opening stays ~1 ms.
-        self._types = types.tolist()
-        self._offsets = offs.tolist()
-        self._firsts = firsts.tolist()
-        self._counts = counts.tolist()
-        self._t0s = cols["t_first"].tolist()
-        self._t1s = cols["t_last"].tolist()
-        self._headers = [None] * n
-        self._ev_frames = ev.tolist()
-        self._ev_firsts = firsts[ev].tolist()
-        self._kf_frames = kf.tolist()
-        self._kf_seqs = firsts[kf].tolist()
-        self.event_count = total
-
-    def _reset_index(self) -> None:
-        for lst in (
-            self._headers,
-            self._types,
-            self._offsets,
-            self._firsts,
-            self._counts,
-            self._t0s,
-            self._t1s,
-            self._ev_frames,
-            self._ev_firsts,
-            self._kf_frames,
-            self._kf_seqs,
-        ):
-            lst.clear()
-        self.event_count = 0
-
-    def _add_index(
-        self,
-        h: FrameHeader | None,
-        ftype: int,
-        off: int,
-        first: int,
-        count: int,
-        t0: int,
-        t1: int,
-        where: int,
-    ) -> None:
-        i = len(self._types)
-        if ftype == FrameType.EVENTS:
-            if first != self.event_count:
-                raise SessionFormatError(
-                    f"event frame starts at event {first}, expected {self.event_count}", where
-                )
-            self._ev_frames.append(i)
-            self._ev_firsts.append(first)
-            self.event_count += count
-        elif ftype == FrameType.KEYFRAME:
-            if first > self.event_count:
-                raise SessionFormatError("keyframe refers to events not recorded yet", where)
-            self._kf_frames.append(i)
-            self._kf_seqs.append(first)
-        self._headers.append(h)
-        self._types.append(ftype)
-        self._offsets.append(off)
-        self._firsts.append(first)
-        self._counts.append(count)
-        self._t0s.append(t0)
-        self._t1s.append(t1)
 
     def _scan(self, start: int, size: int, why: str) -> None:
         """Rebuild the index from frame headers; keep every complete, intact frame."""
@@ -340,12 +178,14 @@ class SessionReader:
                 if h.type == FrameType.FOOTER:
                     break
                 check_crc(h, mm[off + _HSIZE : h.end])
-                self._add_index(h, h.type, off, h.first_seq, h.count, h.t_first, h.t_last, off)
+                self._ix.add(h, h.type, off, h.first_seq, h.count, h.t_first, h.t_last, off)
             except SessionFormatError as exc:
                 stop_reason = f"{exc.reason} at byte {exc.offset}"
                 break
             off = h.end
-        kept = f"recovered {self.event_count} events in {len(self._ev_frames)} complete frames"
+        kept = (
+            f"recovered {self._ix.event_count} events in {len(self._ix.ev_frames)} complete frames"
+        )
         self.recovery_note = f"{why}: {kept}" + (f"; dropped {stop_reason}" if stop_reason else "")
 
     # ------------------------------------------------------------------ live streams
@@ -358,37 +198,39 @@ class SessionReader:
         """
         if self._stream is None:
             raise RuntimeError("feed() is for stream readers (SessionReader(None))")
-        before = self.event_count
+        before = self._ix.event_count
         for fr in self._stream.feed(data):
             h = fr.header
             if h.type == FrameType.FOOTER:
                 continue
             check_crc(h, fr.body)
-            i = len(self._types)
-            self._add_index(
-                h, h.type, h.offset, h.first_seq, h.count, h.t_first, h.t_last, h.offset
-            )
+            i = len(self._ix.types)
+            self._ix.add(h, h.type, h.offset, h.first_seq, h.count, h.t_first, h.t_last, h.offset)
             self._mem[i] = fr.body
         if self._stream.meta is not None and not self.meta:
             self.meta = self._stream.meta
             self.version = self._stream.version or (0, 0)
-        return self.event_count - before
+        return self._ix.event_count - before
 
     # ------------------------------------------------------------------ frame access
 
     def _header(self, i: int) -> FrameHeader:
-        h = self._headers[i]
+        h = self._ix.headers[i]
         if h is None:
-            off = self._offsets[i]
+            off = self._ix.offsets[i]
             assert self._mm is not None
             if off + _HSIZE > self._file_size:
                 raise SessionFormatError("frame header beyond the end of the file", off)
             h = unpack_frame_header(self._mm[off : off + _HSIZE], off, self.limits)
-            if (h.type, h.first_seq, h.count) != (self._types[i], self._firsts[i], self._counts[i]):
+            if (h.type, h.first_seq, h.count) != (
+                self._ix.types[i],
+                self._ix.firsts[i],
+                self._ix.counts[i],
+            ):
                 raise SessionFormatError("frame header disagrees with the footer index", off)
             if h.end > self._file_size:
                 raise SessionFormatError("frame extends beyond the end of the file", off)
-            self._headers[i] = h
+            self._ix.headers[i] = h
         return h
 
     def _body(self, i: int, h: FrameHeader) -> bytes | memoryview:
@@ -411,25 +253,30 @@ class SessionReader:
     # ------------------------------------------------------------------ index facts
 
     @property
+    def event_count(self) -> int:
+        """Events readable now (a live session grows)."""
+        return self._ix.event_count
+
+    @property
     def frame_count(self) -> int:
-        return len(self._types)
+        return len(self._ix.types)
 
     @property
     def event_frame_count(self) -> int:
-        return len(self._ev_frames)
+        return len(self._ix.ev_frames)
 
     @property
     def keyframe_seqs(self) -> list[int]:
         """Sequence numbers at which keyframes exist (world *before* that event)."""
-        return list(self._kf_seqs)
+        return list(self._ix.kf_seqs)
 
     @property
     def t_first(self) -> int:
-        return self._t0s[self._ev_frames[0]] if self._ev_frames else 0
+        return self._ix.t0s[self._ix.ev_frames[0]] if self._ix.ev_frames else 0
 
     @property
     def t_last(self) -> int:
-        return self._t1s[self._ev_frames[-1]] if self._ev_frames else 0
+        return self._ix.t1s[self._ix.ev_frames[-1]] if self._ix.ev_frames else 0
 
     @property
     def size_bytes(self) -> int:
@@ -441,37 +288,17 @@ class SessionReader:
 
     def frame_table(self) -> dict[str, np.ndarray]:
         """The frame index as arrays: type, offset, first_seq, count, t_first, t_last."""
-        return {
-            "type": np.array(self._types, dtype="u1"),
-            "offset": np.array(self._offsets, dtype="<i8"),
-            "first_seq": np.array(self._firsts, dtype="<i8"),
-            "count": np.array(self._counts, dtype="<i8"),
-            "t_first": np.array(self._t0s, dtype="<i8"),
-            "t_last": np.array(self._t1s, dtype="<i8"),
-        }
+        return self._ix.table()
 
     # ------------------------------------------------------------------ columns
 
     def skeleton(self) -> Skeleton:
         """Timestamps, kinds, pids and peers of every event, without decoding payloads."""
-        todo = self._ev_frames[self._skel_frames :]
-        if todo:
-            ts, kind, pid, peer = self._skel
-            n_new = sum(self._counts[i] for i in todo)
-            for g in self._skel:
-                g.reserve(n_new)
-            for i, raw in zip(todo, self._skeleton_blocks(todo), strict=True):
-                n = self._counts[i]
-                a, b, c = 8 * n, 12 * n, 16 * n
-                s = ts.n
-                ts.a[s : s + n] = np.cumsum(np.frombuffer(raw, "<i8", n, 0)) + self._t0s[i]
-                pid.a[s : s + n] = np.frombuffer(raw, "<u4", n, a)
-                peer.a[s : s + n] = np.frombuffer(raw, "<u4", n, b)
-                kind.a[s : s + n] = np.frombuffer(raw, "u1", n, c)
-                for g in self._skel:
-                    g.n += n
-            self._skel_frames = len(self._ev_frames)
-        return Skeleton(*(g.view() for g in self._skel))
+        return self._columns.skeleton(self._ix, self._skeleton_blocks)
+
+    def refs(self) -> np.ndarray:
+        """The ``ref`` column of every event (message ids, monitor refs, ...)."""
+        return self._columns.refs(self._ix, lambda i: self._checked_block(i, 1))
 
     def _skeleton_blocks(self, frames: list[int]) -> Iterator[bytes]:
         """Block 0 of each frame, in order. zstd releases the GIL, so many frames are
@@ -500,68 +327,29 @@ class SessionReader:
         except SessionFormatError as exc:
             raise self._err(exc) from None
 
-    def refs(self) -> np.ndarray:
-        """The ``ref`` column of every event (message ids, monitor refs, ...)."""
-        todo = self._ev_frames[self._ref_frames :]
-        if todo:
-            self._refs.reserve(sum(self._counts[i] for i in todo))
-            for i in todo:
-                try:
-                    raw = self._block(i, 1)
-                except SessionFormatError as exc:
-                    raise self._err(exc) from None
-                n = self._counts[i]
-                self._refs.a[self._refs.n : self._refs.n + n] = np.frombuffer(raw, "<i8", n)
-                self._refs.n += n
-            self._ref_frames = len(self._ev_frames)
-        return self._refs.view()
-
     # ------------------------------------------------------------------ events
 
     def _frame_of(self, seq: int) -> int:
-        if not 0 <= seq < self.event_count:
-            raise IndexError(
-                f"event {seq} out of range (the session has {self.event_count} events)"
-            )
-        return bisect.bisect_right(self._ev_firsts, seq) - 1
+        return self._ix.event_frame_of(seq)
 
-    def _decoded(self, k: int) -> _DecodedFrame:
+    def _decoded(self, k: int) -> DecodedFrame:
         """Decoded columns of the k-th EVENTS frame (LRU cached)."""
         fr = self._cache.get(k)
         if fr is not None:
             self._cache.move_to_end(k)
             return fr
-        i = self._ev_frames[k]
+        i = self._ix.ev_frames[k]
         try:
             h = self._header(i)
-            body = self._body(i, h)
-            check_crc(h, body)
-            raw0 = decode_block(h, body, 0, self._decompress)
-            raw1 = decode_block(h, body, 1, self._decompress)
-            raw2 = decode_block(h, body, 2, self._decompress)
+            fr = decode_event_frame(h, self._body(i, h), self._decompress)
         except SessionFormatError as exc:
             raise self._err(exc) from None
-        n = h.count
-        offsets = np.frombuffer(raw2, "<u4", n + 1).astype(np.int64)
-        base = 4 * (n + 1)
-        if np.any(np.diff(offsets) < 0) or offsets[0] != 0 or base + offsets[-1] != len(raw2):
-            raise self._err(SessionFormatError("payload offsets are inconsistent", h.offset))
-        fr = _DecodedFrame(
-            first_seq=h.first_seq,
-            ts=np.cumsum(np.frombuffer(raw0, "<i8", n, 0)) + h.t_first,
-            pid=np.frombuffer(raw0, "<u4", n, 8 * n),
-            peer=np.frombuffer(raw0, "<u4", n, 12 * n),
-            kind=np.frombuffer(raw0, "u1", n, 16 * n),
-            ref=np.frombuffer(raw1, "<i8", n),
-            offsets=offsets + base,
-            payloads=raw2,
-        )
         self._cache[k] = fr
         if len(self._cache) > 16:
             self._cache.popitem(last=False)
         return fr
 
-    def _data(self, fr: _DecodedFrame, j: int) -> Any:
+    def _data(self, fr: DecodedFrame, j: int) -> Any:
         cached = fr.cache.get(j, fr)
         if cached is not fr:
             return cached
@@ -569,11 +357,8 @@ class SessionReader:
         try:
             value = decode_payload(fr.payloads[a:b])
         except PayloadError as exc:
-            raise self._err(
-                SessionFormatError(
-                    f"event {fr.first_seq + j}: {exc}", self._offsets[0] if self._offsets else None
-                )
-            ) from None
+            where = f"event {fr.first_seq + j} (in the frame)"
+            raise self._err(SessionFormatError(f"{where}: {exc}", fr.offset)) from None
         fr.cache[j] = value
         return value
 
@@ -599,7 +384,7 @@ class SessionReader:
 
     def events(self, start: int = 0, stop: int | None = None) -> Iterator[Event]:
         """Events ``start <= seq < stop`` in order, payloads decoded."""
-        stop = self.event_count if stop is None else min(stop, self.event_count)
+        stop = self._ix.event_count if stop is None else min(stop, self._ix.event_count)
         seq = max(start, 0)
         while seq < stop:
             k = self._frame_of(seq)
@@ -619,13 +404,13 @@ class SessionReader:
         """The fixed fields of events ``start <= seq < stop`` (clamped), read from just the
         frames that hold them: what a seek needs, without loading the whole skeleton."""
         start = max(start, 0)
-        stop = min(stop, self.event_count)
+        stop = min(stop, self._ix.event_count)
         if stop <= start:
             e = np.empty(0, dtype=np.int64)
             return Columns(
                 start, e, e.astype(np.uint8), e.astype(np.uint32), e.astype(np.uint32), e
             )
-        if self._skel_frames == len(self._ev_frames) and self._ref_frames == self._skel_frames:
+        if self._columns.complete(self._ix):
             sk, refs = self.skeleton(), self.refs()
             return Columns(
                 start,
@@ -654,9 +439,11 @@ class SessionReader:
         arr = np.asarray(seqs, dtype=np.int64)
         if not len(arr):
             return
-        if arr[0] < 0 or arr[-1] >= self.event_count:
-            raise IndexError(f"event out of range (the session has {self.event_count} events)")
-        frames = np.searchsorted(np.asarray(self._ev_firsts, dtype=np.int64), arr, side="right") - 1
+        if arr[0] < 0 or arr[-1] >= self._ix.event_count:
+            raise IndexError(f"event out of range (the session has {self._ix.event_count} events)")
+        frames = (
+            np.searchsorted(np.asarray(self._ix.ev_firsts, dtype=np.int64), arr, side="right") - 1
+        )
         cuts = np.flatnonzero(np.diff(frames)) + 1
         for run, k in zip(np.split(arr, cuts), frames[np.r_[0, cuts]].tolist(), strict=True):
             fr = self._decoded(k)
@@ -674,10 +461,10 @@ class SessionReader:
             for seq, j, ts, kind, pid, peer, ref in rows:
                 yield Event(seq, ts, kind, pid, peer, ref, self._data(fr, j))
 
-    def _frame_runs(self, start: int, stop: int) -> Iterator[tuple[_DecodedFrame, int, int]]:
+    def _frame_runs(self, start: int, stop: int) -> Iterator[tuple[DecodedFrame, int, int]]:
         """``(frame, a, b)``: the slices ``a:b`` of decoded frames covering ``start:stop``."""
         start = max(start, 0)
-        stop = min(stop, self.event_count)
+        stop = min(stop, self._ix.event_count)
         seq = start
         while seq < stop:
             fr = self._decoded(self._frame_of(seq))
@@ -689,21 +476,21 @@ class SessionReader:
     def frame_bounds(self, seq: int) -> tuple[int, int]:
         """``(first_seq, stop)`` of the frame holding event ``seq``."""
         k = self._frame_of(seq)
-        i = self._ev_frames[k]
-        return self._firsts[i], self._firsts[i] + self._counts[i]
+        i = self._ix.ev_frames[k]
+        return self._ix.firsts[i], self._ix.firsts[i] + self._ix.counts[i]
 
     # ------------------------------------------------------------------ keyframes
 
     def keyframe_before(self, seq: int) -> tuple[int, dict[str, Any]] | None:
         """The latest keyframe at or before ``seq``: ``(kf_seq, world)``; world is the state
         after events ``0 .. kf_seq - 1``. None when there is no such keyframe."""
-        j = bisect.bisect_right(self._kf_seqs, seq) - 1
+        j = bisect.bisect_right(self._ix.kf_seqs, seq) - 1
         if j < 0:
             return None
-        kf_seq = self._kf_seqs[j]
+        kf_seq = self._ix.kf_seqs[j]
         world = self._kf_cache.get(j)
         if world is None:
-            i = self._kf_frames[j]
+            i = self._ix.kf_frames[j]
             try:
                 h = self._header(i)
                 body = self._body(i, h)
@@ -715,7 +502,7 @@ class SessionReader:
             try:
                 world = unpack_world(w) if isinstance(w, dict) else {}
             except ValueError as exc:
-                raise self._err(SessionFormatError(str(exc), self._offsets[i])) from None
+                raise self._err(SessionFormatError(str(exc), self._ix.offsets[i])) from None
             self._kf_cache[j] = world
             if len(self._kf_cache) > 8:
                 self._kf_cache.popitem(last=False)
@@ -747,8 +534,8 @@ class SessionReader:
                             _int(row[4]),
                             str(row[5]),
                         )
-                self._proc_scan_upto = self.event_count
-        if self._proc_scan_upto < self.event_count:
+                self._proc_scan_upto = self._ix.event_count
+        if self._proc_scan_upto < self._ix.event_count:
             sk = self.skeleton()
             start = self._proc_scan_upto
             for seq in np.flatnonzero(sk.kind[start:] == EventKind.SPAWN) + start:
@@ -762,7 +549,7 @@ class SessionReader:
                     _int(d.get("supervisor")),
                     str(d.get("node", "local")),
                 )
-            self._proc_scan_upto = self.event_count
+            self._proc_scan_upto = self._ix.event_count
         return self._processes
 
     def kind_counts(self) -> dict[int, int]:

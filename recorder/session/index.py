@@ -1,0 +1,142 @@
+"""The frame index of a session: where each frame is and which events it holds.
+
+Built from a footer in one vectorised pass (:meth:`FrameIndex.load_footer`) or frame by frame
+while scanning a file without a footer or reading a live stream (:meth:`FrameIndex.add`).
+Either way it checks what it is told: event frames must follow each other without gaps,
+keyframes must refer to recorded events, offsets must be in order.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+
+from recorder.session.format import FrameHeader, FrameType, ReadLimits, SessionFormatError
+
+__all__ = ["FrameIndex"]
+
+
+class FrameIndex:
+    """Parallel lists, one entry per frame, plus the positions of event frames and keyframes."""
+
+    def __init__(self) -> None:
+        self.headers: list[FrameHeader | None] = []  # parsed lazily for footer-indexed files
+        self.types: list[int] = []
+        self.offsets: list[int] = []
+        self.firsts: list[int] = []
+        self.counts: list[int] = []
+        self.t0s: list[int] = []
+        self.t1s: list[int] = []
+        self.ev_frames: list[int] = []  # indices (into the lists above) of EVENTS frames
+        self.ev_firsts: list[int] = []
+        self.kf_frames: list[int] = []
+        self.kf_seqs: list[int] = []
+        self.event_count = 0
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def add(
+        self,
+        h: FrameHeader | None,
+        ftype: int,
+        off: int,
+        first: int,
+        count: int,
+        t0: int,
+        t1: int,
+        where: int,
+    ) -> None:
+        """Append one frame (scan or live stream). Raises SessionFormatError at ``where``."""
+        i = len(self.types)
+        if ftype == FrameType.EVENTS:
+            if first != self.event_count:
+                raise SessionFormatError(
+                    f"event frame starts at event {first}, expected {self.event_count}", where
+                )
+            self.ev_frames.append(i)
+            self.ev_firsts.append(first)
+            self.event_count += count
+        elif ftype == FrameType.KEYFRAME:
+            if first > self.event_count:
+                raise SessionFormatError("keyframe refers to events not recorded yet", where)
+            self.kf_frames.append(i)
+            self.kf_seqs.append(first)
+        self.headers.append(h)
+        self.types.append(ftype)
+        self.offsets.append(off)
+        self.firsts.append(first)
+        self.counts.append(count)
+        self.t0s.append(t0)
+        self.t1s.append(t1)
+
+    @classmethod
+    def from_footer(
+        cls, footer: dict[str, Any], hdr_end: int, footer_off: int, limits: ReadLimits
+    ) -> FrameIndex:
+        """The index a footer holds, checked in a few numpy passes (opening stays ~1 ms)."""
+        fr = footer.get("frames")
+        if not isinstance(fr, dict):
+            raise SessionFormatError("footer has no frame index", footer_off)
+        try:
+            cols = {
+                k: np.frombuffer(fr[k], dtype="<i8" if k != "type" else "u1")
+                for k in ("offset", "type", "first_seq", "count", "t_first", "t_last")
+            }
+        except (KeyError, TypeError, ValueError):
+            raise SessionFormatError("footer frame index is malformed", footer_off) from None
+        n = len(cols["type"])
+        if any(len(c) != n for c in cols.values()):
+            raise SessionFormatError("footer frame index columns differ in length", footer_off)
+        offs, types = cols["offset"], cols["type"]
+        firsts, counts = cols["first_seq"], cols["count"]
+        if n and (offs[0] < hdr_end or offs[-1] >= footer_off or np.any(np.diff(offs) <= 0)):
+            raise SessionFormatError("footer frame offsets are out of order or range", footer_off)
+        if np.any(counts < 0) or np.any(counts > limits.max_frame_events):
+            raise SessionFormatError("footer frame counts out of range", footer_off)
+        if not np.isin(types, [int(t) for t in FrameType]).all():
+            raise SessionFormatError("footer names an unknown frame type", footer_off)
+        ev = np.flatnonzero(types == FrameType.EVENTS)
+        ev_counts = counts[ev]
+        expected = np.concatenate(([0], np.cumsum(ev_counts)[:-1])) if len(ev) else ev_counts
+        if not np.array_equal(firsts[ev], expected):
+            raise SessionFormatError("footer event frames do not follow each other", footer_off)
+        total = int(ev_counts.sum())
+        kf = np.flatnonzero(types == FrameType.KEYFRAME)
+        if len(kf) and (firsts[kf].max() > total or firsts[kf].min() < 0):
+            raise SessionFormatError("footer keyframe refers to events not recorded", footer_off)
+        ix = cls()
+        ix.types = types.tolist()
+        ix.offsets = offs.tolist()
+        ix.firsts = firsts.tolist()
+        ix.counts = counts.tolist()
+        ix.t0s = cols["t_first"].tolist()
+        ix.t1s = cols["t_last"].tolist()
+        ix.headers = [None] * n
+        ix.ev_frames = ev.tolist()
+        ix.ev_firsts = firsts[ev].tolist()
+        ix.kf_frames = kf.tolist()
+        ix.kf_seqs = firsts[kf].tolist()
+        ix.event_count = total
+        return ix
+
+    def event_frame_of(self, seq: int) -> int:
+        """Which EVENTS frame (k-th) holds event ``seq``. Raises IndexError when out of range."""
+        if not 0 <= seq < self.event_count:
+            raise IndexError(
+                f"event {seq} out of range (the session has {self.event_count} events)"
+            )
+        return bisect.bisect_right(self.ev_firsts, seq) - 1
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The index as arrays: type, offset, first_seq, count, t_first, t_last."""
+        return {
+            "type": np.array(self.types, dtype="u1"),
+            "offset": np.array(self.offsets, dtype="<i8"),
+            "first_seq": np.array(self.firsts, dtype="<i8"),
+            "count": np.array(self.counts, dtype="<i8"),
+            "t_first": np.array(self.t0s, dtype="<i8"),
+            "t_last": np.array(self.t1s, dtype="<i8"),
+        }
