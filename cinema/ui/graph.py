@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from cinema.model.graphview import GraphFrame, GraphModel
+from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
 
@@ -107,13 +108,10 @@ class ProcessGraphWidget(QWidget):
         lay.addWidget(self.legend)
 
         self._last_view_shape: tuple[str, int, int] | None = None
-        # a seek and a selection arrive together: redraw once per event-loop turn
-        self._pending = QTimer(self)
-        self._pending.setSingleShot(True)
-        self._pending.setInterval(0)
-        self._pending.timeout.connect(self.refresh)
-        state.sigPosition.connect(self._pending.start)
-        state.sigProcess.connect(self._pending.start)
+        # a seek and a selection arrive together: redraw once per event-loop turn, on screen
+        self._pending = DeferredRefresh(self, self.refresh)
+        state.sigPosition.connect(self._pending.request)
+        state.sigProcess.connect(self._pending.request)
         self.apply_theme(theme)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -149,7 +147,7 @@ class ProcessGraphWidget(QWidget):
         return self.model.message_centric(world, st.seq, st.pid)
 
     def refresh(self, *_args: Any) -> None:
-        self._pending.stop()
+        self._pending.done()
         fr = self.compute()
         self.frame = fr
         self.redraws += 1

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from cinema.model.render import render_value
 from cinema.model.world import ProcessView
+from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
 from cinema.ui.valuetree import add_value
@@ -66,12 +67,9 @@ class InspectorWidget(QWidget):
         lay.addWidget(self.tree, 1)
         self._expanded: set[str] = {"Process", "State", "Mailbox", "Selected event", "data"}
         self.sections: dict[str, QTreeWidgetItem] = {}
-        self._pending = QTimer(self)
-        self._pending.setSingleShot(True)
-        self._pending.setInterval(0)
-        self._pending.timeout.connect(self.refresh)
+        self._pending = DeferredRefresh(self, self.refresh)
         for sig in (state.sigPosition, state.sigProcess, state.sigEvent):
-            sig.connect(self._pending.start)  # several arrive per click: rebuild once
+            sig.connect(self._pending.request)  # several arrive per click: rebuild once
         self.refresh()
 
     def apply_theme(self, theme: Theme) -> None:
@@ -94,7 +92,7 @@ class InspectorWidget(QWidget):
                 self._expanded.discard(name)
 
     def refresh(self, *_args: Any) -> None:
-        self._pending.stop()
+        self._pending.done()
         st = self.state
         self._remember_expansion()
         self.tree.setUpdatesEnabled(False)

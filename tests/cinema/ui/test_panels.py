@@ -156,3 +156,50 @@ def test_breakpoint_editor_validates_as_you_type_and_jumps_to_hits(qtbot, state)
     assert len(state.breakpoints) == 2
     w.pe_events.setText("explode")
     assert not w.validate() and "unknown process event" in w.preview.text()
+
+
+def test_panels_in_a_background_tab_do_no_work_until_shown(qtbot, state, settings) -> None:  # type: ignore[no-untyped-def]
+    from cinema.ui.main_window import MainWindow
+
+    win = MainWindow(state, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.docks["events"].raise_()  # metrics is a tab behind the event list
+    qtbot.waitUntil(lambda: win.metrics.visibleRegion().isEmpty())
+    sends = np.flatnonzero(state.skeleton.kind == EventKind.SEND)
+    state.select_event(int(sends[5]))
+    assert win.metrics.pids == [state.pid]
+    assert win.metrics.cache.computed == 0  # nothing computed while hidden
+    win.docks["metrics"].raise_()
+    qtbot.waitUntil(lambda: win.metrics.cache.computed == 1)
+    assert len(win.metrics.plots["mailbox"].listDataItems()) == 1
+    # moving the playhead only moves the lines: no series recomputed, same curve items
+    items = win.metrics.plots["mailbox"].listDataItems()
+    for seq in (10, 500, 1500):
+        state.seek(seq)
+    qtbot.waitUntil(lambda: win.metrics.playheads[0].value() == state.rel_seconds(1500))
+    assert win.metrics.cache.computed == 1
+    assert win.metrics.plots["mailbox"].listDataItems() == items
+    # selecting the same process again reuses its cached series
+    state.select_process(int(state.skeleton.pid[int(sends[6])]))
+    state.select_process(int(state.skeleton.pid[int(sends[5])]))
+    assert win.metrics.cache.computed <= 2
+
+
+def test_a_hidden_graph_redraws_when_shown(qtbot, qapp, state, settings) -> None:  # type: ignore[no-untyped-def]
+    from cinema.ui.main_window import MainWindow
+
+    win = MainWindow(state, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.docks["graph"].hide()
+    redraws = win.graph.redraws
+    for seq in (100, 200, 300):
+        state.seek(seq)
+    qapp.processEvents()  # a 0-ms timer would fire here, if one were (wrongly) started
+    assert win.graph.redraws == redraws
+    win.docks["graph"].show()
+    qtbot.waitUntil(lambda: win.graph.redraws == redraws + 1)
+    assert "event #300" in win.graph.caption.text()

@@ -1,0 +1,83 @@
+"""Panels redraw at most once per event-loop turn, and only while they are on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QDockWidget, QWidget
+
+__all__ = ["DeferredRefresh"]
+
+
+class DeferredRefresh(QObject):
+    """Coalesces refresh requests of one panel and skips work while the panel is not shown.
+
+    A seek and a selection arrive together (and playback moves the playhead 30 times a second):
+    :meth:`request` starts a 0-ms single-shot timer, so a burst costs one refresh. A panel in a
+    hidden dock or a background tab is only marked dirty; it refreshes when it is shown again
+    (its dock's ``visibilityChanged``; a background tab's widget stays "visible" to Qt with an
+    empty visible region). A free-standing widget (no parent: driven by a test or a script)
+    always refreshes.
+    """
+
+    def __init__(self, widget: QWidget, refresh: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._refresh = refresh
+        self.dirty = False
+        self._dock: QDockWidget | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._fire)
+        widget.installEventFilter(self)
+
+    def on_screen(self) -> bool:
+        w = self._widget
+        if w.parentWidget() is None:
+            return True
+        self._watch_dock()
+        return w.isVisible() and not w.visibleRegion().isEmpty()
+
+    def _watch_dock(self) -> None:
+        if self._dock is not None:
+            return
+        p = self._widget.parentWidget()
+        while p is not None and not isinstance(p, QDockWidget):
+            p = p.parentWidget()
+        if p is not None:
+            self._dock = p
+            p.visibilityChanged.connect(self._on_dock_visibility)
+
+    def _on_dock_visibility(self, visible: bool) -> None:
+        if visible and self.dirty:
+            self._timer.start()
+
+    def request(self, *_args: Any, now: bool = False) -> None:
+        """Ask for a refresh: on the next event-loop turn (or ``now``), once the panel shows."""
+        self.dirty = True
+        if not self.on_screen():
+            return
+        if now:
+            self._fire()
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def done(self) -> None:
+        """The panel has just refreshed (a pending request is dropped)."""
+        self.dirty = False
+        self._timer.stop()
+
+    def _fire(self) -> None:
+        # a dock that has just become visible may not have its visible region yet: its
+        # visibilityChanged(True) is trusted
+        if self.dirty and (self.on_screen() or (self._dock is not None and self._dock.isVisible())):
+            self.dirty = False
+            self._refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._widget and event.type() == QEvent.Type.Show and self.dirty:
+            self._timer.start()
+        return False
