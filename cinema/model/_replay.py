@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cinema.model._window import counters, transient_messages
 from cinema.model.world import (
     Entry,
     Lazy,
@@ -29,14 +30,18 @@ from recorder.events import NO_PID, EventKind
 __all__ = ["Replayer", "empty_world", "world_from_keyframe"]
 
 _K = EventKind
-#: Kinds that end a bulk run: they create or end processes, or change what traffic does
-#: (status, counters the overlay also counts). Unknown kinds change nothing.
+#: Kinds that create or end processes, or change what traffic does (status, counters the
+#: overlay also counts): RECEIVE counts and STATEs are summed between a process's own
+#: events of these kinds. Unknown kinds change nothing.
 _BREAK = np.zeros(256, dtype=bool)
 _BREAK[[_K.SPAWN, _K.EXIT, _K.CRASH, _K.SUSPEND, _K.RESUME, _K.PROFILE]] = True
-#: Kinds inside a run that touch links, monitors, the registry or supervisors only.
+#: Kinds that touch links, monitors, the registry or supervisors only.
 _SIDE = np.zeros(256, dtype=bool)
 _SIDE[[_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR, _K.REGISTER, _K.UNREGISTER, _K.RESTART,
        _K.CHILD_SPEC]] = True  # fmt: skip
+#: Kinds with a mailbox effect.
+_MAILBOX = np.zeros(256, dtype=bool)
+_MAILBOX[[_K.SEND, _K.RECEIVE, _K.DROP]] = True
 DataFn = Callable[[int], Any]  # seq -> decoded data of that event
 
 
@@ -149,81 +154,58 @@ class Replayer:
     ) -> None:  # fmt: skip
         """Apply events ``start, start + 1, ...`` given as columns.
 
-        Runs of SEND / RECEIVE / DROP / STATE (and kinds that change nothing) are applied in
-        bulk with numpy; every other event is applied one at a time, in order, between runs.
+        The window is applied as a whole: messages queued and consumed inside it skip the
+        mailboxes (:func:`~cinema.model._window.transient_messages`); RECEIVE counts and the
+        last STATE of each process are summed with numpy between that process's own
+        structural events (:func:`~cinema.model._window.counters`); what is left -- the
+        mailbox effects of messages that cross the window's edges and every other kind with an
+        effect -- is applied one event at a time, in order. Only the processes those touch
+        become :class:`Proc` copies.
         """
         n = len(kind)
         if n == 0:
             return
         breaks = np.flatnonzero(_BREAK[kind])
-        lo = 0
-        for b in [*breaks.tolist(), n]:
-            if b > lo:
-                k = kind[lo:b]
-                self._bulk(start + lo, k, pid[lo:b], peer[lo:b], ref[lo:b])
-                # Link, monitor, registry and supervisor events commute with message traffic:
-                # apply them after the run, in their own order.
-                for i in (np.flatnonzero(_SIDE[k]) + lo).tolist():
-                    self.apply(start + i, int(kind[i]), int(pid[i]), int(peer[i]), int(ref[i]))
-            if b < n:
-                self.apply(start + b, int(kind[b]), int(pid[b]), int(peer[b]), int(ref[b]))
-            lo = b + 1
+        transient = transient_messages(kind, pid, peer, ref, breaks)
+        due = counters(kind, pid, breaks)
+        ordered = np.flatnonzero((_MAILBOX[kind] & ~transient) | _BREAK[kind] | _SIDE[kind])
+        rows = zip(
+            ordered.tolist(), kind[ordered].tolist(), pid[ordered].tolist(),
+            peer[ordered].tolist(), ref[ordered].tolist(), strict=True,
+        )  # fmt: skip
+        for i, k, p, q, r in rows:
+            counts = due.pop(i, None)
+            if counts is not None:
+                self._count(start, counts)
+            if k == _K.RECEIVE:  # its count and status are in ``due``; here only its mailbox
+                self._consume(p, r)
+            else:
+                self.apply(start + i, k, p, q, r)
+        counts = due.pop(n, None)
+        if counts is not None:
+            self._count(start, counts)
         self.seq = start + n - 1
         self.time_ns = int(ts[n - 1])
 
-    def _bulk(
-        self, start: int, kind: np.ndarray, pid: np.ndarray, peer: np.ndarray, ref: np.ndarray
-    ) -> None:
-        """Apply a run holding only SEND, RECEIVE, DROP, STATE and no-op kinds.
-
-        No process is born, dies or changes status by another rule inside the run, so: a
-        message sent and consumed inside the run never touches a mailbox; RECEIVE counts and
-        the last STATE per process go to the overlay.
-        """
-        is_send = kind == _K.SEND
-        is_recv = kind == _K.RECEIVE
-        is_drop = kind == _K.DROP
-        send_idx = np.flatnonzero(is_send)
-        cons_idx = np.flatnonzero(is_recv | is_drop)
-        send_refs = ref[send_idx]
-        cons_refs = ref[cons_idx]
-        # Consumed messages that were queued before the run: take them out of their mailbox.
-        if len(cons_idx):
-            outside = ~np.isin(cons_refs, send_refs)
-            for i in cons_idx[outside].tolist():
-                k = int(kind[i])
-                owner = int(pid[i]) if k == _K.RECEIVE else int(peer[i])
-                p = self._own(owner)
-                if p is None or p.mailbox.pop(int(ref[i]), None) is not None:
-                    continue
-                if k == _K.RECEIVE and p.extra > 0:
-                    p.extra -= 1
-        # Messages sent in the run and still queued at its end.
-        if len(send_idx):
-            queued = ~np.isin(send_refs, cons_refs)
-            for i in send_idx[queued].tolist():
-                receiver = int(peer[i])
-                if self._is_alive(receiver):
-                    p = self._own(receiver)
-                    assert p is not None
-                    p.mailbox[int(ref[i])] = (int(pid[i]), Lazy(start + i))
+    def _count(self, start: int, counts: list[tuple[int, int, int]]) -> None:
+        """Add ``(pid, RECEIVEs, index of the last STATE or -1)`` rows to the overlay."""
+        procs = self.procs
         ov = self.overlay
-        recv_pids = pid[is_recv]
-        if len(recv_pids):
-            pids, counts = np.unique(recv_pids, return_counts=True)
-            handled = ov.handled
-            for q, c in zip(pids.tolist(), counts.tolist(), strict=True):
-                if q in self.procs:
-                    handled[q] = handled.get(q, 0) + c
-                    ov.running.add(q)
-        state_idx = np.flatnonzero(kind == _K.STATE)
-        if len(state_idx):
-            # The last STATE of each process wins.
-            rev = state_idx[::-1]
-            pids, first = np.unique(pid[rev], return_index=True)
-            for q, i in zip(pids.tolist(), rev[first].tolist(), strict=True):
-                if q in self.procs:
-                    ov.state[q] = Lazy(start + i, "state")
+        handled, running, state = ov.handled, ov.running, ov.state
+        for q, c, last in counts:
+            if q not in procs:
+                continue
+            if c:
+                handled[q] = handled.get(q, 0) + c
+                running.add(q)
+            if last >= 0:
+                state[q] = Lazy(start + last, "state")
+
+    def _consume(self, pid: int, ref: int) -> None:
+        """The mailbox effect of a RECEIVE (its count and status go through the overlay)."""
+        p = self._own(pid)
+        if p is not None and p.mailbox.pop(ref, None) is None and p.extra > 0:
+            p.extra -= 1
 
     def apply(self, seq: int, kind: int, pid: int, peer: int, ref: int) -> None:
         """Apply one event (the rules of ``docs/world-schema.md``)."""
