@@ -9,13 +9,26 @@ keyframes must refer to recorded events, offsets must be in order.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from recorder.session.format import FrameHeader, FrameType, ReadLimits, SessionFormatError
+from recorder.session.format import (
+    FRAME_HEADER,
+    TRAILER,
+    TRAILER_MAGIC,
+    FrameHeader,
+    FrameType,
+    ReadLimits,
+    SessionFormatError,
+    unpack_frame_header,
+)
+from recorder.session.frames import check_crc, decode_block, decode_map_block
 
-__all__ = ["FrameIndex"]
+_HSIZE = FRAME_HEADER.size
+
+__all__ = ["FrameIndex", "index_file"]
 
 
 class FrameIndex:
@@ -140,3 +153,70 @@ class FrameIndex:
             "t_first": np.array(self.t0s, dtype="<i8"),
             "t_last": np.array(self.t1s, dtype="<i8"),
         }
+
+
+def index_file(
+    buf: Any, hdr_end: int, size: int, limits: ReadLimits, decompress: Callable[..., bytes] | None
+) -> tuple[FrameIndex, dict[str, Any] | None, str | None]:
+    """Index a whole session file held in ``buf`` (an mmap): from its footer when it has a
+    usable one, else by scanning frame headers.
+
+    Returns:
+        ``(index, footer or None, recovery note or None)``; the note says why the footer was
+        not used, what was recovered and where the scan stopped.
+    """
+    why = "no footer (the recording did not finish)"
+    if size >= hdr_end + TRAILER.size:
+        off, magic = TRAILER.unpack(buf[size - TRAILER.size : size])
+        if magic == TRAILER_MAGIC:
+            try:
+                footer = _read_footer(buf, off, hdr_end, size, limits, decompress)
+                return FrameIndex.from_footer(footer, hdr_end, off, limits), footer, None
+            except SessionFormatError as exc:
+                why = f"footer unusable ({exc.reason} at byte {exc.offset})"
+                why += "; index rebuilt by scanning"
+    ix, stop_reason = _scan(buf, hdr_end, size, limits)
+    kept = f"recovered {ix.event_count} events in {len(ix.ev_frames)} complete frames"
+    return ix, None, f"{why}: {kept}" + (f"; dropped {stop_reason}" if stop_reason else "")
+
+
+def _read_footer(
+    buf: Any,
+    off: int,
+    hdr_end: int,
+    size: int,
+    limits: ReadLimits,
+    decompress: Callable[..., bytes] | None,
+) -> dict[str, Any]:
+    if not hdr_end <= off <= size - TRAILER.size - _HSIZE:
+        raise SessionFormatError("trailer points outside the file", size - TRAILER.size)
+    h = unpack_frame_header(buf[off : off + _HSIZE], off, limits)
+    if h.type != FrameType.FOOTER or h.end != size - TRAILER.size:
+        raise SessionFormatError("trailer does not point at a footer frame", off)
+    if h.raw[0] > limits.max_footer_bytes:
+        raise SessionFormatError("footer exceeds the size limit", off)
+    body = buf[off + _HSIZE : h.end]
+    check_crc(h, body)
+    footer: dict[str, Any] = decode_map_block(h, decode_block(h, body, 0, decompress))
+    return footer
+
+
+def _scan(buf: Any, start: int, size: int, limits: ReadLimits) -> tuple[FrameIndex, str]:
+    """Index every complete, intact frame from ``start``; say where and why the scan stopped."""
+    ix = FrameIndex()
+    off = start
+    while off < size:
+        if size - off < _HSIZE:
+            return ix, f"{size - off} bytes of an incomplete frame header at byte {off}"
+        try:
+            h = unpack_frame_header(buf[off : off + _HSIZE], off, limits)
+            if h.end > size:
+                return ix, f"incomplete frame at byte {off} ({size - off} of {h.end - off} bytes)"
+            if h.type == FrameType.FOOTER:
+                break
+            check_crc(h, buf[off + _HSIZE : h.end])
+            ix.add(h, h.type, off, h.first_seq, h.count, h.t_first, h.t_last, off)
+        except SessionFormatError as exc:
+            return ix, f"{exc.reason} at byte {exc.offset}"
+        off = h.end
+    return ix, ""

@@ -36,8 +36,6 @@ from recorder.session.format import (
     DEFAULT_READ_LIMITS,
     FILE_HEADER,
     FRAME_HEADER,
-    TRAILER,
-    TRAILER_MAGIC,
     FrameHeader,
     FrameType,
     ReadLimits,
@@ -46,7 +44,7 @@ from recorder.session.format import (
     unpack_frame_header,
 )
 from recorder.session.frames import check_crc, decode_block, decode_map_block
-from recorder.session.index import FrameIndex
+from recorder.session.index import FrameIndex, index_file
 from recorder.session.keyframes import unpack_world
 from recorder.session.stream import StreamDecoder, decode_metadata
 
@@ -126,67 +124,10 @@ class SessionReader:
             raise SessionFormatError("file ends inside its header", size)
         self.meta = decode_metadata(mm[FILE_HEADER.size : hdr_end], FILE_HEADER.size)
         self.version = (major, minor)
-        note = self._try_footer(hdr_end, size)
-        if note is not None:
-            self._scan(hdr_end, size, note)
-
-    def _try_footer(self, hdr_end: int, size: int) -> str | None:
-        """Load the footer index; return why it could not be used, or None on success."""
-        mm = self._mm
-        assert mm is not None
-        if size < hdr_end + TRAILER.size:
-            return "no footer (the recording did not finish)"
-        off, magic = TRAILER.unpack(mm[size - TRAILER.size : size])
-        if magic != TRAILER_MAGIC:
-            return "no footer (the recording did not finish)"
-        try:
-            if not hdr_end <= off <= size - TRAILER.size - _HSIZE:
-                raise SessionFormatError("trailer points outside the file", size - TRAILER.size)
-            h = unpack_frame_header(mm[off : off + _HSIZE], off, self.limits)
-            if h.type != FrameType.FOOTER or h.end != size - TRAILER.size:
-                raise SessionFormatError("trailer does not point at a footer frame", off)
-            if h.raw[0] > self.limits.max_footer_bytes:
-                raise SessionFormatError("footer exceeds the size limit", off)
-            body = mm[off + _HSIZE : h.end]
-            check_crc(h, body)
-            footer = decode_map_block(h, decode_block(h, body, 0, self._decompress))
-            self._ix = FrameIndex.from_footer(footer, hdr_end, off, self.limits)
-        except SessionFormatError as exc:
-            self._ix = FrameIndex()
-            return f"footer unusable ({exc.reason} at byte {exc.offset}); index rebuilt by scanning"
-        self.footer = footer
-        return None
-
-    def _scan(self, start: int, size: int, why: str) -> None:
-        """Rebuild the index from frame headers; keep every complete, intact frame."""
-        mm = self._mm
-        assert mm is not None
-        self.recovered = True
-        off = start
-        stop_reason = ""
-        while off < size:
-            if size - off < _HSIZE:
-                stop_reason = f"{size - off} bytes of an incomplete frame header at byte {off}"
-                break
-            try:
-                h = unpack_frame_header(mm[off : off + _HSIZE], off, self.limits)
-                if h.end > size:
-                    stop_reason = (
-                        f"incomplete frame at byte {off} ({size - off} of {h.end - off} bytes)"
-                    )
-                    break
-                if h.type == FrameType.FOOTER:
-                    break
-                check_crc(h, mm[off + _HSIZE : h.end])
-                self._ix.add(h, h.type, off, h.first_seq, h.count, h.t_first, h.t_last, off)
-            except SessionFormatError as exc:
-                stop_reason = f"{exc.reason} at byte {exc.offset}"
-                break
-            off = h.end
-        kept = (
-            f"recovered {self._ix.event_count} events in {len(self._ix.ev_frames)} complete frames"
+        self._ix, self.footer, self.recovery_note = index_file(
+            mm, hdr_end, size, self.limits, self._decompress
         )
-        self.recovery_note = f"{why}: {kept}" + (f"; dropped {stop_reason}" if stop_reason else "")
+        self.recovered = self.recovery_note is not None
 
     # ------------------------------------------------------------------ live streams
 
