@@ -26,6 +26,7 @@ from cinema.model.world import (
     _opt_pid,
 )  # fmt: skip
 from recorder.events import NO_PID, EventKind
+from recorder.session.keyframes import table_column
 
 __all__ = ["Replayer", "empty_world", "world_from_keyframe"]
 
@@ -63,12 +64,22 @@ def world_from_keyframe(
         if isinstance(row, (list, tuple)) and len(row) >= 2:
             pid = _as_int(row[0])
             procs[pid] = {"pid": pid, "status": "crashed" if row[1] == "crashed" else "dead"}
-    for e in kf.get("processes") or ():
-        if isinstance(e, Mapping):
-            pid = _as_int(e.get("pid"))
+    rows = kf.get("processes") or ()
+    pids, monitors = table_column(rows, "pid"), table_column(rows, "monitors")
+    if pids is not None and monitors is not None:
+        # A keyframe's process table: two columns instead of two lookups per row.
+        for e, pid, mons in zip(rows, pids, monitors, strict=True):
+            pid = pid if type(pid) is int else _as_int(pid)
             procs[pid] = e
-            if e.get("monitors"):
+            if mons:
                 holders.add(pid)
+    else:
+        for e in rows:
+            if isinstance(e, Mapping):
+                pid = _as_int(e.get("pid"))
+                procs[pid] = e
+                if e.get("monitors"):
+                    holders.add(pid)
     sups: dict[int, Mapping[str, Any]] = {}
     for s in kf.get("supervisors") or ():
         if isinstance(s, Mapping):
