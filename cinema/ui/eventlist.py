@@ -66,7 +66,8 @@ class EventTableModel(QAbstractTableModel):
     def _detail(self, seq: int) -> str:
         text = self._details.get(seq)
         if text is None:
-            text = render_value(self.state.session.event(seq).data, 160)
+            data = self.state.session.event(seq).data
+            text = "" if data is None else render_value(data, 160, brief=True)
             self._details[seq] = text
             if len(self._details) > 2000:
                 self._details.popitem(last=False)

@@ -168,7 +168,7 @@ class InspectorWidget(QWidget):
         for k, v in rows:
             QTreeWidgetItem(sec, [k, v])
         add_value(sec, "data", ev.data).setExpanded(True)
-        sec.setToolTip(1, render_value(ev.data, 2000))
+        sec.setToolTip(1, render_value(ev.data, 2000, brief=True))
 
 
 def _fmt_ns(ns: int) -> str:

@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
 
         self.timeline = TimelineWidget(state, self.theme)
-        self.playback = PlaybackBar(state)
+        self.playback = PlaybackBar(state, self.theme)
         centre = QWidget()
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, self.theme)
-        for w in (self.timeline, self.graph, self.inspector, self.metrics):
+        for w in (self.timeline, self.playback, self.graph, self.inspector, self.metrics):
             w.apply_theme(self.theme)
         self.settings.setValue("theme", name)
 

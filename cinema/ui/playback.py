@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from cinema.ui.state import ViewState
+from cinema.ui.theme import THEMES, Theme, themed_icon
 
 __all__ = ["SPEEDS", "PlaybackBar"]
 
@@ -20,9 +21,13 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0, 1000.0)
 class PlaybackBar(QWidget):
     """Transport buttons, a position slider, speed, and the current time and event number."""
 
-    def __init__(self, state: ViewState, parent: QWidget | None = None):
+    def __init__(
+        self, state: ViewState, theme: Theme = THEMES["light"], parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.state = state
+        self.theme = theme
+        self._icons: dict[QToolButton, QStyle.StandardPixmap] = {}
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
 
@@ -30,7 +35,7 @@ class PlaybackBar(QWidget):
 
         def button(icon: QStyle.StandardPixmap, tip: str, slot: object) -> QToolButton:
             b = QToolButton()
-            b.setIcon(self.style().standardIcon(icon))
+            self._icons[b] = icon
             b.setToolTip(tip)
             b.setAutoRaise(True)
             b.clicked.connect(slot)
@@ -72,7 +77,15 @@ class PlaybackBar(QWidget):
 
         state.sigPosition.connect(self._on_position)
         state.sigPlaying.connect(self._on_playing)
+        state.sigGrown.connect(self._on_grown)
+        self.apply_theme(theme)
         self._on_position(state.seq)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Redraw the transport icons in the theme's text colour."""
+        self.theme = theme
+        for b, icon in self._icons.items():
+            b.setIcon(themed_icon(self, icon, theme))
 
     def _on_slider(self, value: int) -> None:
         if value != self.state.seq:
@@ -88,7 +101,11 @@ class PlaybackBar(QWidget):
         )
 
     def _on_playing(self, playing: bool) -> None:
-        icon = (
-            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        )
-        self.b_play.setIcon(self.style().standardIcon(icon))
+        sp = QStyle.StandardPixmap
+        self._icons[self.b_play] = sp.SP_MediaPause if playing else sp.SP_MediaPlay
+        self.b_play.setIcon(themed_icon(self, self._icons[self.b_play], self.theme))
+
+    def _on_grown(self, n: int) -> None:
+        self.slider.setRange(-1, max(n - 1, 0))
+        self.slider.setPageStep(max(n // 50, 1))
+        self._on_position(self.state.seq)

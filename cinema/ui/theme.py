@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication, QStyle, QWidget
 
 from recorder.events import EventKind
 
-__all__ = ["CATEGORIES", "KIND_CATEGORY", "STATUS_COLORS", "THEMES", "Theme", "apply_theme"]
+__all__ = [
+    "CATEGORIES",
+    "KIND_CATEGORY",
+    "STATUS_COLORS",
+    "THEMES",
+    "Theme",
+    "apply_theme",
+    "themed_icon",
+]
 
 _K = EventKind
 
@@ -108,3 +116,28 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, dim)
     app.setPalette(pal)
     pg.setConfigOptions(background=theme.background, foreground=theme.foreground, antialias=False)
+
+
+def _tint(pm: QPixmap, color: QColor) -> QPixmap:
+    out = QPixmap(pm)
+    painter = QPainter(out)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(out.rect(), color)  # keeps the glyph's shape (alpha), takes the colour
+    painter.end()
+    return out
+
+
+def themed_icon(widget: QWidget, which: QStyle.StandardPixmap, theme: Theme) -> QIcon:
+    """The style's standard icon ``which`` drawn in the theme's text colour (dimmed when
+    disabled), so it reads on a dark background as well as on a light one."""
+    base = widget.style().standardIcon(which)
+    icon = QIcon()
+    fg, dim = QColor(theme.foreground), QColor(theme.text_dim)
+    for size in (16, 20, 24, 32):
+        pm = base.pixmap(size, size)
+        if pm.isNull():
+            continue
+        icon.addPixmap(_tint(pm, fg), QIcon.Mode.Normal)
+        icon.addPixmap(_tint(pm, fg), QIcon.Mode.Active)
+        icon.addPixmap(_tint(pm, dim), QIcon.Mode.Disabled)
+    return icon

@@ -203,3 +203,25 @@ def test_a_hidden_graph_redraws_when_shown(qtbot, qapp, state, settings) -> None
     win.docks["graph"].show()
     qtbot.waitUntil(lambda: win.graph.redraws == redraws + 1)
     assert "event #300" in win.graph.caption.text()
+
+
+def test_event_details_and_inspector_use_the_brief_form(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt as _Qt
+
+    from cinema.model.render import render_value
+
+    w = EventListWidget(state)
+    qtbot.addWidget(w)
+    restart = _first(state, EventKind.RESTART)
+    text = w.model.data(w.model.index(restart, 5), _Qt.ItemDataRole.DisplayRole)
+    assert text == render_value(state.session.event(restart).data, 160, brief=True)
+    assert text.startswith("{child_id: ") and "'" not in text.split('"')[0]
+    recv = _first(state, EventKind.RECEIVE)
+    if state.session.event(recv).data is None:
+        assert w.model.data(w.model.index(recv, 5), _Qt.ItemDataRole.DisplayRole) == ""
+    insp = InspectorWidget(state)
+    qtbot.addWidget(insp)
+    state.select_event(restart)
+    qtbot.waitUntil(lambda: "State" in insp.sections)
+    value = insp.sections["State"].child(0).text(1)
+    assert "recorder." not in value and "='" not in value, value
