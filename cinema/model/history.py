@@ -16,7 +16,7 @@ from cinema.model.session import Session
 from recorder.events import EventKind
 from recorder.payload import Record
 
-__all__ = ["Change", "StateChange", "diff", "state_changes", "state_history"]
+__all__ = ["Change", "StateChange", "diff", "last_change", "state_changes", "state_history"]
 
 
 class StateChange(NamedTuple):
@@ -58,6 +58,26 @@ def state_changes(session: Session, pid: int) -> Iterator[StateChange]:
         d = ev.data if isinstance(ev.data, dict) else {}
         trigger = d.get("trigger")
         yield StateChange(seq, ev.ts, trigger if isinstance(trigger, str) else None, d.get("state"))
+
+
+def last_change(session: Session, pid: int, seq: int) -> tuple[list[Change], int | None]:
+    """What ``pid``'s last state change at or before ``seq`` changed, and its event number
+    (``([], None)`` when the state never changed by then). Decodes two events: a per-process
+    index of STATE events (built once per session length) finds them."""
+    from cinema.model.event_scope import EventTable
+
+    table = EventTable.of(session)
+    last = table.prev_state_of(seq + 1, pid)
+    if last is None:
+        return [], None
+    before = table.prev_state_of(last, pid)
+
+    def state_of(s: int) -> Any:
+        d = session.event(s).data
+        return d.get("state") if isinstance(d, dict) else None
+
+    old = state_of(before) if before is not None else None
+    return diff(old, state_of(last)), last
 
 
 def diff(old: Any, new: Any, *, max_changes: int = 10_000) -> list[Change]:

@@ -27,18 +27,10 @@ __all__ = ["InspectorWidget", "state_change_paths"]
 def state_change_paths(state: ViewState, pid: int) -> tuple[list[tuple[Any, ...]], int | None]:
     """Paths in ``pid``'s state that its last change at or before the playhead touched, and
     the event number of that change (None when the state never changed)."""
-    try:
-        from cinema.model import history
-    except ImportError:
-        return [], None
-    changes = history.state_history(state.session, pid)
-    before = [c for c in changes if c.seq <= state.seq]
-    if not before:
-        return [], None
-    last = before[-1]
-    old = before[-2].state if len(before) >= 2 else None
-    paths = [tuple(c.path) for c in history.diff(old, last.state)]
-    return paths, last.seq
+    from cinema.model import history
+
+    changes, at = history.last_change(state.session, pid, state.seq)
+    return [tuple(c.path) for c in changes], at
 
 
 class InspectorWidget(QWidget):
