@@ -152,9 +152,15 @@ class Proc:
         self.memory = 0
 
     def copy(self) -> Proc:
+        # Spelled out: a loop over __slots__ with getattr / setattr costs 3x more, and replay
+        # copies a process each time a world derived from another first changes it.
         p = Proc.__new__(Proc)
-        for name in Proc.__slots__:
-            setattr(p, name, getattr(self, name))
+        p.pid, p.name, p.behaviour, p.status = self.pid, self.name, self.behaviour, self.status
+        p.parent, p.supervisor, p.registered = self.parent, self.supervisor, self.registered
+        p.trap_exit, p.state, p.extra = self.trap_exit, self.state, self.extra
+        p.restarts, p.handled, p.cpu_ns, p.memory = (
+            self.restarts, self.handled, self.cpu_ns, self.memory
+        )  # fmt: skip
         p.mailbox = dict(self.mailbox)
         p.links = set(self.links)
         p.monitors = dict(self.monitors)
@@ -166,7 +172,7 @@ class Proc:
 
         Values of the wrong type (a corrupt or foreign keyframe) fall back to defaults.
         """
-        lazy_row = isinstance(e, ProcessRow)
+        lazy_row = type(e) is ProcessRow
         get = e.plain().get if isinstance(e, ProcessRow) else e.get
         p = Proc.__new__(Proc)
         p.pid = _as_int(get("pid"))
@@ -200,10 +206,14 @@ class Proc:
             for row in mons:
                 if isinstance(row, (list, tuple)) and len(row) >= 2:
                     p.monitors[_as_int(row[0])] = _as_int(row[1])
-        p.restarts, p.handled, p.cpu_ns, p.memory = (
-            v if type(v) is int else 0
-            for v in (get("restarts"), get("handled"), get("cpu_ns"), get("memory"))
-        )
+        v = get("restarts")
+        p.restarts = v if type(v) is int else 0
+        v = get("handled")
+        p.handled = v if type(v) is int else 0
+        v = get("cpu_ns")
+        p.cpu_ns = v if type(v) is int else 0
+        v = get("memory")
+        p.memory = v if type(v) is int else 0
         return p
 
 
