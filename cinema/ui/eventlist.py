@@ -34,12 +34,22 @@ class EventTableModel(QAbstractTableModel):
         super().__init__()
         self.state = state
         self.rows: np.ndarray | None = None  # None: every event
+        self._shown = state.event_count  # rows announced to the view (a live session grows)
         self._details: OrderedDict[int, str] = OrderedDict()
 
     def set_rows(self, rows: np.ndarray | None) -> None:
         self.beginResetModel()
         self.rows = rows
+        self._shown = self.state.event_count
         self.endResetModel()
+
+    def grow_to(self, n: int) -> None:
+        """Rows ``[shown, n)`` were appended to the session (all-events mode only)."""
+        first = self._shown
+        if n > first:
+            self.beginInsertRows(QModelIndex(), first, n - 1)
+            self._shown = n
+            self.endInsertRows()
 
     def seq_at(self, row: int) -> int:
         return int(self.rows[row]) if self.rows is not None else row
@@ -53,7 +63,7 @@ class EventTableModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
             return 0
-        return len(self.rows) if self.rows is not None else self.state.event_count
+        return len(self.rows) if self.rows is not None else self._shown
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -137,8 +147,17 @@ class EventListWidget(QWidget):
         self.filter.returnPressed.connect(self.apply_filter)
         self.view.selectionModel().currentRowChanged.connect(self._on_row)
         state.sigPosition.connect(self._on_position)
+        state.sigGrown.connect(self._on_grown)
         self._syncing = False
         self.apply_filter()
+
+    def _on_grown(self, n: int) -> None:
+        """A live session grew: new rows are appended (or the filter runs again)."""
+        if self.model.rows is not None:
+            self.apply_filter()
+            return
+        self.model.grow_to(n)
+        self.status.setText(f"{n:,} events")
 
     def apply_filter(self) -> None:
         self._debounce.stop()

@@ -112,6 +112,7 @@ class ProcessGraphWidget(QWidget):
         self._pending = DeferredRefresh(self, self.refresh)
         state.sigPosition.connect(self._pending.request)
         state.sigProcess.connect(self._pending.request)
+        state.sigGrown.connect(self._on_grown)
         self.apply_theme(theme)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -125,6 +126,12 @@ class ProcessGraphWidget(QWidget):
         self.recent.setPen(pg.mkPen(accent, width=1.5))
         self.dots.setBrush(pg.mkBrush(theme.accent))
         self.refresh()
+
+    def _on_grown(self, _n: int) -> None:
+        # a live session grew: the model's columns and message pairs are the old, shorter ones
+        self.model = graph_model(self.state)
+        self._last_view_shape = None
+        self._pending.request()
 
     def set_view(self, view: str) -> None:
         if view not in VIEWS:

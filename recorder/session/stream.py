@@ -88,6 +88,8 @@ class StreamDecoder:
                 if avail >= TRAILER.size and bytes(buf[start + 8 : start + 16]) == TRAILER_MAGIC:
                     start += TRAILER.size
                     continue
+                if 0 < avail < TRAILER.size:
+                    break  # the trailer is split across two feeds: wait for the rest
                 if avail:
                     raise SessionFormatError("data after the session trailer", self._pos + start)
                 break

@@ -10,13 +10,16 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 
-def record_bank(path: Path) -> Path:
+def record_bank(path: Path, **recorder_options: object) -> Path:
     """Record the bank scenario (crashes, supervisor restarts) deterministically."""
     from recorder.sandbox.runtime import Runtime
     from recorder.sandbox.scenarios import run_scenario
 
     rt = Runtime(
-        deterministic=True, seed=1, record=str(path), recorder_options={"flush_interval": None}
+        deterministic=True,
+        seed=1,
+        record=str(path),
+        recorder_options={"flush_interval": None, **recorder_options},
     )
     run = rt.run
 
@@ -35,6 +38,12 @@ def record_bank(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def bank_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return record_bank(tmp_path_factory.mktemp("bank") / "bank.cinema")
+
+
+@pytest.fixture(scope="session")
+def bank_frames_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bank session in frames of 500 events: a stream of it grows in steps."""
+    return record_bank(tmp_path_factory.mktemp("bank") / "bank-frames.cinema", frame_events=500)
 
 
 @pytest.fixture

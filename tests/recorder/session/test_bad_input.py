@@ -252,3 +252,13 @@ def test_a_writer_killed_with_sigkill_leaves_a_file_that_opens(tmp_path: Path) -
     assert [e.data for e in r.events(0, 5)] == [("tick", i) for i in range(5)]
     last = r.event(r.event_count - 1)
     assert last.data == ("tick", r.event_count - 1)
+
+
+def test_a_trailer_split_across_feeds_is_waited_for(good_file: bytes) -> None:
+    whole = SessionReader(None)
+    whole.feed(good_file)
+    for cut in range(len(good_file) - 16, len(good_file)):  # every split inside the trailer
+        r = SessionReader(None)
+        r.feed(good_file[:cut])
+        r.feed(good_file[cut:])
+        assert r.event_count == whole.event_count > 0
