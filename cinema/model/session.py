@@ -37,6 +37,8 @@ log.addHandler(logging.NullHandler())
 
 #: How far before its target a long replay leaves a checkpoint world in the cache.
 _CHECKPOINT = 1024
+#: Spacing of the checkpoints a replay leaves in a keyframe interval seeked into before.
+_GRID = 2048
 
 #: Called with the number of new events after a live session grew.
 Subscriber = Callable[[int], object]
@@ -56,6 +58,7 @@ class Session:
         self._world_cache = max(2, world_cache)
         self._kf_worlds: OrderedDict[int, World] = OrderedDict()
         self._fresh_keyframe = False  # a keyframe was decoded since the last gc freeze
+        self._visited: set[int] = set()  # keyframe intervals (by first seq - 1) seeked into
         self._subscribers: list[Subscriber] = []
 
     # ------------------------------------------------------------------ construction
@@ -279,8 +282,19 @@ class Session:
     def _replay(self, base: World, seq: int) -> World:
         # A long replay leaves one checkpoint _CHECKPOINT events before its target, so
         # stepping back from here replays at most that many events, not the whole interval.
+        # The second seek into a keyframe interval also leaves a checkpoint every _GRID events
+        # of its way (costing a few ms once): scrubbing back and forth there, or seeking
+        # nearby, then replays at most _GRID events instead of up to a whole interval.
         w = base
-        stops = [seq - _CHECKPOINT, seq] if seq - _CHECKPOINT > base.seq + _CHECKPOINT else [seq]
+        stops: list[int] = []
+        origin = self._interval_origin(seq)
+        if origin in self._visited:
+            stops.extend(range(origin + ((base.seq - origin) // _GRID + 1) * _GRID, seq, _GRID))
+        else:
+            self._visited.add(origin)
+        if seq - _CHECKPOINT > (stops[-1] if stops else base.seq) + _CHECKPOINT:
+            stops.append(seq - _CHECKPOINT)
+        stops.append(seq)
         for end in stops:
             rp = Replayer(w, self.data)
             cols = _columns.window(self.reader, w.seq + 1, end + 1)
@@ -289,6 +303,12 @@ class Session:
             if end < seq:
                 self._remember(w)
         return w
+
+    def _interval_origin(self, seq: int) -> int:
+        """The seq of the world a keyframe interval starts from (``-1`` before the first)."""
+        kf_seqs = self.reader.keyframe_seqs
+        j = bisect.bisect_right(kf_seqs, seq + 1) - 1
+        return kf_seqs[j] - 1 if j >= 0 else -1
 
     def _remember(self, w: World) -> None:
         self._worlds[w.seq] = w
