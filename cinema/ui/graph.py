@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from cinema.model.graphview import GraphFrame, GraphModel
@@ -90,6 +90,11 @@ class ProcessGraphWidget(QWidget):
         self.dots = pg.ScatterPlotItem(size=7, pen=None, symbol="o")
         self.plot.addItem(self.dots)
         self.labels: list[pg.TextItem] = []
+        self._label_font = QFont(self.font())  # the UI's font (QFont("") may pick a serif)
+        self._label_font.setPointSizeF(8)
+        self._label_px: dict[int, float] = {}  # node index -> its label's width in pixels
+        self._auto_fit = True  # refit on resize until the user pans or zooms
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setText(
@@ -188,13 +193,45 @@ class ProcessGraphWidget(QWidget):
         shape = (self.view, n, sel_pid if self.view != "supervision" else -1)
         if shape != self._last_view_shape:
             self._last_view_shape = shape
-            if n:
-                self.plot.getViewBox().autoRange(padding=0.08)
+            self._auto_fit = True
+            self.fit_view()
         names = {"supervision": "supervision tree", "process": "neighbours of the selection",
                  "messages": "last messages (sequence diagram)"}  # fmt: skip
         self.caption.setText(
             f"<small>{names[self.view]} · {n} processes · event #{self.state.seq:,}</small>"
         )
+
+    def _on_manual_range(self, *_args: Any) -> None:
+        self._auto_fit = False
+
+    def resizeEvent(self, ev: Any) -> None:
+        super().resizeEvent(ev)
+        if self._auto_fit:
+            self.fit_view()
+
+    def fit_view(self) -> None:
+        """Show every node *and its label*: labels are drawn at a fixed pixel size to the right
+        of their node, so the x range is widened until the widest label near the right edge
+        fits (an autoRange on the nodes alone would cut "clearing" in a narrow dock)."""
+        fr = self.frame
+        if fr is None or not len(fr.pids):
+            return
+        vb = self.plot.getViewBox()
+        w, h = max(vb.width(), 80.0), max(vb.height(), 80.0)
+        pad, node = 10.0, 36.0  # px: margin, and room for the biggest node and its ring
+        xmin, xmax = float(fr.x.min()), float(fr.x.max())
+        ymin, ymax = float(fr.y.min()), float(fr.y.max())
+        label_px = np.zeros(len(fr.x))
+        for j, px in self._label_px.items():
+            if j < len(label_px):
+                label_px[j] = px
+        # units per pixel so that x_i + label_i (in px) stays inside, for every node
+        room = np.maximum(w - 2 * pad - node - label_px, 20.0)
+        sx = float(np.max((fr.x - xmin) / room)) or 1.0 / w
+        x0 = xmin - (pad + node / 2) * sx
+        sy = (ymax - ymin) / max(h - 2 * pad - node, 20.0) or 1.0 / h
+        y0 = ymin - (pad + node / 2) * sy
+        vb.setRange(xRange=(x0, x0 + w * sx), yRange=(y0, y0 + h * sy), padding=0)
 
     @staticmethod
     def _set_lines(item: pg.PlotCurveItem, seg: np.ndarray) -> None:
@@ -218,13 +255,16 @@ class ProcessGraphWidget(QWidget):
             which = list(np.flatnonzero(restarted | selected)[:LABEL_LIMIT])
         while len(self.labels) < len(which):
             t = pg.TextItem(anchor=(-0.08, 0.5))
-            t.setFont(QFont("", 8))
+            t.setFont(self._label_font)
             self.plot.addItem(t)
             self.labels.append(t)
+        metrics = QFontMetrics(self._label_font)
+        self._label_px = {}
         for i, label in enumerate(self.labels):
             if i < len(which):
                 j = which[i]
                 text = fr.labels[j] + (" ↻" if fr.restarted[j] else "")
+                self._label_px[int(j)] = metrics.horizontalAdvance(text) * 1.1 + 4
                 label.setText(text, color=self.theme.foreground)
                 label.setPos(fr.x[j], fr.y[j])
                 label.setVisible(True)

@@ -80,7 +80,7 @@ def _render(
                 app.processEvents()
             if view != "inspector":
                 win.graph.refresh()
-                win.graph.plot.getViewBox().autoRange(padding=0.06)
+                win.graph.fit_view()
                 app.processEvents()
         if view in ("all", "timeline"):
             # zoom to the ~300 events around the playhead: glyphs and message arrows show
