@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from cinema.model._window import counters, transient_messages
+from cinema.model._overlay import Lazy
+from cinema.model._window import Counts, counters, transient_messages
 from cinema.model.world import (
     Entry,
-    Lazy,
     Namer,
     Proc,
     Resolver,
@@ -138,7 +138,7 @@ class Replayer:
         return p if p is not None and p.status not in ("dead", "crashed") else None
 
     def _is_alive(self, pid: int) -> bool:
-        if pid in self.overlay.running:
+        if self.overlay.is_running(pid):
             return pid in self.procs
         e = self.procs.get(pid)
         if e is None:
@@ -198,19 +198,14 @@ class Replayer:
         self.seq = start + n - 1
         self.time_ns = int(ts[n - 1])
 
-    def _count(self, start: int, counts: list[tuple[int, int, int]]) -> None:
-        """Add ``(pid, RECEIVEs, index of the last STATE or -1)`` rows to the overlay."""
+    def _count(self, start: int, counts: Counts) -> None:
+        """Add RECEIVE counts and latest STATEs (window indices) of distinct pids."""
+        pids, received, last_state = counts
         procs = self.procs
-        ov = self.overlay
-        handled, running, state = ov.handled, ov.running, ov.state
-        for q, c, last in counts:
-            if q not in procs:
-                continue
-            if c:
-                handled[q] = handled.get(q, 0) + c
-                running.add(q)
-            if last >= 0:
-                state[q] = Lazy(start + last, "state")
+        known = np.fromiter((q in procs for q in pids.tolist()), dtype=bool, count=len(pids))
+        if not known.all():
+            pids, received, last_state = pids[known], received[known], last_state[known]
+        self.overlay.add(pids, received, np.where(last_state >= 0, last_state + start, -1))
 
     def _consume(self, pid: int, ref: int) -> None:
         """The mailbox effect of a RECEIVE (its count and status go through the overlay)."""
@@ -289,10 +284,7 @@ class Replayer:
         p.parent = None if peer == NO_PID else peer
         p.supervisor = _opt_pid(d.get("supervisor"))
         p.restarts = self.pending_restarts.pop(pid, 0)
-        ov = self.overlay
-        ov.handled.pop(pid, None)
-        ov.state.pop(pid, None)
-        ov.running.discard(pid)
+        self.overlay.clear(pid)
         self.procs[pid] = p
         self.owned.add(pid)
 

@@ -18,7 +18,8 @@ from recorder.events import EventKind
 __all__ = ["Counts", "counters", "transient_messages"]
 
 _K = EventKind
-Counts = tuple[int, int, int]  # (pid, RECEIVEs, index of the last STATE or -1)
+#: Distinct pids, their RECEIVE counts, and the window index of their last STATE (or -1).
+Counts = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def transient_messages(
@@ -74,14 +75,14 @@ def _once(sorted_values: np.ndarray) -> np.ndarray:
     return once
 
 
-def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int, list[Counts]]:
+def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int, Counts]:
     """RECEIVE counts and last STATEs per process, due before each event that needs them.
 
     A process's counters only interact with its own structural events (``breaks``: SPAWN
     resets them, PROFILE overwrites ``handled``, SUSPEND / RESUME / EXIT set the status), so
     the RECEIVEs and STATEs of one process between two of those sum up in any order. Returns
-    event index -> ``(pid, RECEIVEs, index of the last STATE or -1)`` rows to add to the
-    overlay just before that event (index ``len(kind)``: at the end of the window).
+    event index -> :data:`Counts` to add to the overlay just before that event (index
+    ``len(kind)``: at the end of the window).
     """
     n = len(kind)
     stride = n + 1
@@ -101,12 +102,18 @@ def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int,
     rk, rc = np.unique(group(recv), return_counts=True)
     states = np.flatnonzero(kind == _K.STATE)[::-1]
     sk, first = np.unique(group(states), return_index=True)
-    last = dict(zip(sk.tolist(), states[first].tolist(), strict=True))
-    out: dict[int, list[Counts]] = {}
-    for g, c in zip(rk.tolist(), rc.tolist(), strict=True):
-        q, d = divmod(g, stride)
-        out.setdefault(d, []).append((q, c, last.pop(g, -1)))
-    for g, i in last.items():
-        q, d = divmod(g, stride)
-        out.setdefault(d, []).append((q, 0, i))
+    groups = np.union1d(rk, sk)
+    received = np.zeros(len(groups), dtype=np.int64)
+    received[np.searchsorted(groups, rk)] = rc
+    last = np.full(len(groups), -1, dtype=np.int64)
+    last[np.searchsorted(groups, sk)] = states[first]
+    pids, due = np.divmod(groups, stride)
+    order = np.argsort(due, kind="stable")
+    due = due[order]
+    cuts = np.flatnonzero(due[1:] != due[:-1]) + 1
+    out: dict[int, Counts] = {}
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(due)], strict=True):
+        if hi > lo:
+            sel = order[lo:hi]
+            out[int(due[lo])] = (pids[sel], received[sel], last[sel])
     return out

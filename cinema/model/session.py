@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from cinema.model import _columns
+from cinema.model._overlay import Lazy
 from cinema.model._replay import Replayer, empty_world, world_from_keyframe
 from cinema.model.errors import ModelError
-from cinema.model.world import KfLazy, Lazy, World
+from cinema.model.world import KfLazy, World
 from recorder.events import NO_PID, Event
 from recorder.session.format import FrameType
 from recorder.session.reader import ProcessInfo, SessionReader, Skeleton
@@ -288,7 +289,7 @@ class Session:
         w = base
         stops: list[int] = []
         origin = self._interval_origin(seq)
-        if origin in self._visited:
+        if origin in self._visited and seq - base.seq > _GRID:
             stops.extend(range(origin + ((base.seq - origin) // _GRID + 1) * _GRID, seq, _GRID))
         else:
             self._visited.add(origin)

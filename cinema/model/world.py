@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from cinema.model._overlay import EMPTY_OVERLAY, Overlay
 from recorder.events import NO_PID
 from recorder.session.keyframes import ProcessRow
 
@@ -97,13 +98,6 @@ class SupervisionTree(NamedTuple):
             depth, pid = stack.pop()
             yield depth, pid
             stack.extend((depth + 1, c) for c in reversed(self.children.get(pid, ())))
-
-
-class Lazy(NamedTuple):
-    """A payload value not decoded yet: ``data`` of event ``seq`` (or ``data[key]``)."""
-
-    seq: int
-    key: str | None = None
 
 
 class KfLazy(NamedTuple):
@@ -231,35 +225,6 @@ def _opt_pid(v: Any) -> int | None:
     return None if n == NO_PID else n
 
 
-class Overlay(NamedTuple):
-    """Effects of RECEIVE and STATE events not yet folded into a process entry.
-
-    Replaying thousands of messages touches most processes only to count a message and mark
-    it running; keeping those effects here spares copying each process (see ``_replay``).
-    """
-
-    handled: dict[int, int]  # pid -> messages handled since the entry was last folded
-    state: dict[int, Any]  # pid -> latest state (usually a Lazy)
-    running: set[int]  # pids whose last status change was a RECEIVE
-
-    def copy(self) -> Overlay:
-        return Overlay(dict(self.handled), dict(self.state), set(self.running))
-
-    def fold(self, p: Proc) -> None:
-        """Move the pending effects for ``p`` into it."""
-        pid = p.pid
-        n = self.handled.pop(pid, 0)
-        if n:
-            p.handled += n
-        if pid in self.state:
-            p.state = self.state.pop(pid)
-        if pid in self.running:
-            self.running.discard(pid)
-            p.status = "running"
-
-
-EMPTY_OVERLAY = Overlay({}, {}, set())
-
 Entry = Proc | Mapping[str, Any]  # a Proc, or a keyframe entry not converted yet
 Resolver = Callable[[Any], Any]  # turns a Lazy into its value (identity for anything else)
 Namer = Callable[[int], str]
@@ -323,10 +288,11 @@ class World:
             return None
         p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e)
         ov = self._overlay
-        p.handled += ov.handled.get(pid, 0)
-        if pid in ov.state:
-            p.state = ov.state[pid]
-        if pid in ov.running:
+        p.handled += ov.handled_of(pid)
+        state = ov.state_of(pid)
+        if state is not None:
+            p.state = state
+        if ov.is_running(pid):
             p.status = "running"
         view = self._view(p)
         self._views[pid] = view
@@ -337,7 +303,7 @@ class World:
         return sorted(pid for pid in self._procs if self._status(pid) not in ("dead", "crashed"))
 
     def _status(self, pid: int) -> str:
-        if pid in self._overlay.running:
+        if self._overlay.is_running(pid):
             return "running"
         e = self._procs[pid]
         return e.status if isinstance(e, Proc) else str(e.get("status") or "waiting")
