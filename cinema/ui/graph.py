@@ -219,7 +219,7 @@ class ProcessGraphWidget(QWidget):
         vb = self.plot.getViewBox()
         w, h = max(vb.width(), 80.0), max(vb.height(), 80.0)
         pad, node = 10.0, 36.0  # px: margin, and room for the biggest node and its ring
-        xmin, xmax = float(fr.x.min()), float(fr.x.max())
+        xmin = float(fr.x.min())
         ymin, ymax = float(fr.y.min()), float(fr.y.max())
         label_px = np.zeros(len(fr.x))
         for j, px in self._label_px.items():

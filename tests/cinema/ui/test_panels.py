@@ -225,3 +225,48 @@ def test_event_details_and_inspector_use_the_brief_form(qtbot, state) -> None:  
     qtbot.waitUntil(lambda: "State" in insp.sections)
     value = insp.sections["State"].child(0).text(1)
     assert "recorder." not in value and "='" not in value, value
+
+
+def test_graph_labels_stay_inside_a_narrow_view(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    w = ProcessGraphWidget(state, view="supervision")
+    qtbot.addWidget(w)
+    w.resize(420, 300)
+    w.show()
+    qtbot.waitExposed(w)
+    restart = _first(state, EventKind.RESTART)
+    state.select_event(restart)
+    qtbot.waitUntil(lambda: w.frame is not None and any(w.frame.restarted))
+    w.fit_view()
+    view = w.plot.getViewBox().sceneBoundingRect()
+    shown = [t for t in w.labels if t.isVisible()]
+    assert shown
+    for t in shown:
+        r = t.sceneBoundingRect()
+        assert view.left() - 1 <= r.left() and r.right() <= view.right() + 1, (
+            t.textItem.toPlainText()
+        )
+
+
+def test_transport_icons_follow_the_theme(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor
+
+    from cinema.ui.playback import PlaybackBar
+    from cinema.ui.theme import THEMES
+
+    bar = PlaybackBar(state, THEMES["dark"])
+    qtbot.addWidget(bar)
+
+    def ink(theme_name: str) -> QColor:
+        img = bar.b_play.icon().pixmap(16, 16).toImage()
+        opaque = [
+            img.pixelColor(x, y)
+            for x in range(16)
+            for y in range(16)
+            if img.pixelColor(x, y).alpha() > 200
+        ]
+        assert opaque, theme_name
+        return opaque[len(opaque) // 2]
+
+    assert ink("dark").lightness() > 160  # light ink on the dark background
+    bar.apply_theme(THEMES["light"])
+    assert ink("light").lightness() < 90
