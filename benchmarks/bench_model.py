@@ -8,6 +8,8 @@ Figures (10,000,000 events among 5,000 processes; ``--quick``: 1,000,000):
   extrapolated linearly to the mean seek target (said in the note): replaying millions of
   events per point would take minutes.
 - step forward / back one event from a world just computed.
+- seek nearby: random points of one keyframe interval, in random order, after a first seek
+  there (the second seek into an interval lays a checkpoint grid; scrubbing the timeline).
 - open the session and answer the first world query, in a fresh interpreter: time and peak
   memory.
 """
@@ -27,7 +29,7 @@ from benchmarks._sessions import ensure_synthetic
 
 @benchmark("model", help="seek / step / open on a big session vs replay from the start")
 def run(quick: bool) -> Iterator[Figure]:
-    from cinema.model import Session, _columns
+    from cinema.model import Session, _columns, session
     from cinema.model._replay import Replayer, empty_world
 
     n_events = 1_000_000 if quick else 10_000_000
@@ -42,6 +44,7 @@ def run(quick: bool) -> Iterator[Figure]:
     for _ in range(40 if quick else 100):
         seq = rng.randrange(2, s.event_count - 2)
         s._worlds.clear()  # cold: nothing cached near the target
+        s._visited.clear()  # ... and a first visit of its keyframe interval
         t0 = time.perf_counter()
         s.world_at(seq)
         seeks.append(time.perf_counter() - t0)
@@ -53,8 +56,21 @@ def run(quick: bool) -> Iterator[Figure]:
         s.world_at(seq - 1)
         steps_back.append(time.perf_counter() - t0)
 
+    # Seeks around one spot: the timeline scrubbed back and forth inside a keyframe interval.
+    nearby: list[float] = []
+    kfs = s.reader.keyframe_seqs
+    for _ in range(4 if quick else 10):
+        j = rng.randrange(len(kfs) - 1)
+        s._worlds.clear()
+        s._visited.clear()
+        s.world_at(kfs[j + 1] - 2)  # the first seek into the interval
+        for seq in rng.sample(range(kfs[j], kfs[j + 1] - 1), 20):
+            t0 = time.perf_counter()
+            s.world_at(seq)
+            nearby.append(time.perf_counter() - t0)
+
     # Baseline: replay from the first event, measured on a prefix, extrapolated.
-    prefix = min(200_000, s.event_count)
+    prefix = min(200_000 if quick else 1_000_000, s.event_count)
     t0 = time.perf_counter()
     rp = Replayer(empty_world(s._resolve, s.process_name), s.data)
     cols = _columns.window(s.reader, 0, prefix)
@@ -63,8 +79,9 @@ def run(quick: bool) -> Iterator[Figure]:
     mean_target = statistics.mean(targets)
     replay_s = per_event * mean_target
     note = (
-        f"replay baseline measured on the first {prefix:,} events ({per_event * 1e6:.2f} "
-        f"us/event), extrapolated to the mean target #{mean_target:,.0f}"
+        f"replay baseline (the same replay engine, one window) measured on the first "
+        f"{prefix:,} events ({per_event * 1e6:.2f} us/event), extrapolated to the mean target "
+        f"#{mean_target:,.0f}"
     )
     p99 = percentile(seeks, 99) * 1e3
     median = statistics.median(seeks) * 1e3
@@ -78,7 +95,13 @@ def run(quick: bool) -> Iterator[Figure]:
     yield Figure("step forward one event p99", percentile(steps_fwd, 99) * 1e3, "ms", goal="< 5 ms")
     yield Figure(
         "step back one event p99", percentile(steps_back, 99) * 1e3, "ms", goal="< 5 ms",
-        note="after a cold seek (it leaves a checkpoint 1024 events before its target)",
+        note=f"after a cold seek (it leaves a checkpoint {session._CHECKPOINT} events before "
+        "its target)",
+    )  # fmt: skip
+    yield Figure(
+        "seek nearby p99", percentile(nearby, 99) * 1e3, "ms", goal="< 50 ms",
+        note=f"median {statistics.median(nearby) * 1e3:.1f} ms; {len(nearby)} seeks at random "
+        "points of keyframe intervals seeked into once before",
     )  # fmt: skip
 
     code = (

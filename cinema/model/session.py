@@ -5,8 +5,11 @@ stream take the same path (Perfetto-style): :meth:`Session.live` makes an empty 
 :meth:`Session.feed` grows, and subscribers hear how many events arrived.
 
 Seeking (:meth:`Session.world_at`) starts from the nearest keyframe at or before the target,
-or from a nearer cached world, and replays only the events in between; recent worlds are kept
-in a small LRU, so stepping one event forward or back costs one event or a cache hit.
+or from a nearer cached world, and replays only the events in between (as one window, see
+:mod:`cinema.model._replay`). Recent worlds are kept in a small LRU together with checkpoints
+that long replays leave behind (one shortly before the target; on a second seek into a keyframe
+interval, a grid across it), so stepping one event forward or back, or scrubbing around a spot,
+replays a few hundred events at most.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ log = logging.getLogger("cinema.model")
 log.addHandler(logging.NullHandler())
 
 #: How far before its target a long replay leaves a checkpoint world in the cache.
-_CHECKPOINT = 1024
+_CHECKPOINT = 512
 #: Spacing of the checkpoints a replay leaves in a keyframe interval seeked into before.
 _GRID = 2048
 
