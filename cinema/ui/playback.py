@@ -97,7 +97,7 @@ class PlaybackBar(QWidget):
         self.slider.blockSignals(False)
         st = self.state
         self.position.setText(
-            f"#{seq:,} / {st.event_count - 1:,}   +{st.rel_seconds() * 1e3:.3f} ms"
+            f"#{seq:,} of {st.event_count:,}   +{st.rel_seconds() * 1e3:.3f} ms"
         )
 
     def _on_playing(self, playing: bool) -> None:
