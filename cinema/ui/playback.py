@@ -96,9 +96,7 @@ class PlaybackBar(QWidget):
         self.slider.setValue(seq)
         self.slider.blockSignals(False)
         st = self.state
-        self.position.setText(
-            f"#{seq:,} of {st.event_count:,}   +{st.rel_seconds() * 1e3:.3f} ms"
-        )
+        self.position.setText(f"#{seq:,} of {st.event_count:,}   +{st.rel_seconds() * 1e3:.3f} ms")
 
     def _on_playing(self, playing: bool) -> None:
         sp = QStyle.StandardPixmap
