@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,74 +33,6 @@ def _pick_event(state, event: int | None, at_ns: float | None) -> int:
     return max(state.event_count - 1, 0)
 
 
-def _render(
-    path: str,
-    out: str,
-    *,
-    event: int | None = None,
-    at_ns: float | None = None,
-    view: str = "all",
-    size: tuple[int, int] = (1600, 1000),
-    theme: str = "light",
-) -> Path:
-    """Open ``path``, put the playhead at ``event`` (or ``at_ns`` after the first event, or the
-    last event), select that event's process, and save ``view`` as a PNG at ``out``."""
-    if view not in VIEWS:
-        raise UserError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
-    if "DISPLAY" not in os.environ and "WAYLAND_DISPLAY" not in os.environ:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-    app = ensure_app(theme)
-    state = load_state(path)
-    seq = _pick_event(state, event, at_ns)
-    state.select_event(seq)
-    with tempfile.TemporaryDirectory() as tmp:
-        # a throwaway settings file: a screenshot must not depend on (or change) the user's layout
-        settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
-        win = MainWindow(state, theme=theme, settings=settings)
-        win.resize(*size)
-        if view == "supervision":
-            win.graph.set_view("supervision")
-        elif view == "graph":
-            win.graph.set_view("process")
-        win.show()
-        for _ in range(3):
-            app.processEvents()
-        widget: QWidget = {
-            "all": win,
-            "timeline": win.timeline,
-            "graph": win.graph,
-            "supervision": win.graph,
-            "inspector": win.inspector,
-        }[view]
-        if view in ("graph", "supervision", "inspector"):
-            # a panel on its own, at the requested size
-            dock = next(d for d in win.docks.values() if d.widget() is widget)
-            dock.setFloating(True)
-            dock.resize(*size)
-            for _ in range(3):
-                app.processEvents()
-            if view != "inspector":
-                win.graph.refresh()
-                win.graph.fit_view()
-                app.processEvents()
-        if view in ("all", "timeline"):
-            # zoom to the ~300 events around the playhead: glyphs and message arrows show
-            ts = state.skeleton.ts
-            lo, hi = max(seq - 150, 0), min(seq + 150, state.event_count - 1)
-            t0 = (int(ts[lo]) - state.session.t_first) / 1e9
-            t1 = (int(ts[hi]) - state.session.t_first) / 1e9
-            win.timeline.show_window(t0, max(t1, t0 + 1e-6))
-            app.processEvents()
-        target = Path(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not widget.grab().save(str(target)):
-            raise UserError(f"{target}: could not write the PNG")
-        win.close()
-        QApplication.processEvents()
-    return target
-
-
 def render(
     path: str,
     out: str,
@@ -111,10 +45,70 @@ def render(
 ) -> Path:
     """Open ``path``, put the playhead at ``event`` (or ``at_ns`` after the first event, or the
     last event), select that event's process, and save ``view`` as a PNG at ``out``."""
+    with _quiet_size_hint_warnings():
+        if view not in VIEWS:
+            raise UserError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
+        if "DISPLAY" not in os.environ and "WAYLAND_DISPLAY" not in os.environ:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+        app = ensure_app(theme)
+        state = load_state(path)
+        seq = _pick_event(state, event, at_ns)
+        state.select_event(seq)
+        with tempfile.TemporaryDirectory() as tmp:
+            # throwaway settings: a screenshot must not depend on (or change) the user's layout
+            settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
+            win = MainWindow(state, theme=theme, settings=settings)
+            win.resize(*size)
+            if view == "supervision":
+                win.graph.set_view("supervision")
+            elif view == "graph":
+                win.graph.set_view("process")
+            win.show()
+            for _ in range(3):
+                app.processEvents()
+            widget: QWidget = {
+                "all": win,
+                "timeline": win.timeline,
+                "graph": win.graph,
+                "supervision": win.graph,
+                "inspector": win.inspector,
+            }[view]
+            if view in ("graph", "supervision", "inspector"):
+                # a panel on its own, at the requested size
+                dock = next(d for d in win.docks.values() if d.widget() is widget)
+                dock.setFloating(True)
+                dock.resize(*size)
+                for _ in range(3):
+                    app.processEvents()
+                if view != "inspector":
+                    win.graph.refresh()
+                    win.graph.fit_view()
+                    app.processEvents()
+            if view in ("all", "timeline"):
+                # zoom to the ~300 events around the playhead: glyphs and message arrows show
+                ts = state.skeleton.ts
+                lo, hi = max(seq - 150, 0), min(seq + 150, state.event_count - 1)
+                t0 = (int(ts[lo]) - state.session.t_first) / 1e9
+                t1 = (int(ts[hi]) - state.session.t_first) / 1e9
+                win.timeline.show_window(t0, max(t1, t0 + 1e-6))
+                app.processEvents()
+            target = Path(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not widget.grab().save(str(target)):
+                raise UserError(f"{target}: could not write the PNG")
+            win.close()
+            QApplication.processEvents()
+        return target
+
+
+@contextlib.contextmanager
+def _quiet_size_hint_warnings() -> Iterator[None]:
+    """Drop the offscreen platform's "does not support propagateSizeHints()" warning (noise
+    in a screenshot); pass every other Qt message on to the handler that was installed."""
     previous: Any = None
 
-    def quiet_size_hints(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
-        # The offscreen platform warns that it cannot propagate window size hints: noise here.
+    def handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
         if "propagateSizeHints" in message:
             return
         if previous is not None:
@@ -122,8 +116,8 @@ def render(
         else:
             sys.stderr.write(message + "\n")
 
-    previous = qInstallMessageHandler(quiet_size_hints)
+    previous = qInstallMessageHandler(handler)
     try:
-        return _render(path, out, event=event, at_ns=at_ns, view=view, size=size, theme=theme)
+        yield
     finally:
         qInstallMessageHandler(previous)
