@@ -137,12 +137,16 @@ class Trigger:
 
 
 class SpawnInfo(NamedTuple):
-    """What a spawn event says about the new process (the ``data`` map of SPAWN)."""
+    """What a spawn event says about the new process (the ``data`` map of SPAWN).
+
+    ``parent`` and ``supervisor`` are pids, or ``None`` when there is none (readers also
+    accept :data:`NO_PID` there).
+    """
 
     name: str
     behaviour: str = "process"  # "process" | "gen_server" | "supervisor" | a module name
-    parent: int = NO_PID
-    supervisor: int = NO_PID
+    parent: int | None = None
+    supervisor: int | None = None
     node: str = "local"
 
     def as_data(self) -> dict[str, Any]:

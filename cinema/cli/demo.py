@@ -108,4 +108,19 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
             f"`cinema open {path}`)"
         )
         return
-    sys.exit(run_viewer(path))
+    first_crash = _first_crash(path)
+    if first_crash is not None:
+        click.echo(f"opening at the first crash (event #{first_crash}); space plays, F5 runs on")
+    sys.exit(run_viewer(path, event=first_crash))
+
+
+def _first_crash(path: str) -> int | None:
+    """Where the demo opens: the first crash, the moment worth looking at."""
+    import numpy as np
+
+    from recorder.events import EventKind
+    from recorder.session.reader import SessionReader
+
+    with SessionReader(path) as reader:
+        crashes = np.flatnonzero(reader.skeleton().kind == EventKind.CRASH)
+    return int(crashes[0]) if len(crashes) else None

@@ -26,7 +26,8 @@ def summarize(path: str) -> dict[str, Any]:
         frames = r.frame_table()
         counts = r.kind_counts()
         meta = r.meta
-        anchor = meta.get("clock_anchor") if isinstance(meta.get("clock_anchor"), dict) else {}
+        found = meta.get("clock_anchor")
+        anchor: dict[str, Any] = found if isinstance(found, dict) else {}
         started = None
         if isinstance(anchor.get("wall_ns"), int) and isinstance(anchor.get("monotonic_ns"), int):
             wall = anchor["wall_ns"] + (r.t_first - anchor["monotonic_ns"] if r.event_count else 0)

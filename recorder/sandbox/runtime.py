@@ -171,8 +171,8 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
             info = {
                 "name": label,
                 "behaviour": behaviour,
-                "parent": NO_PID if parent is None else parent,
-                "supervisor": NO_PID if supervisor is None else supervisor.n,
+                "parent": parent,  # None when spawned from outside any process
+                "supervisor": None if supervisor is None else supervisor.n,
                 "node": "local",
             }
             emit(_SPAWN, n, NO_PEER if parent is None else parent, NO_REF, info)
