@@ -86,7 +86,8 @@ def run(quick: bool) -> Iterator[Figure]:
     load_skeleton()  # warm the page cache for both files alike
     _plain_decode(plain) if quick else None
     rounds = 3
-    skel_times, plain_times = [], []
+    skel_times: list[float] = []
+    plain_times: list[float] = []
     for i in range(rounds):
         for fn, out in ((load_skeleton, skel_times), (lambda: _plain_decode(plain), plain_times))[
             :: 1 if i % 2 == 0 else -1
