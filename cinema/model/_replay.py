@@ -14,17 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from cinema.model._facts import KeyframeFacts, _as_int, _opt_pid
 from cinema.model._overlay import Lazy
 from cinema.model._window import Counts, counters, transient_messages
-from cinema.model.world import (
-    Entry,
-    Namer,
-    Proc,
-    Resolver,
-    World,
-    _as_int,
-    _opt_pid,
-)  # fmt: skip
+from cinema.model.world import Entry, Namer, Proc, Resolver, World
 from recorder.events import NO_PID, EventKind
 from recorder.session.keyframes import table_column
 
@@ -89,7 +82,7 @@ def world_from_keyframe(
     t = kf.get("time_ns")
     return World(
         kf_seq - 1, t if isinstance(t, int) else 0, procs, sups, registry, frozenset(holders),
-        {}, resolve, names,
+        {}, resolve, names, base=KeyframeFacts(procs, rows),
     )  # fmt: skip
 
 
@@ -110,13 +103,14 @@ class Replayer:
         self._resolve = base._resolve
         self._names = base._names
         self._data = data
+        self._base = base._base
 
     def world(self) -> World:
         """The world after the events applied so far (the replayer must not be used again)."""
         return World(
             self.seq, self.time_ns, self.procs, self.sups, self.registry,
             frozenset(self.holders), self.pending_restarts, self._resolve, self._names,
-            self.overlay,
+            self.overlay, self._base,
         )  # fmt: skip
 
     def _own(self, pid: int) -> Proc | None:
