@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 __all__ = ["DeferredRefresh"]
+
+_REFRESH = QEvent.Type(QEvent.registerEventType())
 
 
 class DeferredRefresh(QObject):
     """Coalesces refresh requests of one panel and skips work while the panel is not shown.
 
     A seek and a selection arrive together (and playback moves the playhead 30 times a second):
-    :meth:`request` starts a 0-ms single-shot timer, so a burst costs one refresh. A panel in a
+    :meth:`request` posts one event to itself, so a burst costs one refresh. If the window is
+    about to be painted first (its ``UpdateRequest``), the pending refreshes run just before
+    that paint, like a browser's animation-frame callbacks: one paint shows them all (after a
+    0-ms timer, the window was painted before the refreshes and again after them). A panel in a
     hidden dock or a background tab is only marked dirty; it refreshes when it is shown again
     (its dock's ``visibilityChanged``; a background tab's widget stays "visible" to Qt with an
     empty visible region). A free-standing widget (no parent: driven by a test or a script)
@@ -27,12 +32,22 @@ class DeferredRefresh(QObject):
         self._widget = widget
         self._refresh = refresh
         self.dirty = False
+        self._posted = False
         self._dock: QDockWidget | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._fire)
         widget.installEventFilter(self)
+
+    def _post(self) -> None:
+        if not self._posted:
+            self._posted = True
+            QCoreApplication.postEvent(self, QEvent(_REFRESH))
+            _FrameFlush.of(self._widget.window()).pending.append(self)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == _REFRESH:
+            self._posted = False
+            self._fire()
+            return True
+        return super().event(event)
 
     def on_screen(self) -> bool:
         w = self._widget
@@ -53,7 +68,7 @@ class DeferredRefresh(QObject):
 
     def _on_dock_visibility(self, visible: bool) -> None:
         if visible and self.dirty:
-            self._timer.start()
+            self._post()
 
     def request(self, *_args: Any, now: bool = False) -> None:
         """Ask for a refresh: on the next event-loop turn (or ``now``), once the panel shows."""
@@ -62,13 +77,12 @@ class DeferredRefresh(QObject):
             return
         if now:
             self._fire()
-        elif not self._timer.isActive():
-            self._timer.start()
+        else:
+            self._post()
 
     def done(self) -> None:
         """The panel has just refreshed (a pending request is dropped)."""
         self.dirty = False
-        self._timer.stop()
 
     def _fire(self) -> None:
         # a dock that has just become visible may not have its visible region yet: its
@@ -79,5 +93,29 @@ class DeferredRefresh(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._widget and event.type() == QEvent.Type.Show and self.dirty:
-            self._timer.start()
+            self._post()
+        return False
+
+
+class _FrameFlush(QObject):
+    """Runs the pending refreshes of a window's panels just before Qt paints the window."""
+
+    NAME = "cinema-frame-flush"
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setObjectName(self.NAME)
+        self.pending: list[DeferredRefresh] = []
+        window.installEventFilter(self)
+
+    @classmethod
+    def of(cls, window: QWidget) -> _FrameFlush:
+        found = window.findChild(QObject, cls.NAME, Qt.FindChildOption.FindDirectChildrenOnly)
+        return found if isinstance(found, _FrameFlush) else cls(window)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.UpdateRequest and self.pending:
+            pending, self.pending = self.pending, []
+            for refresh in pending:
+                refresh._fire()
         return False

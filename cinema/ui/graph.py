@@ -4,6 +4,11 @@ A thin view over :class:`cinema.model.graphview.GraphModel`: each playhead move 
 a :class:`~cinema.model.graphview.GraphFrame` and draws its arrays (one scatter layer per status,
 all edges as one line item, message dots). Layouts come from the model and are kept between
 frames; nothing here lays anything out.
+
+Only what shows is drawn: the nodes and edges inside the view, one node per pixel and one edge
+per distinct pair of pixel end points (:mod:`cinema.model.graphpixels`), so a 10,000-process
+tree in a small dock costs what its few hundred visible pixels cost. A layer whose picked
+arrays did not change is not touched (no repaint of it); zooming or panning only re-picks.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from cinema.model.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
 from cinema.model.graphview import GraphFrame, GraphModel
+from cinema.model.world import STATUSES
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
@@ -51,7 +58,11 @@ class ProcessGraphWidget(QWidget):
         self.theme = theme
         self.view = view
         self.frame: GraphFrame | None = None
-        self.redraws = 0
+        self.redraws = 0  # frames computed (playhead, selection, view changes)
+        self.drawn: dict[str, int] = {}  # items per layer after the last pick (for tests)
+        self._signatures: dict[int, bytes] = {}  # id(item) -> what it shows now
+        self._size = np.zeros(0)
+        self._label_shows: dict[int, tuple[str, str, float, float]] = {}
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -117,6 +128,10 @@ class ProcessGraphWidget(QWidget):
         self._pending = DeferredRefresh(self, self.refresh)
         state.sigPosition.connect(self._pending.request)
         state.sigProcess.connect(self._pending.request)
+        # zoom, pan, resize: the same frame, picked again for the new pixels
+        self._repick = DeferredRefresh(self, self.draw)
+        self.plot.getViewBox().sigRangeChanged.connect(self._repick.request)
+        self.plot.getViewBox().sigResized.connect(self._repick.request)
         state.sigGrown.connect(self._on_grown)
         self.apply_theme(theme)
 
@@ -130,6 +145,9 @@ class ProcessGraphWidget(QWidget):
         accent.setAlpha(170)
         self.recent.setPen(pg.mkPen(accent, width=1.5))
         self.dots.setBrush(pg.mkBrush(theme.accent))
+        self._ring_pen = pg.mkPen("#ff8c00", width=2)
+        self._signatures.clear()  # pens and colours changed: draw everything again
+        self._label_shows.clear()
         self.refresh()
 
     def _on_grown(self, _n: int) -> None:
@@ -159,6 +177,7 @@ class ProcessGraphWidget(QWidget):
         return self.model.message_centric(world, st.seq, st.pid)
 
     def refresh(self, *_args: Any) -> None:
+        """Ask the model for the frame at the playhead and draw it."""
         self._pending.done()
         fr = self.compute()
         self.frame = fr
@@ -169,37 +188,94 @@ class ProcessGraphWidget(QWidget):
         )
         if n > 2000:
             size = size * 0.5
-        status = np.array(fr.status, dtype=object)
-        pids = np.array(fr.pids, dtype=np.int64)
-        for s, item in self.nodes.items():
-            sel = status == s if n else np.zeros(0, bool)
-            item.setData(x=fr.x[sel], y=fr.y[sel], size=size[sel], data=pids[sel])
-        ring_sel = np.array(fr.restarted, bool) if n else np.zeros(0, bool)
-        sel_pid = self.state.pid
-        is_sel = pids == sel_pid
-        rx = np.concatenate([fr.x[ring_sel], fr.x[is_sel]])
-        ry = np.concatenate([fr.y[ring_sel], fr.y[is_sel]])
-        rs = np.concatenate([size[ring_sel] + 8, size[is_sel] + 8])
-        pens = [pg.mkPen("#ff8c00", width=2)] * int(ring_sel.sum()) + [
-            pg.mkPen(self.theme.accent, width=2)
-        ] * int(is_sel.sum())
-        self.rings.setData(x=rx, y=ry, size=rs, pen=pens, brush=None)
-        self._set_lines(self.edges, fr.edges)
-        self._set_lines(self.recent, fr.recent)
-        self.dots.setData(x=fr.dots[:, 0], y=fr.dots[:, 1]) if len(fr.dots) else self.dots.setData(
-            x=[], y=[]
-        )
-        self._draw_labels(fr, ring_sel, is_sel)
-        shape = (self.view, n, sel_pid if self.view != "supervision" else -1)
+        # whole pixels: pyqtgraph renders each (symbol, size, brush) once into an atlas and
+        # rebuilds it when a new one appears; sizes that differ by a fraction made that happen
+        # on every move (~15 ms a paint)
+        self._size = np.round(size)
+        shape = (self.view, n, self.state.pid if self.view != "supervision" else -1)
         if shape != self._last_view_shape:
             self._last_view_shape = shape
             self._auto_fit = True
-            self.fit_view()
+            self._draw_labels(fr, *self._marked(fr))  # the fit makes room for the labels
+            self.fit_view()  # before drawing: what is picked depends on the view
+        self.draw()
         names = {"supervision": "supervision tree", "process": "neighbours of the selection",
                  "messages": "last messages (sequence diagram)"}  # fmt: skip
         self.caption.setText(
             f"<small>{names[self.view]} · {n} processes · event #{self.state.seq:,}</small>"
         )
+
+    def pixel_view(self) -> PixelView:
+        vb = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        return PixelView(x0, x1, y0, y1, max(vb.width(), 1.0), max(vb.height(), 1.0))
+
+    def draw(self, *_args: Any) -> None:
+        """Draw the current frame: what is inside the view, at pixel resolution."""
+        self._repick.done()
+        fr = self.frame
+        if fr is None:
+            return
+        pv = self.pixel_view()
+        size = self._size
+        code = fr.status_code
+        pids = np.asarray(fr.pids, dtype=np.int64)
+        shown = pick_nodes(fr.x, fr.y, size, STATUS_RANK[code], pv)
+        self.drawn = {"nodes": len(shown)}
+        for s, item in self.nodes.items():
+            sel = shown[code[shown] == STATUSES.index(s)]
+            self._set_points(item, fr.x[sel], fr.y[sel], size[sel], pids[sel])
+        ring_sel, is_sel = self._marked(fr)
+        rx = np.concatenate([fr.x[ring_sel], fr.x[is_sel]])
+        ry = np.concatenate([fr.y[ring_sel], fr.y[is_sel]])
+        rs = np.concatenate([size[ring_sel] + 8, size[is_sel] + 8])
+        n_restarted, n_sel = int(ring_sel.sum()), int(is_sel.sum())
+        sig = self._signature(rx, ry, rs, np.array([n_restarted, n_sel]), self.theme.accent)
+        if self._changed(self.rings, sig):
+            pens = [self._ring_pen] * n_restarted + [pg.mkPen(self.theme.accent, width=2)] * n_sel
+            self.rings.setData(x=rx, y=ry, size=rs, pen=pens, brush=None)
+        edges = fr.edges[pick_segments(fr.edges, pv)]
+        self.drawn["edges"] = len(edges)
+        self._set_lines(self.edges, edges)
+        self._set_lines(self.recent, fr.recent)
+        self._set_points(self.dots, fr.dots[:, 0], fr.dots[:, 1])
+        self._draw_labels(fr, ring_sel, is_sel)
+
+    def _marked(self, fr: GraphFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the nodes with a ring: restarted recently, and the selected process."""
+        restarted = np.array(fr.restarted, bool) if len(fr.pids) else np.zeros(0, bool)
+        return restarted, np.asarray(fr.pids, dtype=np.int64) == self.state.pid
+
+    @staticmethod
+    def _signature(*parts: Any) -> bytes:
+        return b"|".join(
+            p.tobytes() if isinstance(p, np.ndarray) else str(p).encode() for p in parts
+        )
+
+    def _changed(self, item: Any, sig: bytes) -> bool:
+        """Remember what ``item`` shows; False when it already shows exactly that."""
+        if self._signatures.get(id(item)) == sig:
+            return False
+        self._signatures[id(item)] = sig
+        return True
+
+    def _set_points(
+        self,
+        item: pg.ScatterPlotItem,
+        x: np.ndarray,
+        y: np.ndarray,
+        size: np.ndarray | None = None,
+        data: np.ndarray | None = None,
+    ) -> None:
+        parts = [x, y] + [a for a in (size, data) if a is not None]
+        if not self._changed(item, self._signature(*parts)):
+            return
+        kw: dict[str, Any] = {"x": x, "y": y}
+        if size is not None:
+            kw["size"] = size
+        if data is not None:
+            kw["data"] = data
+        item.setData(**kw)
 
     def _on_manual_range(self, *_args: Any) -> None:
         self._auto_fit = False
@@ -233,8 +309,9 @@ class ProcessGraphWidget(QWidget):
         y0 = ymin - (pad + node / 2) * sy
         vb.setRange(xRange=(x0, x0 + w * sx), yRange=(y0, y0 + h * sy), padding=0)
 
-    @staticmethod
-    def _set_lines(item: pg.PlotCurveItem, seg: np.ndarray) -> None:
+    def _set_lines(self, item: pg.PlotCurveItem, seg: np.ndarray) -> None:
+        if not self._changed(item, self._signature(seg)):
+            return
         if not len(seg):
             item.setData([], [])
             return
@@ -247,7 +324,7 @@ class ProcessGraphWidget(QWidget):
     def _draw_labels(self, fr: GraphFrame, restarted: np.ndarray, selected: np.ndarray) -> None:
         n = len(fr.pids)
         # no more labels than fit: ~14 px per label row over the view's height
-        rows = max(len(set(np.round(fr.y, 3).tolist())), 1)
+        rows = max(len(np.unique(np.round(fr.y, 3))), 1)
         fits = rows * 14 <= max(self.plot.height(), 1) * 1.2 or self.view != "supervision"
         if n <= LABEL_LIMIT and fits:
             which = list(range(n))
@@ -265,8 +342,11 @@ class ProcessGraphWidget(QWidget):
                 j = which[i]
                 text = fr.labels[j] + (" ↻" if fr.restarted[j] else "")
                 self._label_px[int(j)] = metrics.horizontalAdvance(text) * 1.1 + 4
-                label.setText(text, color=self.theme.foreground)
-                label.setPos(fr.x[j], fr.y[j])
+                shows = (text, self.theme.foreground, float(fr.x[j]), float(fr.y[j]))
+                if self._label_shows.get(i) != shows:  # setText repaints even if the same
+                    self._label_shows[i] = shows
+                    label.setText(text, color=self.theme.foreground)
+                    label.setPos(fr.x[j], fr.y[j])
                 label.setVisible(True)
             else:
                 label.setVisible(False)
