@@ -102,9 +102,17 @@ def _mailbox_len(listed: int, mlen: Any) -> int:
     return max(listed, mlen) if type(mlen) is int else listed
 
 
+def _sup_or_none(v: Any) -> int:
+    sup = _opt_pid(v)
+    return -1 if sup is None else sup
+
+
 def _entry_row(e: Mapping[str, Any]) -> tuple[int, int, int, int]:
     """(status, mailbox length, restarts, supervisor) of one keyframe entry, read the way
     ``Proc.from_entry`` reads it (a table row lists its mailbox in ``mailbox_ids``)."""
+    if type(e) is dict and len(e) == 2:  # a keyframe's "dead" row: pid and status
+        status = e.get("status")
+        return (_CODE.get(status, _WAITING) if type(status) is str else _WAITING, 0, 0, -1)
     table_row = type(e) is ProcessRow
     get = e.plain().get if isinstance(e, ProcessRow) else e.get
     status = get("status")
@@ -171,13 +179,19 @@ class KeyframeFacts:
             cols[k] or none
             for k in ("status", "mailbox_ids", "mailbox_len", "restarts", "supervisor")
         )
+        # one pass per column; the common case (plain ints and strings) without calls
         table = np.empty((n, 4), np.int64)
-        table[:, 0] = [_CODE.get(s, _WAITING) if type(s) is str else _WAITING for s in status]
+        code = _CODE.get
+        table[:, 0] = [code(s, _WAITING) if type(s) is str else _WAITING for s in status]
         table[:, 1] = [
-            _mailbox_len(_queued(q, 2) if q else 0, m) for q, m in zip(ids, mlen, strict=True)
+            (m if type(m) is int and m > 0 else 0) if not q else _mailbox_len(_queued(q, 2), m)
+            for q, m in zip(ids, mlen, strict=True)
         ]
         table[:, 2] = [r if type(r) is int else 0 for r in restarts]
-        table[:, 3] = [-1 if (v := _opt_pid(s)) is None else v for s in sup]
+        table[:, 3] = [
+            -1 if v is None or v == NO_PID else v if type(v) is int else _sup_or_none(v)
+            for v in sup
+        ]
         # the last row of a pid wins, as in the world's dict; dead rows only fill the rest
         last = {(p if type(p) is int else _as_int(p)): i for i, p in enumerate(pid_col)}
         rest = [p for p in entries if p not in last]
