@@ -3,9 +3,12 @@
 Layering inside the package (each module imports only those above it)::
 
     errors, render                      messages and the shared value formatter
-    world  <- _replay <- session        the world at event N: keyframe + replay, LRU of worlds
+    _facts <- world <- _replay <- session
+                                        the world at event N: keyframe + replay, LRU of worlds;
+                                        status tables of every process without views
     timeline, history, flow, filters    per-process timelines, state history and diffs,
                                         message pairing and the communication graph, search
+    layout, graphview, graphpixels      the process graph's layouts, frames and pixel picking
 
 Nothing here imports Qt; the CLI, the UI and the tests all ask these same objects.
 """
@@ -17,6 +20,7 @@ from cinema.model.world import (
     STATUSES,
     MailboxMessage,
     ProcessView,
+    StatusTable,
     SupervisionTree,
     SupervisorView,
     World,
@@ -28,6 +32,7 @@ __all__ = [
     "ModelError",
     "ProcessView",
     "Session",
+    "StatusTable",
     "Subscriber",
     "SupervisionTree",
     "SupervisorView",
