@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +11,12 @@ from click.testing import CliRunner
 
 from cinema.cli import main
 
-
-def _helpers() -> Any:
-    if "bp_sessions" not in sys.modules:
-        path = Path(__file__).parents[1] / "model" / "bp_sessions.py"
-        spec = importlib.util.spec_from_file_location("bp_sessions", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bp_sessions"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bp_sessions"]
+from ..model import bp_sessions
 
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(_helpers().bank_session(tmp_path_factory.mktemp("cli") / "bank.cinema"))
+    return str(bp_sessions.bank_session(tmp_path_factory.mktemp("cli") / "bank.cinema"))
 
 
 def run(*args: str) -> Any:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +28,7 @@ from cinema.model.sidecar import (
     sidecar_path,
 )
 
-
-def _helpers() -> Any:
-    if "bp_sessions" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "bp_sessions", Path(__file__).with_name("bp_sessions.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bp_sessions"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bp_sessions"]
-
-
-bp_sessions = _helpers()
+from . import bp_sessions
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,21 +17,7 @@ from cinema.model.expr_eval import Scope, message_type
 from cinema.model.session import Session
 from recorder.payload import EnumValue, Pid, Record
 
-
-def _helpers() -> Any:
-    """The crafted-session helpers beside this file (the tests tree is not a package)."""
-    if "bp_sessions" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "bp_sessions", Path(__file__).with_name("bp_sessions.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bp_sessions"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bp_sessions"]
-
-
-bp_sessions = _helpers()
+from . import bp_sessions
 
 
 class Values(Scope):

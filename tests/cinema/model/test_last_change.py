@@ -6,11 +6,12 @@ from pathlib import Path
 
 from cinema.model import history
 from cinema.model.session import Session
-from tests.cinema.model.test_metrics import _helpers
+
+from . import bp_sessions
 
 
 def test_last_change_matches_the_full_history(tmp_path: Path) -> None:
-    s = Session.open(_helpers().bank_session(tmp_path / "bank.cinema"))
+    s = Session.open(bp_sessions.bank_session(tmp_path / "bank.cinema"))
     n = s.event_count
     for pid in list(s.processes)[:8]:
         changes = history.state_history(s, pid)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -13,22 +10,12 @@ import pytest
 from cinema.model import metrics
 from cinema.model.session import Session
 
-
-def _helpers() -> Any:
-    if "bp_sessions" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "bp_sessions", Path(__file__).with_name("bp_sessions.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bp_sessions"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bp_sessions"]
+from . import bp_sessions
 
 
 @pytest.fixture
 def bank(tmp_path: Path) -> Session:
-    return Session.open(_helpers().bank_session(tmp_path / "bank.cinema"))
+    return Session.open(bp_sessions.bank_session(tmp_path / "bank.cinema"))
 
 
 def test_the_cache_matches_the_full_scan_for_every_process(bank: Session) -> None:

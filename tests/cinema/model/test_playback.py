@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +13,8 @@ from cinema.model.playback import PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import SidecarError, sidecar_path
 
+from . import bp_sessions
 
-def _helpers() -> Any:
-    if "bp_sessions" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "bp_sessions", Path(__file__).with_name("bp_sessions.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bp_sessions"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bp_sessions"]
-
-
-bp_sessions = _helpers()
 MS = 1_000_000
 
 
