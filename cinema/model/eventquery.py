@@ -15,12 +15,13 @@ takes a fraction of a second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from recorder.events import KIND_NAMES, kind_from_name
+from recorder.session.columns import Skeleton
 
 __all__ = ["QueryError", "filter_events"]
 
@@ -29,22 +30,13 @@ class QueryError(ValueError):
     """The filter text is not a valid query (the message says which term and why)."""
 
 
-class _Skeleton(Protocol):
-    @property
-    def kind(self) -> npt.NDArray[np.uint8]: ...
-    @property
-    def pid(self) -> npt.NDArray[np.uint32]: ...
-    @property
-    def peer(self) -> npt.NDArray[np.uint32]: ...
-
-
 def _pids_named(processes: Mapping[int, Any], fragment: str) -> npt.NDArray[np.int64]:
     f = fragment.lower()
     return np.array([pid for pid, p in processes.items() if f in str(p.name).lower()], np.int64)
 
 
 def filter_events(
-    sk: _Skeleton, processes: Mapping[int, Any], text: str
+    sk: Skeleton, processes: Mapping[int, Any], text: str
 ) -> npt.NDArray[np.int64] | None:
     """Event numbers matching ``text`` in order, or None for an empty query (all events).
 
@@ -91,7 +83,7 @@ def filter_events(
     return np.flatnonzero(mask).astype(np.int64)
 
 
-def _involves(sk: _Skeleton, pids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+def _involves(sk: Skeleton, pids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     if not len(pids):
         return np.zeros(len(sk.kind), dtype=bool)
     return np.asarray(np.isin(sk.pid, pids) | np.isin(sk.peer, pids))

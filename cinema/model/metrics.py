@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recorder.events import EventKind
+from recorder.session.columns import Skeleton
 
 __all__ = [
     "MetricsCache",
@@ -34,17 +35,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class _Skeleton(Protocol):
-    @property
-    def ts(self) -> npt.NDArray[np.int64]: ...
-    @property
-    def kind(self) -> npt.NDArray[np.uint8]: ...
-    @property
-    def pid(self) -> npt.NDArray[np.uint32]: ...
-    @property
-    def peer(self) -> npt.NDArray[np.uint32]: ...
-
-
 class _EventSource(Protocol):
     def event(self, seq: int) -> Any: ...
 
@@ -56,12 +46,12 @@ class Series(NamedTuple):
     value: FloatArray
 
 
-def mailbox_series(sk: _Skeleton, pid: int) -> Series:
+def mailbox_series(sk: Skeleton, pid: int) -> Series:
     """Mailbox length of ``pid`` after each event that changes it."""
     return _mailbox(sk, pid, np.flatnonzero(sk.pid == pid), np.flatnonzero(sk.peer == pid))
 
 
-def _mailbox(sk: _Skeleton, pid: int, actor: IntArray, peer: IntArray) -> Series:
+def _mailbox(sk: Skeleton, pid: int, actor: IntArray, peer: IntArray) -> Series:
     """:func:`mailbox_series` over the events where ``pid`` acts (``actor``) or is the peer."""
     cand = np.union1d(actor, peer)
     k, is_actor, is_peer = sk.kind[cand], sk.pid[cand] == pid, sk.peer[cand] == pid
@@ -86,12 +76,12 @@ def _mailbox(sk: _Skeleton, pid: int, actor: IntArray, peer: IntArray) -> Series
     return Series(sk.ts[idx].astype(np.int64), level.astype(np.float64))
 
 
-def memory_series(sk: _Skeleton, source: _EventSource, pid: int, limit: int = 5000) -> Series:
+def memory_series(sk: Skeleton, source: _EventSource, pid: int, limit: int = 5000) -> Series:
     """``memory`` figures of ``pid``'s PROFILE samples (at most ``limit``, evenly thinned)."""
     return _memory(sk, source, np.flatnonzero(sk.pid == pid), limit)
 
 
-def _memory(sk: _Skeleton, source: _EventSource, actor: IntArray, limit: int = 5000) -> Series:
+def _memory(sk: Skeleton, source: _EventSource, actor: IntArray, limit: int = 5000) -> Series:
     idx = actor[sk.kind[actor] == EventKind.PROFILE]
     if len(idx) > limit:
         idx = idx[np.linspace(0, len(idx) - 1, limit).astype(np.int64)]
@@ -105,12 +95,12 @@ def _memory(sk: _Skeleton, source: _EventSource, actor: IntArray, limit: int = 5
     return Series(np.asarray(ts, np.int64), np.asarray(vals, np.float64))
 
 
-def message_rate(sk: _Skeleton, pid: int, t0: int, t1: int, bins: int = 200) -> Series:
+def message_rate(sk: Skeleton, pid: int, t0: int, t1: int, bins: int = 200) -> Series:
     """Messages sent plus received by ``pid`` per second, in ``bins`` bins over ``[t0, t1]``."""
     return _rate(sk, np.flatnonzero(sk.pid == pid), t0, t1, bins)
 
 
-def _rate(sk: _Skeleton, actor: IntArray, t0: int, t1: int, bins: int = 200) -> Series:
+def _rate(sk: Skeleton, actor: IntArray, t0: int, t1: int, bins: int = 200) -> Series:
     bins = max(int(bins), 1)
     t1 = max(t1, t0 + 1)
     k = sk.kind[actor]
@@ -147,7 +137,7 @@ class _Grouped:
 class PidIndex:
     """Each process's events, as the actor and as the peer (built once: two radix sorts)."""
 
-    def __init__(self, sk: _Skeleton) -> None:
+    def __init__(self, sk: Skeleton) -> None:
         self.n = len(sk.kind)
         self._actor = _Grouped(sk.pid)
         self._peer = _Grouped(sk.peer)
@@ -184,7 +174,7 @@ class MetricsCache:
     """
 
     def __init__(
-        self, sk: _Skeleton, source: _EventSource, t0: int, t1: int, *, bins: int = 200,
+        self, sk: Skeleton, source: _EventSource, t0: int, t1: int, *, bins: int = 200,
         size: int = 64,
     ) -> None:  # fmt: skip
         self.sk, self.source, self.t0, self.t1, self.bins = sk, source, t0, t1, bins
