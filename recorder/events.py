@@ -86,7 +86,7 @@ class EventKind(IntEnum):
     data: ``{"breakpoint": str, "at_seq": int}``."""
     PROFILE = 17
     """a profile sample of pid (or the whole system when pid is NO_PID); data: a map of
-    figures (``cpu_ns``, ``handled``, ``mailbox``, ``memory``, ...)."""
+    figures (``cpu_ns``, ``handled``, ``mailbox_len``, ``memory``, ...)."""
     MARKER = 18
     """a user marker; data: ``{"label": str, ...}``."""
     LOST = 19
