@@ -13,6 +13,7 @@ condition) that sees it counts as false. :meth:`Scope.note_error` counts such fa
 
 from __future__ import annotations
 
+import abc
 import functools
 import re
 from collections.abc import Callable
@@ -63,18 +64,19 @@ FAILURES: tuple[type[BaseException], ...] = (
 CALL_WRAPPERS = frozenset({"$call", "$cast", "$gen_call", "$gen_cast"})
 
 
-class Scope:
+class Scope(abc.ABC):
     """The values of the per-event names for one event (subclassed by the event scope)."""
 
+    @abc.abstractmethod
     def get(self, name: str) -> Any:
         """The value of a name from :data:`cinema.model.expr.NAMES`."""
-        raise NotImplementedError
+        ...
 
     def changed(self, fn: Fn) -> bool:
         """Whether ``fn`` differs from its value at the process's previous state change."""
         return False
 
-    def note_error(self) -> None:
+    def note_error(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Called once for each operand whose evaluation failed."""
 
 

@@ -5,6 +5,7 @@ Casts, replies and synchronous calls from outside the scheduler, and ``send_afte
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from recorder.events import NO_PEER, NO_PID, EventKind
@@ -26,14 +27,14 @@ class MessagingMixin(SchedulerBase):
     _next_id: int
     _send_after_timers: dict[int, TimerEntry]
 
-    def send_from(self, sender_n: int, to: Pid | str, message: Any) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def send_from(self, sender_n: int, to: Pid | str, message: Any) -> int: ...
 
-    def make_ref(self) -> Ref:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def make_ref(self) -> Ref: ...
 
-    def spawn(self, body: ProcessBody, *args: Any, name: str | None = None) -> Pid:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def spawn(self, body: ProcessBody, *args: Any, name: str | None = None) -> Pid: ...
 
     # ------------------------------------------------------------------ GenServer messages
 

@@ -5,6 +5,7 @@ A mixin of :class:`~recorder.sandbox.Runtime`; see :mod:`.introspection` for the
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +46,8 @@ class ObservabilityMixin(SchedulerBase):
     _breakpoint_ids: dict[str, int]
     _events_counter: Callable[[], int] | None
 
-    def process(self, pid: Pid | str) -> Process:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def process(self, pid: Pid | str) -> Process: ...
 
     def _init_observability(self, profile_interval_ms: float | None) -> None:
         self.pause_handler = None

@@ -17,6 +17,7 @@ Two modes:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import contextlib
@@ -43,7 +44,7 @@ _perf_counter_ns = time.perf_counter_ns
 _HOUSEKEEPING_EVERY = 256  # steps between keyframe / pause checks
 
 
-class SchedulerBase:
+class SchedulerBase(abc.ABC):
     """Run queue, clock, timers and the step function. :class:`Runtime` builds on it."""
 
     emit: Emit | None
@@ -191,9 +192,10 @@ class SchedulerBase:
             return
         self.finish(proc, ("exception", f"RuntimeError: {error}"), error)
 
+    @abc.abstractmethod
     def finish(self, proc: Process, reason: Any, exc: BaseException | None = None) -> None:
         """Hook: a process ended (implemented by the runtime)."""
-        raise NotImplementedError
+        ...
 
     @staticmethod
     def crash_data(reason: Any, exc: BaseException | None) -> dict[str, Any]:

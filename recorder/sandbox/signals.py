@@ -9,6 +9,7 @@ A monitor is one-way: when the target ends, the watcher gets ``("DOWN", ref, pid
 
 from __future__ import annotations
 
+import abc
 import collections
 import contextlib
 from typing import Any
@@ -38,11 +39,11 @@ class SignalsMixin(SchedulerBase):
     _kill_queue: collections.deque[tuple[Process, Any]]
     _killing: bool
 
-    def system_send(self, sender_n: int, target_n: int, message: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def system_send(self, sender_n: int, target_n: int, message: Any) -> None: ...
 
-    def make_ref(self) -> Ref:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def make_ref(self) -> Ref: ...
 
     # ------------------------------------------------------------------ lookup
 
