@@ -193,15 +193,6 @@ class Interceptor:
                 if new is _NOT_APPLICABLE:
                     continue
                 message = new
-                rule.applied += 1
-                rt.emit_raw(
-                    _INTERCEPT,
-                    sender_n,
-                    target_n,
-                    msg_id,
-                    {"rule": rule.id, "action": "transform", "message": message},
-                )
-                continue
             rule.applied += 1
             rt.emit_raw(
                 _INTERCEPT,
@@ -210,6 +201,8 @@ class Interceptor:
                 msg_id,
                 {"rule": rule.id, "action": rule.action, "message": message},
             )
+            if rule.action == "transform":  # later rules see the transformed message
+                continue
             if rule.action == "drop":
                 rt.emit_raw(_SEND, sender_n, target_n, msg_id, message)
                 rt.emit_raw(_DROP, sender_n, target_n, msg_id, {"reason": "rule", "rule": rule.id})

@@ -218,19 +218,30 @@ class Supervisor(GenServer):
     ) -> None:
         child.restarts += 1
         pid = self._start(child)
-        self._rt.emit_raw(
-            _RESTART,
-            self.process.n,
-            pid.n,
-            NO_REF,
-            {
-                "child_id": child.spec.id,
-                "old_pid": None if old is None else old.n,
-                "reason": reason,
-                "strategy": state.strategy,
-                "restarts": child.restarts,
-            },
-        )
+        self._record_restart(state, child, old, reason, pid.n)
+
+    def _record_restart(
+        self,
+        state: SupervisorState,
+        child: Child,
+        old: Pid | None,
+        reason: Any,
+        new_n: int,
+        *,
+        gave_up: bool = False,
+    ) -> None:
+        """The RESTART event: a child restarted as ``new_n``, or (``gave_up``) the restart
+        intensity was exceeded and the supervisor exits."""
+        data = {
+            "child_id": child.spec.id,
+            "old_pid": None if old is None else old.n,
+            "reason": reason,
+            "strategy": state.strategy,
+            "restarts": child.restarts,
+        }
+        if gave_up:
+            data["gave_up"] = True
+        self._rt.emit_raw(_RESTART, self.process.n, new_n, NO_REF, data)
 
     async def _child_exited(self, state: SupervisorState, child: Child, reason: Any) -> None:
         old = child.pid
@@ -248,20 +259,7 @@ class Supervisor(GenServer):
         while times and times[0] < horizon:
             times.popleft()
         if len(times) > state.max_restarts:
-            self._rt.emit_raw(
-                _RESTART,
-                self.process.n,
-                NO_PEER,
-                NO_REF,
-                {
-                    "child_id": child.spec.id,
-                    "old_pid": None if old is None else old.n,
-                    "reason": reason,
-                    "strategy": state.strategy,
-                    "restarts": child.restarts,
-                    "gave_up": True,
-                },
-            )
+            self._record_restart(state, child, old, reason, NO_PEER, gave_up=True)
             raise ProcessExit("shutdown")
         index = state.children.index(child)
         if state.strategy == "one_for_one":
