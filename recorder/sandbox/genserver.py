@@ -201,7 +201,7 @@ def _after_call(
                 proc.state = result[1]
                 rt.record_state(proc, Trigger.CALL, sender, msg_id)
                 return _timeout_of(result, 2)
-        except ValueError:
+        except ValueError:  # a malformed timeout: the reply shape is bad after all
             pass
         else:
             if tag == "stop" and len(result) == 4:
@@ -227,7 +227,7 @@ def _after_noreply(
             rt.record_state(proc, trigger, sender, msg_id)
             try:
                 return _timeout_of(result, 2)
-            except ValueError:
+            except ValueError:  # a malformed timeout: falls through to bad_return_value
                 pass
         elif tag == "stop" and len(result) == 3:
             proc.state = result[2]
