@@ -1,7 +1,7 @@
 """Encoding and decoding of frame bodies. Pure functions: no files, no threads.
 
 The writer thread calls :func:`encode_events` / :func:`encode_map_frame`; readers (file and
-live stream alike) call :func:`decode_block` and :func:`split_event_blocks`.
+live stream alike) call :func:`decode_block`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ __all__ = [
     "decode_map_block",
     "encode_events",
     "encode_map_frame",
-    "split_event_blocks",
 ]
 
 #: What the hot path appends: (ts, kind, pid, peer, ref, data).
@@ -183,12 +182,3 @@ def decode_map_block(h: FrameHeader, raw: bytes) -> Any:
     if not isinstance(value, dict):
         raise SessionFormatError("frame body is not a map", h.offset)
     return value
-
-
-def split_event_blocks(h: FrameHeader, skeleton: bytes) -> tuple[bytes, bytes, bytes, bytes]:
-    """Cut a skeleton block into its columns: ts deltas, pids, peers, kinds."""
-    n = h.count
-    a = 8 * n
-    b = a + 4 * n
-    c = b + 4 * n
-    return skeleton[:a], skeleton[a:b], skeleton[b:c], skeleton[c:]

@@ -181,13 +181,6 @@ class SessionReader:
         assert self._mm is not None
         return memoryview(self._mm)[h.offset + _HSIZE : h.end]
 
-    def _block(self, i: int, index: int, verify: bool = False) -> bytes:
-        h = self._header(i)
-        body = self._body(i, h)
-        if verify:
-            check_crc(h, body)
-        return decode_block(h, body, index, self._decompress)
-
     def _err(self, exc: SessionFormatError) -> SessionFormatError:
         return exc.with_path(self.path) if self.path else exc
 
