@@ -107,7 +107,7 @@ def _scrub_p95_ms(path: Path, positions: int = 100) -> tuple[float, float]:
 
 
 def _tree_layout_s(n: int = 10_000) -> float:
-    from cinema.model.layout import TreeLayout
+    from cinema.views.layout import TreeLayout
 
     sups = 100
     children: dict[int, list[int]] = {0: list(range(1, sups + 1))}

@@ -6,6 +6,8 @@ The viewing side of the project, in three layers (each may import only the ones 
   (nearest keyframe + replay), timelines, message pairing, the supervision tree, the
   communication graph, filters, breakpoints and playback. Everything the GUI shows, the model
   computes headless.
+- :mod:`cinema.views` -- the Qt-free view-models: what each panel draws (timeline viewport,
+  graph frames and layouts, metrics series, the event filter), at pixel resolution.
 - :mod:`cinema.ui` -- PySide6 + pyqtgraph widgets, the only place Qt is imported. Each widget
   reads one model and writes back only through model methods.
 - :mod:`cinema.cli` -- the ``cinema`` command. Qt is imported only inside the commands that

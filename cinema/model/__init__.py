@@ -8,9 +8,9 @@ Layering inside the package (each module imports only those above it)::
                                         status tables of every process without views
     timeline, history, flow, filters    per-process timelines, state history and diffs,
                                         message pairing and the communication graph, search
-    layout, graphview, graphpixels      the process graph's layouts, frames and pixel picking
 
-Nothing here imports Qt; the CLI, the UI and the tests all ask these same objects.
+Nothing here imports Qt, nor the view-models of :mod:`cinema.views` (which read this engine);
+the CLI, the UI and the tests all ask these same objects.
 """
 
 from cinema.model.errors import ModelError

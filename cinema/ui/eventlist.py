@@ -15,10 +15,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from cinema.model.eventquery import QueryError, filter_events
 from cinema.model.render import render_value
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY
+from cinema.views.eventquery import QueryError, filter_events
 from recorder.events import KIND_NAMES, NO_PEER
 
 __all__ = ["EventListWidget", "EventTableModel"]

@@ -1,12 +1,12 @@
 """The process graph with three camera views: process-centric, message-centric, supervision.
 
-A thin view over :class:`cinema.model.graphview.GraphModel`: each playhead move asks the model for
-a :class:`~cinema.model.graphview.GraphFrame` and draws its arrays (one scatter layer per status,
+A thin view over :class:`cinema.views.graphview.GraphModel`: each playhead move asks the model for
+a :class:`~cinema.views.graphview.GraphFrame` and draws its arrays (one scatter layer per status,
 all edges as one line item, message dots). Layouts come from the model and are kept between
 frames; nothing here lays anything out.
 
 Only what shows is drawn: the nodes and edges inside the view, one node per pixel and one edge
-per distinct pair of pixel end points (:mod:`cinema.model.graphpixels`), so a 10,000-process
+per distinct pair of pixel end points (:mod:`cinema.views.graphpixels`), so a 10,000-process
 tree in a small dock costs what its few hundred visible pixels cost. A layer whose picked
 arrays did not change is not touched (no repaint of it); zooming or panning only re-picks.
 """
@@ -21,12 +21,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from cinema.model.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
-from cinema.model.graphview import GraphFrame, GraphModel
 from cinema.model.world import STATUSES
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
+from cinema.views.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
+from cinema.views.graphview import GraphFrame, GraphModel
 
 __all__ = ["VIEWS", "ProcessGraphWidget"]
 

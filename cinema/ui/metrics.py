@@ -1,6 +1,6 @@
 """Metrics: mailbox length, memory and message rate of the selected processes over time.
 
-The series come from a :class:`cinema.model.metrics.MetricsCache` (computed once per process
+The series come from a :class:`cinema.views.metrics.MetricsCache` (computed once per process
 and session length); a playhead move only moves the playhead lines, and a selection only hands
 cached arrays to curves made once. While the panel is not on screen (a background tab) it does
 nothing until shown. Up to :data:`MAX_PROCESSES` processes are plotted: the ones selected most
@@ -12,10 +12,10 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from cinema.model import metrics
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, Theme
+from cinema.views import metrics
 
 __all__ = ["MAX_PROCESSES", "MetricsWidget"]
 

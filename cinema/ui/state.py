@@ -20,8 +20,8 @@ from cinema.model.errors import ModelError
 from cinema.model.playback import PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
-from cinema.model.viewport import LaneLayout, Viewport
 from cinema.model.world import World
+from cinema.views.viewport import LaneLayout, Viewport
 from recorder.events import EventKind
 
 __all__ = ["ViewState", "message_pairs"]

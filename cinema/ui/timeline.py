@@ -1,7 +1,7 @@
 """The timeline scrubber: one lane per process, event glyphs or density, arrows, playhead.
 
-A thin view over :class:`cinema.model.viewport.Viewport`: on every (rate-limited) range change it
-asks the viewport for a :class:`~cinema.model.viewport.Frame` of the visible window at pixel
+A thin view over :class:`cinema.views.viewport.Viewport`: on every (rate-limited) range change it
+asks the viewport for a :class:`~cinema.views.viewport.Frame` of the visible window at pixel
 resolution and hands the arrays to pyqtgraph items. x is seconds since the first event; y is
 the row index (row 0 at the top).
 
@@ -20,9 +20,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from cinema.model.viewport import Frame
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY, THEMES, Theme
+from cinema.views.viewport import Frame
 
 __all__ = ["TimelineWidget"]
 

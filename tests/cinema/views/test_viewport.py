@@ -1,11 +1,11 @@
-"""Lane layout and the timeline's visible-window selection (cinema.model.viewport)."""
+"""Lane layout and the timeline's visible-window selection (cinema.views.viewport)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cinema.model.viewport import EXACT_GROUP_LANES, LaneLayout, Viewport, lane_order
+from cinema.views.viewport import EXACT_GROUP_LANES, LaneLayout, Viewport, lane_order
 from recorder.events import NO_PID
 from recorder.session.reader import ProcessInfo
 

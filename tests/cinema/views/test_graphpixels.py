@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cinema.model.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
 from cinema.model.world import STATUSES
+from cinema.views.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
 
 CODE = {s: i for i, s in enumerate(STATUSES)}
 

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from cinema.model.eventquery import QueryError, filter_events
-from cinema.model.layout import TreeLayout, ego_layout, tidy_tree
-from cinema.model.metrics import mailbox_series, message_rate
+from cinema.views.eventquery import QueryError, filter_events
+from cinema.views.layout import TreeLayout, ego_layout, tidy_tree
+from cinema.views.metrics import mailbox_series, message_rate
 from recorder.events import NO_PID, EventKind
 from recorder.session.reader import ProcessInfo, Skeleton
 

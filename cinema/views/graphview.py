@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cinema.model.layout import Point, TreeLayout, ego_layout, sequence_layout
 from cinema.model.world import STATUSES, World
+from cinema.views.layout import Point, TreeLayout, ego_layout, sequence_layout
 from recorder.events import NO_PID, EventKind
 
 __all__ = ["GraphFrame", "GraphModel"]

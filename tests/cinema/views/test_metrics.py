@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cinema.model import metrics
 from cinema.model.session import Session
+from cinema.views import metrics
 
-from . import bp_sessions
+from ..model import bp_sessions
 
 
 @pytest.fixture
