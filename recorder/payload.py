@@ -39,6 +39,7 @@ __all__ = [
     "EnumValue",
     "Limits",
     "Opaque",
+    "Packed",
     "PayloadError",
     "Pid",
     "Record",
@@ -46,6 +47,7 @@ __all__ = [
     "Truncated",
     "decode_payload",
     "encode_payload",
+    "freeze",
     "to_structural",
 ]
 
@@ -160,6 +162,33 @@ class Truncated:
         return f"<truncated {self.what}: {self.size}>"
 
 
+class Packed:
+    """A value captured at one moment: its encoded payload bytes (see :func:`freeze`).
+
+    Encoding a ``Packed`` (alone or inside any container) writes its bytes as they are, so a
+    value frozen on the program thread is recorded exactly as it was then, however the live
+    object changes later, and is never encoded twice.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Packed and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+    def __repr__(self) -> str:
+        return f"Packed({len(self.data)} bytes)"
+
+    def decode(self) -> Any:
+        """The value as a reader sees it (:func:`decode_payload` of the bytes)."""
+        return decode_payload(self.data)
+
+
 # --------------------------------------------------------------------------- encoding
 
 _packb: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True, strict_types=False).pack
@@ -232,6 +261,12 @@ class _Walker:
         if t is Ref:
             self.budget -= 9
             return _ext(EXT_REF, _packb(v.n))
+        if t is msgpack.ExtType:  # already structural (to_structural's output): keep it
+            self.budget -= len(v.data) + 6
+            return v
+        if t is Packed:
+            self.budget -= len(v.data)
+            return _structural_of(v)
         return self._other(v, t, depth)
 
     def _trunc(self, what: str, size: int, preview: Any) -> msgpack.ExtType:
@@ -313,6 +348,13 @@ class _Walker:
         return _ext(EXT_OPAQUE, _packb([name, text]))
 
 
+def _structural_of(p: Packed) -> Any:
+    # The bytes back as natives and ExtTypes, which msgpack packs to the same bytes again.
+    if not p.data:
+        return None
+    return msgpack.unpackb(p.data, raw=False, strict_map_key=False, use_list=True)
+
+
 def _native(v: Any) -> Any:
     for base in (bool, int, float, str, bytes, list, tuple, dict, set, frozenset):
         if isinstance(v, base):
@@ -324,6 +366,16 @@ def _type_name(t: type) -> str:
     mod = getattr(t, "__module__", "")
     qual = getattr(t, "__qualname__", t.__name__)
     return qual if mod in ("builtins", "__main__", None, "") else f"{mod}.{qual}"
+
+
+def freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
+    """Capture ``value`` now: encode it (as :func:`encode_payload`) into a :class:`Packed`.
+
+    Idempotent: freezing a ``Packed`` returns it unchanged.
+    """
+    if type(value) is Packed:
+        return value
+    return Packed(encode_payload(value, limits))
 
 
 def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
@@ -363,6 +415,8 @@ def _fast_default(obj: Any) -> Any:
         return _ext(EXT_PID, _packb(obj.n))
     if t is Ref:
         return _ext(EXT_REF, _packb(obj.n))
+    if t is Packed:
+        return _structural_of(obj)
     code = _FAST_CODES.get(t)
     if code is None:
         raise _Bail
@@ -416,6 +470,8 @@ def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
     if value is None:
         return b""
     t = type(value)
+    if t is Packed:
+        return value.data
     if t is int or t is float or t is bool:
         if t is not int or _INT_MIN <= value <= _INT_MAX:
             return _packb(value)

@@ -209,3 +209,17 @@ def test_batch_encoding_decodes_like_one_by_one(batch: list[object]) -> None:
     assert len(offsets) == len(batch) + 1 and offsets[0] == 0 and offsets[-1] == len(data)
     got = [decode_payload(data[a:b]) for a, b in itertools.pairwise(offsets)]
     assert got == [decode_payload(encode_payload(v)) for v in batch]
+
+
+def test_encoding_a_structural_value_again_changes_nothing_above_the_fast_path_size() -> None:
+    """A state frozen by to_structural and packing to well over 1000 bytes used to be walked a
+    second time and decoded as ``Record("msgpack.ext.ExtType", ...)``."""
+    from recorder.payload import freeze, to_structural
+
+    value = {"children": [("child", i, {i, i + 1}, Pid(i)) for i in range(200)]}
+    expected = decode_payload(encode_payload(value))
+    assert decode_payload(encode_payload(to_structural(value))) == expected
+    frozen = freeze(value)
+    assert freeze(frozen) is frozen
+    assert encode_payload(frozen) == encode_payload(value)
+    assert decode_payload(encode_payload({"state": frozen})) == {"state": expected}
