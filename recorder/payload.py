@@ -471,7 +471,7 @@ def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
         return b""
     t = type(value)
     if t is Packed:
-        return value.data
+        return cast(Packed, value).data
     if t is int or t is float or t is bool:
         if t is not int or _INT_MIN <= value <= _INT_MAX:
             return _packb(value)
