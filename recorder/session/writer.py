@@ -327,7 +327,6 @@ class Recorder:
         dq = self._dq
         popleft = dq.popleft
         pending = self._pending
-        frame_events = self._frame_events
         while dq:
             items = [popleft() for _ in range(len(dq))]
             if self._kf_done == self._kf_pushed:
@@ -335,6 +334,9 @@ class Recorder:
             else:
                 for row in items:
                     if row[1] == _KEYFRAME_KIND:
+                        # Full frames first, then the rest as a partial frame: the frames a
+                        # keyframe closes must not depend on how much the last drain took.
+                        self._write_full_frames()
                         self._flush_pending()
                         self._kf_done += 1
                         self._emit_frame(
@@ -355,12 +357,17 @@ class Recorder:
                         pending = self._pending
                     else:
                         pending.append(row)
-            while len(pending) >= frame_events:
-                chunk = pending[:frame_events]
-                del pending[:frame_events]
-                self._write_events(chunk)
+            self._write_full_frames()
             with self._drained:
                 self._drained.notify_all()
+
+    def _write_full_frames(self) -> None:
+        pending = self._pending
+        frame_events = self._frame_events
+        while len(pending) >= frame_events:
+            chunk = pending[:frame_events]
+            del pending[:frame_events]
+            self._write_events(chunk)
 
     def _flush_pending(self) -> None:
         if self._pending:
