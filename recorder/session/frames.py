@@ -6,6 +6,7 @@ live stream alike) call :func:`decode_block`.
 
 from __future__ import annotations
 
+import struct
 import sys
 import zlib
 from array import array
@@ -15,7 +16,15 @@ from typing import Any
 
 import msgpack
 
-from recorder.payload import DEFAULT_LIMITS, Limits, PayloadError, encode_many, to_structural
+from recorder.payload import (
+    DEFAULT_LIMITS,
+    EventBatch,
+    Limits,
+    PayloadError,
+    encode_many,
+    to_structural,
+    ts_deltas,
+)
 from recorder.session.format import (
     FLAG_ZSTD,
     FrameHeader,
@@ -30,6 +39,7 @@ __all__ = [
     "check_crc",
     "decode_block",
     "decode_map_block",
+    "encode_batch",
     "encode_events",
     "encode_map_frame",
 ]
@@ -38,6 +48,7 @@ __all__ = [
 EventRow = tuple[int, int, int, int, int, Any]
 
 _LITTLE = sys.byteorder == "little"
+_I64 = struct.Struct("<q")
 _U32 = 0xFFFFFFFF
 
 
@@ -118,6 +129,36 @@ def encode_events(
         (skeleton, _col("q", refs), payload_block),
     )
     return frame, kinds
+
+
+def encode_batch(batch: EventBatch, first_seq: int, comp: Compressor) -> tuple[bytes, bytes]:
+    """Encode an :class:`~recorder.payload.EventBatch` (from ``EventBuffer.take()``) as one
+    EVENTS frame: the same bytes as :func:`encode_events` for the same events, with the
+    payloads already encoded on the program's thread.
+
+    Returns:
+        The frame's bytes, and the kind column.
+
+    Raises:
+        ValueError: the batch is empty.
+    """
+    n = batch.count
+    if n == 0:
+        raise ValueError("an EVENTS frame needs at least one event")
+    ts = batch.ts
+    t0 = _I64.unpack_from(ts, 0)[0]
+    t1 = _I64.unpack_from(ts, 8 * (n - 1))[0]
+    skeleton = b"".join((ts_deltas(ts), batch.pid, batch.peer, batch.kind))
+    frame = _frame(
+        comp,
+        FrameType.EVENTS,
+        n,
+        first_seq,
+        t0,
+        t1,
+        (skeleton, batch.ref, batch.offsets + batch.payloads),
+    )
+    return frame, batch.kind
 
 
 def encode_map_frame(

@@ -1,16 +1,4 @@
-"""Safe encoding of arbitrary Python values (messages, states, exit reasons) into msgpack.
-
-Encoding walks the value and keeps a *structural* form: scalars, lists and dicts as msgpack
-natives; tuples, sets, frozensets, dataclasses / named tuples / plain objects, enums, process
-ids, references and big integers as msgpack extension types (codes below, specified in
-``docs/session-format.md``); anything else becomes an :class:`Opaque` holding a bounded
-``repr``. Limits on depth, items per container, string length and total size replace what does
-not fit with visible :class:`Truncated` markers.
-
-Decoding never runs code: extension types become the plain display classes of this module
-(:class:`Record`, :class:`EnumValue`, :class:`Opaque`, :class:`Truncated`, :class:`Pid`,
-:class:`Ref`); no class named in a file is ever looked up or instantiated.
-"""
+"""The first encoder (a Python walker plus msgpack's C packer), kept until its replacement."""
 
 from __future__ import annotations
 
@@ -19,175 +7,28 @@ import enum
 import operator
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, cast
 
 import msgpack
 
-__all__ = [
-    "EXT_BIGINT",
-    "EXT_ENUM",
-    "EXT_FROZENSET",
-    "EXT_OPAQUE",
-    "EXT_PID",
-    "EXT_RECORD",
-    "EXT_REF",
-    "EXT_SET",
-    "EXT_TRUNCATED",
-    "EXT_TUPLE",
-    "EnumValue",
-    "Limits",
-    "Opaque",
-    "Packed",
-    "PayloadError",
-    "Pid",
-    "Record",
-    "Ref",
-    "Truncated",
-    "decode_payload",
-    "encode_payload",
-    "freeze",
-    "to_structural",
-]
-
-EXT_TUPLE = 1
-EXT_SET = 2
-EXT_FROZENSET = 3
-EXT_RECORD = 4
-EXT_ENUM = 5
-EXT_PID = 6
-EXT_REF = 7
-EXT_OPAQUE = 8
-EXT_TRUNCATED = 9
-EXT_BIGINT = 10
-
-#: Hard ceiling on extension nesting when decoding, whatever a file says.
-MAX_DECODE_DEPTH = 64
-
-
-class PayloadError(ValueError):
-    """A payload could not be decoded (corrupt or hostile bytes)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds applied when encoding a value. Every bound, when hit, leaves a visible marker."""
-
-    max_depth: int = 24
-    """Containers nested deeper than this become ``Truncated("depth", ...)``."""
-    max_items: int = 1000
-    """Items kept per list / tuple / set / dict; the rest become one ``Truncated("items")``."""
-    max_str: int = 4096
-    """Characters (or bytes, for ``bytes``) kept per string."""
-    max_bytes: int = 64 * 1024
-    """Approximate encoded size of the whole value; past it, values become ``Truncated``."""
-    max_repr: int = 200
-    """Characters kept of the ``repr`` of an object that has no structural form."""
-
-
-DEFAULT_LIMITS = Limits()
-
-
-# --------------------------------------------------------------------------- display types
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Pid:
-    """A process id. The sandbox uses this class for its pids; decoding produces it too."""
-
-    n: int
-
-    def __repr__(self) -> str:
-        return f"<0.{self.n}.0>"
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A unique reference (monitor ref, call ref, timer ref)."""
-
-    n: int
-
-    def __repr__(self) -> str:
-        return f"#Ref<{self.n}>"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A decoded dataclass, named tuple, exception or plain object: a type name and fields."""
-
-    type_name: str
-    fields: tuple[tuple[str, Any], ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.fields)
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.fields)
-        return f"{self.type_name}({inner})"
-
-
-@dataclass(frozen=True, slots=True)
-class EnumValue:
-    """A decoded enum member."""
-
-    type_name: str
-    name: str
-    value: Any
-
-    def __repr__(self) -> str:
-        return f"{self.type_name}.{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class Opaque:
-    """A value with no structural form: its type name and a bounded ``repr``."""
-
-    type_name: str
-    text: str
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True, slots=True)
-class Truncated:
-    """A visible marker where a limit cut a value: what was cut, its size, a short preview."""
-
-    what: str  # "str" | "bytes" | "items" | "depth" | "size"
-    size: int
-    preview: Any = None
-
-    def __repr__(self) -> str:
-        return f"<truncated {self.what}: {self.size}>"
-
-
-class Packed:
-    """A value captured at one moment: its encoded payload bytes (see :func:`freeze`).
-
-    Encoding a ``Packed`` (alone or inside any container) writes its bytes as they are, so a
-    value frozen on the program thread is recorded exactly as it was then, however the live
-    object changes later, and is never encoded twice.
-    """
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Packed and other.data == self.data
-
-    def __hash__(self) -> int:
-        return hash(self.data)
-
-    def __repr__(self) -> str:
-        return f"Packed({len(self.data)} bytes)"
-
-    def decode(self) -> Any:
-        """The value as a reader sees it (:func:`decode_payload` of the bytes)."""
-        return decode_payload(self.data)
-
+from recorder.payload._types import (
+    DEFAULT_LIMITS,
+    EXT_BIGINT,
+    EXT_ENUM,
+    EXT_FROZENSET,
+    EXT_OPAQUE,
+    EXT_PID,
+    EXT_RECORD,
+    EXT_REF,
+    EXT_SET,
+    EXT_TRUNCATED,
+    EXT_TUPLE,
+    Limits,
+    Packed,
+    Pid,
+    Ref,
+)
 
 # --------------------------------------------------------------------------- encoding
 
@@ -492,12 +333,14 @@ def encode_many(values: list[Any], limits: Limits = DEFAULT_LIMITS) -> tuple[lis
     """Encode a batch of values back to back; return ``(offsets, data)`` where value ``i`` is
     ``data[offsets[i]:offsets[i + 1]]`` (``len(offsets) == len(values) + 1``).
 
-    The same bytes as :func:`encode_payload` per value (``None`` may encode as msgpack nil
-    instead of ``b""``; both decode to ``None``), but the common case is one C call for the
-    whole batch, with the boundaries recovered by a C-level skip over the packed array.
+    The same bytes as :func:`encode_payload` per value, but the common case is one C call for
+    the whole batch, with the boundaries recovered by a C-level skip over the packed array.
     """
     n = len(values)
+    has_none = any(v is None for v in values)  # None is b"" (no payload), not msgpack nil
     try:
+        if has_none:
+            raise _Bail
         _fast_state.depth = 0
         packed = _packer_at(0)(values)
     except (_Bail, TypeError, ValueError, OverflowError):
@@ -519,82 +362,3 @@ def encode_many(values: list[Any], limits: Limits = DEFAULT_LIMITS) -> tuple[lis
     # Something in the batch needs the walker (an object, a limit): encode one by one.
     blobs = [b"" if v is None else encode_payload(v, limits) for v in values]
     return list(accumulate(map(len, blobs), initial=0)), b"".join(blobs)
-
-
-# --------------------------------------------------------------------------- decoding
-
-_state = threading.local()
-
-
-def _ext_hook(code: int, data: bytes) -> Any:
-    depth = getattr(_state, "depth", 0)
-    if depth >= MAX_DECODE_DEPTH:
-        raise PayloadError(f"payload nested deeper than {MAX_DECODE_DEPTH} extension levels")
-    if not EXT_TUPLE <= code <= EXT_BIGINT:
-        return Opaque(f"ext{code}", f"<unknown extension {code}, {len(data)} bytes>")
-    _state.depth = depth + 1
-    try:
-        inner = _unpack(data)
-        if code == EXT_TUPLE:
-            return tuple(_expect(inner, list, code))
-        if code == EXT_SET:
-            return set(_expect(inner, list, code))
-        if code == EXT_FROZENSET:
-            return frozenset(_expect(inner, list, code))
-        if code == EXT_PID:
-            return Pid(_expect(inner, int, code))
-        if code == EXT_REF:
-            return Ref(_expect(inner, int, code))
-        if code == EXT_BIGINT:
-            text = _expect(inner, str, code)
-            if len(text) > 5000 or not text.lstrip("-").isdigit():
-                raise PayloadError("malformed big integer")
-            return int(text)
-        if code == EXT_RECORD:
-            name, fields = _expect_len(inner, 2, code)
-            return Record(str(name), tuple(_expect(fields, dict, code).items()))
-        if code == EXT_ENUM:
-            name, member, value = _expect_len(inner, 3, code)
-            return EnumValue(str(name), str(member), value)
-        if code == EXT_OPAQUE:
-            name, text = _expect_len(inner, 2, code)
-            return Opaque(str(name), str(text))
-        # EXT_TRUNCATED, the last code in range
-        what, size, preview = _expect_len(inner, 3, code)
-        return Truncated(str(what), int(size) if isinstance(size, int) else 0, preview)
-    except TypeError as exc:  # unhashable set members or map keys from a crafted file
-        raise PayloadError(f"malformed extension {code}: {exc}") from None
-    finally:
-        _state.depth = depth
-
-
-def _expect(v: Any, t: type, code: int) -> Any:
-    if not isinstance(v, t) or (t is int and isinstance(v, bool)):
-        raise PayloadError(f"malformed extension {code}: expected {t.__name__}")
-    return v
-
-
-def _expect_len(v: Any, n: int, code: int) -> list[Any]:
-    if not isinstance(v, list) or len(v) != n:
-        raise PayloadError(f"malformed extension {code}: expected a list of {n}")
-    return v
-
-
-def _unpack(data: bytes | memoryview) -> Any:
-    return msgpack.unpackb(data, ext_hook=_ext_hook, strict_map_key=False, raw=False, use_list=True)
-
-
-def decode_payload(data: bytes | memoryview) -> Any:
-    """Decode payload bytes written by :func:`encode_payload`. ``b""`` decodes to ``None``.
-
-    Raises:
-        PayloadError: the bytes are not a valid payload (never any other exception).
-    """
-    if len(data) == 0:
-        return None
-    try:
-        return _unpack(data)
-    except PayloadError:
-        raise
-    except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
-        raise PayloadError(f"corrupt payload: {exc}") from None

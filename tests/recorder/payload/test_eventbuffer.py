@@ -1,0 +1,126 @@
+"""EventBuffer: events stamped and encoded on emit, taken as column batches; a batch becomes
+the same EVENTS frame as encode_events over the same events."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+
+from recorder.payload import EventBuffer, Pid, decode_payload, encode_payload
+from recorder.session.frames import Compressor, encode_batch, encode_events
+
+
+def _counter(start: int = 1000, step: int = 7) -> object:
+    it = itertools.count(start, step)
+    return lambda: next(it)
+
+
+EVENTS = [
+    (0, 1, 0xFFFFFFFF, 0, {"name": "a", "behaviour": "gen_server"}),
+    (3, 1, 2, 5, ("deposit", 100, Pid(2))),
+    (4, 2, 1, 5, None),
+    (11, 2, 0xFFFFFFFF, 0, {"trigger": "call", "state": {"balance": 100, "log": [1, 2, 3]}}),
+    (3, 2, 1, 6, "x" * 5000),
+    (2, 1, 0xFFFFFFFF, 0, {"reason": ValueError("boom")}),
+]
+
+
+def _rows(clock: object) -> list[tuple[int, int, int, int, int, object]]:
+    return [(clock(), k, p, q, r, d) for k, p, q, r, d in EVENTS]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("level", [None, 1])
+def test_a_batch_is_the_frame_encode_events_writes(level: int | None) -> None:
+    buf = EventBuffer(_counter())  # type: ignore[arg-type]
+    for ev in EVENTS:
+        buf.emit(*ev)
+    assert len(buf) == len(EVENTS)
+    batch = buf.take()
+    assert len(buf) == 0 and buf.nbytes == 0
+    comp = Compressor(level)
+    frame, kinds = encode_batch(batch, 17, comp)
+    want, want_kinds = encode_events(_rows(_counter()), 17, comp)
+    assert frame == want and kinds == want_kinds
+
+
+def test_columns_hold_each_event_and_payloads_decode() -> None:
+    buf = EventBuffer(_counter())  # type: ignore[arg-type]
+    for ev in EVENTS:
+        buf.emit(*ev)
+    assert buf.nbytes == sum(len(encode_payload(d)) for *_, d in EVENTS)
+    batch = buf.take()
+    assert batch.count == len(batch) == len(EVENTS)
+    assert batch.column("ts") == [1000 + 7 * i for i in range(len(EVENTS))]
+    assert batch.column("kind") == [e[0] for e in EVENTS]
+    assert batch.column("pid") == [e[1] for e in EVENTS]
+    assert batch.column("peer") == [e[2] for e in EVENTS]
+    assert batch.column("ref") == [e[3] for e in EVENTS]
+    offsets = batch.column("offsets")
+    assert offsets[0] == 0 and offsets[-1] == len(batch.payloads) and len(offsets) == 7
+    for i, (*_, data) in enumerate(EVENTS):
+        assert batch.payload(i) == encode_payload(data)
+    assert decode_payload(batch.payload(1)) == ("deposit", 100, Pid(2))
+    assert batch.payload(2) == b""  # None: no payload
+
+
+def test_out_of_range_fields_wrap_instead_of_raising() -> None:
+    buf = EventBuffer(lambda: 2**64 + 5)
+    buf.emit(256 + 3, -1, 2**40 + 1, -(2**63) - 1, object())
+    b = buf.take()
+    assert b.column("ts") == [5]
+    assert b.column("kind") == [3]
+    assert b.column("pid") == [0xFFFFFFFF]
+    assert b.column("peer") == [1]
+    assert b.column("ref") == [2**63 - 1]
+
+
+def test_an_empty_take_is_an_empty_batch() -> None:
+    b = EventBuffer().take()
+    assert b.count == 0 and b.payloads == b"" and b.column("offsets") == [0]
+    with pytest.raises(ValueError):
+        encode_batch(b, 0, Compressor(None))
+
+
+def test_emit_captures_the_value_as_it_was() -> None:
+    buf = EventBuffer(_counter())  # type: ignore[arg-type]
+    state = {"n": 1}
+    buf.emit(11, 1, 0, 0, state)
+    state["n"] = 2
+    assert decode_payload(buf.take().payload(0)) == {"n": 1}
+
+
+def test_concurrent_emits_and_takes_lose_and_split_nothing() -> None:
+    buf = EventBuffer()
+    n_threads, per_thread = 4, 5000
+    batches = []
+    done = threading.Event()
+
+    def taker() -> None:
+        while not done.is_set():
+            batches.append(buf.take())
+        batches.append(buf.take())
+
+    def emitter(t: int) -> None:
+        for i in range(per_thread):
+            buf.emit(t, t, i, i, (t, i))
+
+    th = threading.Thread(target=taker)
+    th.start()
+    workers = [threading.Thread(target=emitter, args=(t,)) for t in range(n_threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done.set()
+    th.join()
+    seen = []
+    for b in batches:
+        for i, (k, p, q, r) in enumerate(
+            zip(b.column("kind"), b.column("pid"), b.column("peer"), b.column("ref"), strict=True)
+        ):
+            assert k == p and q == r
+            assert decode_payload(b.payload(i)) == (k, q)
+            seen.append((k, q))
+    assert sorted(seen) == sorted((t, i) for t in range(n_threads) for i in range(per_thread))
