@@ -54,7 +54,7 @@ class DeferredRefresh(QObject):
         if w.parentWidget() is None:
             return True
         self._watch_dock()
-        return w.isVisible() and not w.visibleRegion().isEmpty()
+        return w.isVisible() and _shows_anything(w)
 
     def _watch_dock(self) -> None:
         if self._dock is not None:
@@ -95,6 +95,22 @@ class DeferredRefresh(QObject):
         if watched is self._widget and event.type() == QEvent.Type.Show and self.dirty:
             self._post()
         return False
+
+
+def _shows_anything(widget: QWidget) -> bool:
+    """True when some part of ``widget`` or of a widget inside it can be painted now.
+
+    A widget's own visible region leaves out what its opaque children cover: a panel that is
+    one plot from edge to edge has an empty region even in the front tab, so the children are
+    asked too (a background tab's widgets all have empty regions).
+    """
+    if not widget.visibleRegion().isEmpty():
+        return True
+    return any(
+        not child.visibleRegion().isEmpty()
+        for child in widget.findChildren(QWidget)
+        if child.isVisible()
+    )
 
 
 class _FrameFlush(QObject):

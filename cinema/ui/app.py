@@ -129,7 +129,8 @@ class Opener(QObject):
     def recent(self) -> list[str]:
         v: Any = self.settings.value("recent", [])
         items = [v] if isinstance(v, str) else list(v or [])
-        return [str(p) for p in items if p]
+        # entries stored relative by older versions cannot be reopened reliably: dropped
+        return [str(p) for p in items if p and os.path.isabs(str(p))]
 
     def _remember(self, path: str) -> None:
         items = [p for p in self.recent() if p != path]
@@ -139,7 +140,8 @@ class Opener(QObject):
 
     def load(self, path: str, parent: QWidget | None = None) -> ViewState | None:
         """Load with a progress dialog; None when cancelled or failed (after telling why)."""
-        path = os.fspath(path)
+        # absolute: a recent file must reopen from any working directory
+        path = os.path.abspath(os.fspath(path))
         if not Path(path).exists():
             error_box(parent, "Cannot open session", f"{path}: no such file")
             return None

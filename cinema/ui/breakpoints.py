@@ -1,10 +1,15 @@
 """The breakpoint editor: a form per condition kind, actions, hit counts, jump to hits.
 
-Conditions and their validation are :mod:`cinema.model.breakpoints`; the expression field is
-parsed on every keystroke and shows the :class:`~cinema.model.expr.ExprError` message (with its
-column). The set edited is the playback controller's (``state.breakpoints``), so playback and
-F5 / F6 stop at exactly these. Breakpoints and bookmarks are saved beside the session
-(``<file>.cinema-bp.json``) after every change.
+Conditions and their validation are :mod:`cinema.model.breakpoints`; the form is parsed on
+every keystroke and shows the compiled expression or the :class:`~cinema.model.expr.ExprError`
+message (with its column). The set edited is the playback controller's (``state.breakpoints``),
+so playback and F5 / F6 stop at exactly these. Breakpoints and bookmarks are saved beside the
+session (``<file>.cinema-bp.json``) after every change.
+
+The form has two modes. *New* (the button reads "Add"): every Add adds one more breakpoint and
+leaves the form as it is, ready for the next. *Editing* (selecting a breakpoint in the list;
+the button reads "Update"): the form shows that breakpoint's own condition kind and fields,
+its ``where`` clause and action, and Update replaces exactly those. "New" clears the form.
 """
 
 from __future__ import annotations
@@ -29,10 +34,10 @@ from PySide6.QtWidgets import (
 
 from cinema.model import breakpoints as bpm
 from cinema.model.errors import ModelError
-from cinema.model.expr import ExprError
+from cinema.model.expr import ExprError, literal
 from cinema.ui.state import ViewState
 
-__all__ = ["KINDS", "BreakpointEditor"]
+__all__ = ["ACTION_LABELS", "KINDS", "BreakpointEditor"]
 
 KINDS = {
     "process_event": "Process event",
@@ -40,6 +45,19 @@ KINDS = {
     "state": "State",
     "message_result": "Message result",
     "expression": "Expression",
+}
+#: How each action reads in the form and the list.
+ACTION_LABELS = {
+    "pause": "Pause",
+    "pause_highlight": "Pause and highlight",
+    "log": "Log and continue",
+}
+_KIND_OF = {
+    bpm.ProcessEventCondition: "process_event",
+    bpm.MessageCondition: "message",
+    bpm.StateCondition: "state",
+    bpm.MessageResultCondition: "message_result",
+    bpm.ExpressionCondition: "expression",
 }
 
 
@@ -62,6 +80,19 @@ def _value(text: str) -> Any:
     return t.strip("\"'")
 
 
+def _value_text(value: Any) -> str:
+    """The text that :func:`_value` reads back as ``value``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return literal(value)
+
+
+def _process_text(process: str | int | None) -> str:
+    return "" if process is None else str(process)
+
+
 class BreakpointEditor(QWidget):
     """Edits ``state.breakpoints``; saves them with the session's bookmarks."""
 
@@ -75,7 +106,6 @@ class BreakpointEditor(QWidget):
         for key, text in KINDS.items():
             self.kind.addItem(text, key)
         self.stack = QStackedWidget()
-        self.fields: dict[str, QWidget] = {}
         f_pe, f_msg, f_state, f_res, f_expr = (QWidget() for _ in range(5))
         # process event
         self.pe_events = self._line(f_pe, "events", "crash, restart")
@@ -99,29 +129,35 @@ class BreakpointEditor(QWidget):
         self.res_process = self._line(f_res, "process", "any")
         # expression
         self.expr = self._line(f_expr, "expression", 'kind == "crash"')
-        for w in (f_pe, f_msg, f_state, f_res, f_expr):
+        self.pages = (f_pe, f_msg, f_state, f_res, f_expr)
+        for w in self.pages:
             self.stack.addWidget(w)
+        self.where = QLineEdit()
+        self.where.setPlaceholderText("and also (optional expression), e.g. t > 1.5")
+        self.where.textChanged.connect(self.validate)
         self.kind.currentIndexChanged.connect(self._on_kind)
-        for page in (f_pe, f_msg, f_state, f_res, f_expr):
+        for page in self.pages:
             for w in page.findChildren(QLineEdit):
                 w.textChanged.connect(self.validate)
         for c in (self.msg_on, self.st_op):
             c.currentIndexChanged.connect(self.validate)
 
         self.action = QComboBox()
-        self.action.addItems(list(bpm.ACTIONS))
+        for key in bpm.ACTIONS:
+            self.action.addItem(ACTION_LABELS.get(key, key), key)
         self.preview = QLabel()
         self.preview.setWordWrap(True)
         self.preview.setTextFormat(Qt.TextFormat.PlainText)
         self.b_add = QPushButton("Add")
         self.b_add.clicked.connect(self.commit)
         self.b_new = QPushButton("New")
+        self.b_new.setToolTip("Clear the form to write a new breakpoint")
         self.b_new.clicked.connect(self.new)
 
         self.list = QTreeWidget()
         self.list.setHeaderLabels(["on", "id", "condition", "action", "hits", "stopped"])
         self.list.setRootIsDecorated(False)
-        for i, width in enumerate((34, 44, 260, 70, 50)):
+        for i, width in enumerate((34, 44, 260, 120, 60)):
             self.list.setColumnWidth(i, width)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.itemDoubleClicked.connect(lambda it, _c: self.jump_to_next_hit(it.data(1, 0)))
@@ -137,6 +173,9 @@ class BreakpointEditor(QWidget):
         top.setContentsMargins(4, 4, 4, 4)
         top.addLayout(form)
         top.addWidget(self.stack)
+        where_form = QFormLayout()
+        where_form.addRow("where", self.where)
+        top.addLayout(where_form)
         row = QHBoxLayout()
         row.addWidget(QLabel("action"))
         row.addWidget(self.action)
@@ -168,7 +207,17 @@ class BreakpointEditor(QWidget):
         self.stack.setCurrentIndex(i)
         self.validate()
 
-    # ---------------------------------------------------------------- form → condition
+    def set_kind(self, key: str) -> None:
+        """Show the form of condition kind ``key`` (one of :data:`KINDS`)."""
+        self.kind.setCurrentIndex(list(KINDS).index(key))
+
+    def action_key(self) -> str:
+        return str(self.action.currentData())
+
+    def set_action(self, key: str) -> None:
+        self.action.setCurrentIndex(max(self.action.findData(key), 0))
+
+    # ---------------------------------------------------------------- form ↔ condition
 
     def condition(self) -> bpm.BreakpointCondition:
         """The condition the form describes. Raises ModelError / ExprError when invalid."""
@@ -198,11 +247,53 @@ class BreakpointEditor(QWidget):
             return bpm.MessageResultCondition(res, _opt(self.res_process.text()))
         return bpm.ExpressionCondition(self.expr.text())
 
+    def where_clause(self) -> str | None:
+        return self.where.text().strip() or None
+
+    def show_condition(self, cond: bpm.BreakpointCondition) -> None:
+        """Fill the form with ``cond``, in its own kind's form."""
+        self.set_kind(_KIND_OF[type(cond)])
+        if isinstance(cond, bpm.ProcessEventCondition):
+            self.pe_events.setText(", ".join(cond.events))
+            self.pe_process.setText(_process_text(cond.process))
+        elif isinstance(cond, bpm.MessageCondition):
+            self.msg_type.setText(cond.message_type or "")
+            self.msg_pattern.setText(cond.pattern or "")
+            self.msg_on.setCurrentText(cond.on)
+            self.msg_process.setText(_process_text(cond.process))
+        elif isinstance(cond, bpm.StateCondition):
+            self.st_field.setText(cond.field)
+            self.st_op.setCurrentText("==" if cond.op == "equals" else cond.op)
+            self.st_value.setText(_value_text(cond.value))
+            self.st_process.setText(_process_text(cond.process))
+        elif isinstance(cond, bpm.MessageResultCondition):
+            self.res_results.setText(
+                ", ".join("dropped" if r == "drop" else r for r in cond.results)
+            )
+            self.res_process.setText(_process_text(cond.process))
+        else:
+            self.expr.setText(cond.text)
+
+    def clear_form(self) -> None:
+        """Empty every field; back to the first condition kind and the "pause" action."""
+        for page in self.pages:
+            for w in page.findChildren(QLineEdit):
+                w.clear()
+        self.where.clear()
+        for c in (self.msg_on, self.st_op):
+            c.setCurrentIndex(0)
+        self.set_kind(next(iter(KINDS)))
+        self.set_action("pause")
+
     def validate(self, *_args: Any) -> bool:
         """Show the compiled expression, or why the form is invalid; enable Add accordingly."""
         try:
             cond = self.condition()
             text = cond.expression()
+            where = self.where_clause()
+            if where is not None:
+                bpm.ExpressionCondition(where)  # parses it (raises with the column)
+                text = f"({text}) and ({where})"
         except ExprError as exc:
             self._show_error(f"✗ column {exc.column}: {exc.message}")
             return False
@@ -222,21 +313,27 @@ class BreakpointEditor(QWidget):
     # ---------------------------------------------------------------- commands
 
     def commit(self) -> None:
-        """Add the form's breakpoint, or update the one being edited."""
+        """Add the form's breakpoint (new mode), or update the one being edited."""
         if not self.validate():
             return
-        cond = self.condition()
+        cond, where, action = self.condition(), self.where_clause(), self.action_key()
         bps = self.state.breakpoints
         if self.editing is not None and self.editing in bps:
-            bps.edit(self.editing, condition=cond, action=self.action.currentText())
+            bps.edit(self.editing, condition=cond, where=where, action=action)
         else:
-            self.editing = bps.add(cond, action=self.action.currentText()).id
+            self.editing = None
+            bps.add(cond, action=action, where=where)
         self.save()
 
     def new(self) -> None:
+        """Leave editing: an empty form whose button adds a new breakpoint."""
         self.editing = None
         self.b_add.setText("Add")
+        self.list.blockSignals(True)
+        self.list.setCurrentIndex(self.list.rootIndex())  # no current item
         self.list.clearSelection()
+        self.list.blockSignals(False)
+        self.clear_form()
 
     def remove_selected(self) -> None:
         bp_id = self._selected_id()
@@ -266,15 +363,23 @@ class BreakpointEditor(QWidget):
     def refresh(self) -> None:
         st = self.state
         self.list.blockSignals(True)
-        current = self._selected_id()
+        current = self.editing
         self.list.clear()
         for bp in st.breakpoints:
             try:
-                n_hits = len(st.breakpoints.hits_of(st.session, bp.id))
+                hits = f"{len(st.breakpoints.hits_of(st.session, bp.id)):,}"
             except (ModelError, ExprError):
-                n_hits = -1
+                hits = "error"
             it = QTreeWidgetItem(
-                self.list, ["", bp.id, bp.expression, bp.action, f"{n_hits:,}", str(bp.hit_count)]
+                self.list,
+                [
+                    "",
+                    bp.id,
+                    bp.expression,
+                    ACTION_LABELS.get(bp.action, bp.action),
+                    hits,
+                    str(bp.hit_count),
+                ],
             )
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             it.setCheckState(0, Qt.CheckState.Checked if bp.enabled else Qt.CheckState.Unchecked)
@@ -293,9 +398,14 @@ class BreakpointEditor(QWidget):
     def _on_current(self, item: QTreeWidgetItem | None, _prev: Any) -> None:
         if item is None:
             return
-        bp = self.state.breakpoints.get(item.data(1, 0))
+        self.edit(item.data(1, 0))
+
+    def edit(self, bp_id: str) -> None:
+        """Show breakpoint ``bp_id`` in the form, in its own kind; the button updates it."""
+        bp = self.state.breakpoints.get(bp_id)
         self.editing = bp.id
         self.b_add.setText("Update")
-        self.kind.setCurrentIndex(list(KINDS).index("expression"))
-        self.expr.setText(bp.expression)
-        self.action.setCurrentText(bp.action)
+        self.show_condition(bp.condition)
+        self.where.setText(bp.where or "")
+        self.set_action(bp.action)
+        self.validate()

@@ -19,6 +19,7 @@ from cinema.model.render import render_value
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY
 from cinema.views.eventquery import QueryError, filter_events
+from cinema.views.timefmt import format_offset
 from recorder.events import KIND_NAMES, NO_PEER
 
 __all__ = ["EventListWidget", "EventTableModel"]
@@ -93,7 +94,7 @@ class EventTableModel(QAbstractTableModel):
             if col == 0:
                 return f"{seq:,}"
             if col == 1:
-                return f"{(int(sk.ts[seq]) - self.state.session.t_first) / 1e6:.3f} ms"
+                return format_offset(int(sk.ts[seq]) - self.state.session.t_first)
             if col == 2:
                 return KIND_NAMES.get(int(sk.kind[seq]), str(sk.kind[seq]))
             if col == 3:

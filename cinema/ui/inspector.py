@@ -19,6 +19,7 @@ from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
 from cinema.ui.valuetree import add_value
+from cinema.views.timefmt import format_duration, format_offset
 from recorder.events import KIND_NAMES, NO_PEER
 
 __all__ = ["InspectorWidget", "state_change_paths"]
@@ -122,7 +123,7 @@ class InspectorWidget(QWidget):
             ("registered", p.registered or "-"),
             ("restarts", str(p.restarts)),
             ("messages handled", f"{p.handled:,}"),
-            ("CPU", _fmt_ns(p.cpu_ns)),
+            ("CPU", format_duration(p.cpu_ns)),
             ("memory", _fmt_bytes(p.memory)),
             ("trap_exit", str(p.trap_exit)),
             ("links", ", ".join(st.process_label(x) for x in p.links) or "-"),
@@ -151,7 +152,7 @@ class InspectorWidget(QWidget):
         sec = self._section("Selected event", f"#{seq:,} {KIND_NAMES.get(ev.kind, ev.kind)}")
         rows = [
             ("seq", f"{seq:,}"),
-            ("time", f"+{(ev.ts - st.session.t_first) / 1e6:.6f} ms"),
+            ("time", format_offset(ev.ts - st.session.t_first, sign=True)),
             ("kind", KIND_NAMES.get(ev.kind, str(ev.kind))),
             ("process", st.process_label(ev.pid)),
             ("peer", st.process_label(ev.peer) if ev.peer != NO_PEER else "-"),
@@ -161,14 +162,6 @@ class InspectorWidget(QWidget):
             QTreeWidgetItem(sec, [k, v])
         add_value(sec, "data", ev.data).setExpanded(True)
         sec.setToolTip(1, render_value(ev.data, 2000, brief=True))
-
-
-def _fmt_ns(ns: int) -> str:
-    if ns >= 1_000_000_000:
-        return f"{ns / 1e9:.3f} s"
-    if ns >= 1_000_000:
-        return f"{ns / 1e6:.3f} ms"
-    return f"{ns / 1e3:.1f} µs"
 
 
 def _fmt_bytes(n: int) -> str:

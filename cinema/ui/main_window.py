@@ -28,6 +28,7 @@ from cinema.ui.playback import PlaybackBar
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, Theme, apply_theme
 from cinema.ui.timeline import TimelineWidget
+from cinema.views.timefmt import format_offset
 
 __all__ = ["SHORTCUTS", "MainWindow"]
 
@@ -103,6 +104,8 @@ class MainWindow(QMainWindow):
         state.sigPosition.connect(self._update_status)
         state.sigGrown.connect(lambda _n: self._update_status(state.seq))
         state.sigHit.connect(self._on_hit)
+        state.sigProcess.connect(lambda _pid: self._update_status(state.seq))
+        state.sigMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._update_status(state.seq)
         self.resize(1500, 950)
         self.resizeDocks([self.docks["graph"]], [560], Qt.Orientation.Horizontal)
@@ -213,7 +216,7 @@ class MainWindow(QMainWindow):
     def _update_status(self, seq: int) -> None:
         st = self.state
         self.status_pos.setText(
-            f"event #{seq:,} of {st.event_count:,}   ·   +{st.rel_seconds() * 1e3:.3f} ms"
+            f"event #{seq:,} of {st.event_count:,}   ·   {format_offset(st.rel_ns(), sign=True)}"
             f"   ·   selected: {st.process_label(st.pid) if st.pid >= 0 else 'none'}"
         )
         self.status_live.setText("● LIVE" if st.live else "recorded")

@@ -4,23 +4,33 @@ The series come from a :class:`cinema.views.metrics.MetricsCache` (computed once
 and session length); a playhead move only moves the playhead lines, and a selection only hands
 cached arrays to curves made once. While the panel is not on screen (a background tab) it does
 nothing until shown. Up to :data:`MAX_PROCESSES` processes are plotted: the ones selected most
-recently.
+recently. The legend is a plain label above the plots (names as text, never as HTML), and each
+plot's title sits inside its top-left corner, so neither is clipped in a short dock.
 """
 
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+import html
 
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from cinema.ui._axes import BytesAxis, TimeAxis
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, Theme
 from cinema.views import metrics
 
-__all__ = ["MAX_PROCESSES", "MetricsWidget"]
+__all__ = ["MAX_PROCESSES", "PLOTS", "MetricsWidget"]
 
 MAX_PROCESSES = 4
 _COLORS = ("#1f77d4", "#e0302b", "#2ca02c", "#ff8c00")
+#: (key, title) of the plots, top to bottom.
+PLOTS = (("mailbox", "mailbox length"), ("memory", "memory"), ("rate", "messages / s"))
+AXIS_WIDTH = 62  # px: the left axes line up, and "1.5 KiB" fits
 
 
 class MetricsWidget(QWidget):
@@ -29,27 +39,40 @@ class MetricsWidget(QWidget):
     ):
         super().__init__(parent)
         self.state = state
+        self.theme = theme
         self.pids: list[int] = []
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setContentsMargins(6, 2, 6, 0)
         self.glw = pg.GraphicsLayoutWidget()
+        self.glw.ci.setSpacing(2)
         self.plots: dict[str, pg.PlotItem] = {}
+        self.titles: dict[str, pg.TextItem] = {}
         self.playheads: list[pg.InfiniteLine] = []
-        for row, (key, title) in enumerate(
-            (("mailbox", "mailbox length"), ("memory", "memory (bytes)"), ("rate", "messages / s"))
-        ):
-            p = self.glw.addPlot(row=row, col=0)
-            p.setLabel("left", title)
+        for row, (key, title) in enumerate(PLOTS):
+            axes = {"bottom": TimeAxis("bottom")}
+            if key == "memory":
+                axes["left"] = BytesAxis("left")
+            p = self.glw.addPlot(row=row, col=0, axisItems=axes)
+            p.getAxis("left").setWidth(AXIS_WIDTH)
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
             p.hideButtons()
+            p.setMenuEnabled(False)
+            p.enableAutoRange(y=False)
             if row:
-                p.setXLink(self.plots["mailbox"])
+                p.setXLink(self.plots[PLOTS[0][0]])
+            if row < len(PLOTS) - 1:
+                p.getAxis("bottom").setStyle(showValues=False)  # one time scale, at the bottom
+            label = pg.TextItem(title, anchor=(0, 0))
+            label.setParentItem(p.getViewBox())  # fixed in the corner while the plot pans
+            label.setPos(2, 0)
+            self.titles[key] = label
             line = pg.InfiniteLine(angle=90, movable=False)
             p.addItem(line)
             self.playheads.append(line)
             self.plots[key] = p
-        self.plots["rate"].setLabel("bottom", "time since the first event (s)")
-        self.legend = self.plots["mailbox"].addLegend(offset=(-4, 4), labelTextSize="8pt")
         # one curve per (process slot, plot), made once; a selection only sets their data
         self.curves: list[dict[str, pg.PlotDataItem]] = []
         for color in _COLORS[:MAX_PROCESSES]:
@@ -62,22 +85,37 @@ class MetricsWidget(QWidget):
         self._pending = DeferredRefresh(self, self.redraw)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.glw)
+        lay.setSpacing(0)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.glw, 1)
         state.sigProcess.connect(self._on_process)
         state.sigPosition.connect(self._on_position)
         state.sigGrown.connect(self._on_grown)
         self.apply_theme(theme)
+        self._fit_time()
+        self._show_legend()
         if state.pid >= 0:
             self._on_process(state.pid)
 
     def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
         self.glw.setBackground(theme.background)
         for line in self.playheads:
             line.setPen(pg.mkPen(theme.playhead, width=1))
-        for p in self.plots.values():
+        for key, p in self.plots.items():
             for axis in ("left", "bottom"):
                 p.getAxis(axis).setPen(theme.foreground)
                 p.getAxis(axis).setTextPen(theme.foreground)
+            self.titles[key].setColor(theme.text_dim)
+            fill = QColor(theme.background)
+            fill.setAlpha(210)  # readable over the curves it covers
+            self.titles[key].fill = pg.mkBrush(fill)
+            self.titles[key].update()
+        self._show_legend()
+
+    def _fit_time(self) -> None:
+        dur = max(self.state.session.duration_ns / 1e9, 1e-6) if self.state.event_count else 1.0
+        self.plots[PLOTS[0][0]].setXRange(0, dur, padding=0.01)
 
     def _on_process(self, pid: int) -> None:
         if pid < 0:
@@ -86,10 +124,12 @@ class MetricsWidget(QWidget):
             self.pids.remove(pid)
         self.pids.insert(0, pid)
         del self.pids[MAX_PROCESSES:]
+        self._show_legend()
         self._pending.request(now=True)
 
     def _on_grown(self, _n: int) -> None:
         self.cache = self._new_cache()
+        self._fit_time()
         self._pending.request()
 
     def _new_cache(self) -> metrics.MetricsCache:
@@ -97,12 +137,29 @@ class MetricsWidget(QWidget):
         t0, t1 = (st.session.t_first, st.session.t_last) if st.event_count else (0, 1)
         return metrics.MetricsCache(st.skeleton, st.session, t0, t1, bins=200)
 
+    def legend_text(self) -> str:
+        """The legend as plain text: one ``name <pid>`` per plotted process."""
+        return "   ".join(self.state.process_label(pid) for pid in self.pids)
+
+    def _show_legend(self) -> None:
+        if not self.pids:
+            self.legend.setText(
+                f"<small style='color:{self.theme.text_dim}'>select a process to plot it</small>"
+            )
+            return
+        parts = [
+            f"<span style='color:{_COLORS[i]}'>━━</span>&nbsp;"
+            f"{html.escape(self.state.process_label(pid))}"
+            for i, pid in enumerate(self.pids)
+        ]
+        self.legend.setText("<small>" + " &nbsp; ".join(parts) + "</small>")
+
     def redraw(self) -> None:
         """Put the cached series of :attr:`pids` into the curves (one per plot and slot)."""
         self._pending.done()
         st = self.state
         t0 = st.session.t_first if st.event_count else 0
-        self.legend.clear()
+        peaks = dict.fromkeys(self.plots, 0.0)
         for slot, curves in enumerate(self.curves):
             pid = self.pids[slot] if slot < len(self.pids) else None
             series = self.cache.series(pid) if pid is not None else None
@@ -112,13 +169,14 @@ class MetricsWidget(QWidget):
                 plot = self.plots[key]
                 if shown and s is not None:
                     c.setData((s.t - t0) / 1e9, s.value, stepMode="left")  # holds from x[i]
+                    peaks[key] = max(peaks[key], float(np.max(s.value)))
                 if shown and c.getViewBox() is None:
                     plot.addItem(c)
                 elif not shown and c.getViewBox() is not None:
                     plot.removeItem(c)
-            if pid is None:
-                continue
-            self.legend.addItem(curves["mailbox"], st.process_label(pid))
+        for key, peak in peaks.items():
+            # from zero, with headroom: a constant series is a visible line, not ±0.4 ticks
+            self.plots[key].setYRange(0, peak * 1.15 if peak > 0 else 1.0, padding=0)
         self._on_position(st.seq)
 
     def _on_position(self, seq: int) -> None:

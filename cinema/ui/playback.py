@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, Q
 
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, Theme, themed_icon
+from cinema.views.timefmt import format_offset
 
 __all__ = ["SPEEDS", "PlaybackBar"]
 
@@ -96,7 +97,8 @@ class PlaybackBar(QWidget):
         self.slider.setValue(seq)
         self.slider.blockSignals(False)
         st = self.state
-        self.position.setText(f"#{seq:,} of {st.event_count:,}   +{st.rel_seconds() * 1e3:.3f} ms")
+        when = format_offset(st.rel_ns(), sign=True)
+        self.position.setText(f"#{seq:,} of {st.event_count:,}   {when}")
 
     def _on_playing(self, playing: bool) -> None:
         sp = QStyle.StandardPixmap

@@ -54,6 +54,7 @@ class ViewState(QObject):
         sigLayout(): the lanes were regrouped (collapse / expand).
         sigHit(int, str): playback stopped at a breakpoint hit (event, breakpoint ids).
         sigGrown(int): a live session grew to this many events (batched on a timer).
+        sigMessage(str): something to tell the user in passing (the status bar shows it).
     """
 
     sigPosition = Signal(int)
@@ -64,6 +65,7 @@ class ViewState(QObject):
     sigLayout = Signal()
     sigHit = Signal(int, str)  # event number, breakpoint ids (comma separated)
     sigGrown = Signal(int)
+    sigMessage = Signal(str)
 
     #: Events per second played at speed 1x.
     BASE_RATE = 20.0
@@ -157,8 +159,12 @@ class ViewState(QObject):
             return int(self.session.t_first) if self.event_count else 0
         return int(self.skeleton.ts[min(s, self.event_count - 1)])
 
+    def rel_ns(self, seq: int | None = None) -> int:
+        """Nanoseconds from the first event to ``seq`` (default: the playhead)."""
+        return self.time_ns(seq) - (int(self.session.t_first) if self.event_count else 0)
+
     def rel_seconds(self, seq: int | None = None) -> float:
-        return (self.time_ns(seq) - (self.session.t_first if self.event_count else 0)) / 1e9
+        return self.rel_ns(seq) / 1e9
 
     def seq_at_time(self, t_ns: float) -> int:
         """The last event at or before ``t_ns`` (-1 before the first)."""
@@ -236,10 +242,40 @@ class ViewState(QObject):
             self.select_event(found, seek=False)
 
     def run_to_next_breakpoint(self) -> None:
-        self.controller.run_to_next_breakpoint()
+        """F5: run to the next hit of a pausing breakpoint; say why when there is none (the
+        playhead then stays where it is)."""
+        self._run_to_breakpoint(1)
 
     def run_to_prev_breakpoint(self) -> None:
-        self.controller.run_to_prev_breakpoint()
+        """F6: run back to the previous pausing hit (or say why there is none)."""
+        self._run_to_breakpoint(-1)
+
+    def _run_to_breakpoint(self, direction: int) -> None:
+        if not self.event_count:
+            return
+        pausing = [b for b in self.breakpoints if b.enabled and b.action != "log"]
+        if not pausing:
+            self.sigMessage.emit(
+                "No breakpoint to run to: add one in the Breakpoints panel"
+                if not len(self.breakpoints)
+                else "No enabled breakpoint pauses (log breakpoints only record their hits)"
+            )
+            return
+        bps, seq = self.breakpoints, self.seq
+        actions = ("pause", "pause_highlight")
+        found = (
+            bps.next_hit(self.session, seq, actions=actions)
+            if direction > 0
+            else bps.prev_hit(self.session, seq, actions=actions)
+        )
+        if found is None:
+            where = "after" if direction > 0 else "before"
+            self.sigMessage.emit(f"No breakpoint hit {where} event #{seq:,}")
+            return
+        if direction > 0:
+            self.controller.run_to_next_breakpoint()
+        else:
+            self.controller.run_to_prev_breakpoint()
 
     def toggle_bookmark(self, note: str = "") -> None:
         """Bookmark the playhead, or remove the bookmark there (saved with the session)."""

@@ -22,25 +22,30 @@ __all__ = [
 
 _K = EventKind
 
-#: Kinds grouped for colouring and the legend (one glyph layer per category).
+#: Kinds grouped for colouring and the legend (one glyph layer per category). Every kind is in
+#: exactly one category, named for what it holds; the hues are far apart (no two purples).
 CATEGORIES: dict[str, tuple[str, tuple[EventKind, ...]]] = {
-    "spawn": ("#2ca02c", (_K.SPAWN, _K.RESUME, _K.REGISTER)),
-    "exit": ("#8c8c8c", (_K.EXIT, _K.UNREGISTER, _K.SUSPEND)),
-    "crash": ("#e0302b", (_K.CRASH, _K.EXIT_SIGNAL, _K.LOST)),
+    "spawn": ("#2ca02c", (_K.SPAWN, _K.REGISTER)),
+    "exit": ("#8c8c8c", (_K.EXIT, _K.UNREGISTER)),
+    "crash": ("#e0302b", (_K.CRASH,)),
+    # an exit signal is how a normal shutdown travels too: not painted as a crash
+    "exit signal": ("#8c564b", (_K.EXIT_SIGNAL,)),
     "restart": ("#ff8c00", (_K.RESTART, _K.CHILD_SPEC)),
     "send": ("#1f77d4", (_K.SEND,)),
     "receive": ("#17becf", (_K.RECEIVE,)),
-    "timeout/drop": ("#b044c8", (_K.TIMEOUT, _K.INTERCEPT, _K.DELAY, _K.DROP)),
-    "state": ("#d4a017", (_K.STATE,)),
-    "link/monitor": ("#7f7f2f", (_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR)),
-    "marker": ("#9467bd", (_K.BREAKPOINT, _K.MARKER, _K.PROFILE)),
+    "timeout/drop": ("#a35bc4", (_K.TIMEOUT, _K.DROP)),
+    "intercept/delay": ("#e377c2", (_K.INTERCEPT, _K.DELAY)),
+    "state": ("#d6c21a", (_K.STATE,)),
+    "link/monitor": ("#3d7f6e", (_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR)),
+    "profile": ("#aec7e8", (_K.PROFILE,)),
+    "marker": ("#cc148e", (_K.BREAKPOINT, _K.MARKER, _K.SUSPEND, _K.RESUME, _K.LOST)),
 }
 KIND_CATEGORY: dict[int, str] = {int(k): cat for cat, (_c, ks) in CATEGORIES.items() for k in ks}
 
 STATUS_COLORS: dict[str, str] = {
     "running": "#2ca02c",
     "waiting": "#5aa9e6",
-    "suspended": "#b044c8",
+    "suspended": "#a35bc4",
     "dead": "#8c8c8c",
     "crashed": "#e0302b",
     "restarting": "#ff8c00",

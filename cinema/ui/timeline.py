@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from cinema.ui._axes import TimeAxis
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY, THEMES, Theme
 from cinema.views.viewport import Frame
@@ -68,21 +69,6 @@ class _LaneAxis(pg.AxisItem):
         return out
 
 
-class _TimeAxis(pg.AxisItem):
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        return [_fmt_seconds(v, spacing) for v in values]
-
-
-def _fmt_seconds(v: float, spacing: float) -> str:
-    if spacing >= 1:
-        return f"{v:.0f}s"
-    if spacing >= 1e-3:
-        return f"{v * 1e3:.0f}ms" if abs(v) < 1 else f"{v:.3f}s"
-    if spacing >= 1e-6:
-        return f"{v * 1e6:.0f}µs" if abs(v) < 1e-3 else f"{v * 1e3:.3f}ms"
-    return f"{v * 1e9:.0f}ns" if abs(v) < 1e-6 else f"{v * 1e6:.3f}µs"
-
-
 class _LaneViewBox(pg.ViewBox):
     """Wheel zooms time only (shift: scrolls lanes); keys W/A/S/D like Perfetto."""
 
@@ -129,7 +115,7 @@ class TimelineWidget(QWidget):
         self.vb = _LaneViewBox()
         self.plot = self.glw.addPlot(
             row=1, col=0, viewBox=self.vb,
-            axisItems={"left": _LaneAxis(state), "bottom": _TimeAxis("bottom")},
+            axisItems={"left": _LaneAxis(state), "bottom": TimeAxis("bottom")},
         )  # fmt: skip
         self.glw.ci.layout.setRowFixedHeight(0, 26)
         self._setup_markers()
@@ -181,6 +167,7 @@ class TimelineWidget(QWidget):
         self._apply_limits()
         self.fit_all()
         self._on_position(state.seq)
+        self.refresh_markers()  # breakpoints and bookmarks saved with the session
 
     # ---------------------------------------------------------------- setup
 
