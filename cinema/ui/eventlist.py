@@ -87,26 +87,28 @@ class EventTableModel(QAbstractTableModel):
     def data(self, index: _Index, role: int = 0) -> Any:
         if not index.isValid():
             return None
-        seq = self.seq_at(index.row())
-        col = index.column()
+        return self.cell(self.seq_at(index.row()), COLUMNS[index.column()], role)
+
+    def cell(self, seq: int, column: str, role: int) -> Any:
+        """What column ``column`` (one of :data:`COLUMNS`) shows for event ``seq``."""
         sk = self.state.skeleton
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
+            if column == "#":
                 return f"{seq:,}"
-            if col == 1:
+            if column == "time":
                 return format_offset(int(sk.ts[seq]) - self.state.session.t_first)
-            if col == 2:
+            if column == "kind":
                 return KIND_NAMES.get(int(sk.kind[seq]), str(sk.kind[seq]))
-            if col == 3:
+            if column == "process":
                 return self.state.process_label(int(sk.pid[seq]))
-            if col == 4:
+            if column == "peer":
                 peer = int(sk.peer[seq])
                 return self.state.process_label(peer) if peer != NO_PEER else ""
             return self._detail(seq)
-        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+        if role == Qt.ItemDataRole.ForegroundRole and column == "kind":
             cat = KIND_CATEGORY.get(int(sk.kind[seq]))
             return QColor(CATEGORIES[cat][0]) if cat else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 1):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("#", "time"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -132,7 +134,7 @@ class EventListWidget(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.setWordWrap(False)
         hdr = self.view.horizontalHeader()
-        for i, w in enumerate((80, 90, 80, 150, 150)):
+        for i, w in enumerate((70, 110, 80, 150, 150)):
             hdr.resizeSection(i, w)
         hdr.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         lay = QVBoxLayout(self)

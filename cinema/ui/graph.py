@@ -13,18 +13,27 @@ arrays did not change is not touched (no repaint of it); zooming or panning only
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cinema.model.world import STATUSES
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
-from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
+from cinema.ui.theme import HIGHLIGHT, STATUS_COLORS, THEMES, Theme
 from cinema.views.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
 from cinema.views.graphview import GraphFrame, GraphModel
 
@@ -75,9 +84,11 @@ class ProcessGraphWidget(QWidget):
             self.buttons.addButton(b)
             bar.addWidget(b)
         self.buttons.buttonClicked.connect(lambda b: self.set_view(b.property("view")))
-        bar.addStretch(1)
         self.caption = QLabel()
-        bar.addWidget(self.caption)
+        # a long caption must not widen the dock: it is cut, and the tooltip has it all
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(self.caption, 1)
 
         self.plot = pg.PlotWidget()
         self.plot.hideAxis("left")
@@ -107,6 +118,7 @@ class ProcessGraphWidget(QWidget):
         self._auto_fit = True  # refit on resize until the user pans or zooms
         self.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
         self.legend = QLabel()
+        self.legend.setWordWrap(True)  # wraps in a narrow dock instead of widening it
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setText(
             "<small>"
@@ -128,6 +140,7 @@ class ProcessGraphWidget(QWidget):
         self._pending = DeferredRefresh(self, self.refresh)
         state.sigPosition.connect(self._pending.request)
         state.sigProcess.connect(self._pending.request)
+        state.sigHighlight.connect(self._pending.request)
         # zoom, pan, resize: the same frame, picked again for the new pixels
         self._repick = DeferredRefresh(self, self.draw)
         self.plot.getViewBox().sigRangeChanged.connect(self._repick.request)
@@ -201,9 +214,17 @@ class ProcessGraphWidget(QWidget):
         self.draw()
         names = {"supervision": "supervision tree", "process": "neighbours of the selection",
                  "messages": "last messages (sequence diagram)"}  # fmt: skip
-        self.caption.setText(
-            f"<small>{names[self.view]} · {n} processes · event #{self.state.seq:,}</small>"
+        hl = self.state.highlighted_pids()
+        note = (
+            f" · <span style='color:{HIGHLIGHT}'>◯</span> highlighted: "
+            + html.escape(", ".join(self.state.process_label(p) for p in hl))
+            if hl
+            else ""
         )
+        self.caption.setText(
+            f"<small>{names[self.view]} · {n} processes · event #{self.state.seq:,}{note}</small>"
+        )
+        self.caption.setToolTip(self.caption.text())
 
     def pixel_view(self) -> PixelView:
         vb = self.plot.getViewBox()
@@ -226,20 +247,31 @@ class ProcessGraphWidget(QWidget):
             sel = shown[code[shown] == STATUSES.index(s)]
             self._set_points(item, fr.x[sel], fr.y[sel], size[sel], pids[sel])
         ring_sel, is_sel = self._marked(fr)
-        rx = np.concatenate([fr.x[ring_sel], fr.x[is_sel]])
-        ry = np.concatenate([fr.y[ring_sel], fr.y[is_sel]])
-        rs = np.concatenate([size[ring_sel] + 8, size[is_sel] + 8])
-        n_restarted, n_sel = int(ring_sel.sum()), int(is_sel.sum())
-        sig = self._signature(rx, ry, rs, np.array([n_restarted, n_sel]), self.theme.accent)
+        is_hl = self.highlighted_mask(fr)
+        rx = np.concatenate([fr.x[ring_sel], fr.x[is_sel], fr.x[is_hl]])
+        ry = np.concatenate([fr.y[ring_sel], fr.y[is_sel], fr.y[is_hl]])
+        rs = np.concatenate([size[ring_sel] + 8, size[is_sel] + 8, size[is_hl] + 14])
+        counts = (int(ring_sel.sum()), int(is_sel.sum()), int(is_hl.sum()))
+        sig = self._signature(rx, ry, rs, np.array(counts), self.theme.accent)
         if self._changed(self.rings, sig):
-            pens = [self._ring_pen] * n_restarted + [pg.mkPen(self.theme.accent, width=2)] * n_sel
+            pens = (
+                [self._ring_pen] * counts[0]
+                + [pg.mkPen(self.theme.accent, width=2)] * counts[1]
+                + [pg.mkPen(HIGHLIGHT, width=3)] * counts[2]
+            )
             self.rings.setData(x=rx, y=ry, size=rs, pen=pens, brush=None)
+        self.drawn["highlighted"] = counts[2]
         edges = fr.edges[pick_segments(fr.edges, pv)]
         self.drawn["edges"] = len(edges)
         self._set_lines(self.edges, edges)
         self._set_lines(self.recent, fr.recent)
         self._set_points(self.dots, fr.dots[:, 0], fr.dots[:, 1])
         self._draw_labels(fr, ring_sel, is_sel)
+
+    def highlighted_mask(self, fr: GraphFrame) -> np.ndarray:
+        """Nodes of the processes a "pause and highlight" hit points at."""
+        pids = np.asarray(fr.pids, dtype=np.int64)
+        return np.isin(pids, np.asarray(self.state.highlighted_pids(), dtype=np.int64))
 
     def _marked(self, fr: GraphFrame) -> tuple[np.ndarray, np.ndarray]:
         """Masks of the nodes with a ring: restarted recently, and the selected process."""

@@ -23,6 +23,7 @@ from cinema.ui.breakpoints import BreakpointEditor
 from cinema.ui.eventlist import EventListWidget
 from cinema.ui.graph import ProcessGraphWidget
 from cinema.ui.inspector import InspectorWidget
+from cinema.ui.logpanel import LogPanel
 from cinema.ui.metrics import MetricsWidget
 from cinema.ui.playback import PlaybackBar
 from cinema.ui.state import ViewState
@@ -39,6 +40,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Shift+Left / Shift+Right", "Step within the selected process"),
     ("Home / End", "Jump to the first / last event"),
     ("F5 / F6", "Run to the next / previous breakpoint"),
+    ("Ctrl+L", "Show the log of log breakpoints"),
     ("Ctrl+F", "Search events (filter box)"),
     ("Ctrl+B", "Toggle a bookmark at the playhead"),
     ("Ctrl+O", "Open a session"),
@@ -79,20 +81,23 @@ class MainWindow(QMainWindow):
         self.events = EventListWidget(state)
         self.breakpoint_editor = BreakpointEditor(state)
         self.metrics = MetricsWidget(state, self.theme)
+        self.log_panel = LogPanel(state)
         self.docks: dict[str, QDockWidget] = {}
-        self._dock("graph", "Process graph", self.graph, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._dock(
-            "breakpoints",
-            "Breakpoints",
-            self.breakpoint_editor,
+        right, bottom = (
+            Qt.DockWidgetArea.RightDockWidgetArea,
             Qt.DockWidgetArea.BottomDockWidgetArea,
         )
-        self._dock("metrics", "Metrics", self.metrics, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("graph", "Process graph", self.graph, right)
+        self._dock("inspector", "Inspector", self.inspector, right)
         self.splitDockWidget(self.docks["graph"], self.docks["inspector"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(self.docks["events"], self.docks["breakpoints"])
-        self.tabifyDockWidget(self.docks["breakpoints"], self.docks["metrics"])
+        # the bottom panels share one tab bar, in this order
+        for key, title, widget in (
+            ("events", "Events", self.events),
+            ("breakpoints", "Breakpoints", self.breakpoint_editor),
+            ("log", "Log", self.log_panel),
+            ("metrics", "Metrics", self.metrics),
+        ):
+            self.add_panel(key, title, widget, bottom)
         self.docks["events"].raise_()
 
         self.status_pos = QLabel()
@@ -123,6 +128,22 @@ class MainWindow(QMainWindow):
         d.setWidget(widget)
         self.addDockWidget(area, d)
         self.docks[key] = d
+
+    def add_panel(
+        self,
+        key: str,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
+    ) -> QDockWidget:
+        """Dock ``widget`` as panel ``key``: a tab beside the last panel in ``area`` (its own
+        dock when it is the first there). *View* lists it once the menus are built."""
+        last = next((d for d in reversed(self.docks.values()) if self.dockWidgetArea(d) == area),
+                    None)  # fmt: skip
+        self._dock(key, title, widget, area)
+        if last is not None:
+            self.tabifyDockWidget(last, self.docks[key])
+        return self.docks[key]
 
     def _menus(self) -> None:
         mb = self.menuBar()
@@ -169,6 +190,7 @@ class MainWindow(QMainWindow):
             (Qt.Key.Key_F6, st.run_to_prev_breakpoint),
             (QKeySequence.StandardKey.Find, self.focus_search),
             (QKeySequence("Ctrl+B"), st.toggle_bookmark),
+            (QKeySequence("Ctrl+L"), lambda: self.show_panel("log")),
         ]
         self.shortcuts: list[QShortcut] = []
         for key, slot in bindings:
@@ -178,6 +200,11 @@ class MainWindow(QMainWindow):
             self.shortcuts.append(sc)
 
     # ---------------------------------------------------------------- commands
+
+    def show_panel(self, key: str) -> None:
+        """Bring panel ``key`` to the front (showing it if it was closed)."""
+        self.docks[key].show()
+        self.docks[key].raise_()
 
     def focus_search(self) -> None:
         self.docks["events"].show()
@@ -223,7 +250,9 @@ class MainWindow(QMainWindow):
         self.status_live.setStyleSheet("color: #e0302b; font-weight: bold" if st.live else "")
 
     def _on_hit(self, seq: int, ids: str) -> None:
-        self.statusBar().showMessage(f"breakpoint {ids} hit at event #{seq:,}", 5000)
+        hl = self.state.highlighted_pids()
+        extra = "; highlighted: " + ", ".join(self.state.process_label(p) for p in hl) if hl else ""
+        self.statusBar().showMessage(f"breakpoint {ids} hit at event #{seq:,}{extra}", 8000)
 
     # ---------------------------------------------------------------- layout persistence
 

@@ -42,6 +42,7 @@ class MetricsWidget(QWidget):
         self.theme = theme
         self.pids: list[int] = []
         self.legend = QLabel()
+        self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setContentsMargins(6, 2, 6, 0)
         self.glw = pg.GraphicsLayoutWidget()

@@ -17,7 +17,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QThread, QTimer, Signal
 
 from cinema.model.breakpoints import BreakpointSet, Hit
 from cinema.model.errors import ModelError
-from cinema.model.playback import PlaybackController
+from cinema.model.playback import LogEntry, PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
 from cinema.model.world import World
@@ -55,6 +55,9 @@ class ViewState(QObject):
         sigHit(int, str): playback stopped at a breakpoint hit (event, breakpoint ids).
         sigGrown(int): a live session grew to this many events (batched on a timer).
         sigMessage(str): something to tell the user in passing (the status bar shows it).
+        sigHighlight(): the processes to highlight changed (a "pause and highlight" hit, or a
+            move that ended it): see :meth:`highlighted_pids`.
+        sigLog(int): log breakpoints recorded entries (the count of :attr:`log` now).
     """
 
     sigPosition = Signal(int)
@@ -66,6 +69,8 @@ class ViewState(QObject):
     sigHit = Signal(int, str)  # event number, breakpoint ids (comma separated)
     sigGrown = Signal(int)
     sigMessage = Signal(str)
+    sigHighlight = Signal()
+    sigLog = Signal(int)
 
     #: Events per second played at speed 1x.
     BASE_RATE = 20.0
@@ -101,6 +106,8 @@ class ViewState(QObject):
         self.layout: LaneLayout = viewport.layout
         self.speed = 1.0
         self.controller = PlaybackController(session, breakpoints, bookmarks)
+        self._log_seen = 0  # log entries announced with sigLog
+        self._highlighted = False
         self.controller.on_position(self._emit_position)
         self.controller.on_state(lambda s: self._on_playback_state(s != "paused"))
         self.controller.on_breakpoint(self._on_hit)
@@ -175,8 +182,31 @@ class ViewState(QObject):
             return "-"
         return f"{self.session.process_name(pid)} <{pid}>"
 
-    def hit_seqs(self) -> np.ndarray:
-        return self.breakpoints.hits(self.session)
+    def hit_seqs(self, actions: tuple[str, ...] | None = None) -> np.ndarray:
+        """Events where an enabled breakpoint (with one of ``actions``, default any) hits."""
+        if actions is None:
+            return self.breakpoints.hits(self.session)
+        return self.breakpoints.hits(self.session, actions=actions)
+
+    @property
+    def log(self) -> list[LogEntry]:
+        """What "log" breakpoints recorded while playing or running (the controller's log)."""
+        return self.controller.log
+
+    def clear_log(self) -> None:
+        self.controller.log.clear()
+        self.controller.log_dropped = 0
+        self._log_seen = 0
+        self.sigLog.emit(0)
+
+    def highlighted_pids(self) -> list[int]:
+        """The processes of the last "pause and highlight" hit (the acting process and its
+        peer), until the playhead moves on; empty otherwise."""
+        hit = self.controller.highlight
+        if hit is None or not 0 <= hit.seq < self.event_count:
+            return []
+        pids = (int(self.skeleton.pid[hit.seq]), int(self.skeleton.peer[hit.seq]))
+        return list(dict.fromkeys(p for p in pids if p != 0xFFFFFFFF))
 
     def bookmark_seqs(self) -> list[int]:
         return [b.seq for b in self.bookmarks]
@@ -359,6 +389,16 @@ class ViewState(QObject):
 
     def _emit_position(self, seq: int) -> None:
         self.sigPosition.emit(seq)
+        self._check_log()
+        if self._highlighted and self.controller.highlight is None:
+            self._highlighted = False  # a move ends the highlight
+            self.sigHighlight.emit()
+
+    def _check_log(self) -> None:
+        n = len(self.controller.log)
+        if n != self._log_seen:
+            self._log_seen = n
+            self.sigLog.emit(n)
 
     def _on_playback_state(self, playing: bool) -> None:
         if playing:
@@ -373,6 +413,9 @@ class ViewState(QObject):
 
     def _on_hit(self, hit: Hit) -> None:
         self.select_event(hit.seq, seek=False)  # the controller has moved the playhead there
+        self._check_log()
+        self._highlighted = self.controller.highlight is not None
+        self.sigHighlight.emit()
         self.sigHit.emit(hit.seq, ",".join(hit.breakpoints))
         self.sigBreakpointsChanged.emit()  # "stopped" counts changed
 

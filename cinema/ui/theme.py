@@ -12,6 +12,7 @@ from recorder.events import EventKind
 
 __all__ = [
     "CATEGORIES",
+    "HIGHLIGHT",
     "KIND_CATEGORY",
     "STATUS_COLORS",
     "THEMES",
@@ -41,6 +42,9 @@ CATEGORIES: dict[str, tuple[str, tuple[EventKind, ...]]] = {
     "marker": ("#cc148e", (_K.BREAKPOINT, _K.MARKER, _K.SUSPEND, _K.RESUME, _K.LOST)),
 }
 KIND_CATEGORY: dict[int, str] = {int(k): cat for cat, (_c, ks) in CATEGORIES.items() for k in ks}
+
+#: Processes a "pause and highlight" breakpoint points at: rings, lane bands, strip marks.
+HIGHLIGHT = "#ff2fd0"
 
 STATUS_COLORS: dict[str, str] = {
     "running": "#2ca02c",

@@ -5,8 +5,14 @@ asks the viewport for a :class:`~cinema.views.viewport.Frame` of the visible win
 resolution and hands the arrays to pyqtgraph items. x is seconds since the first event; y is
 the row index (row 0 at the top).
 
+The strip above the lanes has three rows of marks: bookmarks (diamonds, top), stops of pausing
+breakpoints (triangles; "pause and highlight" in the highlight colour) and hits of "log"
+breakpoints (thin ticks, bottom, one per pixel column), so a log breakpoint that hits
+everywhere never hides where playback will stop.
+
 Mouse: wheel zooms time around the cursor (shift+wheel scrolls lanes), drag pans, click selects
-a process or event, double-click on a group row collapses / expands it, drag the red playhead.
+a process or the event whose glyph is under the pointer (the top-most one, as drawn),
+double-click on a group row collapses / expands it, drag the red playhead.
 Keys (when focused): W/S zoom in/out, A/D pan, 0 fits the whole session.
 """
 
@@ -22,17 +28,21 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cinema.ui._axes import TimeAxis
 from cinema.ui.state import ViewState
-from cinema.ui.theme import CATEGORIES, KIND_CATEGORY, THEMES, Theme
+from cinema.ui.theme import CATEGORIES, HIGHLIGHT, KIND_CATEGORY, THEMES, Theme
+from cinema.views.picking import one_per_pixel, pick_glyph
 from cinema.views.viewport import Frame
 
 __all__ = ["TimelineWidget"]
 
 _CAT_INDEX = {cat: i for i, cat in enumerate(CATEGORIES)}
+_LIFE = ("crash", "restart", "spawn", "exit")
 _KIND_TO_CAT = np.full(256, len(CATEGORIES) - 1, dtype=np.int64)
 for _k, _c in KIND_CATEGORY.items():
     _KIND_TO_CAT[_k] = _CAT_INDEX[_c]
 
 ROWS_MAX = 120  # at most this many lanes on screen: lanes stay readable, frames stay cheap
+#: Heights of the marker strip's rows (in the strip's 0..1 coordinates).
+Y_BOOKMARK, Y_STOP, Y_LOG = 0.8, 0.5, 0.17
 
 
 class _LaneAxis(pg.AxisItem):
@@ -117,7 +127,7 @@ class TimelineWidget(QWidget):
             row=1, col=0, viewBox=self.vb,
             axisItems={"left": _LaneAxis(state), "bottom": TimeAxis("bottom")},
         )  # fmt: skip
-        self.glw.ci.layout.setRowFixedHeight(0, 26)
+        self.glw.ci.layout.setRowFixedHeight(0, 34)
         self._setup_markers()
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
@@ -131,12 +141,17 @@ class TimelineWidget(QWidget):
         self.arrow_heads = pg.ScatterPlotItem(size=5, pen=None, symbol="o")
         self.plot.addItem(self.arrow_heads)
         self.glyphs: list[pg.ScatterPlotItem] = []
-        for _cat, (_color, _kinds) in CATEGORIES.items():
+        layers = []
+        for i, (_cat, (_color, _kinds)) in enumerate(CATEGORIES.items()):
             item = pg.ScatterPlotItem(size=8, pen=None, symbol="s")
-            if _cat in ("crash", "restart", "spawn", "exit"):
-                item.setZValue(5)  # life events stay visible over a burst of messages
+            z = 5 if _cat in _LIFE else 0  # life events stay visible over a burst of messages
+            item.setZValue(z)
             self.plot.addItem(item)
             self.glyphs.append(item)
+            layers.append(z * len(CATEGORIES) + i)  # drawn over: higher z, then added later
+        #: drawing layer of each kind code (what a click picks when glyphs overlap)
+        self.layer_of_kind = np.asarray(layers, np.int64)[_KIND_TO_CAT]
+        self.highlight_bands: list[pg.LinearRegionItem] = []  # one per highlighted lane
         self.selection_band = pg.LinearRegionItem(orientation="horizontal", movable=False)
         self.plot.addItem(self.selection_band)
         self.selection_band.setVisible(False)
@@ -147,6 +162,7 @@ class TimelineWidget(QWidget):
         legend = QHBoxLayout()
         legend.setContentsMargins(6, 2, 6, 2)
         self.legend_label = QLabel()
+        self.legend_label.setWordWrap(True)  # wraps in a narrow window instead of widening it
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         legend.addWidget(self.legend_label, 1)
         self.info_label = QLabel()
@@ -163,6 +179,7 @@ class TimelineWidget(QWidget):
         state.sigLayout.connect(self._on_layout)
         state.sigProcess.connect(self._on_process)
         state.sigBreakpointsChanged.connect(self.refresh_markers)
+        state.sigHighlight.connect(self._on_highlight)
         self.apply_theme(theme)
         self._apply_limits()
         self.fit_all()
@@ -181,10 +198,14 @@ class TimelineWidget(QWidget):
         m.setMenuEnabled(False)
         m.setYRange(0, 1, padding=0)
         m.setXLink(self.plot)
-        self.hit_marks = pg.ScatterPlotItem(size=9, symbol="t", pen=None)
+        self.hit_marks = pg.ScatterPlotItem(size=9, symbol="t", pen=None)  # pause
+        self.highlight_marks = pg.ScatterPlotItem(size=9, symbol="t", pen=None)
+        self.log_marks = pg.ScatterPlotItem(size=7, symbol="|")
         self.bookmark_marks = pg.ScatterPlotItem(size=9, symbol="d", pen=None)
-        m.addItem(self.hit_marks)
-        m.addItem(self.bookmark_marks)
+        self.log_marks.setZValue(-1)  # under the stops and bookmarks, in their own row anyway
+        for item in (self.log_marks, self.hit_marks, self.highlight_marks, self.bookmark_marks):
+            m.addItem(item)
+        self._log_x = np.zeros(0)  # x of every log hit; drawn thinned to the visible pixels
         self.marker_playhead = pg.InfiniteLine(angle=90, movable=False)
         m.addItem(self.marker_playhead)
 
@@ -205,6 +226,8 @@ class TimelineWidget(QWidget):
         for item, (_cat, (color, _k)) in zip(self.glyphs, CATEGORIES.items(), strict=True):
             item.setBrush(pg.mkBrush(color))
         self.hit_marks.setBrush(pg.mkBrush(theme.playhead))
+        self.highlight_marks.setBrush(pg.mkBrush(HIGHLIGHT))
+        self.log_marks.setPen(pg.mkPen(theme.text_dim, width=1))
         self.bookmark_marks.setBrush(pg.mkBrush(theme.accent))
         accent = QColor(theme.accent)
         accent.setAlpha(40)
@@ -227,7 +250,13 @@ class TimelineWidget(QWidget):
             f"<span style='color:{color}'>■</span>&nbsp;{cat}"
             for cat, (color, _k) in CATEGORIES.items()
         )
-        self.legend_label.setText(f"<small>{swatches}</small>")
+        marks = (
+            f"<span style='color:{theme.accent}'>◆</span>&nbsp;bookmark "
+            f"<span style='color:{theme.playhead}'>▼</span>&nbsp;stop "
+            f"<span style='color:{HIGHLIGHT}'>▼</span>&nbsp;stop+highlight "
+            f"<span style='color:{theme.text_dim}'>|</span>&nbsp;log"
+        )
+        self.legend_label.setText(f"<small>{swatches} &nbsp;·&nbsp; {marks}</small>")
         self.refresh()
 
     def _apply_limits(self) -> None:
@@ -314,21 +343,37 @@ class TimelineWidget(QWidget):
         else:
             self.arrows.setData([], [])
             self.arrow_heads.setData(x=[], y=[])
+        self._draw_log_marks()
         self.info_label.setText(
             f"<small>{fr.visible_events:,} events · {fr.mode} · "
             f"lanes {fr.row_lo}–{max(fr.row_hi - 1, fr.row_lo)}/{len(st.layout.rows)}</small>"
         )
 
-    def refresh_markers(self, hits: Any = None, bookmarks: Any = None) -> None:
-        """Breakpoint hits and bookmarks (event numbers) on the marker strip."""
+    def refresh_markers(self) -> None:
+        """Bookmarks, stops (by action) and log hits on the marker strip, each in its row."""
         st = self.state
-        hits = getattr(st, "hit_seqs", lambda: [])() if hits is None else hits
-        bookmarks = getattr(st, "bookmark_seqs", lambda: [])() if bookmarks is None else bookmarks
-        for item, seqs in ((self.hit_marks, hits), (self.bookmark_marks, bookmarks)):
-            s = np.asarray(list(seqs), dtype=np.int64)
-            s = s[(s >= 0) & (s < st.event_count)]
-            x = (st.skeleton.ts[s] - st.session.t_first) / 1e9 if len(s) else np.zeros(0)
-            item.setData(x=x, y=np.full(len(x), 0.45))
+        rows = (
+            (self.hit_marks, st.hit_seqs(("pause",)), Y_STOP),
+            (self.highlight_marks, st.hit_seqs(("pause_highlight",)), Y_STOP),
+            (self.bookmark_marks, st.bookmark_seqs(), Y_BOOKMARK),
+        )
+        for item, seqs, y in rows:
+            x = self._seconds_of(seqs)
+            item.setData(x=x, y=np.full(len(x), y))
+        self._log_x = self._seconds_of(st.hit_seqs(("log",)))
+        self._draw_log_marks()
+
+    def _seconds_of(self, seqs: Any) -> np.ndarray:
+        st = self.state
+        s = np.asarray(seqs, dtype=np.int64).ravel()
+        s = np.unique(s[(s >= 0) & (s < st.event_count)])
+        return (st.skeleton.ts[s] - st.session.t_first) / 1e9 if len(s) else np.zeros(0)
+
+    def _draw_log_marks(self) -> None:
+        """The log hits in view, one per pixel column (100,000 hits cost what a strip shows)."""
+        (x0, x1), _ = self.vb.viewRange()
+        keep = one_per_pixel(self._log_x, x0, x1, max(int(self.vb.width()), 1))
+        self.log_marks.setData(x=self._log_x[keep], y=np.full(len(keep), Y_LOG))
 
     # ---------------------------------------------------------------- state → view
 
@@ -350,9 +395,28 @@ class TimelineWidget(QWidget):
             self.selection_band.setRegion((row - 0.5, row + 0.5))
             self.ensure_row_visible(row)
 
+    def _on_highlight(self, *_args: Any) -> None:
+        """The lanes of a "pause and highlight" hit's processes get a band (until a move)."""
+        layout = self.state.layout
+        rows = sorted({layout.row_of_pid(p) for p in self.state.highlighted_pids()} - {-1})
+        while len(self.highlight_bands) < len(rows):
+            band = pg.LinearRegionItem(orientation="horizontal", movable=False)
+            color = QColor(HIGHLIGHT)
+            color.setAlpha(60)
+            band.setBrush(pg.mkBrush(color))
+            for line in band.lines:
+                line.setPen(pg.mkPen(None))
+            self.plot.addItem(band)
+            self.highlight_bands.append(band)
+        for i, band in enumerate(self.highlight_bands):
+            band.setVisible(i < len(rows))
+            if i < len(rows):
+                band.setRegion((rows[i] - 0.5, rows[i] + 0.5))
+
     def _on_layout(self) -> None:
         self._apply_limits()
         self._on_process(self.state.pid)
+        self._on_highlight()
         self.plot.getAxis("left").picture = None
         self.plot.getAxis("left").update()
         self.refresh()
@@ -382,15 +446,13 @@ class TimelineWidget(QWidget):
             return
         self.state.select_process(r.pid)
         fr = self.last_frame
-        if fr is not None and fr.mode == "glyphs" and len(fr.glyph_seq):
-            on_row = np.flatnonzero(fr.glyph_row == row)
-            if len(on_row):
-                t = self.state.session.t_first + p.x() * 1e9
-                j = on_row[np.argmin(np.abs(fr.glyph_x[on_row] - t))]
-                (x0, x1), _ = self.vb.viewRange()
-                px_ns = (x1 - x0) * 1e9 / max(self.vb.width(), 1)
-                if abs(fr.glyph_x[j] - t) <= 6 * px_ns:
-                    self.state.select_event(int(fr.glyph_seq[j]))
+        if fr is not None:
+            (x0, x1), _ = self.vb.viewRange()
+            ns_per_px = (x1 - x0) * 1e9 / max(self.vb.width(), 1)
+            t = self.state.session.t_first + p.x() * 1e9
+            seq = pick_glyph(fr, row, t, ns_per_px, self.layer_of_kind)
+            if seq is not None:
+                self.state.select_event(seq)
 
     def keyPressEvent(self, ev: QKeyEvent) -> None:
         key = ev.key()

@@ -58,6 +58,7 @@ def state(bank_path: Path, qapp):  # type: ignore[no-untyped-def]
     from cinema.ui.app import load_state
 
     st = load_state(str(bank_path))
+    st.autosave = False  # the session file is shared by every test: never write beside it
     st.seek(0)
     return st
 
