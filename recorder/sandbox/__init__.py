@@ -1,10 +1,16 @@
 """The sandbox: an OTP-style actor runtime in Python whose every event can be recorded.
 
-Layers (each module imports only those above it): ``errors``, ``patterns``, ``timers`` <-
-``process`` (mailbox, receive, the process API) <- ``scheduler`` (run loop, clocks) <-
-``signals`` (links, monitors, registry), ``messaging`` (casts, calls, timers),
-``observability``, ``introspection``, ``interception``, ``recording`` <- ``runtime`` <-
-``genserver`` <- ``childspec``, ``supervisor``, ``snapshots``.
+Layers, lowest first (a module imports only from layers below it; ``pyproject.toml``'s
+import-linter contract keeps it so):
+
+1. ``errors``, ``patterns``, ``timers``: values and the timer heap;
+2. ``process``: the process API its coroutine uses;
+3. ``memory``, ``recording`` (the one way an event leaves), ``registry``, ``scheduler``;
+4. ``messaging`` (the post office: sends, calls, replies, ``send_after``);
+5. ``signals`` (links, monitors, exit signals), ``interception``, ``observability``;
+6. ``genserver``; 7. ``childspec``; 8. ``children``; 9. ``supervisor``, ``introspection``,
+   ``snapshots``; 10. ``runtime``, which owns one of each part; 11. ``scenarios``.
+
 See ``docs/sandbox.md`` for the user guide.
 """
 
@@ -13,9 +19,11 @@ from recorder.sandbox.errors import (
     BadArg,
     CallError,
     ChildSpecError,
+    NoProcError,
     ProcessExit,
     ReceiveTimeout,
     SandboxError,
+    StartError,
     is_normal_reason,
 )
 from recorder.sandbox.genserver import BadReturnValue, GenServer
@@ -38,12 +46,14 @@ __all__ = [
     "ChildSpecError",
     "From",
     "GenServer",
+    "NoProcError",
     "Process",
     "ProcessExit",
     "ReceiveTimeout",
     "Rule",
     "Runtime",
     "SandboxError",
+    "StartError",
     "StateSnapshot",
     "Supervisor",
     "SupervisorSpec",

@@ -7,13 +7,22 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from recorder.sandbox.errors import ChildSpecError
+from recorder.sandbox.genserver import GenServer
 
 __all__ = ["ChildSpec", "Restart", "Strategy", "child_spec"]
 
 Restart = Literal["permanent", "transient", "temporary"]
-Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
+Strategy = Literal["one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"]
 _RESTARTS = ("permanent", "transient", "temporary")
 _TYPES = ("worker", "supervisor")
+#: OTP's default shutdown: a worker gets 5 s to stop, a supervisor as long as its tree needs.
+_DEFAULT_SHUTDOWN: dict[str, float | str] = {"worker": 5000, "supervisor": "infinity"}
+
+
+def _is_server(start: Any) -> bool:
+    return isinstance(start, GenServer) or (
+        isinstance(start, type) and issubclass(start, GenServer)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +36,10 @@ class ChildSpec:
         args: passed to ``init(*args)`` or to the body after the process.
         restart: ``"permanent"``, ``"transient"`` or ``"temporary"``.
         shutdown: ms to wait after the ``"shutdown"`` exit signal before killing, or
-            ``"brutal_kill"``, or ``"infinity"``.
-        type: ``"worker"`` or ``"supervisor"`` (default: from ``start``).
+            ``"brutal_kill"``, or ``"infinity"``. Default, as in OTP: 5000 for a worker,
+            ``"infinity"`` for a supervisor.
+        type: ``"worker"`` or ``"supervisor"`` (default: ``"supervisor"`` when ``start`` is a
+            :class:`~recorder.sandbox.Supervisor`).
         name: register the child under this name.
     """
 
@@ -36,32 +47,43 @@ class ChildSpec:
     start: Any
     args: tuple[Any, ...] = ()
     restart: Restart = "permanent"
-    shutdown: float | str = 5000
+    shutdown: float | str | None = None
     type: str = ""
     name: str | None = None
 
     def __post_init__(self) -> None:
-        from recorder.sandbox.genserver import GenServer
-        from recorder.sandbox.supervisor import Supervisor
-
         cid = self.id
         if not isinstance(cid, str) or not cid:
-            raise ChildSpecError("id", f"must be a non-empty str, not {cid!r}")
+            raise ChildSpecError("id", f"must be a non-empty str, not {cid!r}", value=cid)
         start = self.start
-        server = isinstance(start, GenServer) or (
-            isinstance(start, type) and issubclass(start, GenServer)
-        )
-        if not server and not inspect.iscoroutinefunction(start):
+        if not _is_server(start) and not inspect.iscoroutinefunction(start):
             raise ChildSpecError(
-                "start", f"must be a GenServer subclass or an async function, not {start!r}", cid
+                "start",
+                f"must be a GenServer subclass or an async function, not {start!r}",
+                cid,
+                start,
             )
         if not isinstance(self.args, tuple):
-            raise ChildSpecError("args", f"must be a tuple, not {self.args!r}", cid)
+            raise ChildSpecError("args", f"must be a tuple, not {self.args!r}", cid, self.args)
         if self.restart not in _RESTARTS:
             raise ChildSpecError(
-                "restart", f"must be one of {', '.join(_RESTARTS)}, not {self.restart!r}", cid
+                "restart",
+                f"must be one of {', '.join(_RESTARTS)}, not {self.restart!r}",
+                cid,
+                self.restart,
             )
-        shutdown = self.shutdown
+        # The behaviour label says "supervisor" without this module importing the supervisor.
+        is_sup = getattr(start, "behaviour", None) == "supervisor" and _is_server(start)
+        kind = self.type or ("supervisor" if is_sup else "worker")
+        if kind not in _TYPES:
+            raise ChildSpecError(
+                "type", f"must be 'worker' or 'supervisor', not {kind!r}", cid, self.type
+            )
+        object.__setattr__(self, "type", kind)
+        shutdown: Any = self.shutdown
+        if shutdown is None:
+            shutdown = _DEFAULT_SHUTDOWN[kind]
+            object.__setattr__(self, "shutdown", shutdown)
         if not (
             shutdown in ("brutal_kill", "infinity")
             or (
@@ -71,26 +93,19 @@ class ChildSpec:
             )
         ):
             raise ChildSpecError(
-                "shutdown", f"must be ms >= 0, 'brutal_kill' or 'infinity', not {shutdown!r}", cid
+                "shutdown",
+                f"must be ms >= 0, 'brutal_kill' or 'infinity', not {shutdown!r}",
+                cid,
+                shutdown,
             )
-        is_sup = isinstance(start, Supervisor) or (
-            isinstance(start, type) and issubclass(start, Supervisor)
-        )
-        kind = self.type or ("supervisor" if is_sup else "worker")
-        if kind not in _TYPES:
-            raise ChildSpecError("type", f"must be 'worker' or 'supervisor', not {kind!r}", cid)
-        object.__setattr__(self, "type", kind)
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
-            raise ChildSpecError("name", f"must be a non-empty str or None, not {self.name!r}", cid)
+            raise ChildSpecError(
+                "name", f"must be a non-empty str or None, not {self.name!r}", cid, self.name
+            )
 
     @property
     def is_gen_server(self) -> bool:
-        from recorder.sandbox.genserver import GenServer
-
-        start = self.start
-        return isinstance(start, GenServer) or (
-            isinstance(start, type) and issubclass(start, GenServer)
-        )
+        return _is_server(self.start)
 
     @property
     def behaviour(self) -> str:
@@ -123,12 +138,15 @@ def child_spec(value: Any) -> ChildSpec:
     if isinstance(value, ChildSpec):
         return value
     if not isinstance(value, dict):
-        raise ChildSpecError("spec", f"must be a ChildSpec or a dict, not {value!r}")
+        raise ChildSpecError("spec", f"must be a ChildSpec or a dict, not {value!r}", value=value)
     cid = value.get("id")
     for key in value:
         if key not in _FIELDS:
             raise ChildSpecError(
-                str(key), f"is not a child spec field (fields: {', '.join(_FIELDS)})", cid
+                str(key),
+                f"is not a child spec field (fields: {', '.join(_FIELDS)})",
+                cid,
+                value[key],
             )
     for required in ("id", "start"):
         if required not in value:

@@ -12,25 +12,33 @@ Elixir (a malformed one crashes the server with reason ``("bad_return_value", va
 ``handle_info``  same as ``handle_cast``; also receives ``"timeout"`` after a timeout
 ===============  ============================================================================
 
-With ``("noreply", state)`` from ``handle_call``, reply later with
-``self.process.reply(from_, value)``. Every callback's resulting state is recorded as a STATE
-event whose trigger is ``init``, ``call``, ``cast``, ``info`` or ``timeout``.
+Starting is synchronous, as ``gen_server:start_link`` is: the starter waits for ``init`` to
+finish (an init acknowledgement) and gets the pid, or the error when ``init`` returned
+``("stop", reason)`` or raised. With ``("noreply", state)`` from ``handle_call``, reply later
+with ``self.process.reply(from_, value)``. Every callback's resulting state is recorded as a
+STATE event whose trigger is ``init``, ``call``, ``cast``, ``info`` or ``timeout``.
 """
 
 from __future__ import annotations
 
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, Trigger
 from recorder.payload import Pid
-from recorder.sandbox.errors import ProcessExit, ReceiveTimeout, SandboxError, is_normal_reason
+from recorder.sandbox.errors import (
+    ProcessExit,
+    ReceiveTimeout,
+    SandboxError,
+    exit_reason_of,
+    is_normal_reason,
+)
 from recorder.sandbox.process import From, Process
 
-if TYPE_CHECKING:
-    from recorder.sandbox.runtime import Runtime
+__all__ = ["BadReturnValue", "GenServer", "StartResult", "gen_server_main"]
 
-__all__ = ["BadReturnValue", "GenServer", "start_gen_server"]
+#: What starting returns, as OTP's ``gen_server:start``: ``("ok", pid)`` or ``("error", reason)``.
+StartResult = tuple[str, Any]
 
 
 class BadReturnValue(SandboxError):
@@ -75,36 +83,6 @@ class GenServer:
         return None
 
 
-def start_gen_server(
-    rt: Runtime,
-    server: Any,
-    *args: Any,
-    name: str | None = None,
-    link_to: Pid | None = None,
-    supervisor: Pid | None = None,
-    label: str | None = None,
-) -> Pid:
-    """Start ``server`` (a GenServer subclass, instantiated with no arguments, or an instance).
-
-    ``name`` registers the server under that name; ``label`` is the display name (default:
-    ``name``, else the class name).
-    """
-    instance = server() if isinstance(server, type) else server
-    if not isinstance(instance, GenServer):
-        raise TypeError(f"start() needs a GenServer subclass or instance, got {server!r}")
-    label = label or name or type(instance).__name__
-    return rt.spawn(
-        _main,
-        instance,
-        args,
-        name=label,
-        link_to=link_to,
-        behaviour=instance.behaviour,
-        supervisor=supervisor,
-        register=name,
-    )
-
-
 async def _run(value: Any) -> Any:
     return (await value) if type(value) is CoroutineType else value
 
@@ -118,36 +96,53 @@ def _timeout_of(result: tuple[Any, ...], length: int) -> float | None:
     return None
 
 
-async def _main(proc: Process, server: GenServer, args: tuple[Any, ...]) -> None:
-    rt = proc.runtime
-    server.process = proc
-    proc.has_state = True
-    cls = type(server).__name__
-    result = await _run(server.init(*args))
-    if type(result) is tuple and len(result) == 2 and result[0] == "stop":
-        raise ProcessExit(result[1])
-    if not (type(result) is tuple and len(result) in (2, 3) and result[0] == "ok"):
-        raise BadReturnValue("init", cls, result, "('ok', state[, timeout]) or ('stop', reason)")
-    proc.state = result[1]
+class _Stopped(ProcessExit):
+    """The server stops after ``terminate`` already ran (``("stop", reason, reply, state)``)."""
+
+
+async def _init(proc: Process, server: GenServer, cls: str, args: tuple[Any, ...]) -> Any:
+    """Run ``init`` and acknowledge its outcome to the starter (proc_lib's ``init_ack``)."""
+    post = proc.runtime.post
     try:
-        timeout = _timeout_of(result, 2)
-    except ValueError:
-        raise BadReturnValue("init", cls, result, "a timeout in ms or None") from None
-    rt.record_state(proc, Trigger.INIT)
+        result = await _run(server.init(*args))
+        if type(result) is tuple and len(result) == 2 and result[0] == "stop":
+            raise ProcessExit(result[1])
+        if not (type(result) is tuple and len(result) in (2, 3) and result[0] == "ok"):
+            raise BadReturnValue(
+                "init", cls, result, "('ok', state[, timeout]) or ('stop', reason)"
+            )
+        try:
+            timeout = _timeout_of(result, 2)
+        except ValueError:
+            raise BadReturnValue("init", cls, result, "a timeout in ms or None") from None
+    except Exception as exc:  # the starter learns why, then this process exits with it
+        post.ack(proc, ("error", exit_reason_of(exc)))
+        raise
+    proc._state = result[1]
+    proc.runtime.recording.state(proc, Trigger.INIT, NO_PEER, NO_REF)
+    post.ack(proc, ("ok", proc.pid))
+    return timeout
+
+
+async def gen_server_main(proc: Process, server: GenServer, args: tuple[Any, ...]) -> None:
+    """The body of a GenServer process: ``init`` (acknowledged to the starter), then serve."""
+    server.process = proc
+    proc._has_state = True
+    cls = type(server).__name__
+    timeout = await _init(proc, server, cls, args)
     try:
         while True:
             timeout = await _serve_one(proc, server, cls, timeout)
-    except ProcessExit as exc:
-        await _terminate(server, exc.reason, proc)
+    except _Stopped:
         raise
     except Exception as exc:
-        await _terminate(server, getattr(exc, "exit_reason", ("exception", str(exc))), proc)
+        await _terminate(server, exit_reason_of(exc), proc)
         raise
 
 
 async def _terminate(server: GenServer, reason: Any, proc: Process) -> None:
     try:
-        await _run(server.terminate(reason, proc.state))
+        await _run(server.terminate(reason, proc._state))
     except Exception:  # terminate failing must not hide the original exit
         if is_normal_reason(reason):
             raise
@@ -161,28 +156,46 @@ async def _serve_one(
     proc: Process, server: GenServer, cls: str, timeout: float | None
 ) -> float | None:
     try:
-        msg_id, sender, message = await proc.receive_envelope(None, timeout)
+        msg_id, sender, message = await proc._receive_envelope(None, timeout)
     except ReceiveTimeout:
-        result = await _run(server.handle_info("timeout", proc.state))
+        result = await _run(server.handle_info("timeout", proc._state))
         return _after_noreply(proc, cls, "handle_info", result, Trigger.TIMEOUT, NO_PEER, NO_REF)
     if type(message) is tuple and len(message) >= 2:
         tag = message[0]
         if tag == "$call" and len(message) == 3:
             from_ = message[1]
-            result = await _run(server.handle_call(message[2], from_, proc.state))
+            result = await _run(server.handle_call(message[2], from_, proc._state))
+            if type(result) is tuple and len(result) == 4 and result[0] == "stop":
+                await _stop_and_reply(proc, server, result, from_, sender, msg_id)
             return _after_call(proc, cls, result, from_, sender, msg_id)
         if tag == "$cast" and len(message) == 2:
-            result = await _run(server.handle_cast(message[1], proc.state))
+            result = await _run(server.handle_cast(message[1], proc._state))
             return _after_noreply(proc, cls, "handle_cast", result, Trigger.CAST, sender, msg_id)
         if (
             tag == "EXIT"
             and len(message) == 3
             and proc.trap_exit
-            and message[1] == Pid(NO_PID if proc.parent is None else proc.parent)
+            and message[1] == Pid(NO_PID if proc._parent is None else proc._parent)
         ):
             raise ProcessExit(message[2])  # the parent (or, top-level, the outside) says stop
-    result = await _run(server.handle_info(message, proc.state))
+    result = await _run(server.handle_info(message, proc._state))
     return _after_noreply(proc, cls, "handle_info", result, Trigger.INFO, sender, msg_id)
+
+
+async def _stop_and_reply(
+    proc: Process, server: GenServer, result: tuple[Any, ...], from_: From, sender: int, msg_id: int
+) -> None:
+    """``("stop", reason, reply, state)``: terminate first, then reply, then exit (as
+    gen_server does: the caller sees the reply only once ``terminate`` ran)."""
+    _, reason, reply, state = result
+    proc._state = state
+    rt = proc.runtime
+    rt.recording.state(proc, Trigger.CALL, sender, msg_id)
+    try:
+        await _terminate(server, reason, proc)
+    finally:
+        rt.post.reply_from(proc._n, from_, reply)
+    raise _Stopped(reason)
 
 
 def _after_call(
@@ -193,25 +206,20 @@ def _after_call(
         tag = result[0]
         try:
             if tag == "reply" and len(result) in (3, 4):
-                proc.state = result[2]
-                rt.record_state(proc, Trigger.CALL, sender, msg_id)
-                rt.reply_from(proc.n, from_, result[1])
+                proc._state = result[2]
+                rt.recording.state(proc, Trigger.CALL, sender, msg_id)
+                rt.post.reply_from(proc._n, from_, result[1])
                 return _timeout_of(result, 3)
             if tag == "noreply" and len(result) in (2, 3):
-                proc.state = result[1]
-                rt.record_state(proc, Trigger.CALL, sender, msg_id)
+                proc._state = result[1]
+                rt.recording.state(proc, Trigger.CALL, sender, msg_id)
                 return _timeout_of(result, 2)
         except ValueError:  # a malformed timeout: the reply shape is bad after all
             pass
         else:
-            if tag == "stop" and len(result) == 4:
-                proc.state = result[3]
-                rt.record_state(proc, Trigger.CALL, sender, msg_id)
-                rt.reply_from(proc.n, from_, result[2])
-                raise ProcessExit(result[1])
             if tag == "stop" and len(result) == 3:
-                proc.state = result[2]
-                rt.record_state(proc, Trigger.CALL, sender, msg_id)
+                proc._state = result[2]
+                rt.recording.state(proc, Trigger.CALL, sender, msg_id)
                 raise ProcessExit(result[1])
     raise BadReturnValue("handle_call", cls, result, _CALL_SHAPES)
 
@@ -223,14 +231,14 @@ def _after_noreply(
     if type(result) is tuple and result:
         tag = result[0]
         if tag == "noreply" and len(result) in (2, 3):
-            proc.state = result[1]
-            rt.record_state(proc, trigger, sender, msg_id)
+            proc._state = result[1]
+            rt.recording.state(proc, trigger, sender, msg_id)
             try:
                 return _timeout_of(result, 2)
             except ValueError:  # a malformed timeout: falls through to bad_return_value
                 pass
         elif tag == "stop" and len(result) == 3:
-            proc.state = result[2]
-            rt.record_state(proc, trigger, sender, msg_id)
+            proc._state = result[2]
+            rt.recording.state(proc, trigger, sender, msg_id)
             raise ProcessExit(result[1])
     raise BadReturnValue(callback, cls, result, _NOREPLY_SHAPES)

@@ -27,7 +27,10 @@ from recorder.payload import Pid
 from recorder.sandbox.patterns import ANY, matches
 
 if TYPE_CHECKING:
-    from recorder.sandbox.runtime import Runtime
+    from recorder.sandbox.messaging import PostOffice
+    from recorder.sandbox.recording import Recording
+    from recorder.sandbox.registry import Registry
+    from recorder.sandbox.scheduler import Scheduler
 
 __all__ = ["Action", "Interceptor", "Rule", "apply_fields"]
 
@@ -95,16 +98,37 @@ def apply_fields(message: Any, fields: dict[Any, Any]) -> Any:
 
 
 class Interceptor:
-    """The interception rules of one runtime (``runtime.interceptor``)."""
+    """The interception rules of one runtime (``runtime.interceptor``).
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
+    Args:
+        post: delivers messages (and routes sends here while a rule exists).
+        registry: resolves the names that rules match on.
+        recording: where INTERCEPT, DELAY, SEND and DROP go.
+        scheduler: the clock and timers of delays.
+        rng: the random source of probabilistic rules (seeded in deterministic mode).
+    """
+
+    def __init__(
+        self,
+        *,
+        post: PostOffice,
+        registry: Registry,
+        recording: Recording,
+        scheduler: Scheduler,
+        rng: random.Random,
+    ) -> None:
+        self._post = post
+        self._registry = registry
+        self._rec = recording
+        self._scheduler = scheduler
         self.rules: list[Rule] = []
         self.active = False
         self._next_id = 0
-        self.rng = (
-            random.Random(runtime.seed * 7919 + 17) if runtime.deterministic else random.Random()
-        )
+        self.rng = rng
+
+    def _set_active(self) -> None:
+        self.active = bool(self.rules)
+        self._post.intercept_with(self.intercept if self.active else None)
 
     def add(
         self,
@@ -153,31 +177,31 @@ class Interceptor:
             transform,
         )
         self.rules.append(rule)
-        self.active = True
+        self._set_active()
         return rule
 
     def remove(self, rule_id: int) -> bool:
         """Remove a rule by id; ``False`` if there was none."""
         before = len(self.rules)
         self.rules = [r for r in self.rules if r.id != rule_id]
-        self.active = bool(self.rules)
+        self._set_active()
         return len(self.rules) != before
 
     def clear(self) -> None:
         """Remove every rule."""
         self.rules = []
-        self.active = False
+        self._set_active()
 
     def _is(self, who: Pid | str | None, n: int) -> bool:
         if who is None:
             return True
         if isinstance(who, Pid):
             return who.n == n
-        return self._rt.registry.get(who) == n
+        return self._registry.names.get(who) == n
 
     def intercept(self, sender_n: int, target_n: int, msg_id: int, message: Any) -> None:
         """Apply the rules to one message, then deliver, hold or drop it."""
-        rt = self._rt
+        rec = self._rec
         for rule in self.rules:
             if not (self._is(rule.sender, sender_n) and self._is(rule.receiver, target_n)):
                 continue
@@ -194,26 +218,39 @@ class Interceptor:
                     continue
                 message = new
             rule.applied += 1
-            rt.emit_raw(
-                _INTERCEPT,
-                sender_n,
-                target_n,
-                msg_id,
-                {"rule": rule.id, "action": rule.action, "message": message},
-            )
+            if rec.active:
+                rec.record(
+                    _INTERCEPT,
+                    sender_n,
+                    target_n,
+                    msg_id,
+                    {"rule": rule.id, "action": rule.action, "message": message},
+                )
             if rule.action == "transform":  # later rules see the transformed message
                 continue
             if rule.action == "drop":
-                rt.emit_raw(_SEND, sender_n, target_n, msg_id, message)
-                rt.emit_raw(_DROP, sender_n, target_n, msg_id, {"reason": "rule", "rule": rule.id})
+                if rec.active:
+                    rec.record(_SEND, sender_n, target_n, msg_id, message)
+                    rec.record(
+                        _DROP, sender_n, target_n, msg_id, {"reason": "rule", "rule": rule.id}
+                    )
                 return
-            rt.emit_raw(
-                _DELAY, sender_n, target_n, msg_id, {"rule": rule.id, "delay_ms": rule.delay_ms}
+            if rec.active:
+                rec.record(
+                    _DELAY,
+                    sender_n,
+                    target_n,
+                    msg_id,
+                    {"rule": rule.id, "delay_ms": rule.delay_ms},
+                )
+            scheduler = self._scheduler
+            scheduler.timers.add(
+                scheduler.deadline(rule.delay_ms),
+                self._release,
+                (sender_n, target_n, msg_id, message),
             )
-            deadline = rt.clock() + int(rule.delay_ms * 1e6)
-            rt.timers.add(deadline, self._release, (sender_n, target_n, msg_id, message))
             return
-        rt.deliver(sender_n, target_n, msg_id, message)
+        self._post.deliver(sender_n, target_n, msg_id, message)
 
     def _transform(self, rule: Rule, message: Any) -> Any:
         if rule.transform is not None:
@@ -225,4 +262,4 @@ class Interceptor:
         return apply_fields(message, rule.set_fields)
 
     def _release(self, arg: tuple[int, int, int, Any]) -> None:
-        self._rt.deliver(*arg)
+        self._post.deliver(*arg)

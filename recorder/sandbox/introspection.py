@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from recorder.payload import Pid
+from recorder.sandbox.children import supervisor_entry
+from recorder.sandbox.memory import estimate_memory, process_memory
 
 if TYPE_CHECKING:
     from recorder.sandbox.process import Process
@@ -17,46 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["estimate_memory", "process_info", "system_snapshot", "world"]
 
 _MAILBOX_IN_WORLD = 100
-_MEMORY_WALK_LIMIT = 256  # objects visited per estimate: bounded cost, good enough for "top N"
-
-
-def estimate_memory(value: Any, limit: int = _MEMORY_WALK_LIMIT) -> int:
-    """Approximate bytes held by ``value`` (``sys.getsizeof`` over a bounded walk)."""
-    total = 0
-    seen: set[int] = set()
-    stack = [value]
-    visited = 0
-    while stack and visited < limit:
-        obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        visited += 1
-        try:
-            total += sys.getsizeof(obj)
-        except TypeError:
-            total += 64
-        if isinstance(obj, dict):
-            stack.extend(obj.keys())
-            stack.extend(obj.values())
-        elif isinstance(obj, (list, tuple, set, frozenset)):
-            stack.extend(obj)
-        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
-            stack.append(vars(obj))
-    return total
-
-
-def process_memory(proc: Process) -> int:
-    """Estimated bytes of a process: its state plus its queued messages."""
-    mailbox = proc.mailbox
-    total = estimate_memory(proc.state) if proc.has_state else 0
-    total += sys.getsizeof(mailbox)
-    for i, envelope in enumerate(mailbox):
-        if i >= 32:  # extrapolate long mailboxes from their first messages
-            total += (total // 33) * (len(mailbox) - i)
-            break
-        total += estimate_memory(envelope[2], 32)
-    return total
 
 
 def process_info(rt: Runtime, pid: Pid | str) -> dict[str, Any]:
@@ -78,20 +39,20 @@ def process_info(rt: Runtime, pid: Pid | str) -> dict[str, Any]:
         "name": proc.name,
         "behaviour": proc.behaviour,
         "status": proc.status,
-        "registered": proc.registered,
+        "registered": proc._registered,
         "trap_exit": proc.trap_exit,
-        "mailbox_len": len(proc.mailbox),
-        "mailbox": [(m, Pid(s), msg) for m, s, msg in proc.mailbox],
-        "links": [Pid(n) for n in proc.links],
-        "monitors": [(ref, Pid(target)) for ref, target in proc.monitors.items()],
-        "monitored_by": [Pid(n) for n in proc.watchers.values()],
-        "state": proc.state if proc.has_state else None,
-        "handled": proc.handled,
-        "cpu_ns": proc.cpu_ns,
+        "mailbox_len": len(proc._mailbox),
+        "mailbox": [(m, Pid(s), msg) for m, s, msg in proc._mailbox],
+        "links": [Pid(n) for n in proc._links],
+        "monitors": [(ref, Pid(target)) for ref, target in proc._monitors.items()],
+        "monitored_by": [Pid(n) for n, _ in proc._watchers.values()],
+        "state": proc._state if proc._has_state else None,
+        "handled": proc._handled,
+        "cpu_ns": proc._cpu_ns,
         "memory": process_memory(proc),
-        "restarts": proc.restarts,
-        "parent": None if proc.parent is None else Pid(proc.parent),
-        "supervisor": None if proc.supervisor is None else Pid(proc.supervisor),
+        "restarts": proc._restarts,
+        "parent": proc.parent,
+        "supervisor": proc.supervisor,
     }
 
 
@@ -111,17 +72,17 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
                 "name": proc.name,
                 "behaviour": proc.behaviour,
                 "status": proc.status,
-                "mailbox_len": len(proc.mailbox),
+                "mailbox_len": len(proc._mailbox),
                 "memory": process_memory(proc),
-                "handled": proc.handled,
-                "cpu_ns": proc.cpu_ns,
+                "handled": proc._handled,
+                "cpu_ns": proc._cpu_ns,
             }
         )
     return {
         "time_ms": rt.now_ms(),
         "process_count": len(rows),
         "dead_count": len(rt.dead),
-        "run_queue": sum(1 for p in rt.processes.values() if p.queued),
+        "run_queue": sum(1 for p in rt.processes.values() if p._queued),
         "messages_queued": sum(r["mailbox_len"] for r in rows),
         "memory": sum(r["memory"] for r in rows),
         "processes": rows,
@@ -132,36 +93,35 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
 
 def _world_process(proc: Process) -> dict[str, Any]:
     mailbox = []
-    for i, (msg_id, sender, message) in enumerate(proc.mailbox):
+    for i, (msg_id, sender, message) in enumerate(proc._mailbox):
         if i >= _MAILBOX_IN_WORLD:
             break
         mailbox.append([msg_id, sender, message])
     return {
-        "pid": proc.n,
+        "pid": proc._n,
         "name": proc.name,
         "behaviour": proc.behaviour,
-        "status": "suspended" if proc.suspended else ("running" if proc.queued else "waiting"),
-        "parent": proc.parent,
-        "supervisor": proc.supervisor,
-        "registered": proc.registered,
+        "status": "suspended" if proc._suspended else ("running" if proc._queued else "waiting"),
+        "parent": proc._parent,
+        "supervisor": proc._supervisor,
+        "registered": proc._registered,
         "trap_exit": proc.trap_exit,
-        # As last recorded: a callback suspended in an `await` may have mutated the live state.
-        "state": proc.recorded_state if proc.has_state else None,
+        # As last recorded (frozen bytes, embedded as they are): a callback suspended in an
+        # `await` may have mutated the live state since.
+        "state": proc._recorded_state if proc._has_state else None,
         "mailbox": mailbox,
-        "mailbox_len": len(proc.mailbox),
-        "links": list(proc.links),
-        "monitors": [[ref, target] for ref, target in proc.monitors.items()],
-        "restarts": proc.restarts,
-        "handled": proc.handled,
-        "cpu_ns": proc.cpu_ns,
+        "mailbox_len": len(proc._mailbox),
+        "links": list(proc._links),
+        "monitors": [[ref, target] for ref, target in proc._monitors.items()],
+        "restarts": proc._restarts,
+        "handled": proc._handled,
+        "cpu_ns": proc._cpu_ns,
         "memory": process_memory(proc),
     }
 
 
 def world(rt: Runtime) -> dict[str, Any]:
     """The whole world for a keyframe, as ``docs/world-schema.md`` specifies."""
-    from recorder.sandbox.supervisor import supervisor_entry
-
     supervisors = []
     for proc in rt.processes.values():
         entry = supervisor_entry(proc)
@@ -172,5 +132,5 @@ def world(rt: Runtime) -> dict[str, Any]:
         "processes": [_world_process(p) for p in rt.processes.values()],
         "dead": [[n, how] for n, how in rt.dead.items()],
         "supervisors": supervisors,
-        "registry": dict(rt.registry),
+        "registry": dict(rt.registry.names),
     }

@@ -1,22 +1,26 @@
-"""Observability operations of the runtime: suspend / resume, markers, breakpoints, profiling.
+"""Observing a running runtime: suspend / resume, markers, breakpoints, profile samples.
 
-A mixin of :class:`~recorder.sandbox.Runtime`; see :mod:`.introspection` for the read side.
+See :mod:`.introspection` for the read side (process info, keyframe worlds).
 """
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind
 from recorder.payload import Pid
-from recorder.sandbox.introspection import process_memory
-from recorder.sandbox.process import Process
-from recorder.sandbox.scheduler import SchedulerBase
+from recorder.sandbox.errors import BadArg
+from recorder.sandbox.memory import process_memory
 
-__all__ = ["BreakpointHit", "ObservabilityMixin", "PauseHandler"]
+if TYPE_CHECKING:
+    from recorder.sandbox.process import Process
+    from recorder.sandbox.recording import Recording
+    from recorder.sandbox.registry import Registry
+    from recorder.sandbox.scheduler import Scheduler
+
+__all__ = ["BreakpointHit", "Observability", "PauseHandler"]
 
 _SUSPEND = int(EventKind.SUSPEND)
 _RESUME = int(EventKind.RESUME)
@@ -39,80 +43,101 @@ class BreakpointHit:
 PauseHandler = Callable[[BreakpointHit], None]
 
 
-class ObservabilityMixin(SchedulerBase):
-    """Suspend / resume, markers, breakpoints and periodic PROFILE samples."""
+class Observability:
+    """Suspend / resume, markers, breakpoints and periodic PROFILE samples of one runtime.
 
-    pause_handler: PauseHandler | None
-    _breakpoint_ids: dict[str, int]
-    _events_counter: Callable[[], int] | None
+    Args:
+        processes: the live processes by pid number (shared).
+        registry: resolves names.
+        recording: where the events go.
+        scheduler: run queue and timers.
+        profile_interval_ms: runtime ms between PROFILE samples while recording, or ``None``.
+    """
 
-    @abc.abstractmethod
-    def process(self, pid: Pid | str) -> Process: ...
-
-    def _init_observability(self, profile_interval_ms: float | None) -> None:
-        self.pause_handler = None
-        self._breakpoint_ids = {}
-        self._events_counter = None
+    def __init__(
+        self,
+        *,
+        processes: dict[int, Process],
+        registry: Registry,
+        recording: Recording,
+        scheduler: Scheduler,
+        profile_interval_ms: float | None,
+    ) -> None:
+        self._processes = processes
+        self._registry = registry
+        self._rec = recording
+        self._scheduler = scheduler
         self.profile_interval_ms = profile_interval_ms
+        self.pause_handler: PauseHandler | None = None
+        self._breakpoint_ids: dict[str, int] = {}
         self._profile_armed = False
+
+    def _process(self, pid: Pid | str) -> Process:
+        proc = self._registry.resolve(pid)
+        if proc is None:
+            raise BadArg(f"no live process at {pid!r} (noproc)")
+        return proc
 
     # ------------------------------------------------------------------ suspend / resume
 
     def suspend(self, pid: Pid | str) -> None:
         """Stop scheduling a process: its messages queue up until :meth:`resume`."""
-        proc = self.process(pid)
-        if proc.suspended:
+        proc = self._process(pid)
+        if proc._suspended:
             return
-        proc.suspended = True
-        if proc.queued:
-            proc.queued = False
-            proc.wake_pending = True
-            queue: Any = self._runq_list if self.deterministic else self._runq_deque
-            queue.remove(proc)
-        self.emit_raw(_SUSPEND, proc.n)
+        proc._suspended = True
+        if proc._queued:
+            self._scheduler.unqueue(proc)
+            proc._wake_pending = True
+        rec = self._rec
+        if rec.active:
+            rec.record(_SUSPEND, proc._n, NO_PEER, NO_REF, None)
 
     def resume(self, pid: Pid | str) -> None:
         """Schedule a suspended process again."""
-        proc = self.process(pid)
-        if not proc.suspended:
+        proc = self._process(pid)
+        if not proc._suspended:
             return
-        proc.suspended = False
-        self.emit_raw(_RESUME, proc.n)
-        if proc.wake_pending:
-            proc.wake_pending = False
-            self.enqueue(proc)
+        proc._suspended = False
+        rec = self._rec
+        if rec.active:
+            rec.record(_RESUME, proc._n, NO_PEER, NO_REF, None)
+        if proc._wake_pending:
+            proc._wake_pending = False
+            self._scheduler.enqueue(proc)
 
     # ------------------------------------------------------------------ markers, breakpoints
 
     def marker(self, label: str, *, pid: Pid | None = None, **data: Any) -> None:
         """Record a MARKER: a labelled point in the timeline, with optional data."""
-        self.emit_raw(
-            _MARKER, NO_PID if pid is None else pid.n, NO_PEER, NO_REF, {"label": label, **data}
-        )
+        rec = self._rec
+        if rec.active:
+            rec.record(
+                _MARKER, NO_PID if pid is None else pid.n, NO_PEER, NO_REF, {"label": label, **data}
+            )
 
     def breakpoint(self, name: str, *, pid: Pid | None = None) -> None:
         """A programmatic breakpoint: recorded as BREAKPOINT; calls the pause handler, if any.
 
         Breakpoint ids are stable per name within a runtime (1, 2, ... in order of first hit).
         """
-        if pid is None and self.current is not None:
-            pid = self.current.pid
+        current = self._scheduler.current
+        if pid is None and current is not None:
+            pid = current.pid
         bp_id = self._breakpoint_ids.setdefault(name, len(self._breakpoint_ids) + 1)
-        at_seq = self._events_counter() if self._events_counter is not None else -1
-        self.emit_raw(
-            _BREAKPOINT,
-            NO_PID if pid is None else pid.n,
-            NO_PEER,
-            bp_id,
-            {"breakpoint": name, "at_seq": at_seq},
-        )
+        rec = self._rec
+        at_seq = rec.events_emitted() if rec.active else -1
+        if rec.active:
+            rec.record(
+                _BREAKPOINT,
+                NO_PID if pid is None else pid.n,
+                NO_PEER,
+                bp_id,
+                {"breakpoint": name, "at_seq": at_seq},
+            )
         handler = self.pause_handler
         if handler is not None:
             handler(BreakpointHit(name, bp_id, pid, at_seq))
-
-    def set_pause_handler(self, handler: PauseHandler | None) -> None:
-        """Install (or remove) the function a breakpoint calls to pause the scheduler."""
-        self.pause_handler = handler
 
     # ------------------------------------------------------------------ profiling
 
@@ -125,52 +150,55 @@ class ObservabilityMixin(SchedulerBase):
 
     def _arm_profile(self) -> None:
         assert self.profile_interval_ms
-        deadline = self.clock() + int(self.profile_interval_ms * 1e6)
-        self.timers.add(deadline, self._profile_tick, None, counts=False)
+        scheduler = self._scheduler
+        scheduler.timers.add(
+            scheduler.deadline(self.profile_interval_ms), self._profile_tick, None, counts=False
+        )
 
     def _profile_tick(self, _arg: Any) -> None:
         self.profile_sample()
-        if self.emit is not None:
+        if self._rec.active:
             self._arm_profile()
         else:
             self._profile_armed = False
 
     def profile_sample(self) -> None:
         """Record PROFILE samples now: each process whose figures changed, then the system."""
-        if self.emit is None:
+        rec = self._rec
+        if not rec.active:
             return
         queued = 0
         memory = 0
-        for proc in list(self.processes.values()):
-            mailbox_len = len(proc.mailbox)
+        for proc in list(self._processes.values()):
+            mailbox_len = len(proc._mailbox)
             queued += mailbox_len
-            mark = (proc.handled, proc.cpu_ns, mailbox_len)
-            if mark == proc.profile_mark:
+            mark = (proc._handled, proc._cpu_ns, mailbox_len)
+            if mark == proc._profile_mark:
                 continue
-            proc.profile_mark = mark
+            proc._profile_mark = mark
             proc_memory = process_memory(proc)
             memory += proc_memory
-            self.emit_raw(
+            rec.record(
                 _PROFILE,
-                proc.n,
+                proc._n,
                 NO_PEER,
                 NO_REF,
                 {
-                    "cpu_ns": proc.cpu_ns,
-                    "handled": proc.handled,
+                    "cpu_ns": proc._cpu_ns,
+                    "handled": proc._handled,
                     "mailbox_len": mailbox_len,
                     "memory": proc_memory,
                 },
             )
-        self.emit_raw(
+        rec.record(
             _PROFILE,
             NO_PID,
             NO_PEER,
             NO_REF,
             {
-                "processes": len(self.processes),
+                "processes": len(self._processes),
                 "messages_queued": queued,
                 "memory_sampled": memory,
-                "timers": len(self.timers),
+                "timers": len(self._scheduler.timers),
             },
         )

@@ -1,9 +1,13 @@
-"""A process: a mailbox, links, monitors, and the API its coroutine uses (the "context").
+"""A process: the API its coroutine uses (send, receive, spawn, link, call, ...).
 
 A process body is ``async def body(proc: Process, *args)``. Inside it, ``proc`` sends, receives
-(selectively, with a timeout), spawns, links, monitors, registers, sets timers and calls
-GenServers. Everything a process does goes through the :class:`~recorder.sandbox.Runtime` that
-owns it, which records it.
+(selectively, with a timeout), spawns, starts GenServers, links, monitors, registers, sets
+timers and calls GenServers. Everything a process does goes through the
+:class:`~recorder.sandbox.Runtime` that owns it, which records it.
+
+A :class:`Process` is the user's handle. Its bookkeeping (mailbox, links, monitors, scheduling
+flags) lives in underscored slots that only the runtime's own modules touch; read it through
+:func:`~recorder.sandbox.process_info`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder.events import EventKind
 from recorder.payload import Pid, Ref
-from recorder.sandbox.errors import CallError, ProcessExit, ReceiveTimeout
+from recorder.sandbox.errors import ProcessExit
 from recorder.sandbox.patterns import compile_pattern
 
 if TYPE_CHECKING:
@@ -32,8 +36,8 @@ ProcessBody = Callable[..., Coroutine[Any, Any, Any]]
 
 PARK: Any = object()  # yielded to the scheduler: wait to be woken (message, timer)
 YIELD: Any = object()  # yielded to the scheduler: run again later (fairness)
-_NOTHING: Any = object()
-NOT_DOOMED: Any = object()  # Process.doomed when no exit is pending
+NOTHING: Any = object()  # "no message matched"
+NOT_DOOMED: Any = object()  # Process._doomed when no exit is pending
 TIMED_OUT: Any = object()
 
 _RECEIVE = int(EventKind.RECEIVE)
@@ -43,7 +47,8 @@ RECEIVE_BUDGET = 32
 
 
 @types.coroutine
-def _suspend(op: Any) -> Generator[Any, Any, Any]:
+def suspend(op: Any) -> Generator[Any, Any, Any]:
+    """Hand ``op`` (:data:`PARK` or :data:`YIELD`) to the scheduler; returns the wake value."""
     return (yield op)
 
 
@@ -54,44 +59,47 @@ class Process:
         pid: the process id (record-friendly :class:`~recorder.payload.Pid`).
         name: display name (registered name, or the function / class name).
         behaviour: ``"process"``, ``"gen_server"``, ``"supervisor"`` or a custom label.
-        trap_exit: when true, exit signals from links arrive as ``("EXIT", pid, reason)``
-            messages instead of killing this process.
-        state: the GenServer state (``None`` for plain processes).
+        runtime: the :class:`~recorder.sandbox.Runtime` running it.
+        trap_exit: when true, exit signals arrive as ``("EXIT", pid, reason)`` messages instead
+            of killing this process (``"kill"`` excepted).
     """
 
     __slots__ = (
-        "alive",
+        "_ack",
+        "_alive",
+        "_budget",
+        "_coro",
+        "_cpu_ns",
+        "_doomed",
+        "_handled",
+        "_has_state",
+        "_links",
+        "_mailbox",
+        "_match",
+        "_monitors",
+        "_n",
+        "_parent",
+        "_pending_calls",
+        "_post",
+        "_profile_mark",
+        "_queued",
+        "_rec",
+        "_recorded_state",
+        "_registered",
+        "_restarts",
+        "_resume_value",
+        "_state",
+        "_supervisor",
+        "_suspended",
+        "_timer",
+        "_waiting",
+        "_wake_pending",
+        "_watchers",
         "behaviour",
-        "budget",
-        "coro",
-        "cpu_ns",
-        "doomed",
-        "handled",
-        "has_state",
-        "links",
-        "mailbox",
-        "match",
-        "monitors",
-        "n",
         "name",
-        "parent",
-        "pending_calls",
         "pid",
-        "profile_mark",
-        "queued",
-        "recorded_state",
-        "registered",
-        "restarts",
-        "resume_value",
         "runtime",
-        "state",
-        "supervisor",
-        "suspended",
-        "timer",
         "trap_exit",
-        "waiting",
-        "wake_pending",
-        "watchers",
     )
 
     def __init__(
@@ -104,47 +112,84 @@ class Process:
         supervisor: int | None,
     ) -> None:
         self.runtime = runtime
-        self.n = n
         self.pid = Pid(n)
         self.name = name
         self.behaviour = behaviour
-        self.parent = parent
-        self.supervisor = supervisor
-        self.mailbox: collections.deque[Envelope] = collections.deque()
-        self.links: dict[int, None] = {}  # an ordered set: deterministic iteration
-        self.monitors: dict[int, int] = {}  # monitor ref -> target pid (held by this process)
-        self.watchers: dict[int, int] = {}  # monitor ref -> watcher pid (watching this process)
-        self.pending_calls: dict[int, int] = {}  # call ref -> caller pid, until replied
         self.trap_exit = False
-        self.coro: Coroutine[Any, Any, Any] | None = None
-        self.alive = True
-        self.doomed: Any = NOT_DOOMED
-        self.queued = False
-        self.waiting = False
-        self.match: Callable[[Any], bool] | None = None
-        self.resume_value: Any = None
-        self.timer: TimerEntry | None = None
-        self.suspended = False
-        self.wake_pending = False
-        self.state: Any = None
-        self.has_state = False
-        self.recorded_state: Any = None  # the state as of its last STATE event
-        self.handled = 0
-        self.cpu_ns = 0
-        self.restarts = 0
-        self.registered: str | None = None
-        self.budget = RECEIVE_BUDGET
-        self.profile_mark: tuple[int, int, int] | None = None
+        self._n = n
+        self._post = runtime.post
+        self._rec = runtime.recording
+        self._parent = parent
+        self._supervisor = supervisor
+        self._mailbox: collections.deque[Envelope] = collections.deque()
+        self._links: dict[int, None] = {}  # an ordered set: deterministic iteration
+        self._monitors: dict[int, int] = {}  # monitor ref -> target pid (held by this process)
+        # monitor ref -> (watcher pid, what its DOWN names: the pid, or the name it was taken by)
+        self._watchers: dict[int, tuple[int, Any]] = {}
+        self._pending_calls: dict[int, int] = {}  # call ref -> caller pid, until replied
+        self._ack: tuple[int, int] | None = None  # (starter pid, ref) until init acknowledges
+        self._coro: Coroutine[Any, Any, Any] | None = None
+        self._alive = True
+        self._doomed: Any = NOT_DOOMED
+        self._queued = False
+        self._waiting = False
+        self._match: Callable[[Any], bool] | None = None
+        self._resume_value: Any = None
+        self._timer: TimerEntry | None = None
+        self._suspended = False
+        self._wake_pending = False
+        self._state: Any = None
+        self._has_state = False
+        self._recorded_state: Any = None  # the state as of its last STATE event (frozen)
+        self._handled = 0
+        self._cpu_ns = 0
+        self._restarts = 0
+        self._registered: str | None = None
+        self._budget = RECEIVE_BUDGET
+        self._profile_mark: tuple[int, int, int] | None = None
 
     def __repr__(self) -> str:
-        return f"<Process {self.name} {self.pid!r}{'' if self.alive else ' dead'}>"
+        return f"<Process {self.name} {self.pid!r}{'' if self._alive else ' dead'}>"
+
+    # ------------------------------------------------------------------ read-only facts
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is still running (it has not exited)."""
+        return self._alive
 
     @property
     def status(self) -> str:
         """``"running"`` (has work), ``"waiting"`` (idle in receive / sleep) or ``"suspended"``."""
-        if self.suspended:
+        if self._suspended:
             return "suspended"
-        return "running" if self.queued or self.runtime.current is self else "waiting"
+        return "running" if self._queued or self.runtime.current is self else "waiting"
+
+    @property
+    def registered(self) -> str | None:
+        """The name this process is registered under, if any."""
+        return self._registered
+
+    @property
+    def state(self) -> Any:
+        """The GenServer state (``None`` for plain processes); change it with
+        :meth:`Runtime.replace_state <recorder.sandbox.Runtime.replace_state>`."""
+        return self._state
+
+    @property
+    def mailbox_len(self) -> int:
+        """How many messages wait in the mailbox."""
+        return len(self._mailbox)
+
+    @property
+    def parent(self) -> Pid | None:
+        """The process that spawned (or started) this one; ``None`` when started from outside."""
+        return None if self._parent is None else Pid(self._parent)
+
+    @property
+    def supervisor(self) -> Pid | None:
+        """The supervisor of this process, if any."""
+        return None if self._supervisor is None else Pid(self._supervisor)
 
     # ------------------------------------------------------------------ messages
 
@@ -155,7 +200,7 @@ class Process:
             BadArg: ``to`` is a name nobody registered (a dead pid is not an error: the message
                 is dropped and recorded with reason ``noproc``, as in Erlang).
         """
-        self.runtime.send_from(self.n, to, message)
+        self._post.send_from(self._n, to, message)
 
     async def receive(self, match: Any = None, timeout: float | None = None) -> Any:
         """Take the oldest message that matches ``match`` out of the mailbox, waiting for one.
@@ -168,22 +213,22 @@ class Process:
         Raises:
             ReceiveTimeout: nothing matched in time (recorded as a TIMEOUT event).
         """
-        if match is None and self.budget > 0:
-            mailbox = self.mailbox
+        if match is None and self._budget > 0:
+            mailbox = self._mailbox
             if mailbox:  # fast path: a message is already there, no need to park
-                self.budget -= 1
+                self._budget -= 1
                 envelope = mailbox.popleft()
-                self.handled += 1
-                emit = self.runtime.emit
-                if emit is not None:
-                    emit(_RECEIVE, self.n, envelope[1], envelope[0], None)
+                self._handled += 1
+                rec = self._rec
+                if rec.active:
+                    rec.record(_RECEIVE, self._n, envelope[1], envelope[0], None)
                 return envelope[2]
-        envelope = await self.receive_envelope(
+        envelope = await self._receive_envelope(
             None if match is None else compile_pattern(match), timeout
         )
         return envelope[2]
 
-    async def receive_envelope(
+    async def _receive_envelope(
         self,
         match: Callable[[Any], bool] | None = None,
         timeout: float | None = None,
@@ -194,57 +239,57 @@ class Process:
         ``call`` is ``(server pid, call message id)`` when waiting for a call's reply: a timeout
         is then recorded as a call timeout.
         """
-        rt = self.runtime
+        post = self._post
         found = self._take(match)
-        if found is not _NOTHING and self.budget > 0:
-            self.budget -= 1
-            return rt.on_received(self, found)
-        self.budget = RECEIVE_BUDGET
-        if found is not _NOTHING:  # out of budget: let others run, then take it
-            self.mailbox.appendleft(found)  # _take removed it; it was the first match
-            await _suspend(YIELD)
+        if found is not NOTHING and self._budget > 0:
+            self._budget -= 1
+            return post.received(self, found)
+        self._budget = RECEIVE_BUDGET
+        if found is not NOTHING:  # out of budget: let others run, then take it
+            self._mailbox.appendleft(found)  # _take removed it; it was the first match
+            await suspend(YIELD)
             found = self._take(match)
-            if found is not _NOTHING:
-                return rt.on_received(self, found)
+            if found is not NOTHING:
+                return post.received(self, found)
         if timeout is not None:
             if timeout <= 0:
-                raise rt.on_receive_timeout(self, timeout, call)
-            self.timer = rt.arm_receive_timeout(self, timeout)
-        self.match = match
+                raise post.receive_timed_out(self, timeout, call)
+            self._timer = post.arm_receive_timeout(self, timeout)
+        self._match = match
         while True:
-            self.waiting = True
-            woken = await _suspend(PARK)
+            self._waiting = True
+            woken = await suspend(PARK)
             if woken is TIMED_OUT:
-                self.match = None
-                raise rt.on_receive_timeout(self, timeout or 0, call)
+                self._match = None
+                raise post.receive_timed_out(self, timeout or 0, call)
             found = self._take(match)
-            if found is not _NOTHING:
-                self.match = None
-                if self.timer is not None:
-                    rt.timers.cancel(self.timer)
-                    self.timer = None
-                return rt.on_received(self, found)
+            if found is not NOTHING:
+                self._match = None
+                if self._timer is not None:
+                    post.cancel_entry(self._timer)
+                    self._timer = None
+                return post.received(self, found)
 
     def _take(self, match: Callable[[Any], bool] | None) -> Any:
-        mailbox = self.mailbox
+        mailbox = self._mailbox
         if not mailbox:
-            return _NOTHING
+            return NOTHING
         if match is None:
             return mailbox.popleft()
         for i, envelope in enumerate(mailbox):
             if match(envelope[2]):
                 del mailbox[i]
                 return envelope
-        return _NOTHING
+        return NOTHING
 
     async def sleep(self, ms: float) -> None:
         """Wait ``ms`` milliseconds of runtime time (virtual time in deterministic mode)."""
-        self.runtime.arm_wakeup(self, ms)
-        await _suspend(PARK)
+        self.runtime.scheduler.arm_wakeup(self, ms)
+        await suspend(PARK)
 
     async def yield_now(self) -> None:
         """Let other runnable processes run before continuing."""
-        await _suspend(YIELD)
+        await suspend(YIELD)
 
     # ------------------------------------------------------------------ processes
 
@@ -258,84 +303,101 @@ class Process:
         """:meth:`spawn` with ``link=True`` (atomically: the link exists before it runs)."""
         return self.spawn(body, *args, name=name, link=True)
 
+    async def start(
+        self, server: Any, *args: Any, name: str | None = None, link: bool = False
+    ) -> Pid:
+        """Start a GenServer and wait until its ``init`` finished (``gen_server:start``).
+
+        This process is the server's parent: an ``("EXIT", this pid, reason)`` from it stops a
+        server that traps exits. ``link=True`` links the two first (``start_link``).
+
+        Raises:
+            StartError: ``init`` returned ``("stop", reason)`` or raised, or ``name`` is taken
+                (reason ``("already_started", pid)``).
+        """
+        return await self.runtime.start_from(self, server, *args, name=name, link=link)
+
+    async def start_link(self, server: Any, *args: Any, name: str | None = None) -> Pid:
+        """:meth:`start` with ``link=True``, like ``gen_server:start_link``."""
+        return await self.start(server, *args, name=name, link=True)
+
     def link(self, other: Pid) -> None:
-        """Link to ``other``: when either exits abnormally, the other gets an exit signal."""
-        self.runtime.link(self.n, other)
+        """Link to ``other``: when either exits abnormally, the other gets an exit signal.
+
+        Raises:
+            NoProcError: ``other`` does not exist and this process does not trap exits (one
+                that traps gets ``("EXIT", other, "noproc")`` instead).
+        """
+        self.runtime.signals.link(self._n, other, raising=True)
 
     def unlink(self, other: Pid) -> None:
         """Remove the link to ``other`` (if any)."""
-        self.runtime.unlink(self.n, other)
+        self.runtime.signals.unlink(self._n, other)
 
     def monitor(self, target: Pid | str) -> Ref:
-        """Monitor ``target``: when it exits, ``("DOWN", ref, pid, reason)`` arrives."""
-        return self.runtime.monitor(self.n, target)
+        """Monitor ``target``: when it exits, ``("DOWN", ref, target, reason)`` arrives.
 
-    def demonitor(self, ref: Ref) -> None:
-        """Remove a monitor taken with :meth:`monitor`."""
-        self.runtime.demonitor(self.n, ref)
+        ``target`` in the DOWN message is what was monitored: the pid, or the registered name
+        (a name nobody holds gives an immediate DOWN with reason ``"noproc"``).
+        """
+        return self.runtime.signals.monitor(self._n, target)
+
+    def demonitor(self, ref: Ref, *, flush: bool = False, info: bool = False) -> bool:
+        """Remove a monitor taken with :meth:`monitor` (``erlang:demonitor/2``).
+
+        Args:
+            flush: also remove a ``("DOWN", ref, ...)`` message already in the mailbox.
+            info: return whether the monitor was still there (``False``: it had fired).
+
+        Returns:
+            ``True``, or with ``info`` whether the monitor was found and removed.
+        """
+        return self.runtime.signals.demonitor(self._n, ref, flush=flush, info=info)
 
     def register(self, name: str) -> None:
         """Register this process under ``name`` (see :meth:`Runtime.register`)."""
-        self.runtime.register(name, self.pid)
+        self.runtime.registry.register(name, self.pid)
 
     def exit(self, reason: Any = "normal") -> None:
         """End this process now with ``reason`` (raises :class:`ProcessExit`)."""
         raise ProcessExit(reason)
 
     def exit_process(self, target: Pid, reason: Any) -> None:
-        """Send an exit signal to ``target`` (``"kill"`` cannot be trapped)."""
-        self.runtime.exit(target, reason, sender=self.pid)
+        """Send an exit signal to ``target`` (``erlang:exit/2``; ``"kill"`` cannot be trapped).
+
+        To this process itself, any reason but a trapped one ends it at once, ``"normal"``
+        included.
+        """
+        self.runtime.signals.exit(target, reason, sender=self.pid)
 
     def send_after(self, ms: float, to: Pid | str, message: Any) -> Ref:
         """Send ``message`` to ``to`` after ``ms`` milliseconds; returns a timer reference."""
-        return self.runtime.send_after(ms, to, message, sender=self.pid)
+        return self._post.send_after(ms, to, message, sender=self.pid)
 
     def cancel_timer(self, ref: Ref) -> float | None:
         """Cancel a timer; returns the milliseconds it had left, or ``None`` if it had fired."""
-        return self.runtime.cancel_timer(ref)
+        return self._post.cancel_timer(ref)
 
     # ------------------------------------------------------------------ GenServer client
 
     async def call(self, target: Pid | str, request: Any, timeout: float | None = 5000) -> Any:
         """Call a GenServer and wait for its reply.
 
+        A reply that comes after ``timeout`` never reaches this mailbox (OTP 24's aliases).
+
         Raises:
-            CallError: reason ``"noproc"`` (no such process), ``"timeout"``, or the server's
-                exit reason if it died before replying.
+            CallError: reason ``"noproc"`` (no such process), ``"timeout"``,
+                ``"calling_self"``, or the server's exit reason if it died before replying.
         """
-        rt = self.runtime
-        server = rt.resolve(target)
-        if server is None:
-            raise CallError("noproc", target, request)
-        ref = rt.make_ref()
-        msg_id = rt.send_from(self.n, server.pid, ("$call", (self.pid, ref), request))
-        server.pending_calls[ref.n] = self.n
-
-        def is_answer(message: Any) -> bool:
-            return (
-                type(message) is tuple
-                and len(message) >= 3
-                and message[1] == ref
-                and (message[0] == "$reply" or message[0] == "DOWN")
-            )
-
-        try:
-            answer = await self.receive_envelope(is_answer, timeout, call=(server.n, msg_id))
-        except ReceiveTimeout:
-            server.pending_calls.pop(ref.n, None)
-            raise CallError("timeout", target, request) from None
-        message = answer[2]
-        if message[0] == "$reply":
-            return message[2]
-        raise CallError(message[3], target, request)
+        return await self._post.call(self, target, request, timeout)
 
     def cast(self, target: Pid | str, request: Any) -> None:
         """Send an asynchronous request to a GenServer (``handle_cast``); never fails."""
-        self.runtime.cast_from(self.n, target, request)
+        self._post.cast_from(self._n, target, request)
 
     def reply(self, to: From, value: Any) -> None:
         """Reply to a call received earlier (``handle_call`` returned ``("noreply", state)``)."""
-        self.runtime.reply_from(self.n, to, value)
+        self._post.reply_from(self._n, to, value)
 
     # ------------------------------------------------------------------ observability
 

@@ -1,48 +1,70 @@
-"""Connecting a runtime to a recorder: a session file, a Recorder, or any event sink.
+"""Recording: the one way an event leaves a runtime, and where it goes.
+
+Every event of a runtime goes through :meth:`Recording.record`. It is bound once: to a no-op
+while nothing records, or to a forwarder to the sink. The forwarder never lets a sink hurt the
+program: a sink whose ``emit`` (or ``keyframe``) raises is detached, the failure is logged once
+and counted in :attr:`Recording.sink_failures`, and the program runs on unrecorded (the rule of
+Trio's ``Instrument``). Hot paths test :attr:`Recording.active` first, so that building an
+event's data costs nothing when nobody records.
 
 Where events go, in order of precedence:
 
 1. ``Runtime(record=...)``: a path (a :class:`~recorder.Recorder` is opened on it), a
-   ``Recorder`` (keyframes need it built with ``snapshot=``; prefer a path), or any *sink*:
-   an object with ``emit(kind, pid, peer, ref, data)`` and optionally ``keyframe()``,
-   ``events_emitted`` and ``bind(clock=..., snapshot=...)``.
+   ``Recorder``, or any *sink*: an object with ``emit(kind, pid, peer, ref, data)`` and
+   optionally ``keyframe(world)``, ``events_emitted``, ``bind(clock=...)`` and ``close()``.
+   A sink must capture ``data`` before ``emit`` returns (encode it, or copy it): the program
+   may change its objects right after.
 2. The ``CINEMA_RECORD`` environment variable (set by ``cinema record``): a session file path.
    The first runtime of the program records to it, later ones to ``NAME-2.cinema``, ...
    ``CINEMA_RECORD_SEED`` replaces the seed of deterministic runtimes.
 3. The innermost :func:`recorder.testing.capture_events` block.
 
-Keyframes are adaptive: the runtime takes one when at least ``max(keyframe_min_events,
+GenServer states are frozen (:func:`recorder.payload.freeze`) when their STATE event is
+recorded; keyframes embed those same bytes, so an unchanged state is never encoded again.
+Keyframes are adaptive: one is taken when at least ``max(keyframe_min_events,
 8 * live processes)`` events passed since the last, so a keyframe (which grows with the number
 of processes) stays a small fraction of the file. The Recorder's own schedule is switched off.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from recorder.events import EventKind
+from recorder.payload import freeze
 from recorder.session.writer import Recorder
 
 if TYPE_CHECKING:
-    from recorder.sandbox.runtime import Runtime
+    from recorder.sandbox.process import Process
 
 __all__ = [
     "ENV_RECORD",
     "ENV_SEED",
     "EventSink",
+    "Record",
     "RecordTarget",
     "Recording",
-    "attach_recording",
     "env_seed",
+    "open_sink",
     "pop_default_sink",
     "push_default_sink",
 ]
 
+log = logging.getLogger("recorder.sandbox")
+log.addHandler(logging.NullHandler())
+
 ENV_RECORD = "CINEMA_RECORD"
 ENV_SEED = "CINEMA_RECORD_SEED"
 _NEVER = 1 << 62
+_STATE = int(EventKind.STATE)
+
+#: ``record(kind, pid, peer, ref, data)``.
+Record = Callable[[int, int, int, int, Any], None]
 
 
 class EventSink(Protocol):
@@ -89,17 +111,135 @@ def _env_path() -> str | None:
     return f"{stem}-{_env_uses}{ext}"
 
 
-class Recording:
-    """A runtime's connection to its sink; takes the adaptive keyframes."""
+def _ignore(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+    return None
 
-    def __init__(self, runtime: Runtime, sink: Any, *, owned: bool, keyframe_min_events: int):
-        self.runtime = runtime
+
+def _takes_world(method: Callable[..., Any]) -> bool:
+    """Whether a sink's ``keyframe`` takes the world (``keyframe(world)``) or pulls it from a
+    snapshot callable bound earlier (``keyframe()``, the older protocol)."""
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
+    )
+
+
+class Recording:
+    """A runtime's connection to its sink: the recording choke point, keyframes, states.
+
+    Args:
+        clock: the runtime clock (ns), for sinks that stamp events themselves.
+        world: builds the keyframe world (``docs/world-schema.md``).
+        live_processes: how many processes are alive (the keyframe interval grows with it).
+        keyframe_min_events: the smallest keyframe interval, in events.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], int],
+        world: Callable[[], dict[str, Any]],
+        live_processes: Callable[[], int],
+        keyframe_min_events: int,
+    ) -> None:
+        self.record: Record = _ignore
+        self.active = False
+        self.sink: Any = None
+        self.owned = False
+        self.path: str | None = None
+        self.keyframe_min_events = keyframe_min_events
+        #: Sinks detached because they raised (each failure is logged once).
+        self.sink_failures = 0
+        #: Keyframes that could not be built (keyframes stop after the first).
+        self.keyframe_failures = 0
+        self._clock = clock
+        self._world = world
+        self._live = live_processes
+        self._push_keyframe: Callable[[Any], None] | None = None
+        self._pull_keyframe: Callable[[], None] | None = None
+        self._last_keyframe = 0
+
+    # ------------------------------------------------------------------ attaching
+
+    def attach(self, sink: Any, *, owned: bool) -> None:
+        """Send every later event to ``sink`` (``owned``: :meth:`close` closes it)."""
         self.sink = sink
         self.owned = owned
-        self.keyframe_min_events = keyframe_min_events
-        self.path: str | None = getattr(sink, "path", None)
-        self._keyframe: Callable[[], None] | None = getattr(sink, "keyframe", None)
-        self._last_keyframe = 0
+        self.path = getattr(sink, "path", None)
+        emit = sink.emit
+        failed = self._sink_failed
+
+        def forward(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+            try:
+                emit(kind, pid, peer, ref, data)
+            except Exception as exc:  # a broken sink never hurts the program
+                failed(exc, "emit")
+
+        keyframe = getattr(sink, "keyframe", None)
+        if callable(keyframe):
+            if _takes_world(keyframe):
+                self._push_keyframe = keyframe
+            else:
+                self._pull_keyframe = keyframe
+        bind = getattr(sink, "bind", None)
+        if callable(bind) and not isinstance(sink, Recorder):
+            if self._pull_keyframe is not None:
+                bind(clock=self._clock, snapshot=self._world)
+            else:
+                bind(clock=self._clock)
+        self.record = forward
+        self.active = True
+        self.keyframe()  # the (empty) world at seq 0: replay can always start from a keyframe
+
+    def detach(self) -> None:
+        """Stop recording: :meth:`record` becomes a no-op again."""
+        self.record = _ignore
+        self.active = False
+        self._push_keyframe = None
+        self._pull_keyframe = None
+
+    def _sink_failed(self, exc: BaseException, what: str) -> None:
+        sink = self.sink
+        self.sink_failures += 1
+        self.detach()
+        log.error(
+            "event sink %r failed in %s() and was detached; the program goes on unrecorded",
+            sink,
+            what,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        if self.owned:
+            self._close_sink(sink)
+
+    def _close_sink(self, sink: Any) -> None:
+        self.owned = False
+        try:
+            sink.close()
+        except Exception:  # the sink is already broken; its file keeps what it wrote
+            log.exception("closing the failed event sink %r failed too", sink)
+
+    def close(self) -> None:
+        """Stop recording and close the sink if the runtime opened it."""
+        sink, owned = self.sink, self.owned
+        self.detach()
+        if owned and sink is not None:
+            self.owned = False
+            sink.close()
+
+    # ------------------------------------------------------------------ states
+
+    def state(self, proc: Process, trigger: str, peer: int, ref: int) -> None:
+        """Record ``proc``'s state as a STATE event, frozen now: the process may mutate the live
+        object later, and the keyframes embed these bytes instead of encoding it again."""
+        if self.active:
+            frozen = freeze(proc._state)
+            proc._recorded_state = frozen
+            self.record(_STATE, proc._n, peer, ref, {"trigger": trigger, "state": frozen})
+
+    # ------------------------------------------------------------------ keyframes
 
     def events_emitted(self) -> int:
         """Events given to the sink so far (``-1`` if the sink does not count)."""
@@ -108,75 +248,75 @@ class Recording:
 
     def maybe_keyframe(self) -> None:
         """Take a keyframe if enough events passed since the last (see the module docstring)."""
-        if self._keyframe is None:
+        if self._push_keyframe is None and self._pull_keyframe is None:
             return
-        emitted = self.events_emitted()
-        due = max(self.keyframe_min_events, 8 * len(self.runtime.processes))
-        if emitted - self._last_keyframe >= due:
+        due = max(self.keyframe_min_events, 8 * self._live())
+        if self.events_emitted() - self._last_keyframe >= due:
             self.keyframe()
 
     def keyframe(self) -> None:
-        """Take a keyframe now."""
-        if self._keyframe is not None:
-            self._last_keyframe = max(self.events_emitted(), 0)
-            self._keyframe()
+        """Take a keyframe now (if the sink takes keyframes)."""
+        push, pull = self._push_keyframe, self._pull_keyframe
+        if push is None and pull is None:
+            return
+        self._last_keyframe = max(self.events_emitted(), 0)
+        if pull is not None:  # the sink calls back for the world (older sink protocol)
+            try:
+                pull()
+            except Exception as exc:
+                self._sink_failed(exc, "keyframe")
+            return
+        assert push is not None
+        try:
+            world = self._world()
+        except Exception:  # our own bug: keyframes stop, events go on
+            self.keyframe_failures += 1
+            self._push_keyframe = None
+            log.exception("building a keyframe world failed; keyframes disabled")
+            return
+        try:
+            push(world)
+        except Exception as exc:
+            self._sink_failed(exc, "keyframe")
 
-    def close(self) -> None:
-        """Close the sink if this runtime opened it."""
-        if self.owned:
-            self.sink.close()
 
-
-def attach_recording(
-    runtime: Runtime,
+def open_sink(
     record: RecordTarget,
     *,
+    clock: Callable[[], int],
+    world: Callable[[], dict[str, Any]],
+    seed: int,
+    deterministic: bool,
     metadata: dict[str, Any],
-    keyframe_min_events: int,
     recorder_options: dict[str, Any],
-) -> Recording | None:
-    """Resolve where ``runtime``'s events go (see the module docstring) and connect it."""
-    from recorder.sandbox.introspection import world
+) -> tuple[Any, bool] | None:
+    """Resolve where a runtime's events go (see the module docstring).
 
+    Returns:
+        ``(sink, owned)``, or ``None`` when nothing records.
+    """
     if record is None:
         record = _env_path()
         if record is None and _default_sinks:
             record = _default_sinks[-1]
     if record is None:
         return None
-
-    def snapshot() -> dict[str, Any]:
-        return world(runtime)
-
-    owned = False
-    sink: Any
-    if isinstance(record, (str, os.PathLike)):
-        meta = {
-            "program": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python",
-            "argv": list(sys.argv),
-            "seed": runtime.seed,
-            "deterministic": runtime.deterministic,
-            "runtime": "recorder.sandbox",
-            **metadata,
-        }
-        options: dict[str, Any] = {
-            "metadata": meta,
-            "clock": runtime.clock,
-            "snapshot": snapshot,
-            "keyframe_every": _NEVER,
-            **recorder_options,
-        }
-        sink = Recorder(record, **options)
-        owned = True
-    else:
-        sink = record
-        bind = getattr(sink, "bind", None)
-        if bind is not None:
-            bind(clock=runtime.clock, snapshot=snapshot)
-    recording = Recording(runtime, sink, owned=owned, keyframe_min_events=keyframe_min_events)
-    runtime.emit = sink.emit
-    runtime._events_counter = recording.events_emitted
-    recording.keyframe()  # the (empty) world at seq 0: replay can always start from a keyframe
-    runtime.on_housekeeping(recording.maybe_keyframe)
-    runtime.start_profiling()
-    return recording
+    if not isinstance(record, (str, os.PathLike)):
+        return record, False
+    meta = {
+        "program": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python",
+        "argv": list(sys.argv),
+        "seed": seed,
+        "deterministic": deterministic,
+        "runtime": "recorder.sandbox",
+        **metadata,
+    }
+    options: dict[str, Any] = {
+        "metadata": meta,
+        "clock": clock,
+        "keyframe_every": _NEVER,  # the runtime decides when (see maybe_keyframe)
+        **recorder_options,
+    }
+    if len(inspect.signature(Recorder.keyframe).parameters) < 2:
+        options.setdefault("snapshot", world)  # the older writer pulls the world itself
+    return Recorder(record, **options), True

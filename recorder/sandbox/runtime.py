@@ -13,42 +13,57 @@ Quick start::
         pid = rt.spawn(echo, name="echo")
         rt.send(pid, (pid, "hi"))
         rt.run()
+
+A runtime is a composition of small parts, each with its own state: the :class:`Scheduler`
+(run queue, clock, timers), the :class:`Registry` (names), the :class:`PostOffice` (messages,
+calls, ``send_after``), :class:`Signals` (links, monitors, exit signals), the
+:class:`Interceptor`, :class:`Observability` (suspend, markers, breakpoints, profiling) and one
+:class:`Recording`, the only way an event leaves the runtime. The runtime itself spawns and
+ends processes, starts GenServers, and offers the parts' operations as one API.
 """
 
 from __future__ import annotations
 
-import collections
 import inspect
+import random
 from collections.abc import Callable
-from types import NoneType
 from typing import Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind, Trigger
-from recorder.payload import Pid, Ref, to_structural
-from recorder.sandbox.errors import BadArg, is_normal_reason
+from recorder.payload import Pid, Ref
+from recorder.sandbox.errors import BadArg, StartError, crash_data, is_normal_reason
+from recorder.sandbox.genserver import GenServer, StartResult, gen_server_main
 from recorder.sandbox.interception import Interceptor
-from recorder.sandbox.messaging import MessagingMixin
-from recorder.sandbox.observability import ObservabilityMixin
-from recorder.sandbox.process import TIMED_OUT, Envelope, Process, ProcessBody
-from recorder.sandbox.recording import RecordTarget, attach_recording
-from recorder.sandbox.signals import SignalsMixin
-from recorder.sandbox.timers import TimerEntry
+from recorder.sandbox.introspection import world
+from recorder.sandbox.messaging import PostOffice
+from recorder.sandbox.observability import Observability, PauseHandler
+from recorder.sandbox.process import Process, ProcessBody
+from recorder.sandbox.recording import Recording, RecordTarget, env_seed, open_sink
+from recorder.sandbox.registry import Registry
+from recorder.sandbox.scheduler import Scheduler
+from recorder.sandbox.signals import Signals
+from recorder.sandbox.timers import TimerHeap
 
 __all__ = ["Runtime"]
 
 _SPAWN = int(EventKind.SPAWN)
 _EXIT = int(EventKind.EXIT)
 _CRASH = int(EventKind.CRASH)
-_SEND = int(EventKind.SEND)
-_RECEIVE = int(EventKind.RECEIVE)
-_TIMEOUT = int(EventKind.TIMEOUT)
-_DROP = int(EventKind.DROP)
-_STATE = int(EventKind.STATE)
-_NOPROC_DROP = {"reason": "noproc"}  # shared, never mutated
-_IMMUTABLE_STATE = frozenset({int, float, str, bytes, bool, NoneType, Pid, Ref})
 
 
-class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
+def _is_ack(ref: Ref) -> Callable[[Any], bool]:
+    def match(message: Any) -> bool:
+        return (
+            type(message) is tuple
+            and len(message) == 3
+            and message[0] == "$ack"
+            and (message[1] == ref)
+        )
+
+    return match
+
+
+class Runtime:
     """An OTP-style actor runtime whose every event can be recorded.
 
     Args:
@@ -81,36 +96,76 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
         step_cost_ns: int = 1000,
         recorder_options: dict[str, Any] | None = None,
     ) -> None:
-        from recorder.sandbox.recording import env_seed
-
         if deterministic:
             seed = env_seed(seed)
-        super().__init__(deterministic=deterministic, seed=seed, step_cost_ns=step_cost_ns)
-        self.registry: dict[str, int] = {}
+        self.deterministic = deterministic
+        self.seed = seed
+        #: The seeded random source of the run order, also yours to use in deterministic runs.
+        self.rng = random.Random(seed)
+        #: Live processes by pid number.
+        self.processes: dict[int, Process] = {}
+        #: Ended processes: pid number -> ``"dead"`` or ``"crashed"``.
         self.dead: dict[int, str] = {}
-        self._kill_queue = collections.deque()
-        self._killing = False
         self._next_pid = 0
-        self._next_id = 0
-        self._send_after_timers: dict[int, TimerEntry] = {}
-        self.interceptor = Interceptor(self)
-        self._init_observability(profile_interval_ms)
-        self.recording = attach_recording(
-            self,
-            record,
-            metadata=metadata or {},
+        self.scheduler = Scheduler(
+            deterministic=deterministic, rng=self.rng, step_cost_ns=step_cost_ns, end=self._end
+        )
+        #: The runtime clock in ns (virtual in deterministic mode).
+        self.clock: Callable[[], int] = self.scheduler.clock
+        self.recording = Recording(
+            clock=self.clock,
+            world=lambda: world(self),
+            live_processes=self.processes.__len__,
             keyframe_min_events=keyframe_min_events,
+        )
+        self.registry = Registry(self.processes, self.recording)
+        self.post = PostOffice(
+            processes=self.processes,
+            registry=self.registry,
+            recording=self.recording,
+            scheduler=self.scheduler,
+        )
+        self.signals = Signals(
+            processes=self.processes,
+            registry=self.registry,
+            recording=self.recording,
+            scheduler=self.scheduler,
+            post=self.post,
+            end=self._end,
+        )
+        self.interceptor = Interceptor(
+            post=self.post,
+            registry=self.registry,
+            recording=self.recording,
+            scheduler=self.scheduler,
+            rng=random.Random(seed * 7919 + 17) if deterministic else random.Random(),
+        )
+        self.observability = Observability(
+            processes=self.processes,
+            registry=self.registry,
+            recording=self.recording,
+            scheduler=self.scheduler,
+            profile_interval_ms=profile_interval_ms,
+        )
+        opened = open_sink(
+            record,
+            clock=self.clock,
+            world=lambda: world(self),
+            seed=seed,
+            deterministic=deterministic,
+            metadata=metadata or {},
             recorder_options=recorder_options or {},
         )
+        if opened is not None:
+            self.recording.attach(opened[0], owned=opened[1])
+            self.scheduler.on_housekeeping(self.recording.maybe_keyframe)
+            self.observability.start_profiling()
 
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
         """Stop recording (closes a Recorder this runtime opened). Processes stay as they are."""
-        if self.recording is not None:
-            self.recording.close()
-            self.recording = None
-        self.emit = None
+        self.recording.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -118,12 +173,19 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ ids
+    @property
+    def current(self) -> Process | None:
+        """The process whose step is running, if any."""
+        return self.scheduler.current
+
+    @property
+    def timers(self) -> TimerHeap:
+        """The timer heap (receive timeouts, ``send_after``, delays)."""
+        return self.scheduler.timers
 
     def make_ref(self) -> Ref:
         """A new unique reference (shares its counter with message ids)."""
-        self._next_id += 1
-        return Ref(self._next_id)
+        return self.post.make_ref()
 
     # ------------------------------------------------------------------ spawning
 
@@ -148,39 +210,48 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
             supervisor: the supervising process, if any.
             trap_exit: start with exits trapped.
             register: register the new process under this name before it runs.
+
+        Raises:
+            TypeError: ``body`` is not an async function.
+            BadArg: ``register`` is taken or not a valid name (no process is made).
         """
         if not callable(body):
             raise TypeError(f"spawn needs an async function, got {body!r}")
+        if register is not None:
+            owner = self.registry.whereis(register) if isinstance(register, str) else None
+            if owner is not None or not isinstance(register, str) or not register:
+                why = f"already registered to {owner!r}" if owner else "not a non-empty str"
+                raise BadArg(f"register {register!r} failed: badarg ({why})")
         n = self._next_pid
         self._next_pid += 1
-        parent = self.current.n if self.current is not None else None
+        current = self.scheduler.current
+        parent = current._n if current is not None else None
         label: str = name or register or str(getattr(body, "__name__", "process"))
-        proc = Process(
-            self, n, label, behaviour, parent, None if supervisor is None else supervisor.n
-        )
+        sup_n = None if supervisor is None else supervisor.n
+        proc = Process(self, n, label, behaviour, parent, sup_n)
         proc.trap_exit = trap_exit
         coro = body(proc, *args)
         if not inspect.iscoroutine(coro):
             raise TypeError(
                 f"spawn needs an async function (async def), but {label} returned {coro!r}"
             )
-        proc.coro = coro
+        proc._coro = coro
         self.processes[n] = proc
-        emit = self.emit
-        if emit is not None:
+        rec = self.recording
+        if rec.active:
             info = {
                 "name": label,
                 "behaviour": behaviour,
                 "parent": parent,  # None when spawned from outside any process
-                "supervisor": None if supervisor is None else supervisor.n,
+                "supervisor": sup_n,
                 "node": "local",
             }
-            emit(_SPAWN, n, NO_PEER if parent is None else parent, NO_REF, info)
+            rec.record(_SPAWN, n, NO_PEER if parent is None else parent, NO_REF, info)
         if register is not None:
-            self.register(register, proc.pid)
+            self.registry.register(register, proc.pid)
         if link_to is not None:
-            self.link(n, link_to)
-        self.enqueue(proc)
+            self.signals.link(n, link_to)
+        self.scheduler.enqueue(proc)
         return proc.pid
 
     def start(
@@ -192,16 +263,135 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
         supervisor: Pid | None = None,
         label: str | None = None,
     ) -> Pid:
-        """Start a GenServer (a :class:`~recorder.sandbox.GenServer` subclass or instance).
+        """Start a GenServer (a :class:`~recorder.sandbox.GenServer` subclass or instance) from
+        outside any process, and return once its ``init(*args)`` finished.
 
-        ``init(*args)`` runs in the new process when the scheduler first runs it; ``name``
-        registers the server under that name.
+        Runs the scheduler until the new server acknowledges its init (other runnable
+        processes run meanwhile). ``name`` registers the server under that name. Inside a
+        process, use ``await proc.start(...)``.
+
+        Raises:
+            StartError: ``init`` returned ``("stop", reason)`` or raised (``reason``), ``name``
+                is taken (``("already_started", pid)``), or ``init`` waits for something that
+                never comes (``"timeout"``).
+            RuntimeError: called from inside a process.
         """
-        from recorder.sandbox.genserver import start_gen_server
-
-        return start_gen_server(
-            self, server, *args, name=name, link_to=link_to, supervisor=supervisor, label=label
+        scheduler = self.scheduler
+        if scheduler.running:
+            raise RuntimeError("Runtime.start() from inside a process: use `await proc.start()`")
+        ref = self.post.make_ref()
+        started = self._spawn_server(
+            server,
+            *args,
+            name=name,
+            link_to=link_to,
+            supervisor=supervisor,
+            label=label,
+            ack_to=(NO_PID, ref.n),
         )
+        if not isinstance(started, Pid):
+            raise StartError(started[1], server)
+        acks = self.post.outside_acks
+        while ref.n not in acks:
+            scheduler.run()
+            if ref.n not in acks and not scheduler.has_runnable() and not scheduler.timers.has_work:
+                proc = self.processes.get(started.n)  # its init waits for what never comes
+                if proc is not None:
+                    self.signals.kill(proc, "kill")
+                acks.pop(ref.n, None)
+                raise StartError("timeout", server)
+        status, value = acks.pop(ref.n)
+        if status != "ok":
+            raise StartError(value, server)
+        pid: Pid = value
+        return pid
+
+    async def start_from(
+        self,
+        starter: Process,
+        server: Any,
+        *args: Any,
+        name: str | None = None,
+        link: bool = False,
+        supervisor: Pid | None = None,
+        label: str | None = None,
+    ) -> Pid:
+        """``starter`` starts a GenServer and waits for its init (see :meth:`Process.start`).
+
+        Raises:
+            StartError: the start failed (its ``reason`` is OTP's ``{error, Reason}``).
+        """
+        status, value = await self.start_result(
+            starter, server, *args, name=name, link=link, supervisor=supervisor, label=label
+        )
+        if status != "ok":
+            raise StartError(value, server)
+        pid: Pid = value
+        return pid
+
+    async def start_result(
+        self,
+        starter: Process,
+        server: Any,
+        *args: Any,
+        name: str | None = None,
+        link: bool = False,
+        supervisor: Pid | None = None,
+        label: str | None = None,
+    ) -> StartResult:
+        """Like :meth:`start_from`, returning OTP's ``("ok", pid)`` or ``("error", reason)``."""
+        ref = self.post.make_ref()
+        started = self._spawn_server(
+            server,
+            *args,
+            name=name,
+            link_to=starter.pid if link else None,
+            supervisor=supervisor,
+            label=label,
+            ack_to=(starter._n, ref.n),
+        )
+        if not isinstance(started, Pid):
+            return started
+        envelope = await starter._receive_envelope(_is_ack(ref))
+        result: StartResult = envelope[2][2]
+        return result
+
+    def _spawn_server(
+        self,
+        server: Any,
+        *args: Any,
+        name: str | None,
+        link_to: Pid | None,
+        supervisor: Pid | None,
+        label: str | None,
+        ack_to: tuple[int, int],
+    ) -> StartResult | Pid:
+        """Spawn ``server`` (a GenServer subclass, instantiated with no arguments, or an
+        instance); its ``init`` acknowledges to ``ack_to`` = ``(starter pid, ref number)``.
+
+        Returns:
+            the new pid, or ``("error", ("already_started", pid))`` when ``name`` is taken (no
+            process is made then, like ``gen:start``'s name check).
+        """
+        instance = server() if isinstance(server, type) else server
+        if not isinstance(instance, GenServer):
+            raise TypeError(f"start() needs a GenServer subclass or instance, got {server!r}")
+        if name is not None:
+            owner = self.registry.whereis(name)
+            if owner is not None:
+                return ("error", ("already_started", owner))
+        pid = self.spawn(
+            gen_server_main,
+            instance,
+            args,
+            name=label or name or type(instance).__name__,
+            link_to=link_to,
+            behaviour=instance.behaviour,
+            supervisor=supervisor,
+            register=name,
+        )
+        self.processes[pid.n]._ack = ack_to
+        return pid
 
     def process(self, pid: Pid | str) -> Process:
         """The live :class:`Process` at ``pid`` (or registered name).
@@ -209,155 +399,112 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
         Raises:
             BadArg: no such live process (reason ``noproc``).
         """
-        proc = self.resolve(pid)
+        proc = self.registry.resolve(pid)
         if proc is None:
             raise BadArg(f"no live process at {pid!r} (noproc)")
         return proc
+
+    def resolve(self, target: Pid | str) -> Process | None:
+        """The live process at a pid or registered name, or ``None``."""
+        return self.registry.resolve(target)
+
+    # ------------------------------------------------------------------ ending
+
+    def _end(self, proc: Process, reason: Any, exc: BaseException | None = None) -> None:
+        """A process ended with ``reason``: record it, notify starters, links and monitors."""
+        if not proc._alive:
+            return
+        proc._alive = False
+        proc._waiting = False
+        n = proc._n
+        del self.processes[n]
+        if proc._timer is not None:
+            self.scheduler.timers.cancel(proc._timer)
+            proc._timer = None
+        self.post.ack(proc, ("error", reason))  # ended before its init acknowledged
+        if proc._registered is not None:
+            self.registry.unregister(proc._registered)
+        normal = is_normal_reason(reason)
+        rec = self.recording
+        if rec.active:
+            if normal:
+                rec.record(_EXIT, n, NO_PEER, NO_REF, {"reason": reason})
+            else:
+                rec.record(_CRASH, n, NO_PEER, NO_REF, crash_data(reason, exc))
+        self.dead[n] = "dead" if normal else "crashed"
+        proc._mailbox.clear()
+        self.signals.process_ended(proc, reason)
 
     # ------------------------------------------------------------------ messages
 
     def send(self, to: Pid | str, message: Any) -> None:
         """Send ``message`` from outside any process (the sender is recorded as NO_PID)."""
-        self.send_from(NO_PID, to, message)
+        self.post.send_from(NO_PID, to, message)
 
-    def send_from(self, sender_n: int, to: Pid | str, message: Any) -> int:
-        """Send as process ``sender_n``; returns the message id."""
-        if type(to) is Pid:
-            n = to.n
-        else:
-            proc = self._process_or_badarg(to, "send to")
-            n = proc.n if proc is not None else NO_PEER
-        self._next_id += 1
-        msg_id = self._next_id
-        if self.interceptor.active:
-            self.interceptor.intercept(sender_n, n, msg_id, message)
-        else:
-            self.deliver(sender_n, n, msg_id, message)
-        return msg_id
+    def cast(self, target: Pid | str, request: Any) -> None:
+        """Cast to a GenServer from outside any process."""
+        self.post.cast_from(NO_PID, target, request)
 
-    def system_send(self, sender_n: int, target_n: int, message: Any) -> None:
-        """Send a runtime message (EXIT, DOWN) without interception."""
-        self._next_id += 1
-        self.deliver(sender_n, target_n, self._next_id, message)
+    def call(self, target: Pid | str, request: Any, timeout: float | None = 5000) -> Any:
+        """Call a GenServer from outside the scheduler: runs it until the reply arrives.
 
-    def deliver(self, sender_n: int, target_n: int, msg_id: int, message: Any) -> None:
-        """Put a message in its receiver's mailbox now (records SEND, or SEND + DROP)."""
-        emit = self.emit
-        if emit is not None:
-            emit(_SEND, sender_n, target_n, msg_id, message)
-        proc = self.processes.get(target_n)
-        if proc is None:
-            if emit is not None:
-                emit(_DROP, sender_n, target_n, msg_id, _NOPROC_DROP)
-            return
-        proc.mailbox.append((msg_id, sender_n, message))
-        if proc.waiting:
-            match = proc.match
-            if match is not None:
-                try:
-                    if not match(message):
-                        return
-                except Exception:
-                    pass  # the receiver evaluates it again and crashes in its own context
-            proc.waiting = False
-            if proc.queued or proc.suspended:
-                self.enqueue(proc)
-            else:  # enqueue(), inlined: the common case of the hot path
-                proc.queued = True
-                self.runq_append(proc)
+        Inside a process use ``await proc.call(...)`` instead.
 
-    def on_received(self, proc: Process, envelope: Envelope) -> Envelope:
-        """Record that ``proc`` took ``envelope`` from its mailbox."""
-        proc.handled += 1
-        emit = self.emit
-        if emit is not None:
-            emit(_RECEIVE, proc.n, envelope[1], envelope[0], None)
-        return envelope
+        Raises:
+            CallError: ``noproc``, ``timeout``, or the server's exit reason.
+        """
+        from recorder.sandbox.errors import CallError
 
-    def arm_receive_timeout(self, proc: Process, ms: float) -> TimerEntry:
-        return self.timers.add(self.clock() + int(ms * 1e6), self._on_receive_timer, proc)
+        if self.scheduler.running:
+            raise RuntimeError("Runtime.call() from inside a process: use `await proc.call()`")
+        outcome: list[Any] = []
 
-    def _on_receive_timer(self, proc: Process) -> None:
-        proc.timer = None
-        if proc.alive and proc.waiting:
-            self.wake(proc, TIMED_OUT)
+        async def caller(proc: Process) -> None:
+            try:
+                outcome.append(("ok", await proc.call(target, request, timeout)))
+            except CallError as exc:
+                outcome.append(("error", exc))
+            self.scheduler.stop()
 
-    def on_receive_timeout(
-        self, proc: Process, ms: float, call: tuple[int, int] | None
-    ) -> BaseException:
-        """Record a receive / call timeout of ``proc``; returns the exception to raise."""
-        from recorder.sandbox.errors import ReceiveTimeout
+        self.spawn(caller, name="$caller")
+        self.scheduler.run()
+        if not outcome:
+            raise CallError("timeout", target, request)
+        status, value = outcome[0]
+        if status == "error":
+            raise value
+        return value
 
-        if call is None:
-            self.emit_raw(_TIMEOUT, proc.n, NO_PEER, NO_REF, {"op": "receive", "after_ms": ms})
-        else:
-            self.emit_raw(_TIMEOUT, proc.n, call[0], call[1], {"op": "call", "after_ms": ms})
-        return ReceiveTimeout(ms)
+    def send_after(
+        self, ms: float, to: Pid | str, message: Any, *, sender: Pid | None = None
+    ) -> Ref:
+        """Send ``message`` to ``to`` after ``ms`` ms; returns a ref for :meth:`cancel_timer`."""
+        return self.post.send_after(ms, to, message, sender=sender)
 
-    def arm_wakeup(self, proc: Process, ms: float) -> None:
-        proc.timer = self.timers.add(self.clock() + int(ms * 1e6), self._on_wakeup, proc)
+    def cancel_timer(self, ref: Ref) -> float | None:
+        """Cancel a :meth:`send_after` timer; the ms it had left, or ``None`` if already fired."""
+        return self.post.cancel_timer(ref)
 
-    def _on_wakeup(self, proc: Process) -> None:
-        proc.timer = None
-        if proc.alive:
-            self.wake(proc)
+    # ------------------------------------------------------------------ names, signals
 
-    # ------------------------------------------------------------------ ending
+    def register(self, name: str, pid: Pid) -> None:
+        """Register ``pid`` under ``name`` (recorded as REGISTER); see :class:`Registry`."""
+        self.registry.register(name, pid)
 
-    def finish(self, proc: Process, reason: Any, exc: BaseException | None = None) -> None:
-        """A process ended with ``reason``: record it, notify links, monitors and callers."""
-        if not proc.alive:
-            return
-        proc.alive = False
-        proc.waiting = False
-        n = proc.n
-        del self.processes[n]
-        if proc.timer is not None:
-            self.timers.cancel(proc.timer)
-            proc.timer = None
-        if proc.registered is not None:
-            self.unregister(proc.registered)
-        normal = is_normal_reason(reason)
-        if self.emit is not None:
-            if normal:
-                self.emit_raw(_EXIT, n, NO_PEER, NO_REF, {"reason": reason})
-            else:
-                self.emit_raw(_CRASH, n, NO_PEER, NO_REF, self.crash_data(reason, exc))
-        self.dead[n] = "dead" if normal else "crashed"
-        proc.mailbox.clear()
-        for ref_n, target_n in proc.monitors.items():
-            target = self.processes.get(target_n)
-            if target is not None:
-                target.watchers.pop(ref_n, None)
-        for ref_n, caller_n in proc.pending_calls.items():
-            self.system_send(n, caller_n, ("DOWN", Ref(ref_n), proc.pid, reason))
-        for ref_n, watcher_n in proc.watchers.items():
-            watcher = self.processes.get(watcher_n)
-            if watcher is not None:
-                watcher.monitors.pop(ref_n, None)
-                self.system_send(n, watcher_n, ("DOWN", Ref(ref_n), proc.pid, reason))
-        for other_n in proc.links:
-            other = self.processes.get(other_n)
-            if other is not None:
-                other.links.pop(n, None)
-                self.exit_signal(other, n, reason, linked=True)
-        proc.links.clear()
-        proc.watchers.clear()
-        proc.pending_calls.clear()
+    def unregister(self, name: str) -> None:
+        """Remove a registered name (recorded as UNREGISTER)."""
+        self.registry.unregister(name)
+
+    def whereis(self, name: str) -> Pid | None:
+        """The pid registered under ``name``, or ``None``."""
+        return self.registry.whereis(name)
+
+    def exit(self, target: Pid, reason: Any, sender: Pid | None = None) -> None:
+        """Send an exit signal with ``reason`` to ``target`` (Erlang's ``exit/2``); from outside
+        any process unless ``sender`` is given. ``"kill"`` cannot be trapped."""
+        self.signals.exit(target, reason, sender)
 
     # ------------------------------------------------------------------ state
-
-    def record_state(
-        self, proc: Process, trigger: str, peer: int = NO_PEER, ref: int = NO_REF
-    ) -> None:
-        """Record ``proc.state`` as a STATE event with ``trigger`` (call, cast, info, ...)."""
-        emit = self.emit
-        if emit is not None:
-            state = proc.state
-            if type(state) not in _IMMUTABLE_STATE:
-                state = to_structural(state)  # frozen now: the process may mutate it later
-            proc.recorded_state = state
-            emit(_STATE, proc.n, peer, ref, {"trigger": trigger, "state": state})
 
     def get_state(self, pid: Pid | str) -> Any:
         """The current state of a GenServer.
@@ -366,18 +513,74 @@ class Runtime(MessagingMixin, SignalsMixin, ObservabilityMixin):
             BadArg: no such live process, or it is not a GenServer.
         """
         proc = self.process(pid)
-        if not proc.has_state:
+        if not proc._has_state:
             raise BadArg(f"{proc.name} {proc.pid!r} is a plain process; it has no GenServer state")
-        return proc.state
+        return proc._state
 
     def replace_state(self, pid: Pid | str, state: Any) -> None:
         """Replace a GenServer's state from outside (recorded as STATE, trigger ``replace``)."""
         proc = self.process(pid)
-        if not proc.has_state:
+        if not proc._has_state:
             raise BadArg(f"{proc.name} {proc.pid!r} is a plain process; it has no GenServer state")
-        proc.state = state
-        self.record_state(proc, Trigger.REPLACE)
+        proc._state = state
+        self.recording.state(proc, Trigger.REPLACE, NO_PEER, NO_REF)
+
+    # ------------------------------------------------------------------ observing
+
+    def suspend(self, pid: Pid | str) -> None:
+        """Stop scheduling a process: its messages queue up until :meth:`resume`."""
+        self.observability.suspend(pid)
+
+    def resume(self, pid: Pid | str) -> None:
+        """Schedule a suspended process again."""
+        self.observability.resume(pid)
+
+    def marker(self, label: str, *, pid: Pid | None = None, **data: Any) -> None:
+        """Record a MARKER: a labelled point in the timeline, with optional data."""
+        self.observability.marker(label, pid=pid, **data)
+
+    def breakpoint(self, name: str, *, pid: Pid | None = None) -> None:
+        """A programmatic breakpoint: recorded as BREAKPOINT; calls the pause handler, if any."""
+        self.observability.breakpoint(name, pid=pid)
+
+    def set_pause_handler(self, handler: PauseHandler | None) -> None:
+        """Install (or remove) the function a breakpoint calls to pause the scheduler."""
+        self.observability.pause_handler = handler
+
+    def start_profiling(self) -> None:
+        """Arm the periodic PROFILE sampler (done automatically when recording)."""
+        self.observability.start_profiling()
+
+    def profile_sample(self) -> None:
+        """Record PROFILE samples now."""
+        self.observability.profile_sample()
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, until_ms: float | None = None) -> None:
+        """Run until every process waits forever (or exited), or the clock passes ``until_ms``.
+
+        Args:
+            until_ms: stop once the runtime clock reaches this many milliseconds.
+        """
+        self.scheduler.run(until_ms)
+
+    async def run_async(self, until_ms: float | None = None) -> None:
+        """Run inside the current asyncio loop (real-time mode only).
+
+        Processes may then ``await`` asyncio awaitables directly. Returns when every process
+        waits forever with no timer and no asyncio operation pending, or at ``until_ms``.
+        """
+        await self.scheduler.run_async(until_ms)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current step."""
+        self.scheduler.stop()
+
+    def now_ms(self) -> float:
+        """The runtime clock in milliseconds (virtual in deterministic mode)."""
+        return self.scheduler.now_ms()
 
     def on_housekeeping(self, task: Callable[[], None]) -> None:
         """Run ``task()`` every few hundred scheduler steps and whenever the runtime idles."""
-        self._housekeeping.append(task)
+        self.scheduler.on_housekeeping(task)

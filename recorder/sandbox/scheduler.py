@@ -13,64 +13,74 @@ Two modes:
   :meth:`SchedulerBase.run_async` inside an asyncio loop and processes may ``await`` asyncio
   awaitables (sockets, ``asyncio.sleep``, ...) directly: the process parks until the future is
   done, the others keep running.
+
+The scheduler knows nothing of links, names or recording: when a process ends it calls the
+``end(process, reason, exc)`` function it was given (the runtime's).
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import collections
 import contextlib
-import logging
 import random
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-from recorder.events import NO_PEER, NO_REF
-from recorder.sandbox.errors import ProcessExit, is_normal_reason
-from recorder.sandbox.process import NOT_DOOMED, PARK, YIELD, Process
-from recorder.sandbox.timers import TimerHeap
+from recorder.sandbox.errors import ProcessExit, exit_reason_of, is_normal_reason
+from recorder.sandbox.process import NOT_DOOMED, PARK, TIMED_OUT, YIELD, Process
+from recorder.sandbox.timers import TimerEntry, TimerHeap
 
-__all__ = ["Emit", "SchedulerBase"]
+__all__ = ["EndProcess", "Scheduler"]
 
-log = logging.getLogger("recorder.sandbox")
-log.addHandler(logging.NullHandler())
-
-Emit = Callable[[int, int, int, int, Any], None]
+#: ``end(process, reason, exception or None)``: what the scheduler calls when a process ends.
+EndProcess = Callable[[Process, Any, "BaseException | None"], None]
 
 _perf_counter_ns = time.perf_counter_ns
 _HOUSEKEEPING_EVERY = 256  # steps between keyframe / pause checks
 
 
-class SchedulerBase(abc.ABC):
-    """Run queue, clock, timers and the step function. :class:`Runtime` builds on it."""
+_perf_counter_ns = time.perf_counter_ns
+_HOUSEKEEPING_EVERY = 256  # steps between keyframe / pause checks
 
-    emit: Emit | None
 
-    def __init__(self, *, deterministic: bool, seed: int, step_cost_ns: int) -> None:
+class Scheduler:
+    """The run queue, the clock, the timers and the step function.
+
+    Args:
+        deterministic: seeded run order and a virtual clock (see the module docstring).
+        rng: the seeded random source of the run order.
+        step_cost_ns: virtual time one step costs in deterministic mode.
+        end: called as ``end(process, reason, exc)`` when a process's coroutine ends.
+    """
+
+    def __init__(
+        self, *, deterministic: bool, rng: random.Random, step_cost_ns: int, end: EndProcess
+    ) -> None:
         self.deterministic = deterministic
-        self.seed = seed
+        self.rng = rng
         self.step_cost_ns = step_cost_ns
-        self.rng = random.Random(seed)
-        self.processes: dict[int, Process] = {}
-        self.current: Process | None = None
         self.timers = TimerHeap()
+        #: The process whose step is running, if any.
+        self.current: Process | None = None
+        #: Whether :meth:`run` (or :meth:`run_async`) is running.
+        self.running = False
+        self._end = end
         self._runq_list: list[Process] = []
         self._runq_deque: collections.deque[Process] = collections.deque()
+        #: Appends to the run queue without the checks of :meth:`enqueue` (the hot path).
         self.runq_append: Callable[[Process], None] = (
             self._runq_list.append if deterministic else self._runq_deque.append
         )
         self._vnow = 0
         self._t0 = time.monotonic_ns()
+        #: The runtime clock in ns (virtual in deterministic mode).
         self.clock: Callable[[], int] = self._virtual_clock if deterministic else self._real_clock
-        self._running = False
         self._stop_requested = False
         self._async_pending = 0
         self._async_wakeup: asyncio.Event | None = None
         self._housekeeping: list[Callable[[], None]] = []
-        self.emit = None
 
     # ------------------------------------------------------------------ clock
 
@@ -84,37 +94,67 @@ class SchedulerBase(abc.ABC):
         """The runtime clock in milliseconds (virtual in deterministic mode)."""
         return self.clock() / 1e6
 
+    def deadline(self, ms: float) -> int:
+        """The clock value ``ms`` milliseconds from now."""
+        return self.clock() + int(ms * 1e6)
+
     # ------------------------------------------------------------------ run queue
 
     def enqueue(self, proc: Process) -> None:
         """Make ``proc`` runnable (unless suspended: then it runs once resumed)."""
-        if proc.queued:
+        if proc._queued:
             return
-        if proc.suspended:
-            proc.wake_pending = True
+        if proc._suspended:
+            proc._wake_pending = True
             return
-        proc.queued = True
-        if self.deterministic:
-            self._runq_list.append(proc)
-        else:
-            self._runq_deque.append(proc)
+        proc._queued = True
+        self.runq_append(proc)
+
+    def unqueue(self, proc: Process) -> None:
+        """Take a queued ``proc`` off the run queue (it is being suspended)."""
+        if proc._queued:
+            proc._queued = False
+            queue: Any = self._runq_list if self.deterministic else self._runq_deque
+            queue.remove(proc)
 
     def wake(self, proc: Process, value: Any = None) -> None:
         """Resume a parked process with ``value`` as the result of its park."""
-        proc.waiting = False
-        proc.resume_value = value
+        proc._waiting = False
+        proc._resume_value = value
         self.enqueue(proc)
 
-    def _has_runnable(self) -> bool:
+    def has_runnable(self) -> bool:
+        """Whether a process waits in the run queue."""
         return bool(self._runq_list) if self.deterministic else bool(self._runq_deque)
+
+    # ------------------------------------------------------------------ process timers
+
+    def arm_wakeup(self, proc: Process, ms: float) -> None:
+        """Wake ``proc`` after ``ms`` (``sleep``)."""
+        proc._timer = self.timers.add(self.deadline(ms), self._on_wakeup, proc)
+
+    def _on_wakeup(self, proc: Process) -> None:
+        proc._timer = None
+        if proc._alive:
+            self.wake(proc)
+
+    def arm_receive_timeout(self, proc: Process, ms: float) -> TimerEntry:
+        """Wake ``proc`` with :data:`~recorder.sandbox.process.TIMED_OUT` after ``ms`` unless
+        a message it waits for arrives first."""
+        return self.timers.add(self.deadline(ms), self._on_receive_timer, proc)
+
+    def _on_receive_timer(self, proc: Process) -> None:
+        proc._timer = None
+        if proc._alive and proc._waiting:
+            self.wake(proc, TIMED_OUT)
 
     # ------------------------------------------------------------------ stepping
 
     def _step(self, proc: Process) -> None:
-        coro = proc.coro
+        coro = proc._coro
         assert coro is not None
-        value = proc.resume_value
-        proc.resume_value = None
+        value = proc._resume_value
+        proc._resume_value = None
         self.current = proc
         deterministic = self.deterministic
         t0 = 0 if deterministic else _perf_counter_ns()
@@ -122,30 +162,27 @@ class SchedulerBase(abc.ABC):
             op = coro.send(value)
         except StopIteration:
             self._account(proc, deterministic, t0)
-            self.finish(proc, "normal")
+            self._end(proc, "normal", None)
             return
         except ProcessExit as exc:
             self._account(proc, deterministic, t0)
-            self.finish(proc, exc.reason, exc if not is_normal_reason(exc.reason) else None)
+            self._end(proc, exc.reason, exc if not is_normal_reason(exc.reason) else None)
             return
         except Exception as exc:
             self._account(proc, deterministic, t0)
-            reason = getattr(exc, "exit_reason", None)
-            if reason is None:
-                reason = ("exception", f"{type(exc).__name__}: {exc}")
-            self.finish(proc, reason, exc)
+            self._end(proc, exit_reason_of(exc), exc)
             return
         # _account, inlined: this is the hot path
         self.current = None
         if deterministic:
-            proc.cpu_ns += self.step_cost_ns
+            proc._cpu_ns += self.step_cost_ns
             self._vnow += self.step_cost_ns
         else:
-            proc.cpu_ns += _perf_counter_ns() - t0
-        if proc.doomed is not NOT_DOOMED:  # an exit signal reached it during its own step
+            proc._cpu_ns += _perf_counter_ns() - t0
+        if proc._doomed is not NOT_DOOMED:  # an exit signal reached it during its own step
             with contextlib.suppress(Exception):
                 coro.close()
-            self.finish(proc, proc.doomed, None)
+            self._end(proc, proc._doomed, None)
             return
         if op is PARK:
             return
@@ -157,10 +194,10 @@ class SchedulerBase(abc.ABC):
     def _account(self, proc: Process, deterministic: bool, t0: int) -> None:
         self.current = None
         if deterministic:
-            proc.cpu_ns += self.step_cost_ns
+            proc._cpu_ns += self.step_cost_ns
             self._vnow += self.step_cost_ns
         else:
-            proc.cpu_ns += _perf_counter_ns() - t0
+            proc._cpu_ns += _perf_counter_ns() - t0
 
     def _await_foreign(self, proc: Process, op: Any) -> None:
         # An asyncio future yielded by `await fut` inside a process: park until it is done,
@@ -172,7 +209,7 @@ class SchedulerBase(abc.ABC):
 
             def done(_fut: Any) -> None:
                 self._async_pending -= 1
-                if proc.alive:
+                if proc._alive:
                     self.enqueue(proc)
                 wakeup.set()
 
@@ -183,27 +220,15 @@ class SchedulerBase(abc.ABC):
             f"process {proc.name} awaited {op!r}, which {where} cannot drive "
             "(await asyncio objects only under Runtime.run_async())"
         )
+        reason = ("exception", f"RuntimeError: {error}")
         try:
-            coro = proc.coro
+            coro = proc._coro
             assert coro is not None
             coro.throw(error)
         except BaseException as exc:  # it almost surely does not catch it
-            self.finish(proc, ("exception", f"RuntimeError: {error}"), exc)
+            self._end(proc, reason, exc)
             return
-        self.finish(proc, ("exception", f"RuntimeError: {error}"), error)
-
-    @abc.abstractmethod
-    def finish(self, proc: Process, reason: Any, exc: BaseException | None = None) -> None:
-        """Hook: a process ended (implemented by the runtime)."""
-        ...
-
-    @staticmethod
-    def crash_data(reason: Any, exc: BaseException | None) -> dict[str, Any]:
-        """The CRASH event's data: reason, error text, traceback text."""
-        if exc is None:
-            return {"reason": reason, "error": f"exit({reason!r})", "traceback": ""}
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return {"reason": reason, "error": f"{type(exc).__name__}: {exc}", "traceback": text}
+        self._end(proc, reason, error)
 
     # ------------------------------------------------------------------ loops
 
@@ -211,15 +236,16 @@ class SchedulerBase(abc.ABC):
         """Ask :meth:`run` to return after the current step."""
         self._stop_requested = True
 
-    def run(self, until_ms: float | None = None) -> None:
-        """Run until every process waits forever (or exited), or the clock passes ``until_ms``.
+    def on_housekeeping(self, task: Callable[[], None]) -> None:
+        """Run ``task()`` every few hundred steps and whenever the run queue empties."""
+        self._housekeeping.append(task)
 
-        Args:
-            until_ms: stop once the runtime clock reaches this many milliseconds.
-        """
-        if self._running:
+    def run(self, until_ms: float | None = None) -> None:
+        """Run until every process waits forever (or exited), the clock passes ``until_ms``, or
+        :meth:`stop` is called."""
+        if self.running:
             raise RuntimeError("Runtime.run() is already running (it is not reentrant)")
-        self._running = True
+        self.running = True
         self._stop_requested = False
         try:
             limit = None if until_ms is None else int(until_ms * 1e6)
@@ -236,7 +262,7 @@ class SchedulerBase(abc.ABC):
                 self._sleep_until(deadline)
                 self.timers.fire_due(self.clock())
         finally:
-            self._running = False
+            self.running = False
 
     def _sleep_until(self, deadline_ns: int) -> None:
         if self.deterministic:
@@ -258,8 +284,8 @@ class SchedulerBase(abc.ABC):
                 proc = runq[i]
                 runq[i] = runq[-1]
                 runq.pop()
-                proc.queued = False
-                if proc.alive:
+                proc._queued = False
+                if proc._alive:
                     step(proc)
                 if timers.due(self._vnow):
                     timers.fire_due(self._vnow)
@@ -273,8 +299,8 @@ class SchedulerBase(abc.ABC):
             popleft = dq.popleft
             while dq and not self._stop_requested:
                 proc = popleft()
-                proc.queued = False
-                if proc.alive:
+                proc._queued = False
+                if proc._alive:
                     step(proc)
                 steps += 1
                 if steps % 64 == 0:
@@ -292,16 +318,12 @@ class SchedulerBase(abc.ABC):
             task()
 
     async def run_async(self, until_ms: float | None = None) -> None:
-        """Run inside the current asyncio loop (real-time mode only).
-
-        Processes may then ``await`` asyncio awaitables directly. Returns when every process
-        waits forever with no timer and no asyncio operation pending, or at ``until_ms``.
-        """
+        """Run inside the current asyncio loop (real-time mode only); see :meth:`run`."""
         if self.deterministic:
             raise RuntimeError("run_async() needs a real-time runtime (deterministic=False)")
-        if self._running:
+        if self.running:
             raise RuntimeError("Runtime.run() is already running (it is not reentrant)")
-        self._running = True
+        self.running = True
         self._stop_requested = False
         self._async_wakeup = wakeup = asyncio.Event()
         limit = None if until_ms is None else int(until_ms * 1e6)
@@ -310,7 +332,7 @@ class SchedulerBase(abc.ABC):
                 self._run_ready(limit)
                 now = self.clock()
                 self.timers.fire_due(now)
-                if self._has_runnable():
+                if self.has_runnable():
                     await asyncio.sleep(0)  # let the loop breathe between bursts
                     continue
                 deadline = self.timers.next_deadline()
@@ -326,19 +348,5 @@ class SchedulerBase(abc.ABC):
                     await asyncio.wait_for(wakeup.wait(), wait)
                 self.timers.fire_due(self.clock())
         finally:
-            self._running = False
+            self.running = False
             self._async_wakeup = None
-
-    # ------------------------------------------------------------------ events
-
-    def emit_raw(
-        self, kind: int, pid: int, peer: int = NO_PEER, ref: int = NO_REF, data: Any = None
-    ) -> None:
-        """Record one event if recording (the slow, general path)."""
-        emit = self.emit
-        if emit is not None:
-            try:
-                emit(kind, pid, peer, ref, data)
-            except Exception:  # a broken sink never stops the runtime (Trio's Instrument rule)
-                log.exception("event sink failed; recording disabled")
-                self.emit = None

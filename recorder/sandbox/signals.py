@@ -1,167 +1,163 @@
-"""Links, exit signals, monitors and the name registry (a mixin of :class:`Runtime`).
+"""Links, monitors and exit signals, by Erlang's rules.
 
-Erlang semantics: a link is symmetric; when a process ends with an abnormal reason, every
-linked process gets an exit signal and dies with the same reason, unless it traps exits, in
-which case the signal arrives as the message ``("EXIT", pid, reason)``. The reason ``"normal"``
-kills nobody; ``"kill"`` sent directly cannot be trapped and kills with reason ``"killed"``.
-A monitor is one-way: when the target ends, the watcher gets ``("DOWN", ref, pid, reason)``.
+A link is symmetric. When a process ends, every linked process gets an exit signal with its
+reason: ``"normal"`` is ignored by a process that does not trap exits, any other reason
+(``"shutdown"`` included) kills it with that reason; a process that traps exits gets the message
+``("EXIT", pid, reason)`` instead. ``"kill"`` sent directly cannot be trapped and kills with
+reason ``"killed"``. A monitor is one-way: when the target ends, the watcher gets
+``("DOWN", ref, target, reason)``, where ``target`` is what was monitored (a pid or a name).
 """
 
 from __future__ import annotations
 
-import abc
 import collections
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from recorder.events import NO_PEER, NO_REF, EventKind
 from recorder.payload import Pid, Ref
-from recorder.sandbox.errors import BadArg
-from recorder.sandbox.process import Process
-from recorder.sandbox.scheduler import SchedulerBase
+from recorder.sandbox.errors import NoProcError, ProcessExit
 
-__all__ = ["SignalsMixin"]
+if TYPE_CHECKING:
+    from recorder.sandbox.messaging import PostOffice
+    from recorder.sandbox.process import Process
+    from recorder.sandbox.recording import Recording
+    from recorder.sandbox.registry import Registry
+    from recorder.sandbox.scheduler import EndProcess, Scheduler
+
+__all__ = ["Signals"]
 
 _LINK = int(EventKind.LINK)
 _UNLINK = int(EventKind.UNLINK)
 _MONITOR = int(EventKind.MONITOR)
 _DEMONITOR = int(EventKind.DEMONITOR)
 _EXIT_SIGNAL = int(EventKind.EXIT_SIGNAL)
-_REGISTER = int(EventKind.REGISTER)
-_UNREGISTER = int(EventKind.UNREGISTER)
-_NO_REASON: Any = object()
 
 
-class SignalsMixin(SchedulerBase):
-    """Links, monitors, exit signals and names. Needs ``system_send`` and ``make_ref``."""
+def _is_down_of(ref: Ref) -> Callable[[Any], bool]:
+    def match(message: Any) -> bool:
+        return (type(message) is tuple and len(message) == 4 and message[0] == "DOWN") and message[
+            1
+        ] == ref
 
-    registry: dict[str, int]
-    _kill_queue: collections.deque[tuple[Process, Any]]
-    _killing: bool
+    return match
 
-    @abc.abstractmethod
-    def system_send(self, sender_n: int, target_n: int, message: Any) -> None: ...
 
-    @abc.abstractmethod
-    def make_ref(self) -> Ref: ...
+class Signals:
+    """Links, monitors and exit signals of one runtime.
 
-    # ------------------------------------------------------------------ lookup
+    Args:
+        processes: the live processes by pid number (shared).
+        registry: resolves monitor targets given by name.
+        recording: where LINK, MONITOR, EXIT_SIGNAL, ... go.
+        scheduler: who is running (a signal to oneself acts at once).
+        post: delivers EXIT and DOWN messages.
+        end: ends a process (the runtime's).
+    """
 
-    def resolve(self, target: Pid | str) -> Process | None:
-        """The live process at a pid or registered name, or ``None``."""
-        if type(target) is Pid:
-            return self.processes.get(target.n)
-        if isinstance(target, str):
-            n = self.registry.get(target)
-            return None if n is None else self.processes.get(n)
-        if isinstance(target, Pid):
-            return self.processes.get(target.n)
-        raise BadArg(f"expected a Pid or a registered name, got {target!r}")
-
-    def _process_or_badarg(self, target: Pid | str, what: str) -> Process | None:
-        if isinstance(target, str) and target not in self.registry:
-            raise BadArg(f"{what} {target!r} failed: badarg (no process is registered as it)")
-        return self.resolve(target)
-
-    # ------------------------------------------------------------------ registry
-
-    def register(self, name: str, pid: Pid) -> None:
-        """Register ``pid`` under ``name`` (recorded as REGISTER).
-
-        Raises:
-            BadArg: the name is taken, the process already has a name, or it is not alive.
-        """
-        if not isinstance(name, str) or not name:
-            raise BadArg(f"register: a name must be a non-empty str, not {name!r}")
-        proc = self.processes.get(pid.n)
-        if proc is None:
-            raise BadArg(f"register {name!r} failed: badarg ({pid!r} is not alive)")
-        if name in self.registry:
-            owner = Pid(self.registry[name])
-            raise BadArg(f"register {name!r} failed: badarg (already registered to {owner!r})")
-        if proc.registered is not None:
-            raise BadArg(
-                f"register {name!r} failed: badarg ({pid!r} is already registered as "
-                f"{proc.registered!r})"
-            )
-        self.registry[name] = proc.n
-        proc.registered = name
-        self.emit_raw(_REGISTER, proc.n, NO_PEER, NO_REF, {"name": name})
-
-    def unregister(self, name: str) -> None:
-        """Remove a registered name (recorded as UNREGISTER).
-
-        Raises:
-            BadArg: no process is registered under ``name``.
-        """
-        n = self.registry.pop(name, None)
-        if n is None:
-            raise BadArg(f"unregister {name!r} failed: badarg (no process is registered as it)")
-        proc = self.processes.get(n)
-        if proc is not None:
-            proc.registered = None
-        self.emit_raw(_UNREGISTER, n, NO_PEER, NO_REF, {"name": name})
-
-    def whereis(self, name: str) -> Pid | None:
-        """The pid registered under ``name``, or ``None``."""
-        n = self.registry.get(name)
-        return None if n is None else Pid(n)
+    def __init__(
+        self,
+        *,
+        processes: dict[int, Process],
+        registry: Registry,
+        recording: Recording,
+        scheduler: Scheduler,
+        post: PostOffice,
+        end: EndProcess,
+    ) -> None:
+        self._processes = processes
+        self._registry = registry
+        self._rec = recording
+        self._scheduler = scheduler
+        self._post = post
+        self._end = end
+        self._kill_queue: collections.deque[tuple[Process, Any]] = collections.deque()
+        self._killing = False
 
     # ------------------------------------------------------------------ links
 
-    def link(self, a_n: int, other: Pid) -> None:
-        """Link process ``a_n`` and ``other`` (a dead ``other`` sends ``a`` a ``noproc`` exit)."""
-        a = self.processes.get(a_n)
+    def link(self, a_n: int, other: Pid, *, raising: bool = False) -> None:
+        """Link process ``a_n`` and ``other``.
+
+        When ``other`` does not exist: a process that traps exits gets
+        ``("EXIT", other, "noproc")``; one that does not gets :class:`NoProcError` raised
+        (``raising``, when it links itself) or is killed with ``noproc`` (a link made for it).
+        """
+        a = self._processes.get(a_n)
         if a is None:
             return
-        b = self.processes.get(other.n)
+        b = self._processes.get(other.n)
         if b is None:
+            if raising and not a.trap_exit:
+                raise NoProcError("link to", other)
             self.exit_signal(a, other.n, "noproc", linked=True)
             return
-        if b.n in a.links or a is b:
+        if b._n in a._links or a is b:
             return
-        a.links[b.n] = None
-        b.links[a.n] = None
-        self.emit_raw(_LINK, a.n, b.n)
+        a._links[b._n] = None
+        b._links[a._n] = None
+        rec = self._rec
+        if rec.active:
+            rec.record(_LINK, a._n, b._n, NO_REF, None)
 
     def unlink(self, a_n: int, other: Pid) -> None:
         """Remove the link between process ``a_n`` and ``other``."""
-        a = self.processes.get(a_n)
-        if a is None or other.n not in a.links:
+        a = self._processes.get(a_n)
+        if a is None or other.n not in a._links:
             return
-        del a.links[other.n]
-        b = self.processes.get(other.n)
+        del a._links[other.n]
+        b = self._processes.get(other.n)
         if b is not None:
-            b.links.pop(a_n, None)
-        self.emit_raw(_UNLINK, a_n, other.n)
+            b._links.pop(a_n, None)
+        rec = self._rec
+        if rec.active:
+            rec.record(_UNLINK, a_n, other.n, NO_REF, None)
 
     # ------------------------------------------------------------------ monitors
 
     def monitor(self, watcher_n: int, target: Pid | str) -> Ref:
-        """``watcher_n`` monitors ``target``; a dead target gives an immediate ``noproc`` DOWN."""
-        ref = self.make_ref()
-        proc = self.resolve(target)
-        watcher = self.processes.get(watcher_n)
+        """``watcher_n`` monitors ``target`` (a pid or a name); a dead target gives an immediate
+        ``noproc`` DOWN. The DOWN names ``target`` as given."""
+        ref = self._post.make_ref()
+        proc = self._registry.resolve(target)
+        watcher = self._processes.get(watcher_n)
         if proc is None or watcher is None:
-            self.system_send(NO_PEER, watcher_n, ("DOWN", ref, target, "noproc"))
+            self._post.system_send(NO_PEER, watcher_n, ("DOWN", ref, target, "noproc"))
             return ref
-        watcher.monitors[ref.n] = proc.n
-        proc.watchers[ref.n] = watcher_n
-        self.emit_raw(_MONITOR, watcher_n, proc.n, ref.n)
+        watcher._monitors[ref.n] = proc._n
+        proc._watchers[ref.n] = (watcher_n, target if isinstance(target, str) else proc.pid)
+        rec = self._rec
+        if rec.active:
+            rec.record(_MONITOR, watcher_n, proc._n, ref.n, None)
         return ref
 
-    def demonitor(self, watcher_n: int, ref: Ref) -> None:
-        """Remove monitor ``ref`` held by ``watcher_n`` (no-op if it already fired)."""
-        watcher = self.processes.get(watcher_n)
+    def demonitor(
+        self, watcher_n: int, ref: Ref, *, flush: bool = False, info: bool = False
+    ) -> bool:
+        """Remove monitor ``ref`` held by ``watcher_n``.
+
+        ``flush`` also removes a DOWN of ``ref`` from the mailbox (recorded as its RECEIVE).
+
+        Returns:
+            with ``info``, whether the monitor was still there; else ``True``.
+        """
+        watcher = self._processes.get(watcher_n)
         if watcher is None:
-            return
-        target_n = watcher.monitors.pop(ref.n, None)
-        if target_n is None:
-            return
-        target = self.processes.get(target_n)
-        if target is not None:
-            target.watchers.pop(ref.n, None)
-        self.emit_raw(_DEMONITOR, watcher_n, target_n, ref.n)
+            return not info
+        target_n = watcher._monitors.pop(ref.n, None)
+        if target_n is not None:
+            target = self._processes.get(target_n)
+            if target is not None:
+                target._watchers.pop(ref.n, None)
+            rec = self._rec
+            if rec.active:
+                rec.record(_DEMONITOR, watcher_n, target_n, ref.n, None)
+        if flush:
+            found = watcher._take(_is_down_of(ref))
+            if type(found) is tuple:
+                self._post.received(watcher, found)
+        return (target_n is not None) if info else True
 
     # ------------------------------------------------------------------ exit signals
 
@@ -169,40 +165,48 @@ class SignalsMixin(SchedulerBase):
         """Send an exit signal with ``reason`` to ``target`` (Erlang's ``exit/2``).
 
         ``"kill"`` cannot be trapped (the target dies with ``"killed"``); ``"normal"`` is ignored
-        by a process that does not trap exits; anything else kills it unless it traps exits.
+        by a process that does not trap exits, unless it sent it to itself; anything else kills
+        a process that does not trap exits.
         """
-        proc = self.processes.get(target.n)
+        proc = self._processes.get(target.n)
         if proc is None:
             return
         sender_n = sender.n if sender is not None else NO_PEER
-        if proc is self.current and reason != "normal" and not proc.trap_exit:
-            from recorder.sandbox.errors import ProcessExit
-
-            raise ProcessExit("killed" if reason == "kill" else reason)
+        # A signal to oneself acts at once, like exit/2 in Erlang. `normal` ends the caller too
+        # (the documented exception to "normal is ignored").
+        to_self = proc is self._scheduler.current and sender_n == proc._n
+        if to_self and (reason == "kill" or not proc.trap_exit):
+            why = "killed" if reason == "kill" else reason
+            self._record_signal(proc, sender_n, reason, trapped=False)
+            proc._doomed = why  # even if the code catches the exception below
+            raise ProcessExit(why)
         self.exit_signal(proc, sender_n, reason, linked=False)
+
+    def _record_signal(self, target: Process, from_n: int, reason: Any, *, trapped: bool) -> None:
+        rec = self._rec
+        if rec.active:
+            rec.record(
+                _EXIT_SIGNAL, target._n, from_n, NO_REF, {"reason": reason, "trapped": trapped}
+            )
 
     def exit_signal(self, target: Process, from_n: int, reason: Any, *, linked: bool) -> None:
         """Deliver one exit signal (from a link when ``linked``)."""
-        if not target.alive:
+        if not target._alive:
             return
         if reason == "kill" and not linked:
-            self.emit_raw(
-                _EXIT_SIGNAL, target.n, from_n, NO_REF, {"reason": reason, "trapped": False}
-            )
+            self._record_signal(target, from_n, reason, trapped=False)
             self.kill(target, "killed")
             return
         trapped = target.trap_exit
-        self.emit_raw(
-            _EXIT_SIGNAL, target.n, from_n, NO_REF, {"reason": reason, "trapped": trapped}
-        )
+        self._record_signal(target, from_n, reason, trapped=trapped)
         if trapped:
-            self.system_send(from_n, target.n, ("EXIT", Pid(from_n), reason))
+            self._post.system_send(from_n, target._n, ("EXIT", Pid(from_n), reason))
         elif reason != "normal":
             self.kill(target, reason)
 
     def kill(self, proc: Process, reason: Any) -> None:
         """End ``proc`` from outside with ``reason`` (its ``finally`` blocks run)."""
-        if not proc.alive:
+        if not proc._alive:
             return
         self._kill_queue.append((proc, reason))
         if self._killing:
@@ -211,16 +215,44 @@ class SignalsMixin(SchedulerBase):
         try:
             while self._kill_queue:
                 victim, why = self._kill_queue.popleft()
-                if not victim.alive:
+                if not victim._alive:
                     continue
-                if victim is self.current:
-                    victim.doomed = why  # ends right after its current step
+                if victim is self._scheduler.current:
+                    victim._doomed = why  # ends right after its current step
                     continue
-                coro = victim.coro
+                coro = victim._coro
                 if coro is not None:
                     # A `finally` that awaits raises here: there is nothing more to run.
                     with contextlib.suppress(Exception):
                         coro.close()
-                self.finish(victim, why, None)
+                self._end(victim, why, None)
         finally:
             self._killing = False
+
+    # ------------------------------------------------------------------ a process ended
+
+    def process_ended(self, proc: Process, reason: Any) -> None:
+        """Tell everyone who watched or linked ``proc`` (already dead) that it ended."""
+        n = proc._n
+        processes = self._processes
+        post = self._post
+        for ref_n, target_n in proc._monitors.items():
+            target = processes.get(target_n)
+            if target is not None:
+                target._watchers.pop(ref_n, None)
+        for ref_n, caller_n in proc._pending_calls.items():
+            post.forget_call(ref_n)
+            post.system_send(n, caller_n, ("DOWN", Ref(ref_n), proc.pid, reason))
+        for ref_n, (watcher_n, reported) in proc._watchers.items():
+            watcher = processes.get(watcher_n)
+            if watcher is not None:
+                watcher._monitors.pop(ref_n, None)
+                post.system_send(n, watcher_n, ("DOWN", Ref(ref_n), reported, reason))
+        for other_n in proc._links:
+            other = processes.get(other_n)
+            if other is not None:
+                other._links.pop(n, None)
+                self.exit_signal(other, n, reason, linked=True)
+        proc._links.clear()
+        proc._watchers.clear()
+        proc._pending_calls.clear()

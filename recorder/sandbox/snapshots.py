@@ -37,13 +37,13 @@ class StateSnapshot:
 def take_snapshot(rt: Runtime, pids: Iterable[Pid | str] | None = None) -> StateSnapshot:
     """Copy the states of all GenServers (or of ``pids``; plain processes are skipped)."""
     if pids is None:
-        procs = [p for p in rt.processes.values() if p.has_state]
+        procs = [p for p in rt.processes.values() if p._has_state]
     else:
         procs = [rt.process(p) for p in pids]
     saved = tuple(
         SavedState(p.pid, p.name, p.registered, copy.deepcopy(p.state))
         for p in procs
-        if p.has_state
+        if p._has_state
     )
     return StateSnapshot(rt.now_ms(), saved)
 
@@ -69,7 +69,7 @@ def restore_snapshot(
         proc = rt.processes.get(saved.pid.n)
         if proc is None and saved.registered is not None:
             proc = rt.resolve(saved.registered)
-        if proc is None or not proc.has_state:
+        if proc is None or not proc._has_state:
             continue
         rt.replace_state(proc.pid, copy.deepcopy(saved.state))
         restored.append(proc.pid)

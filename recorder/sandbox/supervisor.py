@@ -1,91 +1,47 @@
-"""Supervisor: starts children, watches them, restarts them by strategy and policy.
+"""Supervisor: starts children, watches them, restarts them by strategy and policy (OTP rules).
 
 Strategies: ``one_for_one`` (restart the child that ended), ``one_for_all`` (stop the others,
-restart all), ``rest_for_one`` (stop and restart the ones started after it, and it). Restart
-policies: ``permanent`` (always), ``transient`` (only after an abnormal exit), ``temporary``
-(never; the spec is removed). More than ``max_restarts`` restarts within ``max_seconds`` and the
-supervisor gives up: it stops its children and exits with reason ``"shutdown"`` (its own
-supervisor, if any, then decides). Children stop with an exit signal ``"shutdown"``, and after
-``shutdown`` ms without ending, ``"kill"`` (``"brutal_kill"`` kills at once).
+restart all), ``rest_for_one`` (stop and restart the ones started after it, and it), and
+``simple_one_for_one`` (one template spec; children are added with ``("start_child",
+extra_args)`` and stopped with ``("terminate_child", pid)``, as Elixir's DynamicSupervisor).
+Restart policies: ``permanent`` (always), ``transient`` (only after an abnormal exit),
+``temporary`` (never; the spec is removed).
 
-Calls a supervisor answers (``await proc.call(sup, request)`` or ``runtime.call``):
-``("start_child", spec)``, ``("terminate_child", id)``, ``("restart_child", id)``,
-``("delete_child", id)``, ``("which_children",)``, ``("count_children",)``.
+Children start one at a time, in order, each start waiting for the child's ``init``. A child
+that fails to start while the supervisor boots makes the supervisor stop the children already
+started (last first) and fail with ``("shutdown", ("failed_to_start_child", id, reason))``.
+When several children restart, they stop last-started first and start again in start order.
+More than ``max_restarts`` restarts within ``max_seconds`` and the supervisor gives up: it stops
+its children and exits with reason ``"shutdown"`` (its own supervisor, if any, then decides).
+A child stops with the exit signal ``"shutdown"``, and ``"kill"`` after ``shutdown`` ms
+(``"brutal_kill"`` kills at once, ``"infinity"`` waits).
+
+Calls a supervisor answers (``await proc.call(sup, request)`` or ``runtime.call``), with OTP's
+replies: ``("start_child", spec | extra_args)`` -> ``("ok", pid)`` | ``("error", reason)``,
+``("terminate_child", id | pid)``, ``("restart_child", id)``, ``("delete_child", id)``,
+``("which_children",)`` -> ``[(id, pid, type)]``, ``("count_children",)`` -> ``{"specs",
+"active", "supervisors", "workers"}``.
 """
 
 from __future__ import annotations
 
-import collections
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from recorder.events import NO_PEER, NO_REF, EventKind
 from recorder.payload import Pid
-from recorder.sandbox.childspec import ChildSpec, Strategy, child_spec
-from recorder.sandbox.errors import ProcessExit, ReceiveTimeout, is_normal_reason
-from recorder.sandbox.genserver import GenServer
-from recorder.sandbox.process import From, Process
+from recorder.sandbox.children import Child, SupervisorSpec, SupervisorState, supervisor_entry
+from recorder.sandbox.childspec import Strategy, child_spec
+from recorder.sandbox.errors import ChildSpecError, ProcessExit, ReceiveTimeout, is_normal_reason
+from recorder.sandbox.genserver import GenServer, StartResult
+from recorder.sandbox.process import From
 
 if TYPE_CHECKING:
     from recorder.sandbox.runtime import Runtime
 
-__all__ = ["Child", "Supervisor", "SupervisorSpec", "start_supervisor", "supervisor_entry"]
+__all__ = ["Supervisor", "SupervisorSpec", "start_supervisor", "supervisor_entry"]
 
 _RESTART = int(EventKind.RESTART)
 _CHILD_SPEC = int(EventKind.CHILD_SPEC)
-_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
-
-
-@dataclass(frozen=True, slots=True)
-class SupervisorSpec:
-    """How a supervisor runs: its children and its restart strategy and intensity."""
-
-    children: tuple[ChildSpec, ...] = ()
-    strategy: Strategy = "one_for_one"
-    max_restarts: int = 3
-    max_seconds: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.strategy not in _STRATEGIES:
-            raise ValueError(
-                f"strategy must be one of {', '.join(_STRATEGIES)}, not {self.strategy!r}"
-            )
-        if not isinstance(self.max_restarts, int) or self.max_restarts < 0:
-            raise ValueError(f"max_restarts must be an int >= 0, not {self.max_restarts!r}")
-        if not isinstance(self.max_seconds, (int, float)) or self.max_seconds <= 0:
-            raise ValueError(f"max_seconds must be a number > 0, not {self.max_seconds!r}")
-        specs = tuple(child_spec(c) for c in self.children)
-        ids = [c.id for c in specs]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"child ids must be unique; repeated: {', '.join(duplicates)}")
-        object.__setattr__(self, "children", specs)
-
-
-@dataclass(slots=True)
-class Child:
-    """One child slot of a running supervisor."""
-
-    spec: ChildSpec
-    pid: Pid | None = None
-    restarts: int = 0
-
-
-@dataclass(slots=True)
-class SupervisorState:
-    """The state of a supervisor process (what the debugger shows)."""
-
-    strategy: Strategy
-    max_restarts: int
-    max_seconds: float
-    children: list[Child] = field(default_factory=list)
-    restart_times: collections.deque[int] = field(default_factory=collections.deque)
-
-    def find(self, child_id: str) -> Child | None:
-        return next((c for c in self.children if c.spec.id == child_id), None)
-
-    def by_pid(self, pid: Any) -> Child | None:
-        return next((c for c in self.children if c.pid is not None and c.pid == pid), None)
 
 
 def start_supervisor(
@@ -97,31 +53,25 @@ def start_supervisor(
     max_seconds: float = 5.0,
     name: str | None = None,
 ) -> Pid:
-    """Start a top-level supervisor of ``children`` (ChildSpecs or dicts); returns its pid."""
+    """Start a top-level supervisor of ``children`` (ChildSpecs or dicts); returns its pid once
+    every child started.
+
+    Raises:
+        StartError: a child failed to start (reason
+            ``("shutdown", ("failed_to_start_child", id, reason))``); the children started
+            before it are stopped again.
+    """
     spec = SupervisorSpec(tuple(children), strategy, max_restarts, max_seconds)
     return rt.start(Supervisor, spec, name=name)
 
 
-def supervisor_entry(proc: Process) -> dict[str, Any] | None:
-    """The ``SupervisorEntry`` of ``docs/world-schema.md`` for a supervisor process."""
-    state = proc.state
-    if not isinstance(state, SupervisorState):
-        return None
-    return {
-        "pid": proc.n,
-        "strategy": state.strategy,
-        "max_restarts": state.max_restarts,
-        "max_seconds": float(state.max_seconds),
-        "children": [
-            {
-                "id": c.spec.id,
-                "pid": None if c.pid is None else c.pid.n,
-                "restart": c.spec.restart,
-                "type": c.spec.type,
-            }
-            for c in state.children
-        ],
-    }
+def _exit_of(pid: Pid) -> Any:
+    def match(message: Any) -> bool:
+        return (type(message) is tuple and len(message) == 3 and message[0] == "EXIT") and message[
+            1
+        ] == pid
+
+    return match
 
 
 class Supervisor(GenServer):
@@ -133,13 +83,23 @@ class Supervisor(GenServer):
         spec = args[0] if args else SupervisorSpec()
         if not isinstance(spec, SupervisorSpec):
             spec = SupervisorSpec(**spec) if isinstance(spec, dict) else SupervisorSpec(tuple(spec))
-        self.process.trap_exit = True
+        proc = self.process
+        proc.trap_exit = True
         state = SupervisorState(spec.strategy, spec.max_restarts, spec.max_seconds)
+        # Visible to keyframes while the children start (init spans several steps now).
+        proc._state = state
+        if spec.strategy == "simple_one_for_one":
+            state.template = spec.children[0]
+            return ("ok", state)
         for cs in spec.children:
-            child = Child(cs)
+            child = Child(cs, cs.id)
             state.children.append(child)
+            status, reason = await self._start(child)
+            if status != "ok":
+                state.children.remove(child)
+                await self._stop_all(state)
+                return ("stop", ("shutdown", ("failed_to_start_child", cs.id, reason)))
             self._record_spec("add", child)
-            self._start(child)
         return ("ok", state)
 
     # ------------------------------------------------------------------ child lifecycle
@@ -149,76 +109,99 @@ class Supervisor(GenServer):
         return self.process.runtime
 
     def _record_spec(self, op: str, child: Child) -> None:
-        peer = child.pid.n if child.pid is not None else NO_PEER
-        self._rt.emit_raw(
-            _CHILD_SPEC,
-            self.process.n,
-            peer,
-            NO_REF,
-            {"op": op, "child_id": child.spec.id, "spec": child.spec.describe()},
-        )
+        rec = self._rt.recording
+        if rec.active:
+            peer = child.pid.n if child.pid is not None else NO_PEER
+            spec = {**child.spec.describe(), "id": child.slot, "args": child.spec.args + child.args}
+            data = {"op": op, "child_id": child.slot, "spec": spec}
+            rec.record(_CHILD_SPEC, self.process._n, peer, NO_REF, data)
 
-    def _start(self, child: Child) -> Pid:
+    async def _start(self, child: Child) -> StartResult:
+        """Start ``child`` and wait for its init; sets ``child.pid`` when it started."""
         spec = child.spec
-        me = self.process.pid
+        me = self.process
         rt = self._rt
+        args = spec.args + child.args
+        result: StartResult
         if spec.is_gen_server:
-            pid = rt.start(
+            result = await rt.start_result(
+                me,
                 spec.start,
-                *spec.args,
+                *args,
                 name=spec.name,
-                link_to=me,
-                supervisor=me,
+                link=True,
+                supervisor=me.pid,
                 label=spec.name or spec.id,
             )
         else:
-            pid = rt.spawn(
-                spec.start,
-                *spec.args,
-                name=spec.name or spec.id,
-                register=spec.name,
-                link_to=me,
-                supervisor=me,
-                behaviour=spec.behaviour,
-            )
-        child.pid = pid
-        proc = rt.processes.get(pid.n)
-        if proc is not None:
-            proc.restarts = child.restarts
-        return pid
+            owner = None if spec.name is None else rt.whereis(spec.name)
+            if owner is not None:
+                result = ("error", ("already_started", owner))
+            else:
+                pid = rt.spawn(
+                    spec.start,
+                    *args,
+                    name=spec.name or spec.id,
+                    register=spec.name,
+                    link_to=me.pid,
+                    supervisor=me.pid,
+                    behaviour=spec.behaviour,
+                )
+                result = ("ok", pid)
+        if result[0] == "ok":
+            started = result[1]
+            assert isinstance(started, Pid)
+            child.pid = started
+            proc = rt.processes.get(started.n)
+            if proc is not None:
+                proc._restarts = child.restarts
+        return result
 
     async def _stop(self, child: Child) -> None:
+        """Stop ``child``: the ``shutdown`` exit signal, then ``kill`` after its shutdown time."""
         pid = child.pid
         child.pid = None
         rt = self._rt
         if pid is None or pid.n not in rt.processes:
             return
         me = self.process
-
-        def exit_of(message: Any) -> bool:
-            return (
-                type(message) is tuple
-                and len(message) == 3
-                and message[0] == "EXIT"
-                and message[1] == pid
-            )
-
         shutdown = child.spec.shutdown
         rt.exit(pid, "kill" if shutdown == "brutal_kill" else "shutdown", sender=me.pid)
         # "kill" acts at once; a child trapping exits gets `shutdown` ms to end by itself.
-        wait = None if shutdown in ("infinity", "brutal_kill") else float(shutdown)
+        wait = None if shutdown in ("infinity", "brutal_kill") else float(shutdown)  # type: ignore[arg-type]
         try:
-            await me.receive(exit_of, wait)
+            await me._receive_envelope(_exit_of(pid), wait)
         except ReceiveTimeout:
             rt.exit(pid, "kill", sender=me.pid)
-            await me.receive(exit_of)
+            await me._receive_envelope(_exit_of(pid))
 
-    async def _restart(
-        self, state: SupervisorState, child: Child, old: Pid | None, reason: Any
-    ) -> None:
-        child.restarts += 1
-        pid = self._start(child)
-        self._record_restart(state, child, old, reason, pid.n)
+    async def _stop_all(self, state: SupervisorState) -> None:
+        """Stop every child: last started first (a simple_one_for_one's all at once)."""
+        if state.template is None:
+            for child in reversed(state.children):
+                await self._stop(child)
+            return
+        rt = self._rt
+        me = self.process
+        running = [c for c in state.children if c.pid is not None and c.pid.n in rt.processes]
+        shutdown = state.template.shutdown
+        signal = "kill" if shutdown == "brutal_kill" else "shutdown"
+        pids = []
+        for child in running:
+            assert child.pid is not None
+            pids.append(child.pid)
+            child.pid = None
+            rt.exit(pids[-1], signal, sender=me.pid)
+        deadline = None
+        if shutdown not in ("infinity", "brutal_kill"):
+            deadline = rt.now_ms() + float(shutdown)  # type: ignore[arg-type]
+        for pid in pids:
+            wait = None if deadline is None else max(0.0, deadline - rt.now_ms())
+            try:
+                await me._receive_envelope(_exit_of(pid), wait)
+            except ReceiveTimeout:
+                rt.exit(pid, "kill", sender=me.pid)
+                await me._receive_envelope(_exit_of(pid))
 
     def _record_restart(
         self,
@@ -232,8 +215,11 @@ class Supervisor(GenServer):
     ) -> None:
         """The RESTART event: a child restarted as ``new_n``, or (``gave_up``) the restart
         intensity was exceeded and the supervisor exits."""
+        rec = self._rt.recording
+        if not rec.active:
+            return
         data = {
-            "child_id": child.spec.id,
+            "child_id": child.slot,
             "old_pid": None if old is None else old.n,
             "reason": reason,
             "strategy": state.strategy,
@@ -241,47 +227,78 @@ class Supervisor(GenServer):
         }
         if gave_up:
             data["gave_up"] = True
-        self._rt.emit_raw(_RESTART, self.process.n, new_n, NO_REF, data)
+        rec.record(_RESTART, self.process._n, new_n, NO_REF, data)
 
-    async def _child_exited(self, state: SupervisorState, child: Child, reason: Any) -> None:
-        old = child.pid
-        child.pid = None
-        restart = child.spec.restart
-        if restart == "temporary" or (restart == "transient" and is_normal_reason(reason)):
-            if restart == "temporary":
-                state.children.remove(child)
-                self._record_spec("remove", child)
-            return
+    def _remove(self, state: SupervisorState, child: Child) -> None:
+        if child in state.children:
+            state.children.remove(child)
+            self._record_spec("remove", child)
+
+    def _within_intensity(self, state: SupervisorState) -> bool:
+        """Count one restart; whether the supervisor may still restart (OTP's intensity)."""
         now = self._rt.clock()
         times = state.restart_times
         times.append(now)
         horizon = now - int(state.max_seconds * 1e9)
         while times and times[0] < horizon:
             times.popleft()
-        if len(times) > state.max_restarts:
-            self._record_restart(state, child, old, reason, NO_PEER, gave_up=True)
-            raise ProcessExit("shutdown")
-        index = state.children.index(child)
-        if state.strategy == "one_for_one":
-            affected = [child]
-        elif state.strategy == "one_for_all":
-            affected = list(state.children)
-        else:
-            affected = state.children[index:]
-        for other in reversed(affected):
-            if other is not child:
+        return len(times) <= state.max_restarts
+
+    def _affected(self, state: SupervisorState, child: Child) -> list[Child]:
+        if state.strategy == "one_for_all":
+            return list(state.children)
+        if state.strategy == "rest_for_one":
+            return state.children[state.children.index(child) :]
+        return [child]
+
+    async def _child_exited(self, state: SupervisorState, child: Child, reason: Any) -> None:
+        old = child.pid
+        child.pid = None
+        restart = child.spec.restart
+        if restart == "temporary" or (restart == "transient" and is_normal_reason(reason)):
+            if restart == "temporary" or state.template is not None:
+                self._remove(state, child)
+            return
+        await self._restart(state, child, old, reason)
+
+    async def _restart(
+        self, state: SupervisorState, child: Child, old: Pid | None, reason: Any
+    ) -> None:
+        """Restart ``child`` (and, by strategy, its siblings); a start that fails counts as
+        another restart and is tried again (OTP's ``try_again``) until the intensity is spent."""
+        while True:
+            if not self._within_intensity(state):
+                self._record_restart(state, child, old, reason, NO_PEER, gave_up=True)
+                raise ProcessExit("shutdown")
+            affected = self._affected(state, child)
+            for other in reversed(affected):  # stop the others, last started first
+                if other is not child:
+                    await self._stop(other)
+            started: list[Child] = []
+            failed: tuple[Child, Any] | None = None
+            for other in affected:  # start again, in start order
+                if other.spec.restart == "temporary" and other is not child:
+                    self._remove(state, other)
+                    continue
+                other.restarts += 1
+                status, value = await self._start(other)
+                if status != "ok":
+                    failed = (other, value)
+                    break
+                started.append(other)
+                self._record_restart(
+                    state,
+                    other,
+                    old if other is child else None,
+                    reason if other is child else "shutdown",
+                    value.n,
+                )
+            if failed is None:
+                return
+            for other in reversed(started):
                 await self._stop(other)
-        for other in affected:
-            if other.spec.restart == "temporary" and other is not child:
-                state.children.remove(other)
-                self._record_spec("remove", other)
-                continue
-            await self._restart(
-                state,
-                other,
-                old if other is child else None,
-                reason if other is child else "shutdown",
-            )
+            child, reason = failed
+            old = None
 
     # ------------------------------------------------------------------ callbacks
 
@@ -294,43 +311,76 @@ class Supervisor(GenServer):
 
     async def handle_call(self, request: Any, from_: From, state: SupervisorState) -> Any:
         op = request[0] if type(request) is tuple and request else request
+        simple = state.template is not None
         if op == "start_child" and len(request) == 2:
-            spec = child_spec(request[1])
-            if state.find(spec.id) is not None:
-                return ("reply", ("error", ("already_present", spec.id)), state)
-            new_child = Child(spec)
-            state.children.append(new_child)
-            pid = self._start(new_child)
-            self._record_spec("add", new_child)
-            return ("reply", ("ok", pid), state)
-        if op in ("terminate_child", "restart_child", "delete_child") and len(request) == 2:
+            if simple:
+                return ("reply", await self._start_dynamic(state, request[1]), state)
+            return ("reply", await self._start_child(state, request[1]), state)
+        if op == "terminate_child" and len(request) == 2:
+            child = state.by_pid(request[1]) if simple else state.find(request[1])
+            if child is None:
+                return ("reply", ("error", "not_found"), state)
+            await self._stop(child)
+            if simple or child.spec.restart == "temporary":
+                self._remove(state, child)
+            return ("reply", "ok", state)
+        if op in ("restart_child", "delete_child") and len(request) == 2:
+            if simple:
+                return ("reply", ("error", "simple_one_for_one"), state)
             child = state.find(request[1])
             if child is None:
                 return ("reply", ("error", "not_found"), state)
-            if op == "terminate_child":
-                await self._stop(child)
-                if child.spec.restart == "temporary":
-                    state.children.remove(child)
-                    self._record_spec("remove", child)
-                return ("reply", "ok", state)
             if child.pid is not None:
                 return ("reply", ("error", "running"), state)
             if op == "restart_child":
-                await self._restart(state, child, None, "restart_child")
-                return ("reply", ("ok", child.pid), state)
-            state.children.remove(child)
-            self._record_spec("remove", child)
+                child.restarts += 1
+                status, value = await self._start(child)
+                if status != "ok":
+                    return ("reply", ("error", value), state)
+                self._record_restart(state, child, None, "restart_child", value.n)
+                return ("reply", ("ok", value), state)
+            self._remove(state, child)
             return ("reply", "ok", state)
         if op == "which_children":
-            rows = [(c.spec.id, c.pid, c.spec.type) for c in state.children]
+            rows = [(None if simple else c.spec.id, c.pid, c.spec.type) for c in state.children]
             return ("reply", rows, state)
         if op == "count_children":
-            running = sum(1 for c in state.children if c.pid is not None)
-            return ("reply", {"specs": len(state.children), "active": running}, state)
+            return ("reply", state.counts(), state)
         return ("reply", ("error", ("unknown_request", request)), state)
+
+    async def _start_child(self, state: SupervisorState, value: Any) -> StartResult:
+        """``start_child`` with a spec: OTP's replies, the supervisor never crashes on them."""
+        try:
+            spec = child_spec(value)
+        except ChildSpecError as exc:
+            return ("error", exc.otp_reason)
+        existing = state.find(spec.id)
+        if existing is not None:
+            if existing.pid is not None:
+                return ("error", ("already_started", existing.pid))
+            return ("error", "already_present")
+        child = Child(spec, spec.id)
+        result = await self._start(child)
+        if result[0] == "ok":  # a spec whose start fails is not kept, as in OTP
+            state.children.append(child)
+            self._record_spec("add", child)
+        return result
+
+    async def _start_dynamic(self, state: SupervisorState, extra: Any) -> StartResult:
+        """``start_child`` of a simple_one_for_one: the template with ``extra`` arguments."""
+        template = state.template
+        assert template is not None
+        if not isinstance(extra, (list, tuple)):
+            return ("error", ("badarg", extra))
+        state.dynamic_started += 1
+        child = Child(template, f"{template.id}#{state.dynamic_started}", args=tuple(extra))
+        result = await self._start(child)
+        if result[0] == "ok":
+            state.children.append(child)
+            self._record_spec("add", child)
+        return result
 
     async def terminate(self, reason: Any, state: Any) -> Any:
         if isinstance(state, SupervisorState):
-            for child in reversed(state.children):
-                await self._stop(child)
+            await self._stop_all(state)
         return None

@@ -54,7 +54,7 @@ class Enrich(GenServer):
         return ("ok", {"enriched": 0, "max_backlog": 0})
 
     async def handle_cast(self, record: Any, state: dict[str, int]) -> Any:
-        backlog = len(self.process.mailbox)
+        backlog = self.process.mailbox_len
         if backlog > 40 and backlog > state["max_backlog"]:
             self.process.breakpoint("backlog")
         state["max_backlog"] = max(state["max_backlog"], backlog)
