@@ -81,6 +81,10 @@ class Scheduler:
         self._async_pending = 0
         self._async_wakeup: asyncio.Event | None = None
         self._housekeeping: list[Callable[[], None]] = []
+        #: Called with a deadline (ns, runtime clock) whenever :meth:`run` idles until a timer:
+        #: instead of sleeping in real time, before the jump in deterministic mode. It may
+        #: return early (new work) or late (paused); a live debugger waits for commands here.
+        self.idle_wait: Callable[[int], None] | None = None
 
     # ------------------------------------------------------------------ clock
 
@@ -258,6 +262,8 @@ class Scheduler:
                     return
                 if limit is not None and deadline > limit:
                     self._sleep_until(limit)
+                    if self._has_runnable() and self.clock() < limit:
+                        continue  # an idle_wait hook made work (a debugger's command)
                     return
                 self._sleep_until(deadline)
                 self.timers.fire_due(self.clock())
@@ -265,6 +271,12 @@ class Scheduler:
             self.running = False
 
     def _sleep_until(self, deadline_ns: int) -> None:
+        hook = self.idle_wait
+        if hook is not None:
+            hook(deadline_ns)
+            if self.deterministic and not self._has_runnable():
+                self._vnow = max(self._vnow, deadline_ns)
+            return
         if self.deterministic:
             self._vnow = max(self._vnow, deadline_ns)
         else:

@@ -75,5 +75,9 @@ class TimerHeap:
                 self._counting -= 1
             callback(entry[3])
 
+    def pending(self) -> list[TimerEntry]:
+        """The timers not yet fired nor cancelled, in no particular order (snapshots read them)."""
+        return [e for e in self._heap if e[2] is not None]
+
     def __len__(self) -> int:
         return sum(1 for e in self._heap if e[2] is not None)
