@@ -262,7 +262,7 @@ class Scheduler:
                     return
                 if limit is not None and deadline > limit:
                     self._sleep_until(limit)
-                    if self._has_runnable() and self.clock() < limit:
+                    if self.has_runnable() and self.clock() < limit:
                         continue  # an idle_wait hook made work (a debugger's command)
                     return
                 self._sleep_until(deadline)
@@ -274,7 +274,7 @@ class Scheduler:
         hook = self.idle_wait
         if hook is not None:
             hook(deadline_ns)
-            if self.deterministic and not self._has_runnable():
+            if self.deterministic and not self.has_runnable():
                 self._vnow = max(self._vnow, deadline_ns)
             return
         if self.deterministic:

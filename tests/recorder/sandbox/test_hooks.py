@@ -17,7 +17,7 @@ def test_idle_wait_sees_each_deadline_deterministic() -> None:
     rt.spawn(_sleeper, 5.0)
     rt.spawn(_sleeper, 12.0)
     seen: list[int] = []
-    rt.idle_wait = seen.append
+    rt.scheduler.idle_wait = seen.append
     rt.run()
     # each sleeper armed its timer after one step (1 µs of virtual time) or two
     assert len(seen) == 2 and 5_000_000 <= seen[0] < 5_010_000 <= 12_000_000 <= seen[1]
@@ -37,7 +37,7 @@ def test_idle_wait_replaces_the_real_time_sleep() -> None:
 
             time.sleep(max(0.0, (deadline - rt.clock()) / 1e9))
 
-    rt.idle_wait = wait
+    rt.scheduler.idle_wait = wait
     rt.run()
     assert calls and rt.now_ms() >= 30.0
 
@@ -57,7 +57,7 @@ def test_idle_wait_can_make_work_that_runs_before_the_timer() -> None:
             state["sent"] = True
             rt.send(pid, "hello")  # what a debugger's command might do while idle
 
-    rt.idle_wait = wait
+    rt.scheduler.idle_wait = wait
     rt.run()
     assert got == ["hello"]
     assert rt.now_ms() < 50
