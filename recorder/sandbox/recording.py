@@ -194,6 +194,21 @@ class Recording:
         self.active = True
         self.keyframe()  # the (empty) world at seq 0: replay can always start from a keyframe
 
+    def wrap(self, wrapper: Callable[[Record], Record]) -> Callable[[], None]:
+        """Route every later event through ``wrapper(forward)`` until the returned function
+        is called: a live debugger's gate (breakpoints, pause, step), installed only while it is
+        needed so that it costs nothing otherwise. May be called from another thread (one
+        attribute store). The wrapper must never raise; it calls ``forward`` to record."""
+        inner = self.record
+        wrapped = wrapper(inner)
+        self.record = wrapped
+
+        def unwrap() -> None:
+            if self.record is wrapped:  # a detach since then already removed it
+                self.record = inner
+
+        return unwrap
+
     def detach(self) -> None:
         """Stop recording: :meth:`record` becomes a no-op again."""
         self.record = _ignore

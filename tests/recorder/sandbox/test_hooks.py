@@ -70,3 +70,28 @@ def test_pending_lists_live_timers_only() -> None:
     assert len(rt.timers.pending()) == 2
     rt.cancel_timer(a)
     assert [e[0] for e in rt.timers.pending()] == [20_000_000]
+
+
+def test_recording_wrap_sees_every_event_until_unwrapped() -> None:
+    from recorder.testing import CaptureSink
+
+    sink = CaptureSink()
+    rt = Runtime(deterministic=True, seed=1, record=sink, profile_interval_ms=None)
+    seen: list[int] = []
+
+    def wrapper(forward: Any) -> Any:
+        def gate(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+            forward(kind, pid, peer, ref, data)
+            seen.append(kind)
+
+        return gate
+
+    unwrap = rt.recording.wrap(wrapper)
+    rt.spawn(_sleeper, 1.0)
+    rt.run()
+    assert seen == [e.kind for e in sink.events]
+    unwrap()
+    before = len(seen)
+    rt.spawn(_sleeper, 1.0)
+    rt.run()
+    assert len(seen) == before and len(sink.events) > before + 1
