@@ -3,6 +3,10 @@
 Known user errors: :class:`cinema.errors.UserError`, a malformed or unsupported session file
 (:class:`recorder.SessionFormatError`), and a path that is missing, a directory, or unreadable.
 Anything else is a bug and keeps its traceback.
+
+This module is imported before any command runs, so it imports nothing heavy: a
+``SessionFormatError`` can only have been raised once ``recorder.session.format`` was imported,
+so that is where :func:`is_user_error` looks for its class.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from typing import NoReturn, ParamSpec, TypeVar
 import click
 
 from cinema.errors import UserError
-from recorder.session.format import SessionFormatError
 
 __all__ = [
     "USER_ERRORS",
     "USER_ERROR_EXIT",
     "describe",
     "fail",
+    "is_user_error",
     "reports_user_errors",
     "user_errors",
 ]
@@ -31,15 +35,24 @@ __all__ = [
 #: Exit status for a user error (the same as click's usage errors).
 USER_ERROR_EXIT = 2
 
-#: Exception types whose message is for the user.
+#: Exception types whose message is for the user (and ``recorder.SessionFormatError``).
 USER_ERRORS: tuple[type[BaseException], ...] = (
     UserError,
-    SessionFormatError,
     FileNotFoundError,
     IsADirectoryError,
     NotADirectoryError,
     PermissionError,
 )
+_FORMAT_MODULE = "recorder.session.format"
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error whose message is for the user."""
+    if isinstance(exc, USER_ERRORS):
+        return True
+    fmt = sys.modules.get(_FORMAT_MODULE)
+    return fmt is not None and isinstance(exc, fmt.SessionFormatError)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,7 +78,9 @@ def user_errors() -> Iterator[None]:
     """Report a known user error raised inside the block and exit; let anything else through."""
     try:
         yield
-    except USER_ERRORS as exc:
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
         fail(exc)
 
 

@@ -28,17 +28,24 @@ def _bad_expression(exc: Any) -> None:
                    '\'msg_type == "withdraw" and state.balance < 0\'.')  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N",
               help="Stop after N hits.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the hits as one JSON document (docs/json-schema.md).",
+)
 def command(session: str, expression: str, limit: int | None, as_json: bool) -> None:
     """List every event of SESSION where the breakpoint expression EXPR hits.
 
-    Each line: event number, time since the start, process, kind and a short form of the data.
-    The expression language is described in docs/expressions.md.
+    Each line: event number, time since the start, kind, process (-> or <- its peer) and
+    the data, as `cinema events` prints them. The expression language is described in
+    docs/expressions.md; --json rows are described in docs/json-schema.md.
     """
+    from cinema.model import present
     from cinema.model.condition import Condition
     from cinema.model.expr import ExprError
-    from cinema.model.render import render_value, to_jsonable
     from cinema.model.session import Session
+    from recorder.events import Event
 
     try:
         cond = Condition(expression)
@@ -46,40 +53,26 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
         _bad_expression(exc)
         return
     with Session.open(session) as s:
-        rows: list[dict[str, Any]] = []
+        hits: list[Event] = []
         more = False
         for seq in cond.iter_hits(s):
-            if limit is not None and len(rows) >= limit:
+            if limit is not None and len(hits) >= limit:
                 more = True
                 break
-            ev = s.event(seq)
-            rows.append(
-                {
-                    "seq": seq,
-                    "t": (ev.ts - s.t_first) / 1e9,
-                    "process": s.process_name(ev.pid),
-                    "kind": ev.kind_name,
-                    "peer": s.process_name(ev.peer) if ev.peer != 0xFFFFFFFF else None,
-                    "data": ev.data,
-                }
-            )
+            hits.append(s.event(seq))
         if as_json:
             doc = {
                 "expression": expression,
-                "hits": [{**r, "data": to_jsonable(r["data"], 500)} for r in rows],
-                "count": len(rows),
+                "hits": [present.event_row(s, ev) for ev in hits],
+                "count": len(hits),
                 "truncated": more,
                 "evaluation_errors": cond.errors,
             }
-            click.echo(json.dumps(doc, indent=2, default=str))
+            click.echo(json.dumps(doc, indent=2, allow_nan=False))
             return
-        for r in rows:
-            # the peer of a receive is its sender, of a state change the process that caused it
-            arrow = "<-" if r["kind"] in ("receive", "state") else "->"
-            peer = f" {arrow} {r['peer']}" if r["peer"] else ""
-            data = "" if r["data"] is None else "  " + render_value(r["data"], 80)
-            click.echo(f"#{r['seq']:<8} +{r['t']:.6f}s  {r['process']}{peer}  {r['kind']}{data}")
-        what = f"{len(rows)} hit{'s' if len(rows) != 1 else ''}"
+        for ev in hits:
+            click.echo(present.event_line(s, ev))
+        what = f"{len(hits)} hit{'s' if len(hits) != 1 else ''}"
         if more:
             what += f" (stopped at --limit {limit})"
         if cond.errors:

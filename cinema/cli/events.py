@@ -6,7 +6,9 @@ import json
 
 import click
 
-from cinema.cli._model_args import TIME_HELP, session_argument, time_bound
+from cinema.cli._model_args import TIME_HELP, range_bounds, session_argument
+
+__all__ = ["command"]
 
 
 @click.command("events")
@@ -51,38 +53,25 @@ def command(
       cinema events run.cinema --process db --from 1.5s --to 2s
       cinema events run.cinema --match '/timeout|retry/' --json
     """
+    from cinema.model import present
     from cinema.model.errors import ModelError
     from cinema.model.filters import EventFilter
     from cinema.model.moments import resolve_processes
-    from cinema.model.render import render_value, to_jsonable
     from cinema.model.session import Session
-    from recorder.events import KIND_NAMES, kind_from_name
+    from recorder.events import kind_from_name
 
-    s = Session.open(session)
-    pids = sorted({p for text in processes for p in resolve_processes(s, text)}) or None
-    try:
-        codes = [int(kind_from_name(k)) for k in kinds] or None
-    except ValueError as exc:
-        raise ModelError(str(exc)) from None
-    flt = EventFilter(
-        processes=pids, kinds=codes, t_from=time_bound(s, t_from, end=False),
-        t_to=time_bound(s, t_to, end=True), match=match,
-    )  # fmt: skip
-    for shown, seq in enumerate(flt.iter_seqs(s)):
-        if limit is not None and shown >= limit:
-            break
-        ev = s.event(seq)
-        rel = (ev.ts - s.t_first) / 1e9
-        if as_json:
-            click.echo(json.dumps({
-                "seq": ev.seq, "ts": ev.ts, "t": rel, "kind": ev.kind_name,
-                "pid": ev.pid, "process": s.process_name(ev.pid),
-                "peer": None if ev.peer == 0xFFFFFFFF else ev.peer,
-                "ref": ev.ref, "data": to_jsonable(ev.data),
-            }))  # fmt: skip
-        else:
-            peer = f" -> {s.process_name(ev.peer)}" if ev.peer != 0xFFFFFFFF else ""
-            data = render_value(ev.data, 160) if ev.data is not None else ""
-            kind = KIND_NAMES.get(ev.kind, str(ev.kind))
-            who = s.process_name(ev.pid)
-            click.echo(f"#{ev.seq:<8} {rel:12.6f}s  {kind:<11} {who}{peer}  {data}".rstrip())
+    with Session.open(session) as s:
+        pids = sorted({p for text in processes for p in resolve_processes(s, text)}) or None
+        try:
+            codes = [int(kind_from_name(k)) for k in kinds] or None
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+        bounds = range_bounds(s, t_from, t_to)
+        flt = EventFilter(processes=pids, kinds=codes, match=match, **bounds._asdict())
+        for shown, ev in enumerate(flt.scan(s)):
+            if limit is not None and shown >= limit:
+                break
+            if as_json:
+                click.echo(json.dumps(present.event_row(s, ev), allow_nan=False))
+            else:
+                click.echo(present.event_line(s, ev))

@@ -8,8 +8,6 @@ from typing import Any
 
 import click
 
-from recorder.events import KIND_NAMES
-
 __all__ = ["command", "print_info", "summarize"]
 
 
@@ -19,6 +17,8 @@ def summarize(path: str) -> dict[str, Any]:
     Raises:
         SessionFormatError: not a readable session (the message names file and byte offset).
     """
+    from cinema.model.present import to_json
+    from recorder.events import KIND_NAMES
     from recorder.session.format import FrameType
     from recorder.session.reader import SessionReader
 
@@ -49,9 +49,9 @@ def summarize(path: str) -> dict[str, Any]:
             "recovered": r.recovered,
             "recovery_note": r.recovery_note,
             "lost_events": r.lost,
-            "program": meta.get("program"),
-            "scenario": meta.get("scenario"),
-            "seed": meta.get("seed"),
+            "program": to_json(meta.get("program")),
+            "scenario": to_json(meta.get("scenario")),
+            "seed": to_json(meta.get("seed")),
         }
 
 
@@ -59,7 +59,7 @@ def print_info(path: str, as_json: bool = False) -> None:
     """Print the summary of a session (the ``cinema info`` output)."""
     s = summarize(path)
     if as_json:
-        click.echo(json.dumps(s, indent=2, default=str))
+        click.echo(json.dumps(s, indent=2, allow_nan=False))
         return
     lines = [
         f"session     {s['file']}  (format {s['format_version']}, {s['compression']})",

@@ -2,7 +2,8 @@
 
 Layering inside the package (each module imports only those above it)::
 
-    errors, render                      messages and the shared value formatter
+    errors, render, present             messages; the one text and JSON presentation of
+                                        values, events and processes
     _facts <- world <- _replay <- session
                                         the world at event N: keyframe + replay, LRU of worlds;
                                         status tables of every process without views
@@ -14,7 +15,7 @@ the CLI, the UI and the tests all ask these same objects.
 """
 
 from cinema.model.errors import ModelError
-from cinema.model.render import render_value, to_jsonable
+from cinema.model.render import render_value
 from cinema.model.session import Session, Subscriber
 from cinema.model.world import (
     STATUSES,
@@ -38,5 +39,4 @@ __all__ = [
     "SupervisorView",
     "World",
     "render_value",
-    "to_jsonable",
 ]

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from cinema.model import present
 from cinema.model.expr import (
     ARITHMETIC,
     Attr,
@@ -134,14 +135,9 @@ def type_name(v: Any) -> str:
 
 
 def display(v: Any) -> str:
-    """The text of a value (what ``str()`` returns and ``~`` matches against)."""
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "none"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v)
+    """The text of a value (what ``str()`` returns and ``~`` matches against): a string as it
+    is, anything else in the one text form every panel shows (:func:`present.full`)."""
+    return v if isinstance(v, str) else present.full(v)
 
 
 def message_type(m: Any) -> str:
@@ -360,7 +356,8 @@ def _compile_binary(node: Binary) -> Fn:
                 if not isinstance(p, str):
                     raise EvalFailure("the right side of '~' must be a string")
                 rx = _regex(p)
-            return rx.search(display(left(s))) is not None
+            v = left(s)  # none has no text to search (the event list shows nothing for it)
+            return v is not None and rx.search(display(v)) is not None
 
         return match
     return lambda s: _compare(op, left(s), right(s))

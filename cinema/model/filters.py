@@ -1,12 +1,18 @@
-"""Filters and search over events: by process, kind, time range, and a pattern over payloads.
+"""Filters and search over events: by process, kind, event-number and time range, and a pattern
+over payloads.
 
-The process, kind and time conditions are evaluated on the skeleton columns with numpy; the
+The process, kind and range conditions are evaluated on the skeleton columns with numpy; the
 pattern only on the events that pass them, decoding just those payloads.
+:meth:`EventFilter.scan` walks the session a frame at a time (what ``cinema events`` does: it
+never loads the whole skeleton, and decodes only the payloads it needs);
+:meth:`EventFilter.seqs` and :meth:`EventFilter.iter_seqs` answer from the session's loaded
+skeleton (what a window that has it anyway does).
 
-Patterns: text is matched case-insensitively as a substring of the event's data rendered by
-:func:`cinema.model.render.render_value` (what the CLI and UI show, e.g. ``('work', 3)`` or
-``{'count': 5}``). A pattern written between slashes, ``/work.*3/``, is a case-insensitive
-regular expression searched in the same text.
+Patterns: text is matched case-insensitively as a substring of the event's data as shown (the
+one rendering of :mod:`cinema.model.present`: the event list's "details" column, the text of
+``cinema events``, e.g. ``("work", 3)`` or ``{count: 5}``), in full, not cut to the column. A
+pattern written between slashes, ``/work.*3/``, is a case-insensitive regular expression searched
+in the same text.
 """
 
 from __future__ import annotations
@@ -14,12 +20,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from cinema.model.errors import ModelError
-from cinema.model.render import render_value
+from cinema.model.present import data_text
 from cinema.model.session import Session
+from recorder.events import Event
+from recorder.session.format import FrameType
+from recorder.session.reader import Skeleton
 
 __all__ = ["EventFilter", "compile_pattern"]
 
@@ -39,6 +49,19 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(re.escape(pattern), re.IGNORECASE)
 
 
+class _Columns(Protocol):
+    """The skeleton columns of some events: a :class:`Skeleton` slice or a frame scan."""
+
+    @property
+    def ts(self) -> np.ndarray: ...
+    @property
+    def kind(self) -> np.ndarray: ...
+    @property
+    def pid(self) -> np.ndarray: ...
+    @property
+    def peer(self) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class EventFilter:
     """Which events to keep. Every condition left as ``None`` keeps everything.
@@ -48,7 +71,7 @@ class EventFilter:
         kinds: event kind codes (``recorder.EventKind``).
         t_from, t_to: inclusive bounds on timestamps (ns, the session's clock).
         match: a payload pattern (module docs).
-        seq_from, seq_to: inclusive bounds on sequence numbers.
+        seq_from, seq_to: inclusive bounds on event numbers.
     """
 
     processes: Iterable[int] | None = None
@@ -59,31 +82,53 @@ class EventFilter:
     seq_from: int | None = None
     seq_to: int | None = None
 
-    def candidates(self, session: Session, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Sequence numbers in ``start .. stop - 1`` passing the column conditions."""
-        sk = session.skeleton
-        n = len(sk.kind)
-        lo, hi = max(start, 0), n if stop is None else min(stop, n)
-        if self.seq_from is not None:
-            lo = max(lo, self.seq_from)
+    def _seq_range(self, session: Session, start: int, stop: int | None) -> tuple[int, int]:
+        """The event numbers ``lo <= seq < hi`` the event-number bounds leave."""
+        lo = max(start, 0, self.seq_from if self.seq_from is not None else 0)
+        hi = session.event_count if stop is None else min(stop, session.event_count)
         if self.seq_to is not None:
             hi = min(hi, self.seq_to + 1)
+        return lo, hi
+
+    def _mask(self, cols: _Columns) -> np.ndarray:
+        """Which of these events pass the column conditions (columns are read only when a
+        condition needs them)."""
+        mask = np.ones(len(cols.kind), dtype=bool) if self.kinds is None else None
+        if self.kinds is not None:
+            wanted = np.zeros(256, dtype=bool)  # a lookup table: np.isin sorts, per chunk
+            wanted[np.fromiter(self.kinds, dtype=np.uint8)] = True
+            mask = wanted[cols.kind]
+        assert mask is not None
+        if self.t_from is not None:
+            mask &= cols.ts >= self.t_from
+        if self.t_to is not None:
+            mask &= cols.ts <= self.t_to
+        if self.processes is not None:
+            pids = np.fromiter(self.processes, dtype=np.int64)
+            if len(pids):
+                mask &= np.isin(cols.pid, pids, kind="table") | np.isin(
+                    cols.peer, pids, kind="table"
+                )
+            else:
+                mask[:] = False
+        return mask
+
+    def candidates(self, session: Session, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Event numbers in ``start .. stop - 1`` passing the column conditions (from the
+        session's loaded skeleton)."""
+        sk = session.skeleton
+        lo, hi = self._seq_range(session, start, stop)
         if self.t_from is not None:
             lo = max(lo, int(np.searchsorted(sk.ts, self.t_from, side="left")))
         if self.t_to is not None:
             hi = min(hi, int(np.searchsorted(sk.ts, self.t_to, side="right")))
         if hi <= lo:
             return np.empty(0, dtype=np.int64)
-        mask = np.ones(hi - lo, dtype=bool)
-        if self.kinds is not None:
-            mask &= np.isin(sk.kind[lo:hi], np.fromiter(self.kinds, dtype=np.uint8))
-        if self.processes is not None:
-            pids = np.fromiter(self.processes, dtype=np.uint32)
-            mask &= np.isin(sk.pid[lo:hi], pids) | np.isin(sk.peer[lo:hi], pids)
+        mask = self._mask(Skeleton(sk.ts[lo:hi], sk.kind[lo:hi], sk.pid[lo:hi], sk.peer[lo:hi]))
         return (np.flatnonzero(mask) + lo).astype(np.int64)
 
     def iter_seqs(self, session: Session, *, chunk: int = 1 << 20) -> Iterator[int]:
-        """Matching sequence numbers in order, produced lazily chunk by chunk."""
+        """Matching event numbers in order, produced lazily chunk by chunk."""
         pat = compile_pattern(self.match) if self.match else None
         n = session.event_count
         for start in range(0, n, chunk):
@@ -92,11 +137,11 @@ class EventFilter:
                 yield from cand.tolist()
                 continue
             for seq in cand.tolist():
-                if pat.search(render_value(session.event(seq).data, 0)):
+                if pat.search(data_text(session.event(seq).data)):
                     yield seq
 
     def seqs(self, session: Session, limit: int | None = None) -> np.ndarray:
-        """All matching sequence numbers (int64), or the first ``limit``."""
+        """All matching event numbers (int64), or the first ``limit``."""
         if self.match is None:
             out = self.candidates(session)
             return out if limit is None else out[:limit]
@@ -106,3 +151,37 @@ class EventFilter:
             if limit is not None and len(got) >= limit:
                 break
         return np.array(got, dtype=np.int64)
+
+    def scan(self, session: Session) -> Iterator[Event]:
+        """The matching events in order, payloads decoded, read a frame at a time.
+
+        Only the skeleton of the frames in range is read, plus the payloads of the events that
+        pass the column conditions (all of them when there is a pattern; else only those
+        yielded). Memory stays bounded whatever the session's size.
+        """
+        pat = compile_pattern(self.match) if self.match else None
+        lo, hi = self._time_range(session, *self._seq_range(session, 0, None))
+        if hi <= lo:
+            return
+        for fs in session.reader.scan(lo, hi):
+            for j in np.flatnonzero(self._mask(fs)).tolist():
+                if pat is not None and not pat.search(data_text(fs.data(j))):
+                    continue
+                yield fs.event(j)
+
+    def _time_range(self, session: Session, lo: int, hi: int) -> tuple[int, int]:
+        """Narrow ``lo .. hi - 1`` to the frames whose time span meets the time bounds (read
+        from the frame index: frames outside are never decompressed)."""
+        if self.t_from is None and self.t_to is None:
+            return lo, hi
+        table = session.reader.frame_table()
+        ev = table["type"] == FrameType.EVENTS
+        first, count = table["first_seq"][ev], table["count"][ev]
+        t0, t1 = table["t_first"][ev], table["t_last"][ev]
+        if self.t_from is not None:
+            k = int(np.searchsorted(t1, self.t_from, side="left"))
+            lo = max(lo, int(first[k]) if k < len(first) else hi)
+        if self.t_to is not None:
+            k = int(np.searchsorted(t0, self.t_to, side="right"))
+            hi = min(hi, int(first[k - 1] + count[k - 1]) if k > 0 else lo)
+        return lo, hi

@@ -137,9 +137,11 @@ def message_flow(session: Session) -> MessageFlow:
 
 def communication_graph(
     session: Session, t_from: int | None = None, t_to: int | None = None,
-    flow: MessageFlow | None = None,
+    flow: MessageFlow | None = None, *, seq_from: int | None = None, seq_to: int | None = None,
 ) -> nx.DiGraph:  # fmt: skip
-    """Who sent messages to whom between ``t_from`` and ``t_to`` (ns, inclusive; default: all).
+    """Who sent messages to whom between ``t_from`` and ``t_to`` (ns, inclusive; default: all),
+    counting the messages whose SEND is in that time range and between events ``seq_from`` and
+    ``seq_to`` (inclusive).
 
     Nodes are pids (attribute ``name``); each edge ``sender -> receiver`` has ``count``,
     ``bytes`` (encoded sizes), and over the messages received: ``latency_mean``,
@@ -150,6 +152,10 @@ def communication_graph(
     ts = session.skeleton.ts[flow.send_seq] if len(flow) else np.empty(0, np.int64)
     lo = 0 if t_from is None else int(np.searchsorted(ts, t_from, side="left"))
     hi = len(ts) if t_to is None else int(np.searchsorted(ts, t_to, side="right"))
+    if seq_from is not None:
+        lo = max(lo, int(np.searchsorted(flow.send_seq, seq_from, side="left")))
+    if seq_to is not None:
+        hi = min(hi, int(np.searchsorted(flow.send_seq, seq_to, side="right")))
     g = nx.DiGraph()
     if hi <= lo:
         return g

@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from cinema.model.render import render_value
+from cinema.model.present import BRIEF_LEN, data_text
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY
 from cinema.views.eventquery import QueryError, filter_events
@@ -78,7 +78,7 @@ class EventTableModel(QAbstractTableModel):
         text = self._details.get(seq)
         if text is None:
             data = self.state.session.event(seq).data
-            text = "" if data is None else render_value(data, 160, brief=True)
+            text = data_text(data, BRIEF_LEN)
             self._details[seq] = text
             if len(self._details) > 2000:
                 self._details.popitem(last=False)

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from cinema.model.render import render_value
+from cinema.model.present import brief
 from cinema.model.world import ProcessView
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
@@ -161,7 +161,7 @@ class InspectorWidget(QWidget):
         for k, v in rows:
             QTreeWidgetItem(sec, [k, v])
         add_value(sec, "data", ev.data).setExpanded(True)
-        sec.setToolTip(1, render_value(ev.data, 2000, brief=True))
+        sec.setToolTip(1, brief(ev.data, 2000))
 
 
 def _fmt_bytes(n: int) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QThread, QTimer, Signal
 
+from cinema.model import present
 from cinema.model.breakpoints import BreakpointSet, Hit
 from cinema.model.errors import ModelError
 from cinema.model.playback import LogEntry, PlaybackController
@@ -178,9 +179,7 @@ class ViewState(QObject):
         return int(np.searchsorted(self.skeleton.ts, int(t_ns), side="right")) - 1
 
     def process_label(self, pid: int) -> str:
-        if pid < 0 or pid == 0xFFFFFFFF:
-            return "-"
-        return f"{self.session.process_name(pid)} <{pid}>"
+        return present.process_label(self.session, pid)
 
     def hit_seqs(self, actions: tuple[str, ...] | None = None) -> np.ndarray:
         """Events where an enabled breakpoint (with one of ``actions``, default any) hits."""

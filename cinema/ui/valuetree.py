@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTreeWidgetItem
 
-from cinema.model.render import render_value
+from cinema.model.present import brief
 from recorder.payload import Record
 
 __all__ = ["add_value", "children_of"]
@@ -19,7 +19,7 @@ _MAX_CHILDREN = 500
 def children_of(value: Any) -> list[tuple[str, Any]] | None:
     """The (label, child) pairs of a container value, or None for a leaf."""
     if isinstance(value, dict):
-        return [(render_value(k, 60, brief=True), v) for k, v in value.items()]
+        return [(brief(k, 60), v) for k, v in value.items()]
     if isinstance(value, Record):
         return [(str(k), v) for k, v in value.fields]
     if isinstance(value, (list, tuple)):
@@ -41,8 +41,8 @@ def add_value(
 ) -> QTreeWidgetItem:
     """Add ``value`` under ``parent`` as ``label``; rows whose path is in ``changed`` (or
     contains a changed path) get the ``highlight`` background."""
-    item = QTreeWidgetItem(parent, [label, render_value(value, 160, brief=True)])
-    item.setToolTip(1, render_value(value, 2000, brief=True))
+    item = QTreeWidgetItem(parent, [label, brief(value)])
+    item.setToolTip(1, brief(value, 2000))
     if highlight is not None and any(
         c[: len(path)] == path for c in changed if len(c) >= len(path)
     ):

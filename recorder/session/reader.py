@@ -46,6 +46,7 @@ from recorder.session.format import (
 from recorder.session.frames import check_crc, decode_block, decode_map_block
 from recorder.session.index import FrameIndex, index_file
 from recorder.session.keyframes import unpack_world
+from recorder.session.scan import FrameScan, scan_frames
 from recorder.session.stream import StreamDecoder, decode_metadata
 
 __all__ = ["Columns", "ProcessInfo", "SessionReader", "Skeleton"]
@@ -333,6 +334,12 @@ class SessionReader:
                     fr.first_seq + j, ts[j], kind[j], pid[j], peer[j], ref[j], self._data(fr, j)
                 )
             seq = fr.first_seq + end
+
+    def scan(self, start: int = 0, stop: int | None = None) -> Iterator[FrameScan]:
+        """Events ``start <= seq < stop`` one frame at a time, in bounded memory: each
+        :class:`~recorder.session.scan.FrameScan` has the frame's skeleton columns and decodes
+        its refs and payloads only when asked (see :mod:`recorder.session.scan`)."""
+        return scan_frames(self, start, stop)
 
     def columns(self, start: int, stop: int) -> Columns:
         """The fixed fields of events ``start <= seq < stop`` (clamped), read from just the

@@ -27,8 +27,10 @@ def test_lists_hits(bank: str) -> None:
     r = run("breaks", bank, "--when", 'msg_type == "withdraw" and state.balance < 0')
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0].startswith("#11") and "account-1 <- client  state" in lines[0]
-    assert "'balance': -30" in lines[0]
+    assert (
+        lines[0].startswith("#11") and "state       account-1 <0.1.0> <- client <0.3.0>" in lines[0]
+    )
+    assert "balance: -30" in lines[0]
     assert lines[-1].startswith("1 hit")
 
 

@@ -35,10 +35,10 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def test_events_filters_and_json(session: Path) -> None:
     code, out, _ = run("events", str(session), "--process", "web", "--kind", "send")
-    assert code == 0 and len(out.splitlines()) == 2 and "('get', 'key')" in out
+    assert code == 0 and len(out.splitlines()) == 2 and "(get, key)" in out
     code, out, _ = run("events", str(session), "--match", "/PUT/", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["seq"] for r in rows] == [4] and rows[0]["data"] == ["put", "other"]
+    assert [r["seq"] for r in rows] == [4] and rows[0]["data"] == {"$tuple": ["put", "other"]}
     code, out, _ = run("events", str(session), "--from", "2ms", "--to", "#4", "-n", "5")
     assert [line.split()[0] for line in out.splitlines()] == ["#2", "#3", "#4"]
 
@@ -47,7 +47,7 @@ def test_state_world_and_process(session: Path) -> None:
     code, out, _ = run("state", str(session), "--event", "4", "--process", "db", "--json")
     p = json.loads(out)["process"]
     assert code == 0 and p["state"] == {"hits": 1} and p["mailbox_len"] == 2
-    assert p["mailbox"][1]["message"] == ["put", "other"]
+    assert p["mailbox"][1]["message"] == {"$tuple": ["put", "other"]}
     code, out, _ = run("state", str(session), "--at", "5ms")
     assert code == 0 and "crashed" in out and "hits" in out
 

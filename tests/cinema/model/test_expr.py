@@ -141,7 +141,10 @@ def test_evaluation_semantics() -> None:
     assert ev("state.owner == 4 and state.owner in [4, 5]", state=st_)
     assert ev("type(state) == 'dict' and type(none) == 'none'", state=st_)
     assert ev("abs(-3) == 3 and min(3, 1, 2) == 1 and max([1, 9]) == 9")
-    assert ev("str(12) == '12' and str(true) == 'true' and 'a' + 'b' == 'ab'")
+    assert ev("str(12) == '12' and str(true) == 'True' and 'a' + 'b' == 'ab'")
+    assert ev(
+        "str(msg) == '(deposit, \"acct-1\")' and msg ~ 'deposit, \"acct'", msg=("deposit", "acct-1")
+    )
     assert ev("startswith(process, 'acc') and endswith(process, '-1')", process="account-1")
     assert ev("contains(process, 'count') and 'count' in process", process="account-1")
     assert ev("process ~ '^acc.*\\d$'", process="account-1")

@@ -208,13 +208,13 @@ def test_a_hidden_graph_redraws_when_shown(qtbot, qapp, state, settings) -> None
 def test_event_details_and_inspector_use_the_brief_form(qtbot, state) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import Qt as _Qt
 
-    from cinema.model.render import render_value
+    from cinema.model.present import data_text
 
     w = EventListWidget(state)
     qtbot.addWidget(w)
     restart = _first(state, EventKind.RESTART)
     text = w.model.data(w.model.index(restart, 5), _Qt.ItemDataRole.DisplayRole)
-    assert text == render_value(state.session.event(restart).data, 160, brief=True)
+    assert text == data_text(state.session.event(restart).data, 160)
     assert text.startswith("{child_id: ") and "'" not in text.split('"')[0]
     recv = _first(state, EventKind.RECEIVE)
     if state.session.event(recv).data is None:

@@ -1,0 +1,207 @@
+"""One pass over a range of events, a frame at a time, in bounded memory.
+
+:meth:`SessionReader.scan` serves a listing, a search or an export over a session of any size
+without loading its whole skeleton (170 MB for 10 M events) or decoding payloads nobody asked
+for: each :class:`FrameScan` holds one frame's skeleton columns (block 0 only) and decodes the
+frame's refs (block 1) and payloads (block 2) the first time one is read, once. Block 0 of the
+frames ahead is decompressed on a small thread pool (zstd releases the GIL), a bounded number
+at a time, so a slow consumer (``cinema events | less``) never piles frames up in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recorder.events import Event
+from recorder.payload import PayloadError, decode_payload
+from recorder.session.format import SessionFormatError
+from recorder.session.frames import check_crc
+
+if TYPE_CHECKING:
+    from recorder.session.reader import SessionReader
+
+__all__ = ["FrameScan", "scan_frames"]
+
+#: Frames decompressed ahead of the consumer.
+LOOKAHEAD = 8
+
+
+class FrameScan:
+    """Events ``first_seq .. first_seq + len - 1`` of one frame (clipped to the scanned range).
+
+    ``ts, kind, pid, peer`` are numpy columns indexed from 0, each built on first use (a kind
+    filter never pays for the timestamps); :meth:`refs`, :meth:`data` and :meth:`event` decode
+    the rest of the frame on first use.
+    """
+
+    __slots__ = ("_cols", "_frame", "_n", "_offsets", "_payloads", "_raw", "_reader", "_refs",
+                 "_skip", "_t0", "first_seq")  # fmt: skip
+
+    def __init__(self, reader: SessionReader, frame: int, skip: int, stop: int,
+                 block0: bytes | tuple[np.ndarray, ...]) -> None:  # fmt: skip
+        self._reader, self._frame, self._skip = reader, frame, skip
+        self.first_seq = reader._ix.firsts[frame] + skip
+        self._n = stop - skip
+        self._t0 = reader._ix.t0s[frame]
+        self._raw = block0 if isinstance(block0, bytes) else b""
+        self._cols: list[np.ndarray | None] = (
+            list(block0) if isinstance(block0, tuple) else [None, None, None, None]
+        )
+        self._refs: np.ndarray | None = None
+        self._offsets: np.ndarray | None = None
+        self._payloads = b""
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _col(self, i: int) -> np.ndarray:
+        col = self._cols[i]
+        if col is None:
+            n, a, b = self._reader._ix.counts[self._frame], self._skip, self._skip + self._n
+            if i == 0:  # timestamps: deltas from the frame's first
+                col = (np.cumsum(np.frombuffer(self._raw, "<i8", b, 0)) + self._t0)[a:]
+            else:
+                dtype, at = (("u1", 16 * n), ("<u4", 8 * n), ("<u4", 12 * n))[i - 1]
+                col = np.frombuffer(self._raw, dtype, n, at)[a:b]
+            self._cols[i] = col
+        return col
+
+    @property
+    def ts(self) -> np.ndarray:
+        """Timestamps (int64 ns)."""
+        return self._col(0)
+
+    @property
+    def kind(self) -> np.ndarray:
+        """Kinds (uint8)."""
+        return self._col(1)
+
+    @property
+    def pid(self) -> np.ndarray:
+        """Acting processes (uint32; ``NO_PID`` for none)."""
+        return self._col(2)
+
+    @property
+    def peer(self) -> np.ndarray:
+        """Peers (uint32; ``NO_PEER`` for none)."""
+        return self._col(3)
+
+    def refs(self) -> np.ndarray:
+        """The ``ref`` column of these events."""
+        if self._refs is None:
+            raw = self._reader._checked_block(self._frame, 1)
+            n = self._reader._ix.counts[self._frame]
+            self._refs = np.frombuffer(raw, "<i8", n)[self._skip : self._skip + len(self)]
+        return self._refs
+
+    def data(self, j: int) -> Any:
+        """The decoded data of the ``j``-th event of this scan.
+
+        Raises:
+            SessionFormatError: the frame or the payload is corrupt.
+        """
+        r = self._reader
+        if self._offsets is None:
+            i = self._frame
+            try:
+                h = r._header(i)
+                check_crc(h, r._body(i, h))
+            except SessionFormatError as exc:
+                raise r._err(exc) from None
+            raw = r._checked_block(i, 2)
+            n = r._ix.counts[i]
+            base = 4 * (n + 1)
+            offsets = (
+                np.frombuffer(raw, "<u4", n + 1).astype(np.int64) if len(raw) >= base else None
+            )
+            if (offsets is None or offsets[0] != 0 or np.any(np.diff(offsets) < 0)
+                    or base + offsets[-1] != len(raw)):  # fmt: skip
+                raise r._err(SessionFormatError("payload offsets are inconsistent", h.offset))
+            self._offsets, self._payloads = offsets + base, raw
+        k = self._skip + j
+        a, b = int(self._offsets[k]), int(self._offsets[k + 1])
+        try:
+            return decode_payload(self._payloads[a:b])
+        except PayloadError as exc:
+            where = f"event {self.first_seq + j} (in the frame)"
+            raise r._err(
+                SessionFormatError(f"{where}: {exc}", r._ix.offsets[self._frame])
+            ) from None
+
+    def event(self, j: int) -> Event:
+        """The ``j``-th event of this scan, payload decoded."""
+        return Event(
+            self.first_seq + j,
+            int(self.ts[j]),
+            int(self.kind[j]),
+            int(self.pid[j]),
+            int(self.peer[j]),
+            int(self.refs()[j]),
+            self.data(j),
+        )
+
+
+def scan_frames(reader: SessionReader, start: int, stop: int | None) -> Iterator[FrameScan]:
+    """The :class:`FrameScan` s covering events ``start <= seq < stop`` (clamped), in order."""
+    ix = reader._ix
+    n_events = ix.event_count
+    start, stop = max(start, 0), n_events if stop is None else min(stop, n_events)
+    if stop <= start:
+        return
+    first_k = ix.event_frame_of(start)
+    last_k = ix.event_frame_of(stop - 1)
+    frames = ix.ev_frames[first_k : last_k + 1]
+    complete = reader._columns.complete(ix)
+    sk = reader.skeleton() if complete else None
+    blocks = None if complete else _blocks0(reader, frames)
+    for i in frames:
+        first, count = ix.firsts[i], ix.counts[i]
+        lo, hi = max(start, first), min(stop, first + count)
+        if sk is not None:
+            block0: bytes | tuple[np.ndarray, ...] = tuple(c[lo:hi] for c in sk)
+        else:
+            assert blocks is not None
+            block0 = next(blocks)
+        yield FrameScan(reader, i, lo - first, hi - first, block0)
+
+
+def _blocks0(reader: SessionReader, frames: list[int]) -> Iterator[bytes]:
+    """Block 0 of each frame in order, decompressed up to :data:`LOOKAHEAD` frames ahead."""
+    if len(frames) < 4 or (os.cpu_count() or 1) < 2 or reader._decompress is None:
+        for i in frames:
+            yield reader._checked_block(i, 0)
+        return
+    local = threading.local()  # a zstd decompression context is not thread-safe
+
+    def block0(i: int) -> bytes:
+        dctx = getattr(local, "dctx", None)
+        if dctx is None:
+            import zstandard
+
+            dctx = local.dctx = zstandard.ZstdDecompressor().decompress
+        return reader._checked_block(i, 0, dctx)
+
+    pending: deque[Future[bytes]] = deque()
+    todo = iter(frames)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
+        try:
+            for i in todo:
+                pending.append(pool.submit(block0, i))
+                if len(pending) >= LOOKAHEAD:
+                    break
+            while pending:
+                raw = pending.popleft().result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(pool.submit(block0, nxt))
+                yield raw
+        finally:  # the consumer stopped early (| head): drop what was read ahead
+            for f in pending:
+                f.cancel()

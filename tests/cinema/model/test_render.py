@@ -1,0 +1,74 @@
+"""render_value: the one text form of values (Erlang-ish, one line) every panel shows."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cinema.model.render import render_value, string_text
+from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
+
+
+def test_atoms_are_bare_other_strings_double_quoted() -> None:
+    data = {"reason": ("exception", "RuntimeError: boom"), "old_pid": 18, "trapped": True}
+    assert render_value(data) == (
+        '{reason: (exception, "RuntimeError: boom"), old_pid: 18, trapped: True}'
+    )
+    assert render_value("tick") == "tick"
+    assert render_value("Tick") == '"Tick"'
+    assert render_value("None") == '"None"' and render_value(None) == "None"
+    assert render_value("12") == '"12"' and render_value(12) == "12"
+    assert render_value('say "hi"\n') == '"say \\"hi\\"\\n"'
+    assert render_value(("EXIT", Pid(18), "normal")) == '("EXIT", <0.18.0>, normal)'
+
+
+def test_containers_pids_refs_and_markers() -> None:
+    assert render_value((1,)) == "(1,)" and render_value(()) == "()"
+    assert render_value({3, 1, 2}) == "{1, 2, 3}" and render_value(set()) == "set()"
+    assert render_value(frozenset()) == "frozenset()"
+    assert render_value({1, "a"}) == render_value({"a", 1})  # mixed types: still one order
+    assert render_value([Ref(7), b"\x00a"]) == "[#Ref<7>, b'\\x00a']"
+    assert render_value(Truncated("items", 5000)) == "<truncated items: 5000>"
+    assert render_value(math.nan) == "nan" and render_value({(1, 2): "x"}) == "{(1, 2): x}"
+
+
+def test_records_and_enums_are_short() -> None:
+    rec = Record("recorder.sandbox.supervisor.SupervisorState", (("strategy", "one_for_one"),))
+    assert render_value(rec) == "SupervisorState(strategy=one_for_one)"
+    assert render_value(EnumValue("pkg.mod.Color", "RED", 1)) == "Color.RED"
+    assert render_value(Record("pkg.Outer.Inner", ())) == "Outer.Inner()"
+
+
+def test_text_respects_the_length_limit() -> None:
+    text = render_value({"k": "x" * 500}, 40)
+    assert len(text) == 40 and text.endswith("…")
+    assert len(render_value({"k": "x" * 500}, 0)) == 505  # 0: no limit
+
+
+def test_recorded_reprs_lose_module_paths_and_addresses() -> None:
+    cls = Opaque("type", "<class 'recorder.sandbox.scenarios.bank.Clearing'>")
+    fn = Opaque("function", "<function bank.make_worker.<locals>.run at 0x7f00aa>")
+    assert render_value(cls) == "<class Clearing>"
+    assert render_value(fn) == "<function run>"
+    assert render_value(Opaque("Point", "Point(1, 2)")) == "Point(1, 2)"
+
+
+def test_deep_nesting_is_cut_not_a_recursion_error() -> None:
+    v: object = []
+    for _ in range(5000):
+        v = [v]
+    assert render_value(v, 0).endswith("]") and "…" in render_value(v, 0)
+
+
+@given(st.text())
+def test_a_string_is_always_one_line_and_reads_back(s: str) -> None:
+    text = string_text(s)
+    assert "\n" not in text and "\r" not in text and "\u2028" not in text
+    if text.startswith('"'):  # quoted: the JSON-style escapes give the string back
+        import json
+
+        assert json.loads(text) == s
+    else:
+        assert text == s
