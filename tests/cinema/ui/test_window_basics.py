@@ -101,7 +101,7 @@ def test_metrics_legend_keeps_the_pid_and_titles_fit(qtbot, window, state) -> No
     state.select_event(int(sends[5]))
     m = window.metrics
     label = state.process_label(state.pid)
-    assert f"<{state.pid}>" in label
+    assert f"<0.{state.pid}.0>" in label  # the one pid form (cinema.model.present)
     qtbot.waitUntil(lambda: m.legend.isVisible())
     from PySide6.QtGui import QTextDocument
 
