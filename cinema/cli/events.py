@@ -34,24 +34,36 @@ __all__ = ["command"]
 @click.option(
     "--match",
     metavar="PATTERN",
-    help="Only events whose data contains PATTERN (case-insensitive text, as shown); "
-    "/REGEX/ for a regular expression.",
+    help="Only events whose data contains PATTERN (case-insensitive, in the text the listing "
+    "and the event list show, in full); /REGEX/ for a regular expression.",
 )
 @click.option(
-    "--limit", "-n", type=click.IntRange(min=0), default=None, help="Show at most N events."
+    "--limit",
+    "-n",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Show at most N events.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON row per line (docs/json-schema.md)."
+)
 def command(
     session: str, processes: tuple[str, ...], kinds: tuple[str, ...], t_from: str | None,
     t_to: str | None, match: str | None, limit: int | None, as_json: bool,
 ) -> None:  # fmt: skip
     """List the events of SESSION, oldest first.
 
+    Each line: event number, time since the start, kind, process (-> or <- its peer) and
+    the event's data as every panel shows it. A range given by event numbers is exactly those
+    events (--from '#52' --to '#52' is event 52); a time keeps every event at that time.
+    --json prints one row per line, described in docs/json-schema.md.
+
     \b
     Examples:
       cinema events run.cinema --kind crash --kind restart
       cinema events run.cinema --process db --from 1.5s --to 2s
-      cinema events run.cinema --match '/timeout|retry/' --json
+      cinema events run.cinema --from '#100' --to '#200' --match '/timeout|retry/' --json
     """
     from cinema.model import present
     from cinema.model.errors import ModelError

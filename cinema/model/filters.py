@@ -163,8 +163,9 @@ class EventFilter:
         lo, hi = self._time_range(session, *self._seq_range(session, 0, None))
         if hi <= lo:
             return
-        for fs in session.reader.scan(lo, hi):
-            for j in np.flatnonzero(self._mask(fs)).tolist():
+        for fs in session.reader.scan(lo, hi, where=lambda fs: np.flatnonzero(self._mask(fs))):
+            assert fs.rows is not None
+            for j in fs.rows.tolist():
                 if pat is not None and not pat.search(data_text(fs.data(j))):
                     continue
                 yield fs.event(j)

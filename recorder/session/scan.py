@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ class FrameScan:
     """
 
     __slots__ = ("_cols", "_frame", "_n", "_offsets", "_payloads", "_raw", "_reader", "_refs",
-                 "_skip", "_t0", "first_seq")  # fmt: skip
+                 "_skip", "_t0", "first_seq", "rows")  # fmt: skip
 
     def __init__(self, reader: SessionReader, frame: int, skip: int, stop: int,
                  block0: bytes | tuple[np.ndarray, ...]) -> None:  # fmt: skip
@@ -57,6 +57,8 @@ class FrameScan:
         self._refs: np.ndarray | None = None
         self._offsets: np.ndarray | None = None
         self._payloads = b""
+        self.rows: np.ndarray | None = None
+        """With ``scan(where=...)``: the rows (0-based) the predicate selected."""
 
     def __len__(self) -> int:
         return self._n
@@ -96,10 +98,31 @@ class FrameScan:
     def refs(self) -> np.ndarray:
         """The ``ref`` column of these events."""
         if self._refs is None:
-            raw = self._reader._checked_block(self._frame, 1)
-            n = self._reader._ix.counts[self._frame]
-            self._refs = np.frombuffer(raw, "<i8", n)[self._skip : self._skip + len(self)]
+            self._load_refs()
+        assert self._refs is not None
         return self._refs
+
+    def _load_refs(self, decompress: Any = None) -> None:
+        raw = self._reader._checked_block(self._frame, 1, decompress)
+        n = self._reader._ix.counts[self._frame]
+        self._refs = np.frombuffer(raw, "<i8", n)[self._skip : self._skip + len(self)]
+
+    def _load_payloads(self, decompress: Any = None) -> None:
+        """Check the frame's CRC, decompress its payload block and check its offset table."""
+        r, i = self._reader, self._frame
+        try:
+            h = r._header(i)
+            check_crc(h, r._body(i, h))
+        except SessionFormatError as exc:
+            raise r._err(exc) from None
+        raw = r._checked_block(i, 2, decompress)
+        n = r._ix.counts[i]
+        base = 4 * (n + 1)
+        offsets = np.frombuffer(raw, "<u4", n + 1).astype(np.int64) if len(raw) >= base else None
+        if (offsets is None or offsets[0] != 0 or np.any(np.diff(offsets) < 0)
+                or base + offsets[-1] != len(raw)):  # fmt: skip
+            raise r._err(SessionFormatError("payload offsets are inconsistent", h.offset))
+        self._offsets, self._payloads = offsets + base, raw
 
     def data(self, j: int) -> Any:
         """The decoded data of the ``j``-th event of this scan.
@@ -109,22 +132,8 @@ class FrameScan:
         """
         r = self._reader
         if self._offsets is None:
-            i = self._frame
-            try:
-                h = r._header(i)
-                check_crc(h, r._body(i, h))
-            except SessionFormatError as exc:
-                raise r._err(exc) from None
-            raw = r._checked_block(i, 2)
-            n = r._ix.counts[i]
-            base = 4 * (n + 1)
-            offsets = (
-                np.frombuffer(raw, "<u4", n + 1).astype(np.int64) if len(raw) >= base else None
-            )
-            if (offsets is None or offsets[0] != 0 or np.any(np.diff(offsets) < 0)
-                    or base + offsets[-1] != len(raw)):  # fmt: skip
-                raise r._err(SessionFormatError("payload offsets are inconsistent", h.offset))
-            self._offsets, self._payloads = offsets + base, raw
+            self._load_payloads()
+        assert self._offsets is not None
         k = self._skip + j
         a, b = int(self._offsets[k]), int(self._offsets[k + 1])
         try:
@@ -148,60 +157,81 @@ class FrameScan:
         )
 
 
-def scan_frames(reader: SessionReader, start: int, stop: int | None) -> Iterator[FrameScan]:
-    """The :class:`FrameScan` s covering events ``start <= seq < stop`` (clamped), in order."""
+def scan_frames(
+    reader: SessionReader,
+    start: int,
+    stop: int | None,
+    where: Callable[[FrameScan], np.ndarray] | None = None,
+) -> Iterator[FrameScan]:
+    """The :class:`FrameScan` s covering events ``start <= seq < stop`` (clamped), in order.
+
+    With ``where`` (columns -> selected row indexes), frames where it selects nothing are
+    skipped, and for the others :attr:`FrameScan.rows` holds the selection and the refs and
+    payloads are already decompressed: the predicate and the decompression run ahead, on the
+    pool, while the consumer decodes and prints.
+    """
     ix = reader._ix
     n_events = ix.event_count
     start, stop = max(start, 0), n_events if stop is None else min(stop, n_events)
     if stop <= start:
         return
-    first_k = ix.event_frame_of(start)
-    last_k = ix.event_frame_of(stop - 1)
-    frames = ix.ev_frames[first_k : last_k + 1]
-    complete = reader._columns.complete(ix)
-    sk = reader.skeleton() if complete else None
-    blocks = None if complete else _blocks0(reader, frames)
-    for i in frames:
+    frames = ix.ev_frames[ix.event_frame_of(start) : ix.event_frame_of(stop - 1) + 1]
+    sk = reader.skeleton() if reader._columns.complete(ix) else None
+
+    def prepare(i: int, decompress: Any = None) -> FrameScan | None:
         first, count = ix.firsts[i], ix.counts[i]
         lo, hi = max(start, first), min(stop, first + count)
         if sk is not None:
             block0: bytes | tuple[np.ndarray, ...] = tuple(c[lo:hi] for c in sk)
         else:
-            assert blocks is not None
-            block0 = next(blocks)
-        yield FrameScan(reader, i, lo - first, hi - first, block0)
+            block0 = reader._checked_block(i, 0, decompress)
+        fs = FrameScan(reader, i, lo - first, hi - first, block0)
+        if where is not None:
+            fs.rows = np.asarray(where(fs), dtype=np.int64)
+            if not len(fs.rows):
+                return None
+            fs._load_refs(decompress)
+            fs._load_payloads(decompress)
+        return fs
+
+    for fs in _ahead(reader, frames, prepare):
+        if fs is not None:
+            yield fs
 
 
-def _blocks0(reader: SessionReader, frames: list[int]) -> Iterator[bytes]:
-    """Block 0 of each frame in order, decompressed up to :data:`LOOKAHEAD` frames ahead."""
-    if len(frames) < 4 or (os.cpu_count() or 1) < 2 or reader._decompress is None:
+def _ahead(
+    reader: SessionReader, frames: list[int], prepare: Callable[..., FrameScan | None]
+) -> Iterator[FrameScan | None]:
+    """``prepare(frame)`` of each frame in order, up to :data:`LOOKAHEAD` frames ahead on a
+    small thread pool (zstd releases the GIL); inline for a few frames or one core."""
+    if len(frames) < 4 or (os.cpu_count() or 1) < 2:
         for i in frames:
-            yield reader._checked_block(i, 0)
+            yield prepare(i)
         return
     local = threading.local()  # a zstd decompression context is not thread-safe
 
-    def block0(i: int) -> bytes:
+    def work(i: int) -> FrameScan | None:
         dctx = getattr(local, "dctx", None)
-        if dctx is None:
+        if dctx is None and reader._decompress is not None:
             import zstandard
 
             dctx = local.dctx = zstandard.ZstdDecompressor().decompress
-        return reader._checked_block(i, 0, dctx)
+        return prepare(i, dctx)
 
-    pending: deque[Future[bytes]] = deque()
+    pending: deque[Future[FrameScan | None]] = deque()
     todo = iter(frames)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
         try:
             for i in todo:
-                pending.append(pool.submit(block0, i))
+                pending.append(pool.submit(work, i))
                 if len(pending) >= LOOKAHEAD:
                     break
             while pending:
-                raw = pending.popleft().result()
+                done = pending.popleft().result()
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append(pool.submit(block0, nxt))
-                yield raw
+                    pending.append(pool.submit(work, nxt))
+                yield done
         finally:  # the consumer stopped early (| head): drop what was read ahead
             for f in pending:
                 f.cancel()
