@@ -1,10 +1,13 @@
 """What the process graph shows at the playhead, for its three camera views (Qt-free).
 
-- *supervision*: the supervision tree of the world at the playhead (:class:`TreeLayout`, kept
-  between frames), restarted children marked;
+- *supervision*: the supervision tree of the world at the playhead as
+  :class:`~cinema.views.supervision.SupervisionView` shows it (collapsible, crashed children
+  kept in their slots, ordered by slot), laid out by a :class:`TreeLayout` kept between
+  frames, with elbow edges (a trunk per supervisor, a stub per child: 2,400 children make a
+  comb, not a black fan), restarted children marked;
 - *process*: the selected process, its direct neighbours (links, monitors, supervisor, children,
   message peers in the recent past) and their neighbours;
-- *messages*: a sequence diagram of the messages of a window of events.
+- *messages*: a sequence diagram of the last messages (:mod:`cinema.views.sequence`).
 
 Edges carry the messages of the last ``recent`` events before the playhead; a message in flight
 at the playhead is a dot on its edge, placed by how far its delivery has progressed in time, so
@@ -13,7 +16,7 @@ the picture animates as the playhead moves. Everything is numpy arrays ready to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cinema.model.world import STATUSES, World
-from cinema.views.layout import Point, TreeLayout, ego_layout, sequence_layout
+from cinema.views.layout import Point, TreeLayout, ego_layout
+from cinema.views.sequence import sequence_frame
+from cinema.views.supervision import DisplayTree, SupervisionView
 from recorder.events import NO_PID, EventKind
 
 __all__ = ["GraphFrame", "GraphModel"]
@@ -48,13 +53,27 @@ class GraphFrame:
     recent: FloatArray = field(default_factory=lambda: np.zeros((0, 4)))  # recent message edges
     dots: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))  # messages in flight
     texts: list[tuple[float, float, str]] = field(default_factory=list)  # extra labels
+    heads: FloatArray = field(default_factory=lambda: np.zeros((0, 4)))
+    """Arrow heads: ``x, y`` of a tip and ``x, y`` of a point behind it on its line."""
+    hidden: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Per node: processes folded inside it (a collapsed supervisor), 0 for none."""
+    alarm: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    """Per node: a collapsed supervisor with a crashed or restarting process inside."""
+    pid_array: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """``pids`` as an array (made once per frame; views test membership with it)."""
+    stubs_from: int = -1
+    """Edges from this row on are the stubs from a trunk to each child (supervision view): a
+    view may leave them out where leaves are too close together to tell them apart."""
 
 
 class _Labels(Sequence[str]):
     """Node labels made on demand (a 10,000-node view shows only a few of them)."""
 
-    def __init__(self, model: GraphModel, pids: list[int], mailbox: IntArray) -> None:
+    def __init__(
+        self, model: GraphModel, pids: list[int], mailbox: IntArray, hidden: IntArray | None = None
+    ) -> None:
         self._model, self._pids, self._mailbox = model, pids, mailbox
+        self._hidden = hidden
 
     def __len__(self) -> int:
         return len(self._pids)
@@ -62,7 +81,10 @@ class _Labels(Sequence[str]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return self._model._label(self._pids[i], int(self._mailbox[i]))
+        label = self._model._label(self._pids[i], int(self._mailbox[i]))
+        if self._hidden is not None and self._hidden[i]:
+            label += f" ▸ +{int(self._hidden[i]):,}"
+        return label
 
 
 class GraphModel:
@@ -72,6 +94,10 @@ class GraphModel:
         ts, kind, pid, peer: skeleton columns.
         send_seq, recv_seq: paired messages (sorted by send), as the timeline's viewport has them.
         names: pid -> process name.
+        slot_of: pid -> slot key of the supervision view (see
+            :func:`~cinema.views.supervision.slot_keys`).
+        message_label: send event number -> the label of its message (its type), for the
+            sequence diagram; without it messages are not labelled.
     """
 
     def __init__(
@@ -83,13 +109,26 @@ class GraphModel:
         send_seq: IntArray,
         recv_seq: IntArray,
         names: Mapping[int, str],
+        *,
+        slot_of: Mapping[int, int] | None = None,
+        message_label: Callable[[int], str] | None = None,
     ) -> None:
         self.ts, self.kind, self.pid, self.peer = ts, kind, pid, peer
         self.send_seq, self.recv_seq = send_seq, recv_seq
         self.names = names
+        self.message_label = message_label
+        crashes = np.flatnonzero(kind == EventKind.CRASH)
+        self.sup_view = SupervisionView(
+            names, slot_of, dict(zip(pid[crashes].tolist(), crashes.tolist(), strict=True))
+        )
+        self.display: DisplayTree | None = None  # the supervision view's last tree
         self.tree = TreeLayout()
         self._drawn_from: Mapping[int, Point] | None = None
         self._pos: dict[int, Point] = {}
+        self._xy: tuple[list[int], FloatArray, FloatArray] | None = None
+        self._edges_for: Mapping[int, Point] | None = None
+        self._edges: FloatArray = np.zeros((0, 4))
+        self._stubs_from = -1
         self._restart_seqs = np.flatnonzero(kind == EventKind.RESTART)
 
     # ---------------------------------------------------------------- helpers
@@ -107,13 +146,25 @@ class GraphModel:
         name = self.names.get(pid, f"<{pid}>")
         return f"{name} ({mailbox})" if mailbox else name
 
-    def _nodes(self, frame: GraphFrame, world: World, pos: Mapping[int, Point], seq: int) -> None:
-        frame.pids = list(pos)
-        xy = np.array(list(pos.values()), np.float64).reshape(-1, 2)
-        frame.x, frame.y = xy[:, 0].copy(), xy[:, 1].copy()
+    def _nodes(
+        self,
+        frame: GraphFrame,
+        world: World,
+        pos: Mapping[int, Point],
+        seq: int,
+        arrays: tuple[list[int], FloatArray, FloatArray] | None = None,
+    ) -> None:
+        """Node arrays of ``pos`` (``arrays``: the same as pids, x, y, already built)."""
+        if arrays is not None:
+            frame.pids, frame.x, frame.y = list(arrays[0]), arrays[1], arrays[2]
+        else:
+            frame.pids = list(pos)
+            xy = np.array(list(pos.values()), np.float64).reshape(-1, 2)
+            frame.x, frame.y = xy[:, 0].copy(), xy[:, 1].copy()
+        frame.pid_array = np.fromiter(frame.pids, np.int64, len(frame.pids))
         # one bulk query for every node (no process views: ~1 ms for 5,000 nodes)
         table = world.status_table()
-        rows = table.rows_of(frame.pids)
+        rows = table.rows_of(frame.pid_array)
         known = rows >= 0
         code = np.full(len(rows), STATUSES.index("dead"), np.uint8)
         code[known] = table.status[rows[known]]
@@ -124,7 +175,7 @@ class GraphModel:
         frame.mailbox = mailbox
         frame.labels = _Labels(self, frame.pids, frame.mailbox)
         restarted = np.fromiter(self._recently_restarted(seq), np.int64)
-        frame.restarted = np.isin(np.asarray(frame.pids, np.int64), restarted).tolist()
+        frame.restarted = np.isin(frame.pid_array, restarted).tolist()
 
     def _recently_restarted(self, seq: int, window: int = 2000) -> set[int]:
         """New pids of children restarted in the last ``window`` events."""
@@ -158,8 +209,9 @@ class GraphModel:
     # ---------------------------------------------------------------- views
 
     def supervision(self, world: World, seq: int, recent: int = 40) -> GraphFrame:
-        """The supervision tree at ``seq`` (x: leaf order, y: depth)."""
-        tree = world.supervision_tree()
+        """The supervision tree at ``seq`` (x: depth, y: leaf order), as the
+        :attr:`sup_view` shows it (collapsed subtrees are one node each)."""
+        tree = self.display = self.sup_view.tree(world, seq)
         self.tree.update(tree.roots, tree.children)
         frame = GraphFrame("supervision")
         # drawn left to right (depth across, leaves down): long sibling lists stay readable
@@ -167,22 +219,41 @@ class GraphModel:
         if self._drawn_from is not positions:  # laid out again (or re-keyed): new node order
             self._drawn_from = positions
             self._pos = {p: (d * 4.0, x) for p, (x, d) in positions.items()}
+            xy = np.array(list(self._pos.values()), np.float64).reshape(-1, 2)
+            self._xy = (list(self._pos), xy[:, 0].copy(), xy[:, 1].copy())
         pos = self._pos
-        self._nodes(frame, world, pos, seq)
-        frame.edges = self._tree_edges(frame, tree.children)
+        self._nodes(frame, world, pos, seq, self._xy)
+        pids = frame.pid_array
+        frame.hidden = np.zeros(len(pids), np.int64)
+        if tree.hidden:
+            folded = np.fromiter(tree.hidden, np.int64, len(tree.hidden))
+            counts = np.fromiter(tree.hidden.values(), np.int64, len(tree.hidden))
+            order = np.argsort(folded)
+            at = np.minimum(np.searchsorted(folded[order], pids), len(folded) - 1)
+            hit = folded[order][at] == pids
+            frame.hidden[hit] = counts[order][at[hit]]
+        frame.alarm = np.isin(pids, np.fromiter(tree.alarm, np.int64, len(tree.alarm)))
+        frame.labels = _Labels(self, frame.pids, frame.mailbox, frame.hidden)
+        if self._edges_for is not positions:  # the same layout has the same edges
+            self._edges_for = positions
+            self._edges = self._tree_edges(frame, tree.children)
+            n_kids = sum(len(cs) for cs in tree.children.values())
+            self._stubs_from = max(len(self._edges) - n_kids, 0)
+        frame.edges, frame.stubs_from = self._edges, self._stubs_from
         self._message_edges(frame, pos, seq, recent)
         return frame
 
     @staticmethod
     def _tree_edges(frame: GraphFrame, children: Mapping[int, Sequence[int]]) -> FloatArray:
-        """Supervisor -> child segments, from the frame's node arrays (no per-edge tuples)."""
+        """Elbow edges supervisor -> children: an arm from the supervisor to a trunk halfway to
+        its children, the trunk along them, a stub to each child (numpy, no per-edge tuples)."""
         if not children or not frame.pids:
             return np.zeros((0, 4))
         sup = np.fromiter(children, np.int64, len(children))
         counts = np.fromiter((len(cs) for cs in children.values()), np.int64, len(children))
         kid = np.fromiter((c for cs in children.values() for c in cs), np.int64, int(counts.sum()))
         par = np.repeat(sup, counts)
-        pids = np.asarray(frame.pids, np.int64)
+        pids = frame.pid_array
         order = np.argsort(pids)
         sorted_pids = pids[order]
 
@@ -193,7 +264,20 @@ class GraphModel:
         a, b = index(par), index(kid)
         ok = (a >= 0) & (b >= 0)
         a, b = a[ok], b[ok]
-        return np.column_stack([frame.x[a], frame.y[a], frame.x[b], frame.y[b]])
+        if not len(a):
+            return np.zeros((0, 4))
+        x, y = frame.x, frame.y
+        xm = (x[a] + x[b]) / 2.0  # the trunk, halfway to the children
+        stubs = np.column_stack([xm, y[b], x[b], y[b]])
+        # one arm and one trunk per supervisor (edges are grouped by supervisor)
+        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+        p = a[starts]
+        tm = xm[starts]
+        lo = np.minimum(np.minimum.reduceat(y[b], starts), y[p])
+        hi = np.maximum(np.maximum.reduceat(y[b], starts), y[p])
+        arms = np.column_stack([x[p], y[p], tm, y[p]])
+        trunks = np.column_stack([tm, lo, tm, hi])
+        return np.vstack([arms, trunks, stubs])
 
     def neighbours(self, world: World, pid: int, seq: int, recent: int = 2000) -> set[int]:
         """Processes related to ``pid`` at ``seq``: links, monitors, supervisor, children, and
@@ -240,52 +324,10 @@ class GraphModel:
         self, world: World, seq: int, pid: int = -1, count: int = 30, columns: int = 12
     ) -> GraphFrame:
         """A sequence diagram of the last ``count`` messages up to ``seq`` (those of ``pid``
-        when one is selected): x is the process column, y the time order (0 at the top)."""
+        when one is selected): see :func:`cinema.views.sequence.sequence_frame`."""
         frame = GraphFrame("messages")
-        hi = int(np.searchsorted(self.send_seq, seq, side="right"))
-        s_all, r_all = self.send_seq[:hi], self.recv_seq[:hi]
-        if pid >= 0:
-            mine = (self.pid[s_all] == pid) | (self.pid[r_all] == pid)
-            s_all, r_all = s_all[mine], r_all[mine]
-        s, r = s_all[-count:], r_all[-count:]
-        senders, receivers = self.pid[s].tolist(), self.pid[r].tolist()
-        order: list[int] = [pid] if pid >= 0 else []
-        for a, b in zip(senders, receivers, strict=True):
-            order.extend((a, b))
-        cols = list(sequence_layout(order))[:columns]
-        colx = {p: float(i) for i, p in enumerate(cols)}
-        if not len(s):
-            return frame
-        t_lo = float(self.ts[s[0]])
-        span = max(
-            float(max(self.ts[s[-1]], self.ts[min(int(r.max()), len(self.ts) - 1)])) - t_lo, 1.0
-        )
-        depth = 20.0  # diagram height in rows
-
-        def y_of(q: int) -> float:
-            return (float(self.ts[q]) - t_lo) / span * depth + 1.0
-
-        rows, recent_rows, dots = [], [], []
-        for q_s, q_r, a, b in zip(s.tolist(), r.tolist(), senders, receivers, strict=True):
-            if a not in colx or b not in colx:
-                continue
-            y0 = y_of(q_s)
-            if q_r <= seq:
-                rows.append((colx[a], y0, colx[b], y_of(q_r)))
-            else:  # in flight: draw up to the playhead, dot at its head
-                now = min(max(y_of(seq), y0), y_of(q_r))
-                f = (now - y0) / max(y_of(q_r) - y0, 1e-9)
-                xh = colx[a] + (colx[b] - colx[a]) * f
-                recent_rows.append((colx[a], y0, xh, now))
-                dots.append((xh, now))
-        frame.edges = np.array(rows, np.float64).reshape(-1, 4)
-        frame.recent = np.array(recent_rows, np.float64).reshape(-1, 4)
-        frame.dots = np.array(dots, np.float64).reshape(-1, 2)
-        # lifelines: one node at the top of each column
-        pos = {p: (colx[p], 0.0) for p in cols}
+        pos = sequence_frame(self, frame, seq, pid, count, columns)
         self._nodes(frame, world, pos, seq)
-        lifelines = [(x, 0.0, x, depth + 1.5) for x in colx.values()]
-        frame.edges = np.vstack([np.array(lifelines, np.float64).reshape(-1, 4), frame.edges])
         return frame
 
     def names_for(self, pids: Sequence[int]) -> list[str]:

@@ -78,10 +78,15 @@ def axis_labels(values: Sequence[float], spacing: float) -> list[str]:
     name, scale = unit_for(max(biggest, step_ns))
     step = step_ns / scale
     decimals = 0 if step <= 0 or step >= 1 else min(math.ceil(-math.log10(step) - 1e-9), 9)
-    out = []
-    for v in values:
-        x = v * 1e9 / scale
-        if abs(x) < 0.5 * 10.0**-decimals:
-            x = 0.0  # no "-0.000"
-        out.append(f"{x:.{decimals}f} {name}")
-    return out
+    while True:  # ticks are multiples of the spacing; if some are not, show more decimals
+        out = [_tick(v, scale, decimals, name) for v in values]
+        if decimals >= 9 or len(set(out)) == len(set(values)):
+            return out
+        decimals += 1
+
+
+def _tick(v: float, scale: int, decimals: int, unit: str) -> str:
+    x = v * 1e9 / scale
+    if abs(x) < 0.5 * 10.0**-decimals:
+        x = 0.0  # no "-0.000"
+    return f"{x:.{decimals}f} {unit}"

@@ -238,7 +238,7 @@ def test_graph_labels_stay_inside_a_narrow_view(qtbot, state) -> None:  # type: 
     qtbot.waitUntil(lambda: w.frame is not None and any(w.frame.restarted))
     w.fit_view()
     view = w.plot.getViewBox().sceneBoundingRect()
-    shown = [t for t in w.labels if t.isVisible()]
+    shown = w.labels.visible()
     assert shown
     for t in shown:
         r = t.sceneBoundingRect()

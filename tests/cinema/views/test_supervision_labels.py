@@ -1,0 +1,67 @@
+"""Supervision view-model (slots, auto-open, search) and label placement, without Qt."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cinema.views.labels import LABEL_HEIGHT, place_labels
+from cinema.views.supervision import DisplayTree, SupervisionView, natural_key, slot_keys
+
+
+def test_a_restarted_child_keeps_its_slot() -> None:
+    procs = {
+        0: SimpleNamespace(name="sup", supervisor=None),
+        1: SimpleNamespace(name="a", supervisor=0),
+        2: SimpleNamespace(name="b", supervisor=0),
+        3: SimpleNamespace(name="a", supervisor=0),  # a's replacement
+        4: SimpleNamespace(name="a", supervisor=9),  # another supervisor's "a"
+    }
+    assert slot_keys(procs) == {0: 0, 1: 1, 2: 2, 3: 1, 4: 4}
+
+
+def test_natural_order() -> None:
+    names = ["w10", "w2", "w1", "W3"]
+    assert sorted(names, key=natural_key) == ["w1", "w2", "W3", "w10"]
+
+
+def test_auto_open_stops_at_the_first_level_over_budget() -> None:
+    view = SupervisionView({}, budget=50)
+    children = {0: tuple(range(1, 11))} | {s: tuple(range(100 + 10 * s, 110 + 10 * s)) for s in range(1, 11)}
+    view._auto_open((0,), children)
+    assert 0 in view.expanded and all(view.is_collapsed(s) for s in range(1, 11))
+    tree = DisplayTree((0,), {0: children[0]}, {s: 10 for s in range(1, 11)}, set(), set(),
+                       children)  # fmt: skip
+    view.toggle(3, tree)
+    assert not view.is_collapsed(3)
+
+
+def test_find_by_name_or_pid() -> None:
+    view = SupervisionView({1: "worker_1", 12: "worker_12", 5: "ledger"})
+    assert view.find("worker_1", [1, 12, 5]) == [1, 12]
+    assert view.find("<12>", [1, 12, 5]) == [12]
+    assert view.find("LEDG", [1, 12, 5]) == [5]
+    assert view.find("", [1, 12, 5]) == []
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 500), st.floats(0, 400), st.floats(10, 120), st.integers(0, 3)),
+        max_size=200,
+    )
+)
+def test_placed_labels_never_overlap(nodes: list[tuple[float, float, float, int]]) -> None:
+    px = np.array([n[0] for n in nodes], np.float64)
+    py = np.array([n[1] for n in nodes], np.float64)
+    w = np.array([n[2] for n in nodes], np.float64)
+    prio = np.array([n[3] for n in nodes], np.int64)
+    take = place_labels(px, py, w, prio, 500, 400)
+    rects = [(px[i] + 8, px[i] + 8 + w[i], py[i] - LABEL_HEIGHT / 2) for i in take]
+    for i, (a0, a1, ay) in enumerate(rects):
+        for b0, b1, by in rects[i + 1 :]:
+            assert not (a0 < b1 and b0 < a1 and abs(ay - by) < LABEL_HEIGHT)
+    if len(take) > 1:  # the most important labels go first
+        assert prio[take[0]] == prio[take].max()
