@@ -36,9 +36,10 @@ def double_click(widget, at) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QApplication
 
     left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
-    for kind, buttons in ((QEvent.Type.MouseButtonPress, left), (QEvent.Type.MouseButtonRelease, none),
-                          (QEvent.Type.MouseButtonDblClick, left),
-                          (QEvent.Type.MouseButtonRelease, none)):  # fmt: skip
+    t = QEvent.Type
+    steps = ((t.MouseButtonPress, left), (t.MouseButtonRelease, none),
+             (t.MouseButtonDblClick, left), (t.MouseButtonRelease, none))  # fmt: skip
+    for kind, buttons in steps:
         p = QPointF(at)
         ev = QMouseEvent(kind, p, QPointF(widget.mapToGlobal(at)), left, buttons,
                          Qt.KeyboardModifier.NoModifier)  # fmt: skip

@@ -30,7 +30,9 @@ def test_natural_order() -> None:
 
 def test_auto_open_stops_at_the_first_level_over_budget() -> None:
     view = SupervisionView({}, budget=50)
-    children = {0: tuple(range(1, 11))} | {s: tuple(range(100 + 10 * s, 110 + 10 * s)) for s in range(1, 11)}
+    children = {0: tuple(range(1, 11))} | {
+        s: tuple(range(100 + 10 * s, 110 + 10 * s)) for s in range(1, 11)
+    }
     view._auto_open((0,), children)
     assert 0 in view.expanded and all(view.is_collapsed(s) for s in range(1, 11))
     tree = DisplayTree((0,), {0: children[0]}, {s: 10 for s in range(1, 11)}, set(), set(),
