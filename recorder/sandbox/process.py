@@ -321,14 +321,17 @@ class Process:
         """:meth:`start` with ``link=True``, like ``gen_server:start_link``."""
         return await self.start(server, *args, name=name, link=True)
 
-    def link(self, other: Pid) -> None:
+    def link(self, other: Pid) -> bool:
         """Link to ``other``: when either exits abnormally, the other gets an exit signal.
+
+        Returns ``True``, as Erlang's ``link/1``.
 
         Raises:
             NoProcError: ``other`` does not exist and this process does not trap exits (one
                 that traps gets ``("EXIT", other, "noproc")`` instead).
         """
         self.runtime.signals.link(self._n, other, raising=True)
+        return True
 
     def unlink(self, other: Pid) -> None:
         """Remove the link to ``other`` (if any)."""

@@ -17,10 +17,13 @@ A child stops with the exit signal ``"shutdown"``, and ``"kill"`` after ``shutdo
 (``"brutal_kill"`` kills at once, ``"infinity"`` waits).
 
 Calls a supervisor answers (``await proc.call(sup, request)`` or ``runtime.call``), with OTP's
-replies: ``("start_child", spec | extra_args)`` -> ``("ok", pid)`` | ``("error", reason)``,
+replies: ``("start_child", spec | extra_args)`` -> ``("ok", pid)`` | ``("error", reason)``
+(``("already_started", pid)``, ``"already_present"``, a malformed spec's reason such as
+``("invalid_restart_type", value)``, or, when the child does not start, ``(why, spec)``),
 ``("terminate_child", id | pid)``, ``("restart_child", id)``, ``("delete_child", id)``,
-``("which_children",)`` -> ``[(id, pid, type)]``, ``("count_children",)`` -> ``{"specs",
-"active", "supervisors", "workers"}``.
+``("get_childspec", id | pid)`` -> ``("ok", spec map)``, ``("which_children",)`` ->
+``[(id, pid, type)]``, ``("count_children",)`` -> ``{"specs", "active", "supervisors",
+"workers"}``.
 """
 
 from __future__ import annotations
@@ -317,13 +320,14 @@ class Supervisor(GenServer):
                 return ("reply", await self._start_dynamic(state, request[1]), state)
             return ("reply", await self._start_child(state, request[1]), state)
         if op == "terminate_child" and len(request) == 2:
-            child = state.by_pid(request[1]) if simple else state.find(request[1])
-            if child is None:
+            return ("reply", await self._terminate_child(state, request[1]), state)
+        if op == "get_childspec" and len(request) == 2:
+            found = state.by_pid(request[1]) if isinstance(request[1], Pid) else None
+            if found is None and not simple:
+                found = state.find(request[1])
+            if found is None:
                 return ("reply", ("error", "not_found"), state)
-            await self._stop(child)
-            if simple or child.spec.restart == "temporary":
-                self._remove(state, child)
-            return ("reply", "ok", state)
+            return ("reply", ("ok", found.spec.describe()), state)
         if op in ("restart_child", "delete_child") and len(request) == 2:
             if simple:
                 return ("reply", ("error", "simple_one_for_one"), state)
@@ -348,6 +352,27 @@ class Supervisor(GenServer):
             return ("reply", state.counts(), state)
         return ("reply", ("error", ("unknown_request", request)), state)
 
+    async def _terminate_child(self, state: SupervisorState, which: Any) -> Any:
+        """``terminate_child`` by id, or by pid (a simple_one_for_one's children have no id)."""
+        simple = state.template is not None
+        if isinstance(which, Pid):
+            child = state.by_pid(which)
+            if child is None:
+                # As OTP: for a simple_one_for_one, a pid that already ended is "terminated".
+                if simple and which.n not in self._rt.processes:
+                    return "ok"
+                return ("error", "not_found")
+        elif simple:
+            return ("error", "simple_one_for_one")
+        else:
+            child = state.find(which)
+            if child is None:
+                return ("error", "not_found")
+        await self._stop(child)
+        if simple or child.spec.restart == "temporary":
+            self._remove(state, child)
+        return "ok"
+
     async def _start_child(self, state: SupervisorState, value: Any) -> StartResult:
         """``start_child`` with a spec: OTP's replies, the supervisor never crashes on them."""
         try:
@@ -360,11 +385,12 @@ class Supervisor(GenServer):
                 return ("error", ("already_started", existing.pid))
             return ("error", "already_present")
         child = Child(spec, spec.id)
-        result = await self._start(child)
-        if result[0] == "ok":  # a spec whose start fails is not kept, as in OTP
-            state.children.append(child)
-            self._record_spec("add", child)
-        return result
+        status, value = await self._start(child)
+        if status != "ok":  # as OTP: the spec is not kept, the error names it
+            return ("error", (value, spec))
+        state.children.append(child)
+        self._record_spec("add", child)
+        return ("ok", value)
 
     async def _start_dynamic(self, state: SupervisorState, extra: Any) -> StartResult:
         """``start_child`` of a simple_one_for_one: the template with ``extra`` arguments."""
@@ -374,11 +400,12 @@ class Supervisor(GenServer):
             return ("error", ("badarg", extra))
         state.dynamic_started += 1
         child = Child(template, f"{template.id}#{state.dynamic_started}", args=tuple(extra))
-        result = await self._start(child)
-        if result[0] == "ok":
-            state.children.append(child)
-            self._record_spec("add", child)
-        return result
+        status, value = await self._start(child)
+        if status != "ok":
+            return ("error", (value, template))
+        state.children.append(child)
+        self._record_spec("add", child)
+        return ("ok", value)
 
     async def terminate(self, reason: Any, state: Any) -> Any:
         if isinstance(state, SupervisorState):

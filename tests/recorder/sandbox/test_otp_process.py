@@ -1,0 +1,230 @@
+"""Process rules (exit signals, links, monitors), as OTP 25 has them, in both scheduler modes.
+
+Each scenario mirrors one in ``otp/process_rules.escript``; each rule test states the outcome
+OTP's documentation promises, and :func:`test_the_sandbox_does_what_otp_25_does` runs the
+script on the real OTP (when ``escript`` is installed) and compares outcome for outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from recorder.payload import Pid, Ref
+from recorder.sandbox import ANY, NoProcError, Process
+
+from ._otp import MODES, alive, mailbox, otp_outcomes, receive_or, requires_otp, run_scenario
+
+
+async def waiter(proc: Process) -> None:
+    await proc.receive("go")
+
+
+async def down_of(proc: Process, ref: Ref, timeout: float = 1000) -> Any:
+    """The ``(who, reason)`` of the DOWN of ``ref``, or ``"alive"`` if none comes in time."""
+    message = await receive_or(proc, ("DOWN", ref, ANY, ANY), timeout, None)
+    return "alive" if message is None else (message[2], message[3])
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+async def exit_self_normal_ends_the_process(proc: Process, o: dict[str, Any]) -> None:
+    parent = proc.pid
+
+    async def leaver(p: Process) -> None:
+        p.exit_process(p.pid, "normal")
+        p.send(parent, "still_running")
+
+    ref = proc.monitor(proc.spawn(leaver))
+    o["down"] = (await down_of(proc, ref))[1]
+    await proc.sleep(50)
+    o["ran_on"] = await receive_or(proc, "still_running", 0, None) is not None
+
+    async def trapper(p: Process) -> None:
+        p.trap_exit = True
+        p.exit_process(p.pid, "normal")
+        p.send(parent, ("got", await receive_or(p, ANY, 100)))
+
+    ref2 = proc.monitor(proc.spawn(trapper))
+    o["trapping_gets"] = (await proc.receive(("got", ANY)))[1]
+    o["trapping_down"] = (await down_of(proc, ref2))[1]
+
+
+async def link_to_a_dead_process(proc: Process, o: dict[str, Any]) -> None:
+    async def quick(p: Process) -> None:
+        return None
+
+    dead = proc.spawn(quick)
+    await proc.sleep(50)
+    try:
+        proc.link(dead)
+        o["not_trapping"] = "linked"
+    except NoProcError as exc:
+        o["not_trapping"] = ("error", exc.exit_reason[0])
+    o["still_alive"] = alive(proc, proc.pid)
+    proc.trap_exit = True
+    o["trapping_returns"] = proc.link(dead)
+    o["trapping_gets"] = await receive_or(proc, ANY, 100)
+
+
+async def monitor_by_name_reports_the_name(proc: Process, o: dict[str, Any]) -> None:
+    async def named(p: Process) -> None:
+        await p.receive("stop")
+        p.exit("bye")
+
+    pid = proc.spawn(named)
+    proc.runtime.register("named", pid)
+    ref = proc.monitor("named")
+    proc.send(pid, "stop")
+    o["down"] = await down_of(proc, ref)
+    o["nobody"] = await down_of(proc, proc.monitor("nobody"))
+    p3 = proc.spawn(waiter)
+    ref3 = proc.monitor(p3)
+    proc.send(p3, "go")
+    who, why = await down_of(proc, ref3)
+    o["by_pid"] = (isinstance(who, Pid) and who == p3, why)
+
+
+async def demonitor_flush_and_info(proc: Process, o: dict[str, Any]) -> None:
+    q = proc.spawn(waiter)
+    ref = proc.monitor(q)
+    proc.send(q, "go")
+    await proc.sleep(50)
+    o["flush_info_after_down"] = proc.demonitor(ref, flush=True, info=True)
+    o["mailbox_after_flush"] = mailbox(proc)
+    q2 = proc.spawn(waiter)
+    ref2 = proc.monitor(q2)
+    o["info_while_alive"] = proc.demonitor(ref2, info=True)
+    o["info_again"] = proc.demonitor(ref2, info=True)
+    o["plain_again"] = proc.demonitor(ref2)
+    q3 = proc.spawn(waiter)
+    ref3 = proc.monitor(q3)
+    proc.send(q3, "go")
+    await proc.sleep(50)
+    o["info_after_down"] = proc.demonitor(ref3, info=True)
+    o["down_kept"] = [m[0] for m in mailbox(proc)]
+    proc.send(q2, "go")
+
+
+async def shutdown_exits_propagate_through_links(proc: Process, o: dict[str, Any]) -> None:
+    parent = proc.pid
+
+    async def a_body(p: Process, reason: Any) -> None:
+        async def b_body(q: Process) -> None:
+            await q.receive("go")
+            q.exit(reason)
+
+        p.send(parent, ("b", p.spawn_link(b_body)))
+        await p.receive("never")
+
+    async def linked(reason: Any) -> tuple[Pid, Any]:
+        a = proc.spawn(a_body, reason)
+        ref = proc.monitor(a)
+        _, b = await proc.receive(("b", ANY))
+        proc.send(b, "go")
+        outcome = await down_of(proc, ref, 200)
+        return a, outcome if outcome == "alive" else outcome[1]
+
+    _, o["shutdown_kills"] = await linked("shutdown")
+    _, o["shutdown_tuple_kills"] = await linked(("shutdown", "done"))
+    a3, o["normal_kills"] = await linked("normal")
+    proc.exit_process(a3, "kill")
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        exit_self_normal_ends_the_process,
+        link_to_a_dead_process,
+        monitor_by_name_reports_the_name,
+        demonitor_flush_and_info,
+        shutdown_exits_propagate_through_links,
+    )
+}
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_exit_self_normal_ends_the_process(mode: str) -> None:
+    """``erlang:exit/2``: "If Reason is the atom normal, Pid does not exit, unless Pid is the
+    calling process, in which case it exits with reason normal ... If Pid is trapping exits,
+    the exit signal is transformed into a message {'EXIT', From, normal}" (OTP 25, erts)."""
+    assert run_scenario(mode, exit_self_normal_ends_the_process) == {
+        "down": "normal",
+        "ran_on": False,
+        "trapping_gets": ("EXIT", "pid", "normal"),
+        "trapping_down": "normal",
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_linking_to_a_dead_process_raises_noproc_or_gives_an_exit(mode: str) -> None:
+    """``erlang:link/1``: "If PidOrPort does not exist ... and the caller is not trapping exits,
+    the call fails with reason noproc"; a caller that traps exits gets ``{'EXIT', PidOrPort,
+    noproc}`` and ``link`` returns true (OTP 25, erts). The error is catchable: the caller
+    lives on."""
+    assert run_scenario(mode, link_to_a_dead_process) == {
+        "not_trapping": ("error", "noproc"),
+        "still_alive": True,
+        "trapping_returns": True,
+        "trapping_gets": ("EXIT", "pid", "noproc"),
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_monitor_by_name_reports_the_name_in_its_down(mode: str) -> None:
+    """``erlang:monitor/2``: "If the monitor was created using a registered name, Object is
+    {RegisteredName, Node}" in ``{'DOWN', MonitorRef, Type, Object, Info}``; a name nobody
+    holds gives an immediate DOWN with ``noproc`` (OTP 25, erts). The sandbox has one node:
+    the DOWN names the name alone (docs/sandbox.md)."""
+    assert run_scenario(mode, monitor_by_name_reports_the_name) == {
+        "down": ("named", "bye"),
+        "nobody": ("nobody", "noproc"),
+        "by_pid": (True, "normal"),
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_demonitor_takes_flush_and_info(mode: str) -> None:
+    """``erlang:demonitor/2``: ``flush`` "removes (one) {_, MonitorRef, _, _, _} message, if
+    there is one, from the caller message queue"; with ``info`` it returns true if "the
+    monitor was found and removed", false if it "was not found and could not be removed"
+    (it had fired) (OTP 25, erts)."""
+    assert run_scenario(mode, demonitor_flush_and_info) == {
+        "flush_info_after_down": False,
+        "mailbox_after_flush": [],
+        "info_while_alive": True,
+        "info_again": False,
+        "plain_again": True,
+        "info_after_down": False,
+        "down_kept": ["DOWN"],
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shutdown_exits_propagate_through_links(mode: str) -> None:
+    """Processes, "Receiving Exit Signals": "If the exit reason is not normal, ... the
+    receiving process is terminated" unless it traps exits — ``shutdown`` and
+    ``{shutdown, _}`` included; only ``normal`` is ignored (OTP 25, Reference Manual)."""
+    assert run_scenario(mode, shutdown_exits_propagate_through_links) == {
+        "shutdown_kills": "shutdown",
+        "shutdown_tuple_kills": ("shutdown", "done"),
+        "normal_kills": "alive",
+    }
+
+
+# --------------------------------------------------------------------------- against OTP 25
+
+
+@requires_otp
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_the_sandbox_does_what_otp_25_does(name: str) -> None:
+    """Run ``otp/process_rules.escript`` on the real OTP and compare every outcome."""
+    reference = otp_outcomes("process_rules.escript")
+    assert name in reference, f"the escript has no scenario {name}"
+    assert "crashed" not in reference[name], reference[name]
+    assert run_scenario("deterministic", SCENARIOS[name]) == reference[name]
