@@ -1,11 +1,12 @@
 """A chat server: a pub-sub room, many clients joining, talking, leaving, misbehaving.
 
-``chat_sup`` (one_for_one) runs the ``lobby`` Room GenServer and a ``history`` GenServer. Clients
+``chat_sup`` (one_for_one) runs the ``lobby`` Room GenServer, a ``history`` GenServer and
+``rooms_sup``, a ``simple_one_for_one`` supervisor of rooms opened on demand. Clients
 are plain processes: each registers a nickname, joins the room (the room monitors it, and
 demonitors on leave), says a few things, and leaves when bored (a receive timeout) or crashes
 (a client that cannot parse a message). A client links a "typing indicator" helper while it
 types and unlinks it after. The history server crashes once on an oversized message and is
-restarted. A moderator opens a second room dynamically, suspends the history server for a
+restarted. A moderator opens a second room under ``rooms_sup``, suspends the history server for a
 while, and sets interception rules: one client sits behind a slow link (delay), one on a lossy
 link (drop), and a word filter rewrites messages (declarative transform).
 """
@@ -22,6 +23,8 @@ from recorder.sandbox import (
     Process,
     ReceiveTimeout,
     Runtime,
+    Supervisor,
+    SupervisorSpec,
     start_supervisor,
 )
 from recorder.sandbox.process import From
@@ -80,6 +83,14 @@ class Room(GenServer):
             self.process.send(pid, message)
 
 
+class NamedRoom(Room):
+    """A room opened on demand: registers itself under its topic."""
+
+    def init(self, topic: str) -> Any:
+        self.process.register(topic)
+        return super().init(topic)
+
+
 class History(GenServer):
     """Keeps the last messages per room; chokes on very long ones (a bug, restarted)."""
 
@@ -134,9 +145,7 @@ async def moderator(proc: Process, clients: int) -> None:
     rt.interceptor.add("drop", receiver="user-2", probability=0.3)
     rt.interceptor.add("transform", message=("said", ANY, "darn"), set={2: "****"})
     await proc.sleep(200)
-    await proc.call(
-        "chat_sup", ("start_child", ChildSpec("random", Room, ("random",), name="random"))
-    )
+    _, room = await proc.call("rooms_sup", ("start_child", ("random",)))
     await proc.call("random", ("join", proc.pid, "moderator"))
     rt.suspend("history")
     await proc.sleep(150)
@@ -144,7 +153,7 @@ async def moderator(proc: Process, clients: int) -> None:
     rt.marker("history back")
     await proc.sleep(400)
     await proc.call("random", ("leave", proc.pid))
-    await proc.call("chat_sup", ("terminate_child", "random"))
+    await proc.call("rooms_sup", ("terminate_child", room))
 
 
 def run(rt: Runtime, *, scale: int = 1) -> None:
@@ -154,6 +163,12 @@ def run(rt: Runtime, *, scale: int = 1) -> None:
         [
             ChildSpec("lobby", Room, ("lobby",), name="lobby"),
             ChildSpec("history", History, name="history"),
+            ChildSpec(
+                "rooms_sup",
+                Supervisor,
+                (SupervisorSpec((ChildSpec("room", NamedRoom),), "simple_one_for_one"),),
+                name="rooms_sup",
+            ),
         ],
         max_restarts=5,
         name="chat_sup",

@@ -129,3 +129,63 @@ def test_replace_state_records_replace(rt: Runtime, sink: CaptureSink) -> None:
     rt.replace_state(pid, {"n": 99})
     assert rt.call(pid, "get") == 99
     assert any(e.data["trigger"] == "replace" for e in sink.events.of(EventKind.STATE))
+
+
+class Picky(GenServer):
+    def init(self, how: str) -> Any:
+        if how == "stop":
+            return ("stop", "no_thanks")
+        if how == "raise":
+            raise KeyError("missing")
+        if how == "wait":
+            return self._wait()
+        return ("ok", how)
+
+    async def _wait(self) -> Any:
+        await self.process.receive("never comes")
+        return ("ok", None)
+
+
+def test_start_from_outside_raises_start_error_with_otp_reason(
+    rt: Runtime, sink: CaptureSink
+) -> None:
+    from recorder.sandbox import StartError
+
+    with pytest.raises(StartError) as info:
+        rt.start(Picky, "stop")
+    assert info.value.reason == "no_thanks" and info.value.result == ("error", "no_thanks")
+    with pytest.raises(StartError) as info:
+        rt.start(Picky, "raise")
+    assert info.value.reason == ("exception", "KeyError: 'missing'")
+    pid = rt.start(Picky, "fine", name="picky")
+    assert rt.get_state(pid) == "fine"  # init ran before start returned, no rt.run() needed
+    with pytest.raises(StartError) as info:
+        rt.start(Picky, "fine", name="picky")
+    assert info.value.reason == ("already_started", pid)
+    assert len(rt.processes) == 1  # no half-made process for the taken name
+    reasons = [e.data["reason"] for e in sink.events.of(EventKind.CRASH)]
+    assert reasons == ["no_thanks", ("exception", "KeyError: 'missing'")]
+
+
+def test_start_of_an_init_that_waits_forever_times_out_and_leaves_nothing(rt: Runtime) -> None:
+    from recorder.sandbox import StartError
+
+    with pytest.raises(StartError) as info:
+        rt.start(Picky, "wait")
+    assert info.value.reason == "timeout"
+    assert rt.processes == {}
+
+
+def test_start_inside_a_process_must_be_awaited(rt: Runtime) -> None:
+    got: list[Any] = []
+
+    async def starter(proc: Process) -> None:
+        try:
+            proc.runtime.start(Picky, "fine")
+        except RuntimeError as exc:
+            got.append(str(exc))
+        got.append(await proc.start(Picky, "fine"))
+
+    rt.spawn(starter)
+    rt.run()
+    assert "await proc.start" in got[0] and got[1].n in rt.processes

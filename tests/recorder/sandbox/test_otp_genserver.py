@@ -102,9 +102,7 @@ async def calling_self_exits(proc: Process, o: dict[str, Any]) -> None:
         o["reason"] = exc.reason
 
 
-async def stop_with_reply_runs_terminate_before_replying(
-    proc: Process, o: dict[str, Any]
-) -> None:
+async def stop_with_reply_runs_terminate_before_replying(proc: Process, o: dict[str, Any]) -> None:
     pid = await proc.start(Srv, "g", "ok")
     o["reply"] = await proc.call(pid, "stop")
     o["mailbox_when_reply_came"] = mailbox(proc)

@@ -117,7 +117,12 @@ def test_keyframes_follow_the_world_schema(session: SessionReader) -> None:
         for pid, how in world["dead"]:
             assert isinstance(pid, int) and how in ("dead", "crashed")
         for sup in world["supervisors"]:
-            assert sup["strategy"] in ("one_for_one", "one_for_all", "rest_for_one")
+            assert sup["strategy"] in (
+                "one_for_one",
+                "one_for_all",
+                "rest_for_one",
+                "simple_one_for_one",
+            )
             for child in sup["children"]:
                 assert set(child) == {"id", "pid", "restart", "type"}
         assert all(isinstance(v, int) for v in world["registry"].values())

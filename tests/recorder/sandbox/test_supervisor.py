@@ -172,3 +172,42 @@ def test_bad_child_spec_in_start_child_is_an_error_reply(rt: Runtime, sink: Capt
     assert reply == ("error", ("invalid_restart_type", "nope"))
     assert not sink.events.of(EventKind.CRASH)  # the supervisor lives on
     assert rt.call(sup, ("count_children",))["specs"] == 0
+
+
+class FailsAfterFirst(GenServer):
+    """Starts once; every later init fails (a dependency that went away)."""
+
+    starts = 0
+
+    def init(self) -> Any:
+        FailsAfterFirst.starts += 1
+        if FailsAfterFirst.starts > 1:
+            return ("stop", "dependency_gone")
+        return ("ok", None)
+
+    def handle_cast(self, request: Any, state: Any) -> Any:
+        raise RuntimeError("crash")
+
+
+def test_a_restart_that_fails_counts_as_another_restart_until_the_supervisor_gives_up(
+    rt: Runtime, sink: CaptureSink
+) -> None:
+    FailsAfterFirst.starts = 0
+    sup = start_supervisor(rt, [ChildSpec("f", FailsAfterFirst, name="f")], max_restarts=3)
+    rt.cast("f", "crash")
+    rt.run()
+    assert FailsAfterFirst.starts == 1 + 3  # the first start, then three failed restarts
+    (gave_up,) = [e for e in sink.events.of(EventKind.RESTART) if e.data.get("gave_up")]
+    assert gave_up.data["reason"] == "dependency_gone"
+    assert sup.n not in rt.processes
+
+
+def test_start_supervisor_raises_when_a_child_fails_at_boot(rt: Runtime) -> None:
+    from recorder.sandbox import StartError
+
+    FailsAfterFirst.starts = 1  # the next init fails
+    with pytest.raises(StartError) as info:
+        start_supervisor(rt, [ChildSpec("a", Worker, ("a",)), ChildSpec("f", FailsAfterFirst)])
+    assert info.value.reason == ("shutdown", ("failed_to_start_child", "f", "dependency_gone"))
+    rt.run()
+    assert rt.processes == {}  # "a" was stopped again
