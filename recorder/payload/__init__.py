@@ -17,9 +17,17 @@ program's thread and hands the writer packed column batches.
 
 from __future__ import annotations
 
-from recorder.payload._buffer import EventBatch, EventBuffer, ts_deltas
+import os
+from collections.abc import Callable
+from itertools import accumulate
+from types import ModuleType
+from typing import Any, Protocol
+
+import msgpack
+
+from recorder.payload import _buffer, _walk
+from recorder.payload._buffer import EventBatch
 from recorder.payload._decode import decode_payload
-from recorder.payload._legacy import encode_many, encode_payload, freeze, to_structural
 from recorder.payload._types import (
     DEFAULT_LIMITS,
     EXT_BIGINT,
@@ -46,6 +54,7 @@ from recorder.payload._types import (
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "ENCODER",
     "EXT_BIGINT",
     "EXT_ENUM",
     "EXT_FROZENSET",
@@ -57,6 +66,7 @@ __all__ = [
     "EXT_TRUNCATED",
     "EXT_TUPLE",
     "MAX_DECODE_DEPTH",
+    "NATIVE",
     "EnumValue",
     "EventBatch",
     "EventBuffer",
@@ -75,3 +85,95 @@ __all__ = [
     "to_structural",
     "ts_deltas",
 ]
+
+
+class _Encode(Protocol):
+    def __call__(self, value: Any, limits: Limits = ..., /) -> bytes: ...
+
+
+def _load_native() -> tuple[ModuleType | None, str]:
+    """The C extension (unless ``CINEMA_NATIVE=0`` or it was not built), and a note saying
+    which encoder is in use and why."""
+    if os.environ.get("CINEMA_NATIVE", "").strip().lower() in ("0", "false", "no", "off"):
+        return None, "pure-Python (CINEMA_NATIVE=0)"
+    try:
+        from recorder._native import _core
+    except ImportError as exc:
+        return None, f"pure-Python (the native module is not built: {exc})"
+    _core.setup(
+        DEFAULT_LIMITS,
+        Pid,
+        Ref,
+        Packed,
+        msgpack.ExtType,
+        EventBatch,
+        _walk.FIELD_MARKER,
+        _walk.BIGINT_MAX_BITS,
+    )
+    return _core, f"native ({_core.__name__})"
+
+
+_native, ENCODER = _load_native()
+
+#: Whether the native encoder is in use (``False``: the pure-Python one; see ``ENCODER``).
+NATIVE = _native is not None
+
+
+def _py_encode(value: Any, limits: Limits = DEFAULT_LIMITS, /) -> bytes:
+    return _walk.encode(value, limits)
+
+
+if _native is not None:
+    _encode: _Encode = _native.encode
+    EventBuffer: type[_buffer.EventBuffer] = _native.EventBuffer
+    ts_deltas: Callable[[bytes], bytes] = _native.ts_deltas
+else:
+    _encode = _py_encode
+    EventBuffer = _buffer.EventBuffer
+    ts_deltas = _buffer.ts_deltas
+
+
+def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Encode ``value`` safely to msgpack bytes. ``None`` encodes to ``b""`` (no payload); a
+    :class:`Packed` to its bytes as they are.
+
+    Never raises for any input value: whatever cannot be represented becomes a marker (only
+    signals such as ``KeyboardInterrupt`` raised by the value's own code propagate). The
+    native and the pure-Python encoders write the same bytes.
+    """
+    return _encode(value, limits)
+
+
+def freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
+    """Capture ``value`` now: encode it (as :func:`encode_payload`) into a :class:`Packed`.
+
+    Idempotent: freezing a ``Packed`` returns it unchanged.
+    """
+    if type(value) is Packed:
+        return value
+    return Packed(_encode(value, limits))
+
+
+def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The msgpack-ready structural form of ``value``: natives and ``msgpack.ExtType``.
+
+    It is the encoded value read back without decoding extensions, so packing it (or encoding
+    it again, with the same or larger limits) gives the same bytes as encoding ``value``.
+    """
+    data = _encode(value, limits)
+    if not data:
+        return None
+    return msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
+
+
+def encode_many(values: list[Any], limits: Limits = DEFAULT_LIMITS) -> tuple[list[int], bytes]:
+    """Encode a batch of values back to back; return ``(offsets, data)`` where value ``i`` is
+    ``data[offsets[i]:offsets[i + 1]]`` (``len(offsets) == len(values) + 1``), the same bytes
+    as :func:`encode_payload` of each."""
+    enc = _encode
+    blobs = [enc(v, limits) for v in values]
+    return list(accumulate(map(len, blobs), initial=0)), b"".join(blobs)
+
+
+for _cls in (Limits, Pid, Ref, Record, EnumValue, Opaque, Truncated, Packed, EventBatch):
+    _cls.__module__ = __name__

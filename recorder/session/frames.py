@@ -49,6 +49,8 @@ EventRow = tuple[int, int, int, int, int, Any]
 
 _LITTLE = sys.byteorder == "little"
 _I64 = struct.Struct("<q")
+#: Keyframe / meta bodies are whole worlds: bounded by the frame size, not a payload's limits.
+_MAP_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20, max_nodes=1 << 26)
 _U32 = 0xFFFFFFFF
 
 
@@ -170,7 +172,7 @@ def encode_map_frame(
     arbitrary process states); footers are built from plain values and skip it.
     """
     value = (
-        to_structural(body, Limits(max_bytes=1 << 30, max_items=1 << 20)) if structural else body
+        to_structural(body, _MAP_LIMITS) if structural else body
     )
     raw = msgpack.packb(value, use_bin_type=True)
     return _frame(comp, ftype, 0, seq, t, t, (raw, b"", b""))

@@ -31,7 +31,7 @@ __all__ = ["LAZY_KEYS", "ProcessRow", "pack_world", "table_column", "unpack_worl
 #: Process fields stored as separately encoded payloads and decoded on first access.
 LAZY_KEYS = ("state", "mailbox")
 _TABLE_TAG = "__table__"
-_WORLD_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20)
+_WORLD_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20, max_nodes=1 << 26)
 
 
 def pack_world(world: Any, limits: Limits) -> Any:

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
+from typing import Any
 
 import pytest
 
-from recorder.payload import EventBuffer, Pid, decode_payload, encode_payload
+from recorder.payload import (
+    DEFAULT_LIMITS,
+    NATIVE,
+    EventBuffer,
+    Pid,
+    decode_payload,
+    encode_payload,
+)
 from recorder.session.frames import Compressor, encode_batch, encode_events
 
 
@@ -31,9 +40,13 @@ def _rows(clock: object) -> list[tuple[int, int, int, int, int, object]]:
     return [(clock(), k, p, q, r, d) for k, p, q, r, d in EVENTS]  # type: ignore[operator]
 
 
+def test_the_public_buffer_is_the_native_one_when_built() -> None:
+    assert (EventBuffer.__module__ == "recorder._native._core") == NATIVE
+
+
 @pytest.mark.parametrize("level", [None, 1])
-def test_a_batch_is_the_frame_encode_events_writes(level: int | None) -> None:
-    buf = EventBuffer(_counter())  # type: ignore[arg-type]
+def test_a_batch_is_the_frame_encode_events_writes(level: int | None, buffer_class: Any) -> None:
+    buf = buffer_class(_counter())
     for ev in EVENTS:
         buf.emit(*ev)
     assert len(buf) == len(EVENTS)
@@ -45,8 +58,8 @@ def test_a_batch_is_the_frame_encode_events_writes(level: int | None) -> None:
     assert frame == want and kinds == want_kinds
 
 
-def test_columns_hold_each_event_and_payloads_decode() -> None:
-    buf = EventBuffer(_counter())  # type: ignore[arg-type]
+def test_columns_hold_each_event_and_payloads_decode(buffer_class: Any) -> None:
+    buf = buffer_class(_counter())
     for ev in EVENTS:
         buf.emit(*ev)
     assert buf.nbytes == sum(len(encode_payload(d)) for *_, d in EVENTS)
@@ -65,8 +78,8 @@ def test_columns_hold_each_event_and_payloads_decode() -> None:
     assert batch.payload(2) == b""  # None: no payload
 
 
-def test_out_of_range_fields_wrap_instead_of_raising() -> None:
-    buf = EventBuffer(lambda: 2**64 + 5)
+def test_out_of_range_fields_wrap_instead_of_raising(buffer_class: Any) -> None:
+    buf = buffer_class(lambda: 2**64 + 5)
     buf.emit(256 + 3, -1, 2**40 + 1, -(2**63) - 1, object())
     b = buf.take()
     assert b.column("ts") == [5]
@@ -76,30 +89,31 @@ def test_out_of_range_fields_wrap_instead_of_raising() -> None:
     assert b.column("ref") == [2**63 - 1]
 
 
-def test_an_empty_take_is_an_empty_batch() -> None:
-    b = EventBuffer().take()
+def test_an_empty_take_is_an_empty_batch(buffer_class: Any) -> None:
+    b = buffer_class().take()
     assert b.count == 0 and b.payloads == b"" and b.column("offsets") == [0]
     with pytest.raises(ValueError):
         encode_batch(b, 0, Compressor(None))
 
 
-def test_emit_captures_the_value_as_it_was() -> None:
-    buf = EventBuffer(_counter())  # type: ignore[arg-type]
+def test_emit_captures_the_value_as_it_was(buffer_class: Any) -> None:
+    buf = buffer_class(_counter())
     state = {"n": 1}
     buf.emit(11, 1, 0, 0, state)
     state["n"] = 2
     assert decode_payload(buf.take().payload(0)) == {"n": 1}
 
 
-def test_concurrent_emits_and_takes_lose_and_split_nothing() -> None:
-    buf = EventBuffer()
-    n_threads, per_thread = 4, 5000
+def test_concurrent_emits_and_takes_lose_and_split_nothing(buffer_class: Any) -> None:
+    buf = buffer_class()
+    n_threads, per_thread = 3, 3000
     batches = []
     done = threading.Event()
 
     def taker() -> None:
         while not done.is_set():
             batches.append(buf.take())
+            time.sleep(0.0002)
         batches.append(buf.take())
 
     def emitter(t: int) -> None:
@@ -124,3 +138,66 @@ def test_concurrent_emits_and_takes_lose_and_split_nothing() -> None:
             assert decode_payload(b.payload(i)) == (k, q)
             seen.append((k, q))
     assert sorted(seen) == sorted((t, i) for t in range(n_threads) for i in range(per_thread))
+
+
+def test_keywords_defaults_and_properties(buffer_class: Any) -> None:
+    clock = _counter()
+    buf = buffer_class(clock=clock, limits=DEFAULT_LIMITS)
+    assert buf.clock is clock and buf.limits is DEFAULT_LIMITS
+    buf.emit(3, 1)
+    buf.emit(kind=4, pid=2, data=[1])
+    buf.emit(5, 3, ref=9)
+    b = buf.take()
+    assert b.column("peer") == [0xFFFFFFFF] * 3 and b.column("ref") == [0, 0, 9]
+    assert b.payload(0) == b"" and decode_payload(b.payload(1)) == [1]
+    with pytest.raises(TypeError):
+        buf.emit(1)
+    with pytest.raises(TypeError):
+        buf.emit("kind", 1)
+    with pytest.raises(TypeError):
+        buffer_class(limits=object())
+
+
+def test_a_data_that_raises_a_signal_records_nothing(buffer_class: Any) -> None:
+    class Interrupt:
+        __slots__ = ()
+
+        def __repr__(self) -> str:
+            raise KeyboardInterrupt
+
+    buf = buffer_class(_counter())
+    buf.emit(1, 1, data="before")
+    with pytest.raises(KeyboardInterrupt):
+        buf.emit(1, 2, data=[Interrupt()])
+    buf.emit(1, 3, data="after")
+    b = buf.take()
+    assert b.column("pid") == [1, 3]
+    assert [decode_payload(b.payload(i)) for i in range(2)] == ["before", "after"]
+
+
+def test_the_monotonic_clock_is_read_in_c_and_agrees_with_time(buffer_class: Any) -> None:
+    buf = buffer_class()  # time.monotonic_ns: read without a Python call by the native buffer
+    t0 = time.monotonic_ns()
+    buf.emit(1, 1)
+    t1 = time.monotonic_ns()
+    (ts,) = buf.take().column("ts")
+    assert t0 <= ts <= t1
+
+
+def test_a_user_repr_that_emits_into_the_same_buffer_leaves_both_events_whole(
+    buffer_class: Any,
+) -> None:
+    buf = buffer_class(_counter())
+
+    class Reentrant:
+        __slots__ = ()
+
+        def __repr__(self) -> str:
+            buf.emit(2, 2, data={"inner": "event"})
+            return "reentrant"
+
+    buf.emit(1, 1, data=["outer", Reentrant()])
+    b = buf.take()
+    assert b.column("pid") == [2, 1]  # the inner one finished first
+    assert decode_payload(b.payload(0)) == {"inner": "event"}
+    assert decode_payload(b.payload(1))[0] == "outer"

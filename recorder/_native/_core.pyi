@@ -1,0 +1,37 @@
+"""Type stub of the native module (sources: recorder/_native/*.c)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from recorder.payload._buffer import EventBatch
+from recorder.payload._types import Limits
+
+API_VERSION: int
+
+def setup(
+    default_limits: Limits,
+    pid: type,
+    ref: type,
+    packed: type,
+    ext_type: type,
+    batch: type,
+    field_marker: object,
+    bigint_max_bits: int,
+    /,
+) -> None: ...
+def encode(value: Any, limits: Limits | None = None, /) -> bytes: ...
+def ts_deltas(ts: bytes, /) -> bytes: ...
+
+class EventBuffer:
+    def __init__(self, clock: Callable[[], int] = ..., limits: Limits = ...) -> None: ...
+    def emit(
+        self, kind: int, pid: int, peer: int = ..., ref: int = ..., data: Any = None
+    ) -> None: ...
+    def take(self) -> EventBatch: ...
+    def __len__(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    @property
+    def clock(self) -> Callable[[], int]: ...
+    @property
+    def limits(self) -> Limits: ...

@@ -1,0 +1,256 @@
+/* recorder._native._core: module functions (setup, encode, ts_deltas) and the C API capsule.
+ * The EventBuffer type is in eventbuffer.c, the encoder in encoder.c. */
+#include "encoder.h"
+#include <structmember.h>
+
+/* The offset of the object slot `name` of a slotted class (a member descriptor). */
+static int slot_offset(PyTypeObject *t, const char *name, Py_ssize_t *off) {
+    PyObject *d = PyDict_GetItemString(t->tp_dict, name); /* borrowed */
+    if (d == NULL || Py_TYPE(d) != &PyMemberDescr_Type) {
+        PyErr_Format(PyExc_TypeError, "%s.%s must be a __slots__ member", t->tp_name, name);
+        return -1;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    if (m->type != T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", t->tp_name, name);
+        return -1;
+    }
+    *off = m->offset;
+    return 0;
+}
+
+static int intern(PyObject **slot, const char *s) {
+    if (*slot == NULL) {
+        *slot = PyUnicode_InternFromString(s);
+    }
+    return *slot == NULL ? -1 : 0;
+}
+
+static PyObject *setup(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *limits, *pid, *ref, *packed, *ext, *batch, *field_marker;
+    Py_ssize_t bigint_bits;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!On:setup", &limits, &PyType_Type, &pid,
+                          &PyType_Type, &ref, &PyType_Type, &packed, &PyType_Type, &ext,
+                          &PyType_Type, &batch, &field_marker, &bigint_bits)) {
+        return NULL;
+    }
+    CinemaState *S = &cinema_state;
+    Py_ssize_t pid_off, ref_off, packed_off;
+    if (slot_offset((PyTypeObject *)pid, "n", &pid_off) < 0 ||
+        slot_offset((PyTypeObject *)ref, "n", &ref_off) < 0 ||
+        slot_offset((PyTypeObject *)packed, "data", &packed_off) < 0) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype((PyTypeObject *)ext, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "the ExtType class must be a tuple subclass");
+        return NULL;
+    }
+    if (intern(&S->s_dict, "__dict__") < 0 || intern(&S->s_name_, "_name_") < 0 ||
+        intern(&S->s_value_, "_value_") < 0 || intern(&S->s_field_type, "_field_type") < 0 ||
+        intern(&S->s_fields, "_fields") < 0 ||
+        intern(&S->s_dataclass_fields, "__dataclass_fields__") < 0 ||
+        intern(&S->s_builtins, "builtins") < 0 || intern(&S->s_main, "__main__") < 0 ||
+        intern(&S->s_empty, "") < 0 || intern(&S->s_ellipsis, "\xe2\x80\xa6") < 0) {
+        return NULL;
+    }
+    PyObject *dm = PyDict_GetItemString(PyType_Type.tp_dict, "__module__");
+    PyObject *dq = PyDict_GetItemString(PyType_Type.tp_dict, "__qualname__");
+    if (dm == NULL || dq == NULL || Py_TYPE(dm)->tp_descr_get == NULL ||
+        Py_TYPE(dq)->tp_descr_get == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "type.__module__ / __qualname__ not found");
+        return NULL;
+    }
+    PyObject *enum_mod = PyImport_ImportModule("enum");
+    if (enum_mod == NULL) {
+        return NULL;
+    }
+    PyObject *enum_type = PyObject_GetAttrString(enum_mod, "Enum");
+    Py_DECREF(enum_mod);
+    if (enum_type == NULL) {
+        return NULL;
+    }
+    if (!PyType_Check(enum_type)) {
+        Py_DECREF(enum_type);
+        PyErr_SetString(PyExc_TypeError, "enum.Enum is not a type");
+        return NULL;
+    }
+    PyObject *time_mod = PyImport_ImportModule("time");
+    if (time_mod == NULL) {
+        Py_DECREF(enum_type);
+        return NULL;
+    }
+    PyObject *mono = PyObject_GetAttrString(time_mod, "monotonic_ns");
+    Py_DECREF(time_mod);
+    if (mono == NULL) {
+        Py_DECREF(enum_type);
+        return NULL;
+    }
+    Py_INCREF(pid);
+    Py_INCREF(ref);
+    Py_INCREF(packed);
+    Py_INCREF(ext);
+    Py_INCREF(batch);
+    Py_INCREF(field_marker);
+    Py_INCREF(dm);
+    Py_INCREF(dq);
+    Py_XSETREF(S->pid_type, (PyTypeObject *)pid);
+    Py_XSETREF(S->ref_type, (PyTypeObject *)ref);
+    Py_XSETREF(S->packed_type, (PyTypeObject *)packed);
+    Py_XSETREF(S->ext_type, (PyTypeObject *)ext);
+    Py_XSETREF(S->batch_type, (PyTypeObject *)batch);
+    Py_XSETREF(S->enum_type, (PyTypeObject *)enum_type);
+    Py_XSETREF(S->field_marker, field_marker);
+    Py_XSETREF(S->descr_module, dm);
+    Py_XSETREF(S->descr_qualname, dq);
+    Py_XSETREF(S->monotonic_ns, mono);
+    S->pid_off = pid_off;
+    S->ref_off = ref_off;
+    S->packed_off = packed_off;
+    S->bigint_max_bits = bigint_bits;
+    Py_CLEAR(S->last_limits);
+    Py_INCREF(Py_TYPE(limits));
+    Py_XSETREF(S->limits_type, Py_TYPE(limits));
+    CinemaLimits lim;
+    if (cinema_limits_read(limits, &lim) < 0) {
+        return NULL;
+    }
+    Py_INCREF(limits);
+    Py_XSETREF(S->default_limits, limits);
+    S->default_lim = lim;
+    S->ready = 1;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(encode_doc,
+             "encode(value, limits=None, /) -> bytes\n\n"
+             "The payload encoding of value (None: the default limits). The same bytes as\n"
+             "recorder.payload._walk.encode; never raises for any value (signals raised by\n"
+             "the value's own code, such as KeyboardInterrupt, propagate).");
+
+static PyObject *encode(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "encode(value, limits=None, /)");
+        return NULL;
+    }
+    CinemaLimits lim;
+    if (cinema_limits_from(nargs > 1 ? args[1] : NULL, &lim) < 0) {
+        return NULL;
+    }
+    PyObject *v = args[0];
+    if (v == Py_None) {
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    if (Py_TYPE(v) == cinema_state.packed_type) {
+        PyObject *data = *(PyObject **)((char *)v + cinema_state.packed_off);
+        if (data != NULL && PyBytes_CheckExact(data)) {
+            Py_INCREF(data);
+            return data;
+        }
+    }
+    char mem[512];
+    Buf b;
+    buf_init(&b, mem, sizeof(mem));
+    if (cinema_encode_into(&b, v, &lim) < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    PyObject *r = PyBytes_FromStringAndSize(b.data, b.len);
+    buf_free(&b);
+    return r;
+}
+
+PyDoc_STRVAR(ts_deltas_doc,
+             "ts_deltas(ts, /) -> bytes\n\n"
+             "int64 little-endian deltas of an int64 little-endian column (the first is 0),\n"
+             "wrapping on overflow.");
+
+static PyObject *ts_deltas(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = view.len / 8;
+    if (view.len % 8 != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "ts must hold whole int64 values");
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, view.len);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *src = (const unsigned char *)view.buf;
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    uint64_t prev = n > 0 ? get_le64(src) : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t x = get_le64(src + 8 * i);
+        put_le64(dst + 8 * i, x - prev); /* wraps modulo 2**64, as int64 */
+        prev = x;
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *api_encode_bytes(PyObject *value, PyObject *limits) {
+    PyObject *args[2] = {value, limits != NULL ? limits : Py_None};
+    return encode(NULL, args, 2);
+}
+
+static CinemaNativeAPI native_api = {
+    CINEMA_NATIVE_API_VERSION,
+    api_encode_bytes,
+    cinema_limits_from,
+};
+
+static PyMethodDef methods[] = {
+    {"setup", setup, METH_VARARGS,
+     "setup(default_limits, Pid, Ref, Packed, ExtType, EventBatch, field_marker, "
+     "bigint_max_bits): hand over the Python types the encoder recognises."},
+    {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL, encode_doc},
+    {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    "recorder._native._core",
+    "Cinema's native payload encoder and event buffer (twins of recorder.payload._walk and\n"
+    "recorder.payload._buffer).",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&CinemaEventBuffer_Type) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&CinemaEventBuffer_Type);
+    if (PyModule_AddObject(m, "EventBuffer", (PyObject *)&CinemaEventBuffer_Type) < 0) {
+        Py_DECREF(&CinemaEventBuffer_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *cap = PyCapsule_New(&native_api, "recorder._native._core._C_API", NULL);
+    if (cap == NULL || PyModule_AddObject(m, "_C_API", cap) < 0) {
+        Py_XDECREF(cap);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "API_VERSION", CINEMA_NATIVE_API_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

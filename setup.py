@@ -1,0 +1,25 @@
+"""Builds the optional native encoder (``recorder._native._core``); everything else is in
+``pyproject.toml``. Without a C compiler the build of the extension fails quietly
+(``optional=True``) and Cinema uses its pure-Python encoder, which writes the same bytes."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "recorder._native._core",
+            sources=[
+                "recorder/_native/module.c",
+                "recorder/_native/encoder.c",
+                "recorder/_native/eventbuffer.c",
+            ],
+            depends=[
+                "recorder/_native/buffer.h",
+                "recorder/_native/encoder.h",
+                "recorder/_native/cinema_native.h",
+            ],
+            extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        )
+    ]
+)
