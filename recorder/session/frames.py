@@ -171,9 +171,7 @@ def encode_map_frame(
     ``structural=True`` runs the body through the safe payload encoder first (keyframes hold
     arbitrary process states); footers are built from plain values and skip it.
     """
-    value = (
-        to_structural(body, _MAP_LIMITS) if structural else body
-    )
+    value = to_structural(body, _MAP_LIMITS) if structural else body
     raw = msgpack.packb(value, use_bin_type=True)
     return _frame(comp, ftype, 0, seq, t, t, (raw, b"", b""))
 

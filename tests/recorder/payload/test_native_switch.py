@@ -19,6 +19,8 @@ from recorder.payload import NATIVE
 from recorder.session.reader import SessionReader
 
 ROOT = Path(__file__).resolve().parents[3]
+_PYTEST = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+_DEMO = [sys.executable, "-m", "cinema", "demo", "--headless"]
 
 
 def _env(native: bool) -> dict[str, str]:
@@ -86,8 +88,7 @@ def test_demo_recordings_are_identical_with_and_without_the_native_encoder(
     for native in (True, False):
         path = tmp_path / f"{scenario}-{int(native)}.cinema"
         subprocess.run(
-            [sys.executable, "-m", "cinema", "demo", "--headless", "--scenario", scenario]
-            + ["--seed", "5", "--record", str(path)],
+            [*_DEMO, "--scenario", scenario, "--seed", "5", "--record", str(path)],
             env=_env(native),
             capture_output=True,
             check=True,
@@ -103,8 +104,7 @@ def test_the_recorder_suite_passes_on_the_pure_python_encoder() -> None:
     if not NATIVE:
         pytest.skip("the whole suite already runs on the pure-Python encoder")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-        + ["tests/recorder", "--ignore=tests/recorder/payload", "-m", "not slow"],
+        [*_PYTEST, "tests/recorder", "--ignore=tests/recorder/payload", "-m", "not slow"],
         env=_env(False),
         cwd=ROOT,
         capture_output=True,
