@@ -304,19 +304,24 @@ def open_sink(
     deterministic: bool,
     metadata: dict[str, Any],
     recorder_options: dict[str, Any],
+    need_recorder: bool = False,
 ) -> tuple[Any, bool] | None:
     """Resolve where a runtime's events go (see the module docstring).
+
+    Args:
+        need_recorder: when nothing else records, open a :class:`~recorder.Recorder` with no
+            file anyway (its ``outputs``, a live server, take the stream).
 
     Returns:
         ``(sink, owned)``, or ``None`` when nothing records.
     """
     if record is None:
         record = _env_path()
-        if record is None and _default_sinks:
+        if record is None and _default_sinks and not need_recorder:
             record = _default_sinks[-1]
-    if record is None:
+    if record is None and not need_recorder:
         return None
-    if not isinstance(record, (str, os.PathLike)):
+    if record is not None and not isinstance(record, (str, os.PathLike)):
         return record, False
     meta = {
         "program": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python",

@@ -82,6 +82,12 @@ class Runtime:
         step_cost_ns: virtual time one process step costs in deterministic mode.
         recorder_options: extra keyword arguments for the :class:`~recorder.Recorder` created
             when ``record`` is a path (``flush_interval``, ``compress``, ``wall_clock``, ...).
+        listen: start a live attach server (``docs/live.md``): a port, ``"HOST:PORT"``,
+            ``"unix"`` / ``"unix:PATH"`` or ``"tcp"`` (any free loopback port). When ``None``,
+            the ``CINEMA_LISTEN`` environment variable (``cinema record --listen``) names it.
+            The server is :attr:`live`; it records in memory when nothing else records.
+        live_options: keyword arguments of :class:`~recorder.live.LiveServer` (``pace``,
+            ``allow_remote``, ``ring_events``, ...).
     """
 
     def __init__(
@@ -95,6 +101,8 @@ class Runtime:
         keyframe_min_events: int = 4096,
         step_cost_ns: int = 1000,
         recorder_options: dict[str, Any] | None = None,
+        listen: Any = None,
+        live_options: dict[str, Any] | None = None,
     ) -> None:
         if deterministic:
             seed = env_seed(seed)
@@ -147,6 +155,21 @@ class Runtime:
             scheduler=self.scheduler,
             profile_interval_ms=profile_interval_ms,
         )
+        live: Any = None
+        pace = 0.0
+        if listen is None:
+            from recorder.live import listen_target  # reads CINEMA_LISTEN (cheap import)
+
+            listen = listen_target(None)
+            from_env = listen is not None
+        else:
+            from_env = False
+        if listen is not None:
+            from recorder.live import prepare
+
+            live, pace, recorder_options = prepare(
+                listen, recorder_options or {}, live_options, from_env
+            )
         opened = open_sink(
             record,
             clock=self.clock,
@@ -155,17 +178,23 @@ class Runtime:
             deterministic=deterministic,
             metadata=metadata or {},
             recorder_options=recorder_options or {},
+            need_recorder=live is not None,
         )
         if opened is not None:
             self.recording.attach(opened[0], owned=opened[1])
             self.scheduler.on_housekeeping(self.recording.maybe_keyframe)
             self.observability.start_profiling()
+        #: The live attach server (:class:`recorder.live.LiveServer`), when listening.
+        self.live = live.attach(self, pace=pace) if live is not None else None
 
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Stop recording (closes a Recorder this runtime opened). Processes stay as they are."""
+        """Stop recording (closes a Recorder this runtime opened) and the live server, if any.
+        Processes stay as they are."""
         self.recording.close()
+        if self.live is not None:
+            self.live.close()
 
     def __enter__(self) -> Runtime:
         return self
