@@ -59,6 +59,7 @@ class ClientFeed:
         self.source_next = 0  # the session's next sequence number (filtered feeds)
         self.missed = 0  # events lost because the client fell behind
         self.gaps = 0
+        self.tail_sent = False
         self._pending: list[Item] = [("data", header)]
         self._file: IO[bytes] | None = None
         self._file_decoder: StreamDecoder | None = None
@@ -136,6 +137,7 @@ class ClientFeed:
                 continue
             frames = ring.frames_from(self.cursor)
             if not frames:
+                self._maybe_tail(out)
                 break
             for fr in frames:
                 size += self._send_frame(fr, out)
@@ -143,6 +145,20 @@ class ClientFeed:
                 if size >= budget:
                     break
         return out
+
+    def _maybe_tail(self, out: list[Item]) -> None:
+        """The recording finished: a client that got the file's very bytes gets its end too
+        (footer and trailer), and holds a complete session file."""
+        tail = self.ring.tail
+        if tail is None or self.tail_sent or self.cursor < self.ring.next_number:
+            return
+        self.tail_sent = True
+        if self.delta == 0 and not self.gaps and not self.sub.filtered:
+            out.append(("data", tail))
+
+    def lost_frames(self) -> bool:
+        """Whether the ring already dropped frames this client has not been given."""
+        return self._file is None and self.started and self.cursor < self.ring.first_number
 
     def behind(self) -> int:
         """Frames written that this client has not been given yet."""

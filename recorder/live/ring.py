@@ -60,6 +60,8 @@ class FlightRecorder:
         self.event_count = 0  # events written since the recording began (the next seq)
         self.want_keyframe = False
         self.dropped_frames = 0
+        #: The footer frame and trailer, once the recording finished (a complete file's end).
+        self.tail: bytes | None = None
 
     # ------------------------------------------------------------------ writing
 

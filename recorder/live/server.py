@@ -43,7 +43,13 @@ from recorder.live.protocol import (
     encode_data,
 )
 from recorder.live.ring import FlightRecorder
-from recorder.session.format import FRAME_HEADER, FrameType, SessionFormatError
+from recorder.session.format import (
+    FRAME_HEADER,
+    TRAILER,
+    TRAILER_MAGIC,
+    FrameType,
+    SessionFormatError,
+)
 from recorder.session.stream import StreamDecoder
 
 if TYPE_CHECKING:
@@ -130,6 +136,7 @@ class _Client:
     control: deque[dict[str, Any]] = field(default_factory=deque)
     feed: ClientFeed | None = None
     progress: float = 0.0  # last time it accepted bytes or had nothing to take
+    lost_since: float | None = None  # since when the ring no longer holds its next frame
     sent_bytes: int = 0
 
     def describe(self) -> dict[str, Any]:
@@ -188,6 +195,8 @@ class LiveServer:
         self.max_control_queue = max_control_queue
         self.hello_timeout = hello_timeout
         self.announce_on_stderr = announce
+        if announce:
+            _log_to_stderr()
         self.header: bytes | None = None
         self.meta: dict[str, Any] = {}
         self.session_file: str | None = None
@@ -339,12 +348,13 @@ class LiveServer:
                 self._head = bytearray()
         for fr in frames:
             h = fr.header
-            if h.type == FrameType.FOOTER:
-                continue
             raw = FRAME_HEADER.pack(
                 b"CFRM", h.type, h.flags, 0, h.count, h.crc, h.first_seq, h.t_first, h.t_last,
                 *h.stored, *h.raw,
             ) + fr.body  # fmt: skip
+            if h.type == FrameType.FOOTER:  # the recording ended: its footer and trailer
+                self.ring.tail = raw + TRAILER.pack(h.offset, TRAILER_MAGIC)
+                continue
             self.ring.add(h, raw, h.offset)
             self._write_recordings(h, raw)
         self.wake()
@@ -545,7 +555,7 @@ class LiveServer:
         }
 
     def _refuse(self, client: _Client, reason: str) -> None:
-        log.warning("live: refused %s: %s", client.peer, reason)
+        log.warning("refused %s: %s", client.peer, reason)
         self.refused.append((client.peer, reason))
         with self._lock:
             client.control.clear()
@@ -597,15 +607,26 @@ class LiveServer:
                 continue
             self._fill(c)
             self._flush(c)
+            feed = c.feed
+            if feed is not None and feed.lost_frames():
+                c.lost_since = c.lost_since or now
+            else:
+                c.lost_since = None
             if c.out and now - c.progress > self.stall_timeout:
                 self._drop(c, f"stalled: read nothing for {self.stall_timeout:g} s")
+            elif c.lost_since is not None and now - c.lost_since > self.stall_timeout:
+                self._drop(
+                    c,
+                    f"stalled: fell behind the flight recorder for {self.stall_timeout:g} s "
+                    "(it missed events and did not catch up)",
+                )
             elif c.feed is not None and c.feed.missed > self.max_missed:
                 self._drop(c, f"fell too far behind: missed {c.feed.missed:,} events")
             elif not c.out:
                 c.progress = now
 
     def _drop(self, client: _Client, reason: str) -> None:
-        log.warning("live: dropped client %s: %s", client.peer, reason)
+        log.warning("dropped client %s: %s", client.peer, reason)
         self.dropped.append((client.peer, reason))
         client.out.clear()
         self._close(client, reason)
@@ -658,6 +679,15 @@ class LiveServer:
         """Tell every client goodbye, close the sockets, remove the connection file."""
         if self.closed:
             return
+        # let the clients take the last frames (and a finished file's footer) first
+        deadline = time.monotonic() + 2.0
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            with self._lock:
+                feeds = [c.feed for c in self._clients if c.ready and c.feed is not None]
+            if all(f.behind() == 0 and (self.ring.tail is None or f.tail_sent) for f in feeds):
+                break
+            self.wake()
+            time.sleep(0.01)
         self.broadcast({"op": "bye", "reason": "the program closed its live server"})
         deadline = time.monotonic() + 1.0
         while self._thread.is_alive() and time.monotonic() < deadline:
@@ -702,6 +732,16 @@ class LiveServer:
 
 #: Data messages the server sends are at most this big (frames are cut into chunks).
 SERVER_DATA_CHUNK = 1 << 20
+
+
+def _log_to_stderr() -> None:
+    """Refusals and drops on stderr, for a server started from the command line."""
+    if not any(getattr(h, "_cinema_live", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("cinema live: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        handler._cinema_live = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
 
 
 def _socket_alive(path: str) -> bool:
