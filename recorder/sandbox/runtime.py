@@ -25,6 +25,7 @@ ends processes, starts GenServers, and offers the parts' operations as one API.
 from __future__ import annotations
 
 import inspect
+import os
 import random
 from collections.abc import Callable
 from typing import Any
@@ -157,13 +158,12 @@ class Runtime:
         )
         live: Any = None
         pace = 0.0
-        if listen is None:
-            from recorder.live import listen_target  # reads CINEMA_LISTEN (cheap import)
+        from_env = False
+        if listen is None and os.environ.get("CINEMA_LISTEN"):
+            from recorder.live import listen_target  # the first runtime listens there
 
             listen = listen_target(None)
             from_env = listen is not None
-        else:
-            from_env = False
         if listen is not None:
             from recorder.live import prepare
 
