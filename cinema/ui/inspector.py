@@ -109,7 +109,7 @@ class InspectorWidget(QWidget):
         st = self.state
         color = STATUS_COLORS.get(p.status, self.theme.foreground)
         self.title.setText(
-            f"{p.name} &lt;{p.pid}&gt; <span style='color:{color}'>● {p.status}</span>"
+            f"{p.name} &lt;0.{p.pid}.0&gt; <span style='color:{color}'>● {p.status}</span>"
             f" <small>at event #{st.seq:,}</small>"
         )
         sec = self._section("Process", p.behaviour)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cinema.model.present import pid_text
 from cinema.model.world import STATUSES, World
 from cinema.views.layout import Point, TreeLayout, ego_layout
 from cinema.views.sequence import sequence_frame
@@ -143,7 +144,7 @@ class GraphModel:
         return idx, in_flight
 
     def _label(self, pid: int, mailbox: int) -> str:
-        name = self.names.get(pid, f"<{pid}>")
+        name = self.names.get(pid) or pid_text(pid)
         return f"{name} ({mailbox})" if mailbox else name
 
     def _nodes(
@@ -331,4 +332,4 @@ class GraphModel:
         return frame
 
     def names_for(self, pids: Sequence[int]) -> list[str]:
-        return [self.names.get(p, f"<{p}>") for p in pids]
+        return [self.names.get(p) or pid_text(p) for p in pids]

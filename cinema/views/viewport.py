@@ -23,6 +23,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from cinema.model.present import pid_text
+
 __all__ = [
     "COARSE_BINS",
     "EXACT_GROUP_LANES",
@@ -171,7 +173,7 @@ class LaneLayout:
             has_children = end > r + 1
             folded = has_children and pid in self.collapsed
             p = self.processes[pid]
-            label = f"{p.name} <{pid}>"
+            label = f"{p.name} {pid_text(pid)}"
             hi = end if folded else r + 1
             row_of_rank[r:hi] = len(rows)
             rows.append(LaneRow(pid, label, self.depth[r], r, hi, has_children, folded))
