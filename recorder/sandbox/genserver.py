@@ -156,7 +156,7 @@ async def _serve_one(
     proc: Process, server: GenServer, cls: str, timeout: float | None
 ) -> float | None:
     try:
-        msg_id, sender, message = await proc._receive_envelope(None, timeout)
+        msg_id, sender, message, _ = await proc._receive_envelope(None, timeout)
     except ReceiveTimeout:
         result = await _run(server.handle_info("timeout", proc._state))
         return _after_noreply(proc, cls, "handle_info", result, Trigger.TIMEOUT, NO_PEER, NO_REF)

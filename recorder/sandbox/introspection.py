@@ -42,7 +42,7 @@ def process_info(rt: Runtime, pid: Pid | str) -> dict[str, Any]:
         "registered": proc._registered,
         "trap_exit": proc.trap_exit,
         "mailbox_len": len(proc._mailbox),
-        "mailbox": [(m, Pid(s), msg) for m, s, msg in proc._mailbox],
+        "mailbox": [(m, Pid(s), msg) for m, s, msg, _ in proc._mailbox],
         "links": [Pid(n) for n in proc._links],
         "monitors": [(ref, Pid(target)) for ref, target in proc._monitors.items()],
         "monitored_by": [Pid(n) for n, _ in proc._watchers.values()],
@@ -93,10 +93,11 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
 
 def _world_process(proc: Process) -> dict[str, Any]:
     mailbox = []
-    for i, (msg_id, sender, message) in enumerate(proc._mailbox):
+    for i, (msg_id, sender, message, recorded) in enumerate(proc._mailbox):
         if i >= _MAILBOX_IN_WORLD:
             break
-        mailbox.append([msg_id, sender, message])
+        # As its SEND recorded it: the live object may have changed since.
+        mailbox.append([msg_id, sender, message if recorded is None else recorded])
     return {
         "pid": proc._n,
         "name": proc.name,

@@ -16,6 +16,7 @@ from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind
 from recorder.payload import Pid, Ref
 from recorder.sandbox.errors import BadArg, CallError, ReceiveTimeout
 from recorder.sandbox.process import NOTHING, Envelope, From, Process
+from recorder.sandbox.recording import IMMUTABLE, captured
 from recorder.sandbox.timers import TimerEntry
 
 if TYPE_CHECKING:
@@ -104,13 +105,17 @@ class PostOffice:
         """Put a message in its receiver's mailbox now (records SEND, or SEND + DROP)."""
         rec = self._rec
         if rec.active:
-            rec.record(_SEND, sender_n, target_n, msg_id, message)
+            # Captured now: the session shows what was sent, whatever happens to it later.
+            recorded = message if type(message) in IMMUTABLE else captured(message)
+            rec.record(_SEND, sender_n, target_n, msg_id, recorded)
+        else:
+            recorded = None
         proc = self._processes.get(target_n)
         if proc is None:
             if rec.active:
                 rec.record(_DROP, sender_n, target_n, msg_id, _NOPROC_DROP)
             return
-        proc._mailbox.append((msg_id, sender_n, message))
+        proc._mailbox.append((msg_id, sender_n, message, recorded))
         if proc._waiting:
             match = proc._match
             if match is not None:

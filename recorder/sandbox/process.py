@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Envelope", "From", "Process", "ProcessBody"]
 
-#: ``(message id, sender pid number, message)`` as queued in a mailbox.
-Envelope = tuple[int, int, Any]
+#: ``(message id, sender pid number, message, as recorded)`` as queued in a mailbox; the last
+#: is the message as its SEND event recorded it (frozen if it could change), ``None`` when
+#: nothing records; keyframes show it instead of the live object.
+Envelope = tuple[int, int, Any, Any]
 #: Who to reply to: ``(caller pid, call reference)``; handed to ``GenServer.handle_call``.
 From = tuple[Pid, Ref]
 ProcessBody = Callable[..., Coroutine[Any, Any, Any]]

@@ -36,19 +36,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from recorder.events import EventKind
-from recorder.payload import freeze
+from recorder.payload import Pid, Ref, freeze
 from recorder.session.writer import Recorder
 
 if TYPE_CHECKING:
     from recorder.sandbox.process import Process
 
 __all__ = [
+    "IMMUTABLE",
     "ENV_RECORD",
     "ENV_SEED",
     "EventSink",
     "Record",
     "RecordTarget",
     "Recording",
+    "captured",
     "env_seed",
     "open_sink",
     "pop_default_sink",
@@ -65,6 +67,28 @@ _STATE = int(EventKind.STATE)
 
 #: ``record(kind, pid, peer, ref, data)``.
 Record = Callable[[int, int, int, int, Any], None]
+
+#: Types whose values never change: recorded as they are, without freezing.
+IMMUTABLE = frozenset({int, float, complex, str, bytes, bool, type(None), Pid, Ref})
+_CHECK_DEPTH = 3
+
+
+def _immutable(value: Any, depth: int) -> bool:
+    t = type(value)
+    if t in IMMUTABLE:
+        return True
+    if t is tuple and depth > 0 and len(value) <= 8:
+        return all(_immutable(item, depth - 1) for item in value)
+    return False
+
+
+def captured(value: Any) -> Any:
+    """``value`` as it is now, for the recording: itself if it cannot change (numbers,
+    strings, pids, small tuples of those), else frozen into a :class:`~recorder.payload.Packed`
+    (a mutable message may be changed by its receiver, or by its sender, after it was sent)."""
+    if _immutable(value, _CHECK_DEPTH):
+        return value
+    return freeze(value)
 
 
 class EventSink(Protocol):

@@ -147,11 +147,6 @@ def test_keyframes_reuse_the_frozen_state_bytes() -> None:
     assert row["state"] is last_state  # the same Packed: embedded as is, never re-encoded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Recorder keeps SEND payloads as live objects and encodes them on its thread; "
-    "fixed when Recorder.emit encodes on the calling thread (issue 11, the writer's part)",
-)
 def test_a_receiver_that_mutates_its_message_does_not_change_what_was_sent(
     tmp_path: Path,
 ) -> None:
@@ -169,3 +164,39 @@ def test_a_receiver_that_mutates_its_message_does_not_change_what_was_sent(
     with SessionReader(path) as reader:
         (send,) = [e for e in reader.events() if e.kind == EventKind.SEND]
     assert send.data == {"items": ["original"]}
+
+
+def test_a_queued_message_changed_by_its_sender_shows_as_sent_in_keyframes() -> None:
+    sink = CaptureSink()
+    rt = Runtime(deterministic=True, record=sink, profile_interval_ms=None)
+
+    async def idle(proc: Process) -> None:
+        await proc.receive("never")
+
+    pid = rt.spawn(idle)
+    buffer = {"n": 1}
+    rt.send(pid, buffer)
+    buffer["n"] = 2  # the sender reuses its buffer; the message waits in the mailbox
+    rt.run()
+    (send,) = sink.events.of(EventKind.SEND)
+    assert send.data.decode() == {"n": 1}
+    (row,) = rt.recording._world()["processes"]
+    ((msg_id, _, message),) = row["mailbox"]
+    assert msg_id == send.ref and message.decode() == {"n": 1}
+
+
+def test_immutable_messages_are_recorded_as_they_are() -> None:
+    sink = CaptureSink()
+    rt = Runtime(deterministic=True, record=sink, profile_interval_ms=None)
+
+    async def idle(proc: Process) -> None:
+        await proc.receive("never")
+
+    pid = rt.spawn(idle)
+    for message in (1, "text", pid, ("ping", pid, 3), ("$cast", ("nested", 1.5))):
+        rt.send(pid, message)
+    rt.send(pid, ("with", ["a list"]))
+    rt.run()
+    sends = [e.data for e in sink.events.of(EventKind.SEND)]
+    assert sends[:5] == [1, "text", pid, ("ping", pid, 3), ("$cast", ("nested", 1.5))]
+    assert isinstance(sends[5], Packed) and sends[5].decode() == ("with", ["a list"])
