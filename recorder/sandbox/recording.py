@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from recorder.sandbox.process import Process
 
 __all__ = [
-    "IMMUTABLE",
     "ENV_RECORD",
     "ENV_SEED",
+    "IMMUTABLE",
     "EventSink",
     "Record",
     "RecordTarget",
