@@ -136,10 +136,10 @@ def take(
     for proc in procs:
         state, copied = _copy(proc._state) if proc._has_state else (None, True)
         mailbox = []
-        for msg_id, sender, message in proc._mailbox:
+        for msg_id, sender, message, *_recorded in proc._mailbox:
             msg, ok = _copy(message)
             copied = copied and ok
-            mailbox.append((msg_id, sender, msg))
+            mailbox.append((msg_id, sender, msg, None))
         entries = [s for _e, s in timers.get(proc._n, [])]
         for s in entries:
             if s.arg is not None:
@@ -189,12 +189,12 @@ def restore(rt: Runtime, snap: SystemSnapshot) -> dict[str, Any]:
 
 def _restore_mailbox(rt: Runtime, proc: Process, saved: SavedProcess) -> None:
     rec = rt.recording
-    for msg_id, sender, _message in list(proc._mailbox):
+    for msg_id, sender, _message, *_recorded in list(proc._mailbox):
         if rec.active:
             rec.record(_DROP, sender, proc._n, msg_id, _RESTORE_DROP)
     proc._mailbox.clear()
     post = rt.post
-    for _msg_id, sender, message in saved.mailbox:
+    for _msg_id, sender, message, *_recorded in saved.mailbox:
         msg, _ = _copy(message)
         post.deliver(sender, proc._n, post.next_id(), msg)
 

@@ -64,7 +64,7 @@ class EventContext:
         for proc in list(self.runtime.processes.values()):
             self.names[proc.pid.n] = (proc.name, proc.behaviour)
             if messages:
-                for msg_id, _sender, message in list(proc._mailbox):
+                for msg_id, _sender, message, *_recorded in list(proc._mailbox):
                     self._remember(msg_id, message)
             if states and proc._has_state and proc._recorded_state is not None:
                 self.states[proc.pid.n] = proc._recorded_state
