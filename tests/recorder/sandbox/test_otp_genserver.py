@@ -149,18 +149,18 @@ SCENARIOS = {
 
 @pytest.mark.parametrize("mode", MODES)
 def test_start_is_synchronous(mode: str) -> None:
-    """``gen_server:start_link/3``: "the gen_server process calls Module:init/1 to initialize.
-    To ensure a synchronized startup procedure, start_link/3,4 does not return until
-    Module:init/1 has returned" (OTP 25, stdlib, gen_server)."""
+    """gen_server(3erl), ``start_link/3,4``: "The gen_server process calls Module:init/1 to
+    initialize. To ensure a synchronized startup procedure, start_link/3,4 does not return
+    until Module:init/1 has returned." (OTP 25)"""
     assert run_scenario(mode, start_is_synchronous) == {"init_ran_before_start_returned": True}
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_init_stop_or_exit_makes_start_return_an_error(mode: str) -> None:
-    """``gen_server:start_link/3``: "If Module:init/1 fails with Reason, the function returns
-    {error,Reason}. If Module:init/1 returns {stop,Reason} ... the process is terminated and
-    the function returns {error,Reason}" (OTP 25, gen_server); a linked starter that traps
-    exits then gets the EXIT too (``proc_lib:init_ack`` first, then ``exit(Reason)``)."""
+    """gen_server(3erl), ``start_ret()``: "{error,Reason}: Module:init/1 returned
+    {stop,Reason} or failed with Reason. The gen_server process is terminated and an exit
+    signal with the same Reason is sent to linked processes and ports." (OTP 25) A bad return
+    value fails with ``{bad_return_value, V}`` (gen_server.erl ``init_it``)."""
     assert run_scenario(mode, init_failure_is_a_start_error) == {
         "stop": ("error", "no_way"),
         "exit": ("error", "boom"),
@@ -172,10 +172,10 @@ def test_init_stop_or_exit_makes_start_return_an_error(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_late_reply_never_lands(mode: str) -> None:
-    """``gen_server:call/3``: "Before OTP 24, if the caller uses (try...)catch to avoid process
-    exit, and the server happens to just be late with the reply, it may arrive to the
-    process message queue any time later ... this is no longer the case" (OTP 25, gen_server:
-    the reply goes to an alias that the timeout deactivates)."""
+    """gen_server(3erl), ``call/3``: "Before OTP 24, if the caller uses (try...)catch to avoid
+    process exit, and the server happens to just be late with the reply, it may arrive to the
+    process message queue any time later. ... Starting with OTP 24, gen_server:call uses
+    process aliases, so late replies will not be received." (OTP 25)"""
     assert run_scenario(mode, late_reply_never_lands) == {
         "call": "timeout",
         "mailbox_after": [],
@@ -185,18 +185,18 @@ def test_a_late_reply_never_lands(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_calling_self_exits_with_calling_self(mode: str) -> None:
-    """``gen_server:call/2,3``: "The call can fail for many reasons, including ... the calling
-    process calling itself (calling_self)" — the caller exits with
-    ``{calling_self, {gen_server, call, [...]}}`` at once (OTP 25, gen_server / gen.erl)."""
+    """gen_server(3erl), ``call/2,3``: "This call may exit the calling process with an exit
+    term on the form {Reason, Location} ... calling_self: A call to self() would hang
+    indefinitely." (OTP 25)"""
     assert run_scenario(mode, calling_self_exits) == {"reason": "calling_self"}
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_stop_with_a_reply_runs_terminate_before_replying(mode: str) -> None:
-    """``Module:handle_call/3`` returning ``{stop,Reason,Reply,NewState}``: "Reply is given back
-    to From as the reply ... then the gen_server calls Module:terminate(Reason,NewState)" — in
-    gen_server.erl the reply is sent in the ``after`` of the terminate call, so terminate has
-    run when the caller gets it (OTP 25)."""
+    """gen_server(3erl), ``Module:handle_call/3``: "{stop,Reason,Reply,NewState}: The
+    gen_server process will call Module:terminate(Reason,NewState) and then terminate." In
+    OTP 25's gen_server.erl the reply is sent in the ``after`` of that terminate call, so
+    ``terminate`` has run when the caller gets the reply."""
     assert run_scenario(mode, stop_with_reply_runs_terminate_before_replying) == {
         "reply": "stopped",
         "mailbox_when_reply_came": [("terminated", "normal")],
@@ -206,9 +206,10 @@ def test_stop_with_a_reply_runs_terminate_before_replying(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_only_the_parent_exit_stops_a_trapping_server(mode: str) -> None:
-    """``Module:terminate/2``: "If the gen_server is part of a supervision tree and is ordered
-    by its supervisor to terminate ... {'EXIT', Parent, Reason}" stops it; an EXIT from any
-    other process is an ordinary message for ``handle_info/2`` (OTP 25, gen_server)."""
+    """gen_server(3erl), ``Module:terminate/2``: "Even if the gen_server process is not part
+    of a supervision tree, this function is called if it receives an 'EXIT' message from its
+    parent. Reason is the same as in the 'EXIT' message." (OTP 25) An 'EXIT' from any other
+    process is an ordinary message for ``handle_info/2``."""
     assert run_scenario(mode, only_the_parent_exit_stops_a_trapping_server) == {
         "alive_after_other_exit": True,
         "alive_after_parent_exit": False,

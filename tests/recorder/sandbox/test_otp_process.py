@@ -150,9 +150,10 @@ SCENARIOS = {
 
 @pytest.mark.parametrize("mode", MODES)
 def test_exit_self_normal_ends_the_process(mode: str) -> None:
-    """``erlang:exit/2``: "If Reason is the atom normal, Pid does not exit, unless Pid is the
-    calling process, in which case it exits with reason normal ... If Pid is trapping exits,
-    the exit signal is transformed into a message {'EXIT', From, normal}" (OTP 25, erts)."""
+    """erlang(3erl), ``exit/2``, on ``erlang:exit(self(), normal)``: "If P is trapping exits,
+    the exit signal is transformed into a message {'EXIT', From, normal}, where From is P's
+    process identifier, and delivered to P's message queue. P exits with reason normal if P
+    is not trapping exits." (OTP 25)"""
     assert run_scenario(mode, exit_self_normal_ends_the_process) == {
         "down": "normal",
         "ran_on": False,
@@ -163,10 +164,11 @@ def test_exit_self_normal_ends_the_process(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_linking_to_a_dead_process_raises_noproc_or_gives_an_exit(mode: str) -> None:
-    """``erlang:link/1``: "If PidOrPort does not exist ... and the caller is not trapping exits,
-    the call fails with reason noproc"; a caller that traps exits gets ``{'EXIT', PidOrPort,
-    noproc}`` and ``link`` returns true (OTP 25, erts). The error is catchable: the caller
-    lives on."""
+    """erlang(3erl), ``link/1``: "If the above is true [it is cheap to check, and the caller
+    does not trap exits] and the linkee does not exist, link/1 will raise a noproc error
+    exception." Otherwise "exit signals are triggered due to a link ... when no linkee exist
+    (noproc exit reason)": a caller that traps exits gets ``{'EXIT', Pid, noproc}`` (OTP 25).
+    The exception is catchable: the caller lives on."""
     assert run_scenario(mode, link_to_a_dead_process) == {
         "not_trapping": ("error", "noproc"),
         "still_alive": True,
@@ -177,10 +179,11 @@ def test_linking_to_a_dead_process_raises_noproc_or_gives_an_exit(mode: str) -> 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_monitor_by_name_reports_the_name_in_its_down(mode: str) -> None:
-    """``erlang:monitor/2``: "If the monitor was created using a registered name, Object is
-    {RegisteredName, Node}" in ``{'DOWN', MonitorRef, Type, Object, Info}``; a name nobody
-    holds gives an immediate DOWN with ``noproc`` (OTP 25, erts). The sandbox has one node:
-    the DOWN names the name alone (docs/sandbox.md)."""
+    """erlang(3erl), ``monitor/2``, in ``{'DOWN', MonitorRef, Type, Object, Info}``: "When
+    monitoring process or port by name, Object will have format {RegisteredName, Node} where
+    RegisteredName is the name which has been used with monitor/2 call"; Info is "noproc
+    (process or port did not exist at the time of monitor creation)" (OTP 25). The sandbox has
+    one node: its DOWN names the name alone (docs/sandbox.md)."""
     assert run_scenario(mode, monitor_by_name_reports_the_name) == {
         "down": ("named", "bye"),
         "nobody": ("nobody", "noproc"),
@@ -190,10 +193,10 @@ def test_a_monitor_by_name_reports_the_name_in_its_down(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_demonitor_takes_flush_and_info(mode: str) -> None:
-    """``erlang:demonitor/2``: ``flush`` "removes (one) {_, MonitorRef, _, _, _} message, if
-    there is one, from the caller message queue"; with ``info`` it returns true if "the
-    monitor was found and removed", false if it "was not found and could not be removed"
-    (it had fired) (OTP 25, erts)."""
+    """erlang(3erl), ``demonitor/2``: "flush: Removes (one) {_, MonitorRef, _, _, _} message,
+    if there is one, from the caller message queue after monitoring has been stopped."
+    "info: ... true: The monitor was found and removed. ... false: The monitor was not found
+    and could not be removed." (OTP 25)"""
     assert run_scenario(mode, demonitor_flush_and_info) == {
         "flush_info_after_down": False,
         "mailbox_after_flush": [],
@@ -207,9 +210,10 @@ def test_demonitor_takes_flush_and_info(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_shutdown_exits_propagate_through_links(mode: str) -> None:
-    """Processes, "Receiving Exit Signals": "If the exit reason is not normal, ... the
-    receiving process is terminated" unless it traps exits — ``shutdown`` and
-    ``{shutdown, _}`` included; only ``normal`` is ignored (OTP 25, Reference Manual)."""
+    """erlang(3erl), ``exit/2``: "The following behavior applies if Reason is any term, except
+    normal or kill ...: If P is not trapping exits, P exits with exit reason Reason." A link
+    sends the same signal (Reference Manual, Processes): ``shutdown`` and ``{shutdown, _}``
+    kill a linked process that does not trap exits; only ``normal`` is ignored (OTP 25)."""
     assert run_scenario(mode, shutdown_exits_propagate_through_links) == {
         "shutdown_kills": "shutdown",
         "shutdown_tuple_kills": ("shutdown", "done"),

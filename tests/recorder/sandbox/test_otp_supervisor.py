@@ -223,10 +223,9 @@ SEEDS = (1, 2, 3, 5, 8)
 
 @pytest.mark.parametrize("mode", MODES)
 def test_children_start_one_at_a_time_in_order(mode: str) -> None:
-    """``supervisor``: "When started, the supervisor does not automatically start any child
-    processes" ... "the children are started in the order they are specified in the list"
-    — each start waits for the child's init (OTP 25, stdlib, supervisor, Supervision
-    Principles)."""
+    """supervisor(3erl), Supervision Principles: "When the supervisor is started, the child
+    processes are started in order from left to right according to this list." (OTP 25) Each
+    start waits for the child's init (``start_link`` is synchronous), whatever the seed."""
     for seed in SEEDS:
         assert run_scenario(mode, children_start_one_at_a_time_in_order, seed) == {
             "log": [("started", "a"), ("started", "b"), ("started", "c")]
@@ -237,11 +236,11 @@ def test_children_start_one_at_a_time_in_order(mode: str) -> None:
 def test_a_child_that_fails_at_boot_stops_the_supervisor_after_its_started_siblings(
     mode: str,
 ) -> None:
-    """``supervisor:start_link/2,3``: "If any child process start function fails or returns an
-    error tuple or an erroneous value, the supervisor first terminates all already started
-    child processes with reason shutdown and then terminate itself and returns
-    {error, {shutdown, Reason}}" (OTP 25, supervisor); Reason is
-    ``{failed_to_start_child, Id, Why}``, children stop last-started first."""
+    """supervisor(3erl), ``start_link/2,3``: "If any child process start function fails or
+    returns an error tuple or an erroneous value, the supervisor first terminates all already
+    started child processes with reason shutdown and then terminate itself and returns
+    {error, {shutdown, Reason}}." (OTP 25) Reason is ``{failed_to_start_child, Id, Why}``;
+    the children stop last-started first."""
     for seed in SEEDS:
         assert run_scenario(mode, boot_failure_stops_the_started_children, seed) == {
             "result": ("error", ("shutdown", ("failed_to_start_child", "c", "cfail"))),
@@ -257,10 +256,10 @@ def test_a_child_that_fails_at_boot_stops_the_supervisor_after_its_started_sibli
 
 @pytest.mark.parametrize("mode", MODES)
 def test_start_child_failure_is_an_error_and_the_supervisor_stays_up(mode: str) -> None:
-    """``supervisor:start_child/2``: "If the child process start function returns an error
-    tuple or an erroneous value, or if it fails, the child specification is discarded, and
-    the function returns {error,Error} where Error is a term containing information about the
-    error and child specification" (OTP 25, supervisor)."""
+    """supervisor(3erl), ``start_child/2``: "If the child process start function returns an
+    error tuple or an erroneous value, or if it fails, the child specification is discarded,
+    and the function returns {error,Error}, where Error is a term containing information
+    about the error and child specification." (OTP 25)"""
     assert run_scenario(mode, start_child_failure_leaves_the_supervisor_up) == {
         "stop": ("error", "nope", "child"),
         "exit": ("error", "boom", "child"),
@@ -271,9 +270,11 @@ def test_start_child_failure_is_an_error_and_the_supervisor_stays_up(mode: str) 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_one_for_all_restarts_stop_in_reverse_and_start_in_order(mode: str) -> None:
-    """Supervision Principles, one_for_all: "all other child processes are terminated and then
-    all child processes, including the terminated one, are restarted"; children terminate in
-    reverse start order and start in start order (OTP 25), whatever the seed."""
+    """supervisor(3erl): one_for_all - "If one child process terminates and is to be
+    restarted, all other child processes are terminated and then all child processes are
+    restarted."; "When the supervisor terminates, it first terminates its child processes in
+    reversed start order" (OTP 25). The restart stops in reverse start order and starts in
+    start order, whatever the seed."""
     expected = {
         "log": [
             ("terminated", "b", "boom"),
@@ -292,9 +293,9 @@ def test_one_for_all_restarts_stop_in_reverse_and_start_in_order(mode: str) -> N
 
 @pytest.mark.parametrize("mode", MODES)
 def test_rest_for_one_restarts_stop_in_reverse_and_start_in_order(mode: str) -> None:
-    """Supervision Principles, rest_for_one: "the rest of the child processes (that is, the
-    child processes after the terminated process in start order) are terminated. Then the
-    terminated child process and the rest of the child processes are restarted" (OTP 25)."""
+    """supervisor(3erl): rest_for_one - "the 'rest' of the child processes (that is, the child
+    processes after the terminated child process in the start order) are terminated. Then the
+    terminated child process and all child processes after it are restarted." (OTP 25)"""
     expected = {
         "log": [
             ("terminated", "b", "boom"),
@@ -311,10 +312,10 @@ def test_rest_for_one_restarts_stop_in_reverse_and_start_in_order(mode: str) -> 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_start_child_with_a_present_id_is_already_started_or_already_present(mode: str) -> None:
-    """``supervisor:start_child/2``: "If there already exists a child specification with the
-    specified identifier, ChildSpec is discarded, and the function returns {error,
-    already_present} or {error,{already_started,Child}}, depending on if the corresponding
-    child process is running or not" (OTP 25, supervisor); ``delete_child`` of a running
+    """supervisor(3erl), ``start_child/2``: "If there already exists a child specification with
+    the specified identifier, ChildSpec is discarded, and the function returns
+    {error,already_present} or {error,{already_started,Child}}, depending on if the
+    corresponding child process is running or not." (OTP 25) ``delete_child`` of a running
     child is ``{error, running}``, ``restart_child`` of an unknown one ``{error, not_found}``."""
     assert run_scenario(mode, start_child_with_a_present_id) == {
         "running": ("error", ("already_started", "pid")),
@@ -328,9 +329,10 @@ def test_start_child_with_a_present_id_is_already_started_or_already_present(mod
 
 @pytest.mark.parametrize("mode", MODES)
 def test_start_child_with_a_taken_name_is_already_started_and_makes_no_process(mode: str) -> None:
-    """``gen_server:start_link/4``: "If a process with the specified ServerName exists
-    already, the function returns {error,{already_started,Pid}}"; through ``start_child`` the
-    error names the spec, no process is left behind and the supervisor lives (OTP 25)."""
+    """gen_server(3erl), ``start_ret()``: "{error,{already_started,OtherPid}}: A process with the
+    specified ServerName exists already with the process identifier OtherPid. This
+    gen_server was not started." (OTP 25) Through ``start_child`` the error also names the
+    spec; no process is left behind and the supervisor lives."""
     assert run_scenario(mode, start_child_with_a_taken_name) == {
         "result": ("error", ("already_started", "pid"), "child"),
         "processes_made": 0,
@@ -341,10 +343,10 @@ def test_start_child_with_a_taken_name_is_already_started_and_makes_no_process(m
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_malformed_child_spec_is_an_error_reply(mode: str) -> None:
-    """``supervisor:start_child/2`` checks the spec (``check_childspecs/1``): a bad value is
-    ``{error, {invalid_restart_type, R}}``, ``{invalid_shutdown, S}``,
-    ``{invalid_child_type, T}``, a missing start ``missing_start``; the supervisor goes on
-    (OTP 25, supervisor)."""
+    """supervisor(3erl), ``start_child/2`` and ``check_childspecs/1``: a malformed spec is an
+    error reply, ``{error, {invalid_restart_type, R}}``, ``{invalid_shutdown, S}``,
+    ``{invalid_child_type, T}``, ``missing_start`` (OTP 25, supervisor.erl
+    ``check_childspec``); the supervisor goes on."""
     assert run_scenario(mode, malformed_child_spec_is_an_error_reply) == {
         "restart": ("error", ("invalid_restart_type", "sometimes")),
         "shutdown": ("error", ("invalid_shutdown", -1)),
@@ -356,10 +358,11 @@ def test_a_malformed_child_spec_is_an_error_reply(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_count_children_reports_specs_active_supervisors_workers(mode: str) -> None:
-    """``supervisor:count_children/1``: "specs - The total count of children, dead or alive;
-    active - The count of all actively running child processes; supervisors - The count of
-    all children marked as child_type = supervisor in the specification list, regardless if
-    the child process is still alive; workers - ... worker ..." (OTP 25, supervisor)."""
+    """supervisor(3erl), ``count_children/1``: "specs - The total count of children, dead or
+    alive. active - The count of all actively running child processes managed by this
+    supervisor. ... supervisors - The count of all children marked as child_type = supervisor
+    in the specification list, regardless if the child process is still alive. workers - The
+    count of all children marked as child_type = worker ..." (OTP 25)"""
     assert run_scenario(mode, count_children) == {
         "counts": {"active": 2, "specs": 3, "supervisors": 1, "workers": 2}
     }
@@ -367,19 +370,19 @@ def test_count_children_reports_specs_active_supervisors_workers(mode: str) -> N
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_supervisor_child_shuts_down_in_infinity_by_default(mode: str) -> None:
-    """Child specification ``shutdown``: "The default value for shutdown is 5000 if the child
-    is of type worker and infinity if the child is of type supervisor" (OTP 25,
-    supervisor)."""
+    """supervisor(3erl), child specification: "The shutdown key is optional. If it is not
+    specified, it defaults to 5000 if the child is of type worker and it defaults to infinity
+    if the child is of type supervisor." (OTP 25)"""
     assert run_scenario(mode, default_shutdown) == {"worker": 5000, "supervisor": "infinity"}
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_simple_one_for_one_starts_children_from_one_template(mode: str) -> None:
-    """Strategy ``simple_one_for_one``: "a simplified one_for_one supervisor, where all child
-    processes are dynamically added instances of the same process type"; ``start_child(Sup,
-    ExtraArgs)`` appends the arguments, ``terminate_child(Sup, Pid)`` stops one, and
-    ``delete_child`` / ``restart_child`` answer ``{error, simple_one_for_one}`` (OTP 25,
-    supervisor)."""
+    """supervisor(3erl): "simple_one_for_one - A simplified one_for_one supervisor, where all
+    child processes are dynamically added instances of the same process type ... Functions
+    delete_child/2 and restart_child/2 are invalid for simple_one_for_one supervisors and
+    return {error,simple_one_for_one}"; ``start_child`` appends ``List`` to the template's
+    arguments, ``terminate_child(Sup, Pid)`` stops one (OTP 25)."""
     assert run_scenario(mode, simple_one_for_one) == {
         "which": [("undefined", "worker"), ("undefined", "worker")],
         "counts": {"active": 2, "specs": 1, "supervisors": 0, "workers": 2},

@@ -38,21 +38,22 @@ def test_same_seed_same_events_three_times(name: str) -> None:
     assert comparable(run_scenario(name, seed=12)) != runs[0]
 
 
-def _record(path: Path, seed: int) -> bytes:
+def _record(path: Path, seed: int, name: str = "bank") -> bytes:
     rt = Runtime(
         deterministic=True,
         seed=seed,
         record=str(path),
-        metadata={"scenario": "bank", "argv": [], "host": "test", "pid": 0},
+        metadata={"scenario": name, "argv": [], "host": "test", "pid": 0},
         recorder_options={"flush_interval": None, "wall_clock": lambda: 0},
     )
-    SCENARIOS["bank"](rt)
+    SCENARIOS[name](rt)
     rt.close()
     return path.read_bytes()
 
 
-def test_files_are_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
-    assert _record(tmp_path / "a.cinema", 5) == _record(tmp_path / "b.cinema", 5)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_files_are_byte_identical_for_the_same_seed(tmp_path: Path, name: str) -> None:
+    assert _record(tmp_path / "a.cinema", 5, name) == _record(tmp_path / "b.cinema", 5, name)
 
 
 @pytest.fixture(scope="module", params=sorted(SCENARIOS))
