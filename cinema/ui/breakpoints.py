@@ -36,6 +36,7 @@ from cinema.model import breakpoints as bpm
 from cinema.model.errors import ModelError
 from cinema.model.expr import ExprError, literal
 from cinema.ui.state import ViewState
+from recorder.session.format import SessionFormatError
 
 __all__ = ["ACTION_LABELS", "KINDS", "BreakpointEditor"]
 
@@ -345,7 +346,11 @@ class BreakpointEditor(QWidget):
     def jump_to_next_hit(self, bp_id: str | None) -> None:
         if bp_id is None:
             return
-        hits = self.state.breakpoints.hits_of(self.state.session, bp_id)
+        try:
+            hits = self.state.breakpoints.hits_of(self.state.session, bp_id)
+        except SessionFormatError as exc:
+            self.state.sigMessage.emit(f"Cannot find its hits: {self.state.report(exc).text()}")
+            return
         i = int(np.searchsorted(hits, self.state.seq, side="right"))
         if len(hits):
             self.state.select_event(int(hits[i if i < len(hits) else 0]))
@@ -366,10 +371,13 @@ class BreakpointEditor(QWidget):
         current = self.editing
         self.list.clear()
         for bp in st.breakpoints:
+            why = ""
             try:
                 hits = f"{len(st.breakpoints.hits_of(st.session, bp.id)):,}"
-            except (ModelError, ExprError):
-                hits = "error"
+            except (ModelError, ExprError) as exc:
+                hits, why = "error", str(exc)
+            except SessionFormatError as exc:  # its evaluation met a damaged frame
+                hits, why = "unreadable", st.report(exc).text()
             it = QTreeWidgetItem(
                 self.list,
                 [
@@ -384,6 +392,8 @@ class BreakpointEditor(QWidget):
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             it.setCheckState(0, Qt.CheckState.Checked if bp.enabled else Qt.CheckState.Unchecked)
             it.setToolTip(2, bp.expression)
+            if why:
+                it.setToolTip(4, why)
             if bp.id == current:
                 self.list.setCurrentItem(it)
         self.list.blockSignals(False)

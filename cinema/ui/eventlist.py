@@ -21,10 +21,13 @@ from cinema.ui.theme import CATEGORIES, KIND_CATEGORY
 from cinema.views.eventquery import QueryError, filter_events
 from cinema.views.timefmt import format_offset
 from recorder.events import KIND_NAMES, NO_PEER
+from recorder.session.format import SessionFormatError
 
 __all__ = ["EventListWidget", "EventTableModel"]
 
 COLUMNS = ("#", "time", "kind", "process", "peer", "details")
+#: The details of an event in a damaged frame (the window's banner says which and why).
+UNREADABLE = "⚠ unreadable (damaged file)"
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -74,10 +77,17 @@ class EventTableModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
+    def _unreadable(self, seq: int) -> bool:
+        return self.state.damage.covering(seq) is not None
+
     def _detail(self, seq: int) -> str:
         text = self._details.get(seq)
         if text is None:
-            data = self.state.session.event(seq).data
+            try:
+                data = self.state.session.event(seq).data
+            except SessionFormatError as exc:  # a damaged frame: said once, above the table
+                self.state.report(exc)
+                return UNREADABLE
             text = data_text(data, BRIEF_LEN)
             self._details[seq] = text
             if len(self._details) > 2000:
@@ -105,6 +115,12 @@ class EventTableModel(QAbstractTableModel):
                 peer = int(sk.peer[seq])
                 return self.state.process_label(peer) if peer != NO_PEER else ""
             return self._detail(seq)
+        if role == Qt.ItemDataRole.ForegroundRole and column == "details":
+            return (
+                QColor("#e0302b")
+                if self._details.get(seq) is None and self._unreadable(seq)
+                else None
+            )
         if role == Qt.ItemDataRole.ForegroundRole and column == "kind":
             cat = KIND_CATEGORY.get(int(sk.kind[seq]))
             return QColor(CATEGORIES[cat][0]) if cat else None

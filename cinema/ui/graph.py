@@ -47,6 +47,7 @@ from cinema.views.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_se
 from cinema.views.graphview import GraphFrame, GraphModel
 from cinema.views.labels import estimate_widths, label_priority, place_labels, thin_candidates
 from cinema.views.supervision import slot_keys
+from recorder.session.format import SessionFormatError
 
 __all__ = ["VIEWS", "ProcessGraphWidget", "graph_model"]
 
@@ -107,6 +108,7 @@ class ProcessGraphWidget(QWidget):
         self._signatures: dict[int, bytes] = {}  # id(item) -> what it shows now
         self._size = np.zeros(0)
         self.matches: list[int] = []  # search hits (pids), in order
+        self.problem = ""  # why the frame is empty when the file is damaged here
         self._match_at = -1
 
         bar = QHBoxLayout()
@@ -172,6 +174,7 @@ class ProcessGraphWidget(QWidget):
         self.plot.viewport().installEventFilter(self)
         self.empty = QLabel(self.plot)  # says why the view is empty, over the plot
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         self.empty.setVisible(False)
         self.caption = QLabel()
         # a long caption must not widen the dock: it wraps
@@ -255,8 +258,15 @@ class ProcessGraphWidget(QWidget):
     # ---------------------------------------------------------------- drawing
 
     def compute(self) -> GraphFrame:
+        """The frame at the playhead (an empty one, with :attr:`problem` saying why, where
+        the file is damaged)."""
         st = self.state
-        world = st.world()
+        self.problem = ""
+        try:
+            world = st.world()
+        except SessionFormatError as exc:
+            self.problem = st.world_problem(exc)
+            return GraphFrame(self.view)
         if self.view == "supervision":
             return self.model.supervision(world, st.seq)
         if self.view == "process":
@@ -296,7 +306,9 @@ class ProcessGraphWidget(QWidget):
         self.empty.setVisible(n == 0)
         if n == 0:
             self.empty.setText(
-                f"no live process at event #{self.state.seq:,}"
+                self.problem
+                if self.problem
+                else f"no live process at event #{self.state.seq:,}"
                 if self.view == "supervision"
                 else (
                     "select a process to see its neighbours"

@@ -7,6 +7,7 @@ restarts, messages handled, CPU and memory are read off the world at the playhea
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -21,6 +22,7 @@ from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
 from cinema.ui.valuetree import add_value
 from cinema.views.timefmt import format_duration, format_offset
 from recorder.events import KIND_NAMES, NO_PEER
+from recorder.session.format import SessionFormatError
 
 __all__ = ["InspectorWidget", "state_change_paths"]
 
@@ -58,8 +60,11 @@ class InspectorWidget(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.title)
         lay.addWidget(self.tree, 1)
-        self._expanded: set[str] = {"Process", "State", "Mailbox", "Selected event", "data"}
+        self._expanded: set[str] = {
+            "Process", "State", "Mailbox", "Selected event", "data", "Unreadable",
+        }  # fmt: skip
         self.sections: dict[str, QTreeWidgetItem] = {}
+        self.problem = ""  # why the world cannot be shown here (a damaged file), or ""
         self._pending = DeferredRefresh(self, self.refresh)
         for sig in (state.sigPosition, state.sigProcess, state.sigEvent):
             sig.connect(self._pending.request)  # several arrive per click: rebuild once
@@ -91,8 +96,17 @@ class InspectorWidget(QWidget):
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
         self.sections = {}
-        proc = st.world().process(st.pid) if st.pid >= 0 else None
-        if proc is None:
+        try:
+            proc = st.world().process(st.pid) if st.pid >= 0 else None
+        except SessionFormatError as exc:  # its state comes from a damaged frame
+            proc = None
+            self.problem = st.world_problem(exc)
+            self._show_status_only(st.pid)
+        else:
+            self.problem = ""
+        if self.problem:
+            pass  # said above
+        elif proc is None:
             label = st.process_label(st.pid) if st.pid >= 0 else ""
             self.title.setText(
                 f"{label} — not alive at this point" if label else "No process selected"
@@ -100,10 +114,31 @@ class InspectorWidget(QWidget):
         else:
             self._show_process(proc)
         if st.event_seq >= 0:
-            self._show_event(st.event_seq)
+            try:
+                self._show_event(st.event_seq)
+            except SessionFormatError as exc:
+                problem = st.report(exc)
+                sec = self._section("Selected event", f"#{st.event_seq:,} cannot be read")
+                QTreeWidgetItem(sec, ["", problem.text()]).setToolTip(1, problem.text())
         for name, item in self.sections.items():
             item.setExpanded(name in self._expanded)
         self.tree.setUpdatesEnabled(True)
+
+    def _show_status_only(self, pid: int) -> None:
+        """What the skeleton still tells about ``pid`` when its state cannot be read."""
+        st = self.state
+        status = None
+        try:
+            status = st.world().status_table().status_of(pid) if pid >= 0 else None
+        except SessionFormatError:
+            pass
+        label = html.escape(st.process_label(pid)) if pid >= 0 else "No process selected"
+        color = STATUS_COLORS.get(status or "", self.theme.foreground)
+        dot = f" <span style='color:{color}'>● {status}</span>" if status else ""
+        self.title.setText(f"{label}{dot} <small>at event #{st.seq:,}</small>")
+        sec = self._section("Unreadable", "the file is damaged here")
+        item = QTreeWidgetItem(sec, ["state", self.problem])
+        item.setToolTip(1, self.problem)
 
     def _show_process(self, p: ProcessView) -> None:
         st = self.state

@@ -29,6 +29,7 @@ from cinema.ui.playback import PlaybackBar
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, Theme, apply_theme
 from cinema.ui.timeline import TimelineWidget
+from cinema.views.damage import recovery_text
 from cinema.views.timefmt import format_offset
 
 __all__ = ["SHORTCUTS", "MainWindow"]
@@ -72,6 +73,16 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        # what the file cannot show (unfinished recording, damaged frames): said once, here
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setStyleSheet(
+            "background: #fff4ce; color: #5a4300; border-bottom: 1px solid #e0c060;"
+            " padding: 4px 8px"
+        )
+        self.banner.setVisible(False)
+        lay.addWidget(self.banner)
         lay.addWidget(self.playback)
         lay.addWidget(self.timeline, 1)
         self.setCentralWidget(centre)
@@ -110,8 +121,10 @@ class MainWindow(QMainWindow):
         state.sigGrown.connect(lambda _n: self._update_status(state.seq))
         state.sigHit.connect(self._on_hit)
         state.sigProcess.connect(lambda _pid: self._update_status(state.seq))
+        state.sigDamage.connect(self._update_banner)
         state.sigMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._update_status(state.seq)
+        self._update_banner()
         self.resize(1500, 950)
         self.resizeDocks([self.docks["graph"]], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["events"]], [260], Qt.Orientation.Vertical)
@@ -248,6 +261,15 @@ class MainWindow(QMainWindow):
         )
         self.status_live.setText("● LIVE" if st.live else "recorded")
         self.status_live.setStyleSheet("color: #e0302b; font-weight: bold" if st.live else "")
+
+    def _update_banner(self) -> None:
+        """The recovery note and the damaged parts met so far, in one line at the top."""
+        st = self.state
+        parts = [t for t in (recovery_text(st.session), st.damage.summary()) if t]
+        if not st.event_count and not parts:
+            parts.append("This session has no events.")
+        self.banner.setText("⚠ " + "  ".join(parts) if parts else "")
+        self.banner.setVisible(bool(parts))
 
     def _on_hit(self, seq: int, ids: str) -> None:
         hl = self.state.highlighted_pids()

@@ -23,6 +23,7 @@ from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, Theme
 from cinema.views import metrics
+from recorder.session.format import SessionFormatError
 
 __all__ = ["MAX_PROCESSES", "PLOTS", "MetricsWidget"]
 
@@ -163,7 +164,11 @@ class MetricsWidget(QWidget):
         peaks = dict.fromkeys(self.plots, 0.0)
         for slot, curves in enumerate(self.curves):
             pid = self.pids[slot] if slot < len(self.pids) else None
-            series = self.cache.series(pid) if pid is not None else None
+            try:
+                series = self.cache.series(pid) if pid is not None else None
+            except SessionFormatError as exc:  # a damaged frame: this process is left out
+                series = None
+                self.legend.setToolTip(st.report(exc).text())
             for i, (key, c) in enumerate(curves.items()):
                 s = series[i] if series is not None else None
                 shown = s is not None and len(s.t) > 0

@@ -22,8 +22,10 @@ from cinema.model.playback import LogEntry, PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
 from cinema.model.world import World
+from cinema.views.damage import Damage, Problem
 from cinema.views.viewport import LaneLayout, Viewport
 from recorder.events import EventKind
+from recorder.session.format import SessionFormatError
 
 __all__ = ["ViewState", "message_pairs"]
 
@@ -59,6 +61,7 @@ class ViewState(QObject):
         sigHighlight(): the processes to highlight changed (a "pause and highlight" hit, or a
             move that ended it): see :meth:`highlighted_pids`.
         sigLog(int): log breakpoints recorded entries (the count of :attr:`log` now).
+        sigDamage(): a damaged part of the file was met (see :attr:`damage`).
     """
 
     sigPosition = Signal(int)
@@ -72,6 +75,7 @@ class ViewState(QObject):
     sigMessage = Signal(str)
     sigHighlight = Signal()
     sigLog = Signal(int)
+    sigDamage = Signal()
 
     #: Events per second played at speed 1x.
     BASE_RATE = 20.0
@@ -108,6 +112,8 @@ class ViewState(QObject):
         self.speed = 1.0
         self.controller = PlaybackController(session, breakpoints, bookmarks)
         self._log_seen = 0  # log entries announced with sigLog
+        #: unreadable parts of the file met so far (panels show a note instead of a traceback)
+        self.damage = Damage()
         self._highlighted = False
         self.controller.on_position(self._emit_position)
         self.controller.on_state(lambda s: self._on_playback_state(s != "paused"))
@@ -154,8 +160,28 @@ class ViewState(QObject):
     def bookmarks(self) -> list[Bookmark]:
         return self.controller.bookmarks
 
+    def report(self, exc: SessionFormatError) -> Problem:
+        """Note a damaged part of the file met by a panel; ``sigDamage`` when it is new."""
+        before = len(self.damage.problems)
+        problem = self.damage.note(self.session, exc)
+        if len(self.damage.problems) != before:
+            self.sigDamage.emit()
+        return problem
+
+    def world_problem(self, exc: SessionFormatError) -> str:
+        """Why the world at the playhead cannot be shown (after :meth:`world` raised ``exc``)."""
+        problem = self.report(exc)
+        return (
+            f"What happened up to event #{self.seq:,} cannot be shown in full: it needs "
+            f"{problem.events_text()}, which cannot be read ({problem.reason})."
+        )
+
     def world(self) -> World:
-        """The world at the playhead (cached until the playhead moves)."""
+        """The world at the playhead (cached until the playhead moves).
+
+        Raises:
+            SessionFormatError: the replay to the playhead crosses a damaged part of the file.
+        """
         if self._world_seq != self.seq or self._world is None:
             self._world = self.session.world_at(self.seq)
             self._world_seq = self.seq
@@ -182,10 +208,19 @@ class ViewState(QObject):
         return present.process_label(self.session, pid)
 
     def hit_seqs(self, actions: tuple[str, ...] | None = None) -> np.ndarray:
-        """Events where an enabled breakpoint (with one of ``actions``, default any) hits."""
-        if actions is None:
-            return self.breakpoints.hits(self.session)
-        return self.breakpoints.hits(self.session, actions=actions)
+        """Events where an enabled breakpoint (with one of ``actions``, default any) hits
+        (the hits of a breakpoint whose evaluation meets a damaged frame are left out, and
+        the damage reported)."""
+        bps = self.breakpoints
+        parts = []
+        for bp in bps:
+            if not bp.enabled or (actions is not None and bp.action not in actions):
+                continue
+            try:
+                parts.append(bps.hits_of(self.session, bp.id))
+            except SessionFormatError as exc:
+                self.report(exc)
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
     @property
     def log(self) -> list[LogEntry]:
@@ -292,19 +327,26 @@ class ViewState(QObject):
             return
         bps, seq = self.breakpoints, self.seq
         actions = ("pause", "pause_highlight")
-        found = (
-            bps.next_hit(self.session, seq, actions=actions)
-            if direction > 0
-            else bps.prev_hit(self.session, seq, actions=actions)
-        )
+        try:
+            found = (
+                bps.next_hit(self.session, seq, actions=actions)
+                if direction > 0
+                else bps.prev_hit(self.session, seq, actions=actions)
+            )
+        except SessionFormatError as exc:
+            self.sigMessage.emit(f"Cannot run to the breakpoint: {self.report(exc).text()}")
+            return
         if found is None:
             where = "after" if direction > 0 else "before"
             self.sigMessage.emit(f"No breakpoint hit {where} event #{seq:,}")
             return
-        if direction > 0:
-            self.controller.run_to_next_breakpoint()
-        else:
-            self.controller.run_to_prev_breakpoint()
+        try:
+            if direction > 0:
+                self.controller.run_to_next_breakpoint()
+            else:
+                self.controller.run_to_prev_breakpoint()
+        except SessionFormatError as exc:
+            self.sigMessage.emit(f"Cannot run to the breakpoint: {self.report(exc).text()}")
 
     def toggle_bookmark(self, note: str = "") -> None:
         """Bookmark the playhead, or remove the bookmark there (saved with the session)."""
@@ -408,7 +450,11 @@ class ViewState(QObject):
         self.sigPlaying.emit(playing)
 
     def _on_timer(self) -> None:
-        self.controller.tick(self._clock.restart() / 1000.0)
+        try:
+            self.controller.tick(self._clock.restart() / 1000.0)
+        except SessionFormatError as exc:  # a breakpoint's hits cross a damaged frame
+            self.pause()
+            self.sigMessage.emit(f"Playback stopped: {self.report(exc).text()}")
 
     def _on_hit(self, hit: Hit) -> None:
         self.select_event(hit.seq, seek=False)  # the controller has moved the playhead there
