@@ -7,6 +7,7 @@ restarts, messages handled, CPU and memory are read off the world at the playhea
 
 from __future__ import annotations
 
+import contextlib
 import html
 from typing import Any
 
@@ -128,10 +129,8 @@ class InspectorWidget(QWidget):
         """What the skeleton still tells about ``pid`` when its state cannot be read."""
         st = self.state
         status = None
-        try:
+        with contextlib.suppress(SessionFormatError):  # the skeleton alone gives the status
             status = st.world().status_table().status_of(pid) if pid >= 0 else None
-        except SessionFormatError:
-            pass
         label = html.escape(st.process_label(pid)) if pid >= 0 else "No process selected"
         color = STATUS_COLORS.get(status or "", self.theme.foreground)
         dot = f" <span style='color:{color}'>● {status}</span>" if status else ""
