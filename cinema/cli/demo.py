@@ -95,8 +95,10 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
         print_info(path)
         from cinema.ui.screenshot import render
 
-        png = render(path, os.path.splitext(path)[0] + ".png", view="all")
-        click.echo(f"{problem}: rendered the window to {png} instead")
+        first_crash = _first_crash(path)  # the moment the window opens at, too
+        png = render(path, os.path.splitext(path)[0] + ".png", view="all", event=first_crash)
+        at = f" at the first crash (event #{first_crash})" if first_crash is not None else ""
+        click.echo(f"{problem}: rendered the window{at} to {png} instead")
         click.echo(f"open the session on a desktop with `cinema open {path}`")
         return
     try:

@@ -41,7 +41,20 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 )
 @click.option(
     "--view",
-    type=click.Choice(["timeline", "graph", "supervision", "inspector", "all"]),
+    type=click.Choice(
+        [
+            "all",
+            "timeline",
+            "graph",
+            "supervision",
+            "messages",
+            "inspector",
+            "events",
+            "breakpoints",
+            "log",
+            "metrics",
+        ]
+    ),
     default="all",
     show_default=True,
     help="What to render.",

@@ -468,6 +468,38 @@ class BreakpointSet:
         self._cache[id] = (cond.text, n, hits)
         return hits
 
+    def cached_hits(self, session: Any, id: str) -> np.ndarray | None:
+        """The hits of breakpoint ``id`` when they are known for the session as it is now,
+        without computing anything; None when :meth:`hits_of` would have to compute them."""
+        bp = self.get(id)
+        reader = reader_of(session)
+        if self._reader is None or self._reader() is not reader:
+            return None
+        cached = self._cache.get(id)
+        if (
+            cached is not None
+            and cached[0] == bp.expression
+            and cached[1] == EventTable.of(reader).n
+        ):
+            return cached[2]
+        return None
+
+    def store_hits(
+        self, session: Any, id: str, hits: np.ndarray, n: int, expression: str | None = None
+    ) -> None:
+        """Take the hits of breakpoint ``id`` over events ``0 .. n-1`` computed elsewhere (a
+        worker with its own reader of the same file); :meth:`hits_of` answers from them and
+        extends them when the session has grown. Ignored when ``expression`` (what they were
+        computed for) is no longer the breakpoint's."""
+        bp = self.get(id)
+        if expression is not None and expression != bp.expression:
+            return
+        reader = reader_of(session)
+        if self._reader is None or self._reader() is not reader:
+            self._cache.clear()
+            self._reader = weakref.ref(reader)
+        self._cache[id] = (bp.expression, int(n), np.asarray(hits, dtype=np.int64))
+
     def hits_by_breakpoint(
         self, session: Any, *, enabled_only: bool = True
     ) -> dict[str, np.ndarray]:

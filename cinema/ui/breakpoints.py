@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QStackedWidget,
     QTreeWidget,
@@ -165,6 +166,14 @@ class BreakpointEditor(QWidget):
         self.list.currentItemChanged.connect(self._on_current)
         self.b_remove = QPushButton("Remove")
         self.b_remove.clicked.connect(self.remove_selected)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setFormat("computing hits… %p%")
+        self.progress.setVisible(False)
+        self.b_cancel = QPushButton("Cancel")
+        self.b_cancel.setToolTip("Stop computing the hits (the breakpoint is disabled)")
+        self.b_cancel.setVisible(False)
+        self.b_cancel.clicked.connect(lambda: state.hits.cancel())
         self.b_jump = QPushButton("Next hit")
         self.b_jump.clicked.connect(lambda: self.jump_to_next_hit(self._selected_id()))
 
@@ -186,12 +195,17 @@ class BreakpointEditor(QWidget):
         top.addLayout(row)
         top.addWidget(self.preview)
         top.addWidget(self.list, 1)
+        busy = QHBoxLayout()
+        busy.addWidget(self.progress, 1)
+        busy.addWidget(self.b_cancel)
+        top.addLayout(busy)
         row2 = QHBoxLayout()
         row2.addWidget(self.b_jump)
         row2.addStretch(1)
         row2.addWidget(self.b_remove)
         top.addLayout(row2)
         state.sigBreakpointsChanged.connect(self.refresh)
+        state.hits.sigProgress.connect(self._on_progress)
         self.validate()
         self.refresh()
 
@@ -344,7 +358,10 @@ class BreakpointEditor(QWidget):
             self.save()
 
     def jump_to_next_hit(self, bp_id: str | None) -> None:
-        if bp_id is None:
+        if bp_id is None or self.state._waiting_for_hits():
+            return
+        if not self._quick(self.state.breakpoints.get(bp_id)):
+            self.state.sigMessage.emit(f"Enable {bp_id} first: its hits are computed then")
             return
         try:
             hits = self.state.breakpoints.hits_of(self.state.session, bp_id)
@@ -372,8 +389,18 @@ class BreakpointEditor(QWidget):
         self.list.clear()
         for bp in st.breakpoints:
             why = ""
+            pending = st.hits.pending(bp.id)
             try:
-                hits = f"{len(st.breakpoints.hits_of(st.session, bp.id)):,}"
+                if pending is not None:
+                    hits = f"… {pending:.0%}"
+                elif not self._quick(bp):
+                    hits, why = "—", "not computed while disabled (enable it to compute)"
+                else:
+                    hits = f"{len(st.breakpoints.hits_of(st.session, bp.id)):,}"
+                    missed = st.hits.partial.get(bp.id)
+                    if missed:  # counted over the readable events only
+                        hits += " ⚠"
+                        why = "hits in the readable events only: " + "; ".join(missed)
             except (ModelError, ExprError) as exc:
                 hits, why = "error", str(exc)
             except SessionFormatError as exc:  # its evaluation met a damaged frame
@@ -397,6 +424,35 @@ class BreakpointEditor(QWidget):
             if bp.id == current:
                 self.list.setCurrentItem(it)
         self.list.blockSignals(False)
+        self._show_busy()
+
+    def _quick(self, bp: bpm.Breakpoint) -> bool:
+        """Whether the hits of ``bp`` can be had here and now: known already, read from the
+        columns alone, or of a live session (which computes them as it grows)."""
+        st = self.state
+        return (
+            bp.compiled.columnar
+            or st.breakpoints.cached_hits(st.session, bp.id) is not None
+            or getattr(st.session.reader, "path", None) is None
+        )
+
+    def _on_progress(self, bp_id: str, fraction: float) -> None:
+        for i in range(self.list.topLevelItemCount()):
+            it = self.list.topLevelItem(i)
+            if it is not None and it.data(1, 0) == bp_id:
+                it.setText(4, f"… {fraction:.0%}")
+        self._show_busy()
+
+    def _show_busy(self) -> None:
+        """The progress bar and Cancel, while a worker computes hits."""
+        hits = self.state.hits
+        busy = hits.busy()
+        self.progress.setVisible(busy)
+        self.b_cancel.setVisible(busy)
+        if busy:
+            done = [hits.pending(b) or 0.0 for b in list(hits.jobs)]
+            self.progress.setValue(round(100 * min(done)))
+            self.progress.setFormat(f"{hits.describe()}: %p%")
 
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if column == 0:

@@ -7,18 +7,31 @@ the playhead there.
 
 from __future__ import annotations
 
+import html
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from cinema.model.condition import Condition
+from cinema.model.expr import ExprError
 from cinema.model.present import BRIEF_LEN, data_text
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, KIND_CATEGORY
-from cinema.views.eventquery import QueryError, filter_events
+from cinema.views.eventquery import QueryError, parse_query
+from cinema.views.hitjob import HitJob
 from cinema.views.timefmt import format_offset
 from recorder.events import KIND_NAMES, NO_PEER
 from recorder.session.format import SessionFormatError
@@ -137,10 +150,26 @@ class EventListWidget(QWidget):
         self.state = state
         self.filter = QLineEdit()
         self.filter.setPlaceholderText(
-            "Filter: crash   kind:send,receive   proc:worker   pid:3   #100-200"
+            "Filter: crash  kind:send,receive  proc:worker  pid:3  #100-200  1s-2s  "
+            "type:withdraw  text:overdraft"
+        )
+        self.filter.setToolTip(
+            "Terms that must all hold: kind:K,K  proc:NAME  pid:N  #A-B  1s-2s (or t:250ms-)\n"
+            'type:T (message type)  msg:TEXT (message text)  text:TEXT or "quoted text" '
+            "(the details); a bare word is a kind, a process name, else text"
         )
         self.filter.setClearButtonEnabled(True)
         self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.b_cancel = QPushButton("Cancel")
+        self.b_cancel.setToolTip("Stop searching the events' data")
+        self.b_cancel.setVisible(False)
+        self.b_cancel.clicked.connect(self.cancel_search)
+        self._job: HitJob | None = None
+        self._rows_for_job: np.ndarray | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(40)
+        self._poll.timeout.connect(self._poll_search)
         self.model = EventTableModel(state)
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -157,7 +186,10 @@ class EventListWidget(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.filter)
         lay.addWidget(self.view, 1)
-        lay.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.b_cancel)
+        lay.addLayout(bottom)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(200)
@@ -179,14 +211,76 @@ class EventListWidget(QWidget):
         self.status.setText(f"{n:,} events")
 
     def apply_filter(self) -> None:
+        """Run the filter box's query: column terms at once, payload terms by a worker."""
         self._debounce.stop()
+        self.cancel_search(quiet=True)
+        st = self.state
         try:
-            rows = filter_events(
-                self.state.skeleton, self.state.session.processes, self.filter.text()
+            query = parse_query(
+                st.skeleton, st.session.processes, self.filter.text(),
+                st.session.t_first if st.event_count else None,
+            )  # fmt: skip
+            if query.expression is not None:
+                Condition(query.expression)  # a term the language cannot take: said here
+        except (QueryError, ExprError) as exc:
+            self.status.setText(
+                f"<span style='color:#e0302b'>{html.escape(str(exc), quote=False)}</span>"
             )
-        except QueryError as exc:
-            self.status.setText(f"<span style='color:#e0302b'>{exc}</span>")
             return
+        if query.expression is not None:
+            self._search(query.expression, query.rows)
+            return
+        self._show_rows(query.rows)
+
+    def _search(self, expression: str, rows: np.ndarray | None) -> None:
+        st = self.state
+        path = getattr(st.session.reader, "path", None)
+        if path is None:  # a live session: its own reader, here
+            try:
+                found = Condition(expression).hits(st.session)
+            except SessionFormatError as exc:
+                self.status.setText(html.escape(st.report(exc).text()))
+                return
+            self._show_rows(_both(rows, found))
+            return
+        self._rows_for_job = rows
+        self._job = HitJob(path, expression, st.event_count).start()
+        self.b_cancel.setVisible(True)
+        self.status.setText("searching the events' data… 0%")
+        self._poll.start()
+
+    def _poll_search(self) -> None:
+        job = self._job
+        if job is None:
+            self._poll.stop()
+            return
+        if not job.done:
+            self.status.setText(f"searching the events' data… {job.progress:.0%}")
+            return
+        self._poll.stop()
+        self._job = None
+        self.b_cancel.setVisible(False)
+        for exc in job.errors:
+            self.state.report(exc)
+        if job.failure is not None or job.result is None:
+            self.status.setText(html.escape(job.failure or "the search was stopped"))
+            return
+        self._show_rows(_both(self._rows_for_job, job.result))
+
+    def cancel_search(self, *, quiet: bool = False) -> None:
+        """Stop a running search of the events' data (the table keeps what it showed)."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
+            self._poll.stop()
+            self.b_cancel.setVisible(False)
+            if not quiet:
+                self.status.setText("search stopped")
+
+    def searching(self) -> bool:
+        return self._job is not None
+
+    def _show_rows(self, rows: np.ndarray | None) -> None:
         self.model.set_rows(rows)
         n = self.model.rowCount()
         total = self.state.event_count
@@ -215,3 +309,9 @@ class EventListWidget(QWidget):
             self.view.scrollTo(idx, QTableView.ScrollHint.EnsureVisible)
         finally:
             self._syncing = False
+
+
+def _both(rows: np.ndarray | None, found: np.ndarray) -> np.ndarray:
+    """Events in both (``rows`` None: all events)."""
+    found = np.asarray(found, dtype=np.int64)
+    return found if rows is None else np.intersect1d(rows, found).astype(np.int64)

@@ -250,6 +250,11 @@ class ProcessGraphWidget(QWidget):
         self._show_tree_tools()
         self.refresh()
 
+    def set_compact(self, compact: bool) -> None:
+        """A small window: the legend is hidden (the caption's tooltip has it)."""
+        self.legend.setVisible(not compact)
+        self.caption.setToolTip(self.legend.text() if compact else "")
+
     def _show_tree_tools(self) -> None:
         tree = self.view == "supervision"
         for w in (self.find_box, self.b_collapse, self.b_expand):

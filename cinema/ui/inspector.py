@@ -1,8 +1,11 @@
 """The inspector: the selected process at the playhead, and the selected event in full.
 
-State is an expandable tree; what changed since the process's previous state is highlighted
-(the paths come from ``cinema.model.history.diff``). Mailbox, links, monitors, supervisor,
-restarts, messages handled, CPU and memory are read off the world at the playhead.
+State is an expandable tree; what changed in the process's last state change is highlighted
+there and listed under *Last change* as ``old → new`` (``cinema.model.history``). Mailbox,
+links, monitors, supervisor, restarts, messages handled, CPU and memory are read off the world
+at the playhead. A crash lists its error and its traceback line by line. Below the tree, the
+whole text of the row in hand (a traceback with its lines, a long value), selectable, with
+*Copy*; Ctrl+C on a row copies that row.
 """
 
 from __future__ import annotations
@@ -11,21 +14,37 @@ import contextlib
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from cinema.model.present import brief
+from cinema.model.present import brief, full
 from cinema.model.world import ProcessView
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
 from cinema.ui.valuetree import add_value
 from cinema.views.timefmt import format_duration, format_offset
-from recorder.events import KIND_NAMES, NO_PEER
+from recorder.events import KIND_NAMES, NO_PEER, EventKind
 from recorder.session.format import SessionFormatError
 
-__all__ = ["InspectorWidget", "state_change_paths"]
+__all__ = ["InspectorWidget", "full_text", "last_state_change", "path_text", "state_change_paths"]
+
+#: Item data role holding a row's whole text (what the text below the tree and Ctrl+C show).
+FULL_TEXT = Qt.ItemDataRole.UserRole + 31
+MAX_CHANGES = 200  # fields listed under "Last change"
+MAX_TRACE_LINES = 400  # traceback lines listed (the text below has them all)
 
 
 def state_change_paths(state: ViewState, pid: int) -> tuple[list[tuple[Any, ...]], int | None]:
@@ -57,15 +76,49 @@ class InspectorWidget(QWidget):
         self.tree.setColumnWidth(0, 170)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
+        # the whole text of the row in hand: several lines (a traceback), selectable, copyable
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.text.setFont(mono)
+        self.text.setPlaceholderText("Select a row: its whole value shows here (copyable)")
+        self.b_copy = QPushButton("Copy")
+        self.b_copy.setToolTip("Copy the text below (Ctrl+C on a row copies that row)")
+        self.b_copy.clicked.connect(
+            lambda: QApplication.clipboard().setText(self.text.toPlainText())
+        )
+        text_box = QWidget()
+        tl = QVBoxLayout(text_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(2)
+        head = QHBoxLayout()
+        self.text_title = QLabel("<small>value</small>")
+        head.addWidget(self.text_title, 1)
+        head.addWidget(self.b_copy)
+        tl.addLayout(head)
+        tl.addWidget(self.text, 1)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(self.tree)
+        self.split.addWidget(text_box)
+        self.split.setStretchFactor(0, 4)
+        self.split.setStretchFactor(1, 1)
+        self.split.setChildrenCollapsible(True)
+        self.text.setMinimumHeight(0)
+        self.tree.setMinimumHeight(40)
+        self.tree.currentItemChanged.connect(lambda item, _prev: self.show_text(item))
+        self.tree.installEventFilter(self)  # Ctrl+C copies a row's field and whole value
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.title)
-        lay.addWidget(self.tree, 1)
+        lay.addWidget(self.split, 1)
         self._expanded: set[str] = {
-            "Process", "State", "Mailbox", "Selected event", "data", "Unreadable",
+            "Process", "State", "Last change", "Mailbox", "Selected event", "data", "Unreadable",
+        "Crash",
         }  # fmt: skip
         self.sections: dict[str, QTreeWidgetItem] = {}
         self.problem = ""  # why the world cannot be shown here (a damaged file), or ""
+        self.crash_text = ""  # the selected crash's traceback
         self._pending = DeferredRefresh(self, self.refresh)
         for sig in (state.sigPosition, state.sigProcess, state.sigEvent):
             sig.connect(self._pending.request)  # several arrive per click: rebuild once
@@ -168,17 +221,83 @@ class InspectorWidget(QWidget):
         ]
         for k, v in rows:
             QTreeWidgetItem(sec, [k, v])
-        paths, changed_at = state_change_paths(st, p.pid)
+        changes, changed_at = last_state_change(st, p.pid)
+        paths = [tuple(c.path) for c in changes]
         summary = f"changed at #{changed_at:,}" if changed_at is not None else ""
         ssec = self._section("State", summary)
         add_value(
             ssec, "state", p.state, changed=paths, highlight=QColor(self.theme.highlight)
         ).setExpanded(True)
+        if changed_at is not None:
+            self._show_changes(changes, changed_at)
         msec = self._section("Mailbox", f"{p.mailbox_len} message(s)")
         for m in p.mailbox[:200]:
             add_value(msec, f"#{m.msg_id} from {st.process_label(m.sender)}", m.message)
         if p.mailbox_len > len(p.mailbox[:200]):
             QTreeWidgetItem(msec, ["…", f"{p.mailbox_len - len(p.mailbox[:200])} more"])
+
+    def _show_changes(self, changes: list[Any], at: int) -> None:
+        """The last state change, field by field: ``old → new``."""
+        sec = self._section("Last change", f"#{at:,}: {len(changes)} field(s)")
+        hl = QBrush(QColor(self.theme.highlight))
+        for c in changes[:MAX_CHANGES]:
+            label = path_text(c.path)
+            if c.op == "added":
+                value, full = f"+ {brief(c.new, 120)}", f"added: {full_text(c.new)}"
+            elif c.op == "removed":
+                value, full = f"− {brief(c.old, 120)}", f"removed: {full_text(c.old)}"
+            else:
+                value = f"{brief(c.old, 60)} → {brief(c.new, 60)}"
+                full = f"was: {full_text(c.old)}\nnow: {full_text(c.new)}"
+            item = QTreeWidgetItem(sec, [label, value])
+            item.setData(1, FULL_TEXT, full)
+            item.setToolTip(1, full[:2000])
+            item.setBackground(1, hl)
+        if len(changes) > MAX_CHANGES:
+            QTreeWidgetItem(sec, ["…", f"{len(changes) - MAX_CHANGES:,} more"])
+
+    def _show_crash(self, data: Any) -> None:
+        """A crash's error and its traceback, line by line (the text below has it whole)."""
+        d = data if isinstance(data, dict) else {}
+        error, tb = d.get("error"), d.get("traceback")
+        sec = self._section("Crash", str(error) if error else "")
+        if error:
+            QTreeWidgetItem(sec, ["error", str(error)]).setData(1, FULL_TEXT, str(error))
+        lines = str(tb).rstrip("\n").splitlines() if tb else []
+        for line in lines[:MAX_TRACE_LINES]:
+            row = QTreeWidgetItem(sec, ["", line])
+            row.setData(1, FULL_TEXT, str(tb))
+        self.crash_text = str(tb) if tb else str(error or "")
+
+    def show_text(self, item: QTreeWidgetItem | None) -> None:
+        """Show the whole text of ``item``'s value below the tree."""
+        if item is None:
+            return
+        full = item.data(1, FULL_TEXT)
+        self.text.setPlainText(str(full) if full else (item.toolTip(1) or item.text(1)))
+        self.text_title.setText(f"<small>{html.escape(item.text(0) or 'value')}</small>")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # the view's own Ctrl+C copies only the cell's visible text
+        if (
+            watched is self.tree
+            and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Copy)
+        ):
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                self.copy_row()
+            return True
+        return False
+
+    def copy_row(self) -> None:
+        """Ctrl+C on a row: its field and whole value to the clipboard."""
+        item = self.tree.currentItem()
+        if item is None:
+            return
+        full = item.data(1, FULL_TEXT) or item.toolTip(1) or item.text(1)
+        QApplication.clipboard().setText(f"{item.text(0)}: {full}" if item.text(0) else str(full))
 
     def _show_event(self, seq: int) -> None:
         st = self.state
@@ -196,6 +315,38 @@ class InspectorWidget(QWidget):
             QTreeWidgetItem(sec, [k, v])
         add_value(sec, "data", ev.data).setExpanded(True)
         sec.setToolTip(1, brief(ev.data, 2000))
+        self.crash_text = ""
+        if ev.kind == EventKind.CRASH:
+            self._show_crash(ev.data)
+            self.text.setPlainText(self.crash_text)  # the traceback, ready to read and copy
+            self.text_title.setText("<small>traceback</small>")
+
+
+def last_state_change(state: ViewState, pid: int) -> tuple[list[Any], int | None]:
+    """What ``pid``'s last state change at or before the playhead changed (old and new
+    values), and its event number (None when the state never changed)."""
+    from cinema.model import history
+
+    changes, at = history.last_change(state.session, pid, state.seq)
+    return list(changes), at
+
+
+def path_text(path: tuple[Any, ...]) -> str:
+    """``balance``, ``history[2]``, ``accounts["acct-3"].owner``: a path into a value."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif isinstance(p, str) and p.isidentifier():
+            out += f".{p}" if out else p
+        else:
+            out += f"[{brief(p, 40)}]"
+    return out or "(the whole state)"
+
+
+def full_text(value: Any) -> str:
+    """A value's whole text; a string as itself (its newlines are lines)."""
+    return value if isinstance(value, str) else full(value)
 
 
 def _fmt_bytes(n: int) -> str:

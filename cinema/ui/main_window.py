@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QTableWidget,
     QTableWidgetItem,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -32,11 +33,12 @@ from cinema.ui.timeline import TimelineWidget
 from cinema.views.damage import recovery_text
 from cinema.views.timefmt import format_offset
 
-__all__ = ["SHORTCUTS", "MainWindow"]
+__all__ = ["COMPACT_BELOW", "MIN_SIZE", "SHORTCUTS", "MainWindow"]
 
 #: (keys, what they do): the Help > Shortcuts dialog lists exactly these.
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Space", "Play / pause"),
+    ("J / K / L", "Rewind (again: faster) / pause / fast-forward (again: faster)"),
     ("Left / Right", "Step one event back / forward"),
     ("Shift+Left / Shift+Right", "Step within the selected process"),
     ("Home / End", "Jump to the first / last event"),
@@ -50,6 +52,10 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
 )
 
 SETTINGS_ORG, SETTINGS_APP = "Cinema", "cinema"
+#: The smallest window (px): the transport bar, a usable slider and the docks still fit.
+MIN_SIZE = (720, 460)
+#: Below this size (px) the window is compact (see :meth:`MainWindow.set_compact`).
+COMPACT_BELOW = (1100, 700)
 
 
 class MainWindow(QMainWindow):
@@ -66,6 +72,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Cinema — {title}")
         self.setObjectName("CinemaMainWindow")
         self.setDockNestingEnabled(True)
+        self.compact = False
 
         self.timeline = TimelineWidget(state, self.theme)
         self.playback = PlaybackBar(state, self.theme)
@@ -83,9 +90,15 @@ class MainWindow(QMainWindow):
         )
         self.banner.setVisible(False)
         lay.addWidget(self.banner)
-        lay.addWidget(self.playback)
         lay.addWidget(self.timeline, 1)
         self.setCentralWidget(centre)
+        # the transport spans the whole window (above the docks): the slider keeps its width
+        self.transport = QToolBar("Playback", self)
+        self.transport.setObjectName("toolbar_playback")
+        self.transport.setMovable(False)
+        self.transport.setFloatable(False)
+        self.transport.addWidget(self.playback)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport)
 
         self.graph = ProcessGraphWidget(state, theme=self.theme)
         self.inspector = InspectorWidget(state, self.theme)
@@ -113,7 +126,9 @@ class MainWindow(QMainWindow):
 
         self.status_pos = QLabel()
         self.status_live = QLabel()
+        self.status_work = QLabel()  # breakpoint hits being computed by the worker
         self.statusBar().addWidget(self.status_pos, 1)
+        self.statusBar().addPermanentWidget(self.status_work)
         self.statusBar().addPermanentWidget(self.status_live)
         self._menus()
         self._shortcuts()
@@ -122,10 +137,14 @@ class MainWindow(QMainWindow):
         state.sigHit.connect(self._on_hit)
         state.sigProcess.connect(lambda _pid: self._update_status(state.seq))
         state.sigDamage.connect(self._update_banner)
+        state.hits.sigProgress.connect(lambda *_a: self.status_work.setText(state.hits.describe()))
+        state.hits.sigDone.connect(lambda _id: self.status_work.setText(state.hits.describe()))
         state.sigMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._update_status(state.seq)
         self._update_banner()
         self.resize(1500, 950)
+        # below this the transport and the panels no longer fit; docks can still be closed
+        self.setMinimumSize(MIN_SIZE[0], MIN_SIZE[1])
         self.resizeDocks([self.docks["graph"]], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["events"]], [260], Qt.Orientation.Vertical)
         self.resizeDocks(
@@ -193,6 +212,9 @@ class MainWindow(QMainWindow):
         st = self.state
         bindings: list[tuple[Any, Any]] = [
             (Qt.Key.Key_Space, st.toggle_play),
+            (Qt.Key.Key_J, st.rewind),
+            (Qt.Key.Key_K, st.pause),
+            (Qt.Key.Key_L, st.fast_forward),
             (Qt.Key.Key_Right, lambda: st.step(1)),
             (Qt.Key.Key_Left, lambda: st.step(-1)),
             (QKeySequence("Shift+Right"), lambda: st.step(1, within_process=True)),
@@ -289,6 +311,35 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+
+    def resizeEvent(self, ev: Any) -> None:
+        super().resizeEvent(ev)
+        size = ev.size()
+        self.set_compact(size.width() < COMPACT_BELOW[0] or size.height() < COMPACT_BELOW[1])
+
+    def set_compact(self, compact: bool) -> None:
+        """Below :data:`COMPACT_BELOW` the window degrades: the graph and the inspector share
+        one tab bar, and legends and the position text shorten, so the timeline, the slider
+        and each panel keep room enough to be used."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        graph, insp = self.docks["graph"], self.docks["inspector"]
+        side = Qt.DockWidgetArea.RightDockWidgetArea
+        docked = not graph.isFloating() and not insp.isFloating()
+        if docked and self.dockWidgetArea(graph) == side == self.dockWidgetArea(insp):
+            if compact:
+                self.tabifyDockWidget(graph, insp)
+                graph.raise_()
+            else:
+                self.splitDockWidget(graph, insp, Qt.Orientation.Vertical)
+        for w in (self.timeline, self.graph, self.playback):
+            w.set_compact(compact)
+        if compact:  # the timeline needs the room more than the table and the graph
+            self.resizeDocks([self.docks["events"]], [max(self.height() // 3, 140)],
+                             Qt.Orientation.Vertical)  # fmt: skip
+            self.resizeDocks([graph], [max(int(self.width() * 0.38), 260)],
+                             Qt.Orientation.Horizontal)  # fmt: skip
 
     def closeEvent(self, ev: Any) -> None:
         self.state.close()

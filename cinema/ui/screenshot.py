@@ -19,7 +19,10 @@ from cinema.ui.main_window import MainWindow
 
 __all__ = ["VIEWS", "render"]
 
-VIEWS = ("all", "timeline", "graph", "supervision", "inspector")
+VIEWS = ("all", "timeline", "graph", "supervision", "messages", "inspector", "events",
+         "breakpoints", "log", "metrics")  # fmt: skip
+_PANELS = ("graph", "supervision", "messages", "inspector", "events", "breakpoints", "log",
+           "metrics")  # fmt: skip
 
 
 def _pick_event(state, event: int | None, at_ns: float | None) -> int:
@@ -64,6 +67,8 @@ def render(
                 win.graph.set_view("supervision")
             elif view == "graph":
                 win.graph.set_view("process")
+            elif view == "messages":
+                win.graph.set_view("messages")
             win.show()
             for _ in range(3):
                 app.processEvents()
@@ -72,16 +77,21 @@ def render(
                 "timeline": win.timeline,
                 "graph": win.graph,
                 "supervision": win.graph,
+                "messages": win.graph,
                 "inspector": win.inspector,
+                "events": win.events,
+                "breakpoints": win.breakpoint_editor,
+                "log": win.log_panel,
+                "metrics": win.metrics,
             }[view]
-            if view in ("graph", "supervision", "inspector"):
+            if view in _PANELS:
                 # a panel on its own, at the requested size
                 dock = next(d for d in win.docks.values() if d.widget() is widget)
                 dock.setFloating(True)
                 dock.resize(*size)
                 for _ in range(3):
                     app.processEvents()
-                if view != "inspector":
+                if view in ("graph", "supervision", "messages"):
                     win.graph.refresh()
                     win.graph.fit_view()
                     app.processEvents()
@@ -95,7 +105,11 @@ def render(
                 app.processEvents()
             target = Path(out)
             target.parent.mkdir(parents=True, exist_ok=True)
-            if not widget.grab().save(str(target)):
+            image = widget.grab().toImage()
+            # which moment the picture shows, readable back from the PNG (tEXt chunks)
+            image.setText("cinema-event", str(seq))
+            image.setText("cinema-view", view)
+            if not image.save(str(target)):
                 raise UserError(f"{target}: could not write the PNG")
             win.close()
             QApplication.processEvents()

@@ -18,10 +18,11 @@ from PySide6.QtCore import QElapsedTimer, QObject, QThread, QTimer, Signal
 from cinema.model import present
 from cinema.model.breakpoints import BreakpointSet, Hit
 from cinema.model.errors import ModelError
-from cinema.model.playback import LogEntry, PlaybackController
+from cinema.model.playback import MAX_EVENTS_PER_SECOND, LogEntry, PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
 from cinema.model.world import World
+from cinema.ui.hits import HitsComputer
 from cinema.views.damage import Damage, Problem
 from cinema.views.viewport import LaneLayout, Viewport
 from recorder.events import EventKind
@@ -119,9 +120,10 @@ class ViewState(QObject):
         self.controller.on_state(lambda s: self._on_playback_state(s != "paused"))
         self.controller.on_breakpoint(self._on_hit)
         self.controller.on_bookmarks(lambda _marks: self._bookmarks_changed())
-        self._bp_unsubscribe = self.breakpoints.subscribe(
-            lambda _bps: self.sigBreakpointsChanged.emit()
-        )
+        #: slow breakpoint hits are computed by a worker (progress, cancel)
+        self.hits = HitsComputer(self)
+        self.hits.sigDone.connect(lambda _id: self.sigBreakpointsChanged.emit())
+        self._bp_unsubscribe = self.breakpoints.subscribe(lambda _bps: self._breakpoints_edited())
         # playback: the controller moves by the wall time that passed between two ticks
         self._timer = QTimer(self)
         self._timer.setInterval(self.TICK_MS)
@@ -135,6 +137,7 @@ class ViewState(QObject):
         self._grow_timer.timeout.connect(self.apply_growth)
         self._grown_pending = False
         self._session_unsubscribe = session.subscribe(self._on_session_grew)
+        self.hits.schedule()  # breakpoints saved with the session: their slow hits too
 
     # ---------------------------------------------------------------- queries
 
@@ -216,6 +219,8 @@ class ViewState(QObject):
         for bp in bps:
             if not bp.enabled or (actions is not None and bp.action not in actions):
                 continue
+            if self.hits.pending(bp.id) is not None:
+                continue  # drawn when the worker has them
             try:
                 parts.append(bps.hits_of(self.session, bp.id))
             except SessionFormatError as exc:
@@ -275,11 +280,47 @@ class ViewState(QObject):
 
     def play(self) -> None:
         """Play from the playhead (from the start when it is at the end)."""
-        if self.playing or not self.event_count:
+        if self.playing or not self.event_count or self._waiting_for_hits():
             return
         if self.seq >= self.event_count - 1:
             self.controller.seek_event(0)
         self.controller.play(events_per_second=self.BASE_RATE * self.speed)
+
+    #: Fast-forward starts this many times faster than play (each press doubles it).
+    FF_FACTOR = 4.0
+
+    def rewind(self) -> None:
+        """Play backwards from the playhead (pressed again while rewinding: twice as fast)."""
+        if not self.event_count or self._waiting_for_hits():
+            return
+        c = self.controller
+        if c.state == "rewinding" and c.events_per_second is not None:
+            rate = c.events_per_second * 2
+        elif self.seq <= 0:
+            self.sigMessage.emit("At the first event: nothing to rewind")
+            return
+        else:
+            rate = self.BASE_RATE * self.speed
+        c.rewind(events_per_second=min(rate, MAX_EVENTS_PER_SECOND))
+
+    def fast_forward(self) -> None:
+        """Play forward faster than :meth:`play` (pressed again: twice as fast)."""
+        if not self.event_count or self._waiting_for_hits():
+            return
+        c = self.controller
+        if c.state == "fast_forward" and c.events_per_second is not None:
+            rate = c.events_per_second * 2
+        elif self.seq >= self.event_count - 1:
+            self.sigMessage.emit("At the last event: nothing to fast-forward")
+            return
+        else:
+            rate = self.BASE_RATE * self.speed * self.FF_FACTOR
+        c.fast_forward(events_per_second=min(rate, MAX_EVENTS_PER_SECOND))
+
+    @property
+    def mode(self) -> str:
+        """``paused``, ``playing``, ``rewinding`` or ``fast_forward``."""
+        return str(self.controller.state)
 
     def pause(self) -> None:
         self.controller.pause()
@@ -290,8 +331,13 @@ class ViewState(QObject):
     def set_speed(self, speed: float) -> None:
         """Playback speed as a multiple of :attr:`BASE_RATE` events per second."""
         self.speed = max(float(speed), 0.01)
-        if self.playing:
-            self.controller.play(events_per_second=self.BASE_RATE * self.speed)
+        c, rate = self.controller, self.BASE_RATE * self.speed
+        if c.state == "playing":
+            c.play(events_per_second=rate)
+        elif c.state == "rewinding":
+            c.rewind(events_per_second=rate)
+        elif c.state == "fast_forward":
+            c.fast_forward(events_per_second=min(rate * self.FF_FACTOR, MAX_EVENTS_PER_SECOND))
 
     def tick(self, wall_dt: float) -> None:
         """Advance playback by ``wall_dt`` seconds of wall time (the timer calls this)."""
@@ -315,7 +361,7 @@ class ViewState(QObject):
         self._run_to_breakpoint(-1)
 
     def _run_to_breakpoint(self, direction: int) -> None:
-        if not self.event_count:
+        if not self.event_count or self._waiting_for_hits():
             return
         pausing = [b for b in self.breakpoints if b.enabled and b.action != "log"]
         if not pausing:
@@ -464,6 +510,20 @@ class ViewState(QObject):
         self.sigHit.emit(hit.seq, ",".join(hit.breakpoints))
         self.sigBreakpointsChanged.emit()  # "stopped" counts changed
 
+    def _breakpoints_edited(self) -> None:
+        self.hits.schedule()  # before the panels ask: what is slow is pending, not computed
+        if self.hits.busy() and self.playing:
+            self.pause()
+            self.sigMessage.emit(f"Playback paused: {self.hits.describe()}")
+        self.sigBreakpointsChanged.emit()
+
+    def _waiting_for_hits(self) -> bool:
+        """Say so and return True while breakpoint hits are still being computed."""
+        if not self.hits.busy():
+            return False
+        self.sigMessage.emit(f"Wait a moment: {self.hits.describe()} (Cancel in Breakpoints)")
+        return True
+
     def _bookmarks_changed(self) -> None:
         self.sigBreakpointsChanged.emit()
         self.save_sidecar()
@@ -471,6 +531,7 @@ class ViewState(QObject):
     def close(self) -> None:
         """Stop playback and stop listening to the session."""
         self.pause()
+        self.hits.close()
         self._session_unsubscribe()
         self._grow_timer.stop()
 

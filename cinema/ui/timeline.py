@@ -40,6 +40,7 @@ _KIND_TO_CAT = np.full(256, len(CATEGORIES) - 1, dtype=np.int64)
 for _k, _c in KIND_CATEGORY.items():
     _KIND_TO_CAT[_k] = _CAT_INDEX[_c]
 
+LANE_AXIS, LANE_AXIS_COMPACT = 190, 130  # px for the lane names (a small window: fewer)
 ROWS_MAX = 120  # at most this many lanes on screen: lanes stay readable, frames stay cheap
 #: Heights of the marker strip's rows (in the strip's 0..1 coordinates).
 Y_BOOKMARK, Y_STOP, Y_LOG = 0.8, 0.5, 0.17
@@ -51,7 +52,7 @@ class _LaneAxis(pg.AxisItem):
     def __init__(self, state: ViewState) -> None:
         super().__init__("left")
         self._state = state
-        self.setWidth(190)
+        self.setWidth(LANE_AXIS)
         self.setStyle(tickLength=0, autoExpandTextSpace=False, hideOverlappingLabels=False)
 
     def tickValues(
@@ -191,7 +192,7 @@ class TimelineWidget(QWidget):
     def _setup_markers(self) -> None:
         m = self.markers
         m.hideAxis("bottom")
-        m.getAxis("left").setWidth(190)
+        m.getAxis("left").setWidth(LANE_AXIS)
         m.getAxis("left").setStyle(showValues=False, tickLength=0)
         m.setMouseEnabled(x=False, y=False)
         m.hideButtons()
@@ -256,8 +257,24 @@ class TimelineWidget(QWidget):
             f"<span style='color:{HIGHLIGHT}'>▼</span>&nbsp;stop+highlight "
             f"<span style='color:{theme.text_dim}'>|</span>&nbsp;log"
         )
-        self.legend_label.setText(f"<small>{swatches} &nbsp;·&nbsp; {marks}</small>")
+        self._legend_html = f"<small>{swatches} &nbsp;·&nbsp; {marks}</small>"
+        self.legend_label.setToolTip(self._legend_html)
+        self._show_legend()
         self.refresh()
+
+    def set_compact(self, compact: bool) -> None:
+        """A small window: the legend becomes one short line (its tooltip has it all)."""
+        self.compact = compact
+        self._show_legend()
+        width = LANE_AXIS_COMPACT if compact else LANE_AXIS
+        self.plot.getAxis("left").setWidth(width)
+        self.markers.getAxis("left").setWidth(width)
+
+    def _show_legend(self) -> None:
+        if getattr(self, "compact", False):
+            self.legend_label.setText("<small>legend: hover here</small>")
+        else:
+            self.legend_label.setText(self._legend_html)
 
     def _apply_limits(self) -> None:
         dur = max(self.state.session.duration_ns / 1e9, 1e-6)
@@ -274,9 +291,17 @@ class TimelineWidget(QWidget):
         dur = max(self.state.session.duration_ns / 1e9, 1e-6)
         rows = len(self.state.layout.rows)
         self.vb.setRange(
-            xRange=(0, dur), yRange=(-0.5, min(rows, 30) - 0.5), padding=0, update=False
+            xRange=(0, dur),
+            yRange=(-0.5, min(rows, self._lanes_that_fit()) - 0.5),
+            padding=0,
+            update=False,
         )
         self.refresh()
+
+    def _lanes_that_fit(self) -> int:
+        """Lanes shown at first: 30, fewer in a short timeline (each keeps ~16 px)."""
+        height = self.vb.height() if self.vb.height() > 50 else 480.0
+        return max(min(int(height / 16), 30), 6)
 
     def show_window(self, x0: float, x1: float) -> None:
         """Show seconds ``[x0, x1]`` (relative to the first event)."""

@@ -58,6 +58,13 @@ def test_demo_without_a_display_renders_the_window_to_a_png(tmp_path: Path) -> N
     proc = _cinema("demo", "--record", str(session))
     assert proc.returncode == 0, proc.stderr
     png = tmp_path / "bank.png"
-    assert f"rendered the window to {png}" in proc.stdout
+    from recorder.events import EventKind
+    from recorder.session.reader import SessionReader
+
+    with SessionReader(session) as r:
+        crash = int((r.skeleton().kind == EventKind.CRASH).nonzero()[0][0])
+    # the picture shows the first crash, as the window opens at it (not the last event)
+    assert f"rendered the window at the first crash (event #{crash}) to {png}" in proc.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"cinema-event\x00{crash}".encode() in png.read_bytes()  # the PNG's tEXt chunk
     assert "events" in proc.stdout and "propagateSizeHints" not in proc.stderr
