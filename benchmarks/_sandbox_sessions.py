@@ -43,7 +43,7 @@ from recorder.sandbox.process import From
 
 __all__ = ["SANDBOX_GENERATOR_VERSION", "ensure_sandbox_session", "record_sandbox_session"]
 
-SANDBOX_GENERATOR_VERSION = 1
+SANDBOX_GENERATOR_VERSION = 2  # 2: full dead entries, CHILD_SPEC init, PROCESS_FLAG
 _EVENTS_PER_REQUEST = 5.1  # call SEND, RECEIVE, STATE, reply SEND, RECEIVE (+ samples, crashes)
 _BOOM_EVERY = 1200
 

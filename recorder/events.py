@@ -102,6 +102,9 @@ class EventKind(IntEnum):
     EXIT_SIGNAL = 24
     """an exit signal from peer reached pid through a link; data:
     ``{"reason": value, "trapped": bool}`` (trapped: delivered as a message)."""
+    PROCESS_FLAG = 25
+    """pid changed one of its process flags (``erlang:process_flag/2``); data:
+    ``{"flag": "trap_exit", "value": bool}``."""
 
 
 #: Lower-case names, as used on the command line and in breakpoint expressions.
@@ -140,7 +143,8 @@ class SpawnInfo(NamedTuple):
     """What a spawn event says about the new process (the ``data`` map of SPAWN).
 
     ``parent`` and ``supervisor`` are pids, or ``None`` when there is none (readers also
-    accept :data:`NO_PID` there).
+    accept :data:`NO_PID` there). A process that starts with exits trapped also has
+    ``"trap_exit": True`` in the map (absent means ``False``).
     """
 
     name: str

@@ -3,10 +3,13 @@
 A view of thousands of processes (the supervision graph) needs these few facts of each, not
 their states: building one :class:`~cinema.model.world.ProcessView` per process decodes every
 state and costs ~50 µs a process. :func:`status_table` reads the facts straight off a world's
-entries instead. A keyframe's entries are read column by column, once per keyframe
-(:class:`KeyframeFacts`, shared by every world replayed from that keyframe, whose untouched
-entries are the keyframe's own); only the entries replay turned into ``Proc`` objects (a few
-hundred per world) are read one by one.
+entries instead. A keyframe's entries (its ``processes`` and ``dead`` tables) are read column
+by column, once per keyframe (:class:`KeyframeFacts`, shared by every world replayed from that
+keyframe, whose untouched entries are the keyframe's own); only the entries replay turned into
+``Proc`` objects (a few hundred per world) are read one by one.
+
+Statuses are stored as ``waiting`` for any live process that is not suspended; ``running`` is
+derived from the mailbox length (``docs/world-schema.md``), in one vectorised step.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from recorder.events import NO_PID
-from recorder.session.keyframes import ProcessRow, table_column
+from recorder.session.keyframes import ProcessRow, row_position, table_column
 
 if TYPE_CHECKING:
-    from cinema.model.world import Proc
+    from cinema.model._proc import Proc
 
 __all__ = ["STATUSES", "KeyframeFacts", "StatusTable", "status_table"]
 
@@ -29,6 +32,9 @@ __all__ = ["STATUSES", "KeyframeFacts", "StatusTable", "status_table"]
 STATUSES = ("running", "waiting", "suspended", "dead", "crashed", "restarting")
 _CODE = {s: i for i, s in enumerate(STATUSES)}
 _RUNNING, _WAITING, _DEAD, _CRASHED = (_CODE[s] for s in ("running", "waiting", "dead", "crashed"))
+# The stored code of a keyframe status: running / waiting (a run queue's notion) and anything
+# unknown are "alive", whose shown status the mailbox decides.
+_STORED_CODE = {**_CODE, "running": _WAITING, "restarting": _WAITING}
 
 IntArray = npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.uint8]
@@ -108,21 +114,24 @@ def _sup_or_none(v: Any) -> int:
 
 
 def _entry_row(e: Mapping[str, Any]) -> tuple[int, int, int, int]:
-    """(status, mailbox length, restarts, supervisor) of one keyframe entry, read the way
-    ``Proc.from_entry`` reads it (a table row lists its mailbox in ``mailbox_ids``)."""
-    if type(e) is dict and len(e) == 2:  # a keyframe's "dead" row: pid and status
-        status = e.get("status")
-        return (_CODE.get(status, _WAITING) if type(status) is str else _WAITING, 0, 0, -1)
+    """(stored status, mailbox length, restarts, supervisor) of one keyframe entry, read the
+    way ``Proc.from_entry`` reads it (a table row lists its mailbox in ``mailbox_ids``)."""
     table_row = type(e) is ProcessRow
     get = e.plain().get if isinstance(e, ProcessRow) else e.get
     status = get("status")
-    ids = get("mailbox_ids") if table_row else None
-    listed = _queued(ids, 2) if isinstance(ids, list) else _queued(get("mailbox"), 3)
+    code = _STORED_CODE.get(status, _WAITING) if type(status) is str else _WAITING
+    mlen: Any = 0
+    if code in (_DEAD, _CRASHED):
+        listed = 0  # an ended process holds no messages
+    else:
+        ids = get("mailbox_ids") if table_row else None
+        listed = _queued(ids if isinstance(ids, list) else get("mailbox"), 2)
+        mlen = get("mailbox_len")
     restarts = get("restarts")
     sup = _opt_pid(get("supervisor"))
     return (
-        _CODE.get(status, _WAITING) if type(status) is str else _WAITING,
-        _mailbox_len(listed, get("mailbox_len")),
+        code,
+        _mailbox_len(listed, mlen),
         restarts if type(restarts) is int else 0,
         -1 if sup is None else sup,
     )
@@ -145,68 +154,84 @@ class KeyframeFacts:
     """The :class:`StatusTable` of a keyframe world's entries, computed on first use.
 
     Args:
+        seq: the keyframe's sequence number (its world is the one after event ``seq - 1``).
         entries: the keyframe world's ``pid -> entry`` (process rows and ``dead`` rows).
-        rows: the keyframe's process list (its columns are read in one pass each).
+        tables: the keyframe's process lists (``processes``, then ``dead``): the columns of
+            each are read in one pass.
     """
 
-    __slots__ = ("_entries", "_rows", "_table")
+    __slots__ = ("_entries", "_table", "_tables", "seq")
 
-    def __init__(self, entries: Mapping[int, Any], rows: Any) -> None:
+    def __init__(self, seq: int, entries: Mapping[int, Any], tables: tuple[Any, ...]) -> None:
+        self.seq = seq
         self._entries = entries
-        self._rows = rows
+        self._tables = tables
         self._table: StatusTable | None = None
 
     def table(self) -> StatusTable:
         if self._table is None:
             self._table = self._compute()
-            self._entries, self._rows = {}, ()  # only the table is needed from now on
+            self._entries, self._tables = {}, ()  # only the table is needed from now on
         return self._table
 
     def _compute(self) -> StatusTable:
-        rows, entries = self._rows, self._entries
-        cols = {
-            k: table_column(rows, k)
-            for k in ("pid", "status", "mailbox_ids", "mailbox_len", "restarts", "supervisor")
-        }
-        pid_col = cols["pid"]
-        if pid_col is None or (cols["mailbox_ids"] is None and table_column(rows, "mailbox")):
-            # a plain list of maps (or a table with plain mailboxes): one entry at a time
-            pids = list(entries)
-            return _table(pids, [_entry_row(entries[p]) for p in pids])
-        n = len(pid_col)
-        none: list[Any] = [None] * n
-        status, ids, mlen, restarts, sup = (
-            cols[k] or none
-            for k in ("status", "mailbox_ids", "mailbox_len", "restarts", "supervisor")
-        )
-        # one pass per column; the common case (plain ints and strings) without calls
-        table = np.empty((n, 4), np.int64)
-        code = _CODE.get
-        table[:, 0] = [code(s, _WAITING) if type(s) is str else _WAITING for s in status]
-        table[:, 1] = [
-            (m if type(m) is int and m > 0 else 0) if not q else _mailbox_len(_queued(q, 2), m)
-            for q, m in zip(ids, mlen, strict=True)
-        ]
-        table[:, 2] = [r if type(r) is int else 0 for r in restarts]
-        table[:, 3] = [
-            -1 if v is None or v == NO_PID else v if type(v) is int else _sup_or_none(v)
-            for v in sup
-        ]
-        # the last row of a pid wins, as in the world's dict; dead rows only fill the rest
-        last = {(p if type(p) is int else _as_int(p)): i for i, p in enumerate(pid_col)}
-        rest = [p for p in entries if p not in last]
-        pids = [*last, *rest]
-        body = table[list(last.values())]
-        if rest:
-            extra = [_entry_row(entries[p]) for p in rest]
-            body = np.vstack([body, np.asarray(extra, np.int64).reshape(-1, 4)])
-        return _table(pids, body)
+        entries = self._entries
+        bodies: dict[int, IntArray] = {}  # id of a keyframe table -> its rows' facts
+        for rows in self._tables:
+            body = _columns_of(rows)
+            if body is not None:
+                bodies[id(row_position(rows[0])[0])] = body
+        keys = list(entries)
+        out = np.empty((len(keys), 4), np.int64)
+        picks: dict[int, tuple[list[int], list[int]]] = {}  # table id -> (out rows, its rows)
+        for k, p in enumerate(keys):
+            e = entries[p]
+            at = row_position(e) if type(e) is ProcessRow else None
+            if at is not None and id(at[0]) in bodies:
+                pos, idx = picks.setdefault(id(at[0]), ([], []))
+                pos.append(k)
+                idx.append(at[1])
+            else:  # an old keyframe's dead pair, or a plain list of maps: one at a time
+                out[k] = _entry_row(e)
+        for tid, (pos, idx) in picks.items():
+            out[pos] = bodies[tid][idx]
+        return _table(keys, out)
+
+
+def _columns_of(rows: Any) -> IntArray | None:
+    """(status, mailbox length, restarts, supervisor) of every row of a keyframe's process
+    table, read column by column (``None``: not such a table)."""
+    cols = {
+        k: table_column(rows, k)
+        for k in ("pid", "status", "mailbox_ids", "mailbox_len", "restarts", "supervisor")
+    }
+    pid_col = cols["pid"]
+    if pid_col is None or (cols["mailbox_ids"] is None and table_column(rows, "mailbox")):
+        return None  # a plain list of maps (or a table with plain mailboxes): one at a time
+    n = len(pid_col)
+    none: list[Any] = [None] * n
+    status, ids, mlen, restarts, sup = (
+        cols[k] or none for k in ("status", "mailbox_ids", "mailbox_len", "restarts", "supervisor")
+    )
+    # one pass per column; the common case (plain ints and strings) without calls
+    table = np.empty((n, 4), np.int64)
+    code = _STORED_CODE.get
+    table[:, 0] = [code(s, _WAITING) if type(s) is str else _WAITING for s in status]
+    table[:, 1] = [
+        (m if type(m) is int and m > 0 else 0) if not q else _mailbox_len(_queued(q, 2), m)
+        for q, m in zip(ids, mlen, strict=True)
+    ]
+    ended = (table[:, 0] == _DEAD) | (table[:, 0] == _CRASHED)
+    table[ended, 1] = 0  # an ended process holds no messages
+    table[:, 2] = [r if type(r) is int else 0 for r in restarts]
+    table[:, 3] = [
+        -1 if v is None or v == NO_PID else v if type(v) is int else _sup_or_none(v) for v in sup
+    ]
+    return table
 
 
 def status_table(
-    procs: Mapping[int, Proc | Mapping[str, Any]],
-    base: KeyframeFacts | None,
-    running: BoolArray,
+    procs: Mapping[int, Proc | Mapping[str, Any]], base: KeyframeFacts | None
 ) -> StatusTable:
     """The :class:`StatusTable` of a world's entries.
 
@@ -214,9 +239,8 @@ def status_table(
         procs: the world's ``pid -> entry``.
         base: the facts of the keyframe the world was replayed from; its mapping entries are
             that keyframe's (``None``: read them one by one).
-        running: the overlay's pid-indexed "last status change was a RECEIVE" flags.
     """
-    from cinema.model.world import Proc
+    from cinema.model._proc import Proc
 
     own_pids: list[int] = []
     own_rows: list[tuple[int, int, int, int]] = []
@@ -235,12 +259,10 @@ def status_table(
         part = _keyframe_part(procs, kf, base)
         both = StatusTable(*(np.concatenate([a, b]) for a, b in zip(table, part, strict=True)))
         table = both.take(np.argsort(both.pid, kind="stable"))
-    pid = table.pid
-    inside = (pid >= 0) & (pid < len(running))
-    hot = np.zeros(len(pid), np.bool_)
-    hot[inside] = running[pid[inside]]
-    if hot.any():
-        table.status[hot] = _RUNNING
+    # alive, not suspended, with work queued: running (docs/world-schema.md)
+    busy = (table.status == _WAITING) & (table.mailbox_len > 0)
+    if busy.any():
+        table.status[busy] = _RUNNING
     return table
 
 

@@ -2,9 +2,9 @@
 
 Replay is column-driven: kinds, pids, peers and refs come from the event columns, and only the
 kinds whose effect depends on their data (SPAWN, RESTART, CHILD_SPEC, REGISTER, UNREGISTER,
-PROFILE) decode a payload. A SEND's message and a STATE's state are kept as :class:`Lazy`
-references and decoded only when a view shows them, so replaying past thousands of messages
-costs no decoding at all.
+PROCESS_FLAG) decode a payload. A SEND's message, a STATE's state, a PROFILE's figures and an
+exit reason are kept as :class:`Lazy` references and decoded only when a view shows them, so
+replaying past thousands of messages and samples costs no decoding at all.
 """
 
 from __future__ import annotations
@@ -16,27 +16,32 @@ import numpy as np
 
 from cinema.model._facts import KeyframeFacts, _as_int, _opt_pid
 from cinema.model._overlay import Lazy
+from cinema.model._proc import ENDED, Proc
 from cinema.model._window import Counts, counters, transient_messages
-from cinema.model.world import Entry, Namer, Proc, Resolver, World
+from cinema.model.world import Entry, Namer, Resolver, World
 from recorder.events import NO_PID, EventKind
 from recorder.session.keyframes import table_column
 
 __all__ = ["Replayer", "empty_world", "world_from_keyframe"]
 
 _K = EventKind
-#: Kinds that create or end processes, or change what traffic does (status, counters the
-#: overlay also counts): RECEIVE counts and STATEs are summed between a process's own
-#: events of these kinds. Unknown kinds change nothing.
+#: Kinds that create or end processes: RECEIVE counts, the latest STATE and the latest PROFILE
+#: of a process are gathered between its own events of these kinds (the overlay), and a
+#: message queued and consumed inside a window skips the mailbox unless one of them acts on
+#: its receiver in between. Unknown kinds change nothing.
 _BREAK = np.zeros(256, dtype=bool)
-_BREAK[[_K.SPAWN, _K.EXIT, _K.CRASH, _K.SUSPEND, _K.RESUME, _K.PROFILE]] = True
-#: Kinds that touch links, monitors, the registry or supervisors only.
+_BREAK[[_K.SPAWN, _K.EXIT, _K.CRASH]] = True
+#: Kinds applied one at a time that touch nothing the overlay gathers: suspension, flags,
+#: links, monitors, the registry and supervisors.
 _SIDE = np.zeros(256, dtype=bool)
 _SIDE[[_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR, _K.REGISTER, _K.UNREGISTER, _K.RESTART,
-       _K.CHILD_SPEC]] = True  # fmt: skip
+       _K.CHILD_SPEC, _K.SUSPEND, _K.RESUME, _K.PROCESS_FLAG]] = True  # fmt: skip
 #: Kinds with a mailbox effect.
 _MAILBOX = np.zeros(256, dtype=bool)
 _MAILBOX[[_K.SEND, _K.RECEIVE, _K.DROP]] = True
 DataFn = Callable[[int], Any]  # seq -> decoded data of that event
+#: Windows up to this many events are applied one event at a time (the same rules).
+_SMALL_WINDOW = 16
 
 
 def empty_world(resolve: Resolver, names: Namer) -> World:
@@ -45,18 +50,29 @@ def empty_world(resolve: Resolver, names: Namer) -> World:
 
 
 def world_from_keyframe(
-    kf_seq: int, kf: Mapping[str, Any], resolve: Resolver, names: Namer
+    kf_seq: int, kf: Mapping[str, Any], resolve: Resolver, names: Namer, time_ns: int
 ) -> World:
-    """The world a keyframe at ``kf_seq`` holds (after event ``kf_seq - 1``).
+    """The world a keyframe at ``kf_seq`` holds (after event ``kf_seq - 1``, whose timestamp
+    is ``time_ns``: the keyframe's own clock is when it was taken, not the world's time).
 
     Process entries stay in their decoded keyframe form until something reads or changes them.
+    Ended processes are the keyframe's ``dead`` entries (full rows, or the ``[pid, status]``
+    pairs of older files); a pid listed both alive and dead is alive.
     """
     procs: dict[int, Entry] = {}
     holders: set[int] = set()
-    for row in kf.get("dead") or ():
-        if isinstance(row, (list, tuple)) and len(row) >= 2:
-            pid = _as_int(row[0])
-            procs[pid] = {"pid": pid, "status": "crashed" if row[1] == "crashed" else "dead"}
+    dead = kf.get("dead") or ()
+    dead_pids = table_column(dead, "pid")
+    if dead_pids is not None:
+        for e, pid in zip(dead, dead_pids, strict=True):
+            procs[pid if type(pid) is int else _as_int(pid)] = e
+    else:
+        for row in dead:
+            if isinstance(row, Mapping):
+                procs[_as_int(row.get("pid"))] = row
+            elif isinstance(row, (list, tuple)) and len(row) >= 2:
+                pid = _as_int(row[0])
+                procs[pid] = {"pid": pid, "status": "crashed" if row[1] == "crashed" else "dead"}
     rows = kf.get("processes") or ()
     pids, monitors = table_column(rows, "pid"), table_column(rows, "monitors")
     if pids is not None and monitors is not None:
@@ -79,10 +95,9 @@ def world_from_keyframe(
             sups[_as_int(s.get("pid"))] = s
     reg = kf.get("registry")
     registry = {str(k): _as_int(v) for k, v in reg.items()} if isinstance(reg, Mapping) else {}
-    t = kf.get("time_ns")
     return World(
-        kf_seq - 1, t if isinstance(t, int) else 0, procs, sups, registry, frozenset(holders),
-        {}, resolve, names, base=KeyframeFacts(procs, rows),
+        kf_seq - 1, time_ns, procs, sups, registry, frozenset(holders), {}, resolve, names,
+        base=KeyframeFacts(kf_seq, procs, (dead, rows)),
     )  # fmt: skip
 
 
@@ -104,6 +119,7 @@ class Replayer:
         self._names = base._names
         self._data = data
         self._base = base._base
+        self._kf_seq = base._kf_seq
 
     def world(self) -> World:
         """The world after the events applied so far (the replayer must not be used again)."""
@@ -121,7 +137,7 @@ class Replayer:
             assert isinstance(e, Proc)
             self.overlay.fold(e)
             return e
-        p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e)
+        p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e, self._kf_seq)
         self.overlay.fold(p)
         self.procs[pid] = p
         self.owned.add(pid)
@@ -129,16 +145,14 @@ class Replayer:
 
     def _alive(self, pid: int) -> Proc | None:
         p = self._own(pid)
-        return p if p is not None and p.status not in ("dead", "crashed") else None
+        return p if p is not None and p.status not in ENDED else None
 
     def _is_alive(self, pid: int) -> bool:
-        if self.overlay.is_running(pid):
-            return pid in self.procs
         e = self.procs.get(pid)
         if e is None:
             return False
         status = e.status if isinstance(e, Proc) else e.get("status")
-        return status not in ("dead", "crashed")
+        return status not in ENDED
 
     def _sup(self, pid: int) -> dict[str, Any]:
         s = self.sups.get(pid)
@@ -170,6 +184,12 @@ class Replayer:
         n = len(kind)
         if n == 0:
             return
+        if n <= _SMALL_WINDOW:  # a step or two: one event at a time beats a dozen numpy calls
+            rows = zip(kind.tolist(), pid.tolist(), peer.tolist(), ref.tolist(), strict=True)
+            for i, (k, p, q, r) in enumerate(rows):
+                self.apply(start + i, k, p, q, r)
+            self.time_ns = int(ts[n - 1])
+            return
         breaks = np.flatnonzero(_BREAK[kind])
         transient = transient_messages(kind, pid, peer, ref, breaks)
         due = counters(kind, pid, breaks)
@@ -193,13 +213,18 @@ class Replayer:
         self.time_ns = int(ts[n - 1])
 
     def _count(self, start: int, counts: Counts) -> None:
-        """Add RECEIVE counts and latest STATEs (window indices) of distinct pids."""
-        pids, received, last_state = counts
+        """Add RECEIVE counts and latest STATEs and PROFILEs (window indices) of distinct
+        pids."""
+        pids, received, last_state, last_profile = counts
         procs = self.procs
         known = np.fromiter((q in procs for q in pids.tolist()), dtype=bool, count=len(pids))
         if not known.all():
-            pids, received, last_state = pids[known], received[known], last_state[known]
-        self.overlay.add(pids, received, np.where(last_state >= 0, last_state + start, -1))
+            pids, received = pids[known], received[known]
+            last_state, last_profile = last_state[known], last_profile[known]
+        self.overlay.add(
+            pids, received, np.where(last_state >= 0, last_state + start, -1),
+            np.where(last_profile >= 0, last_profile + start, -1),
+        )  # fmt: skip
 
     def _consume(self, pid: int, ref: int) -> None:
         """The mailbox effect of a RECEIVE (its count and status go through the overlay)."""
@@ -221,11 +246,14 @@ class Replayer:
                 if p.mailbox.pop(ref, None) is None and p.extra > 0:
                     p.extra -= 1
                 p.handled += 1
-                p.status = "running"
         elif kind == _K.STATE:
             p = self._own(pid)
             if p is not None:
                 p.state = Lazy(seq, "state")
+        elif kind == _K.PROFILE:  # applied with the window's counters by apply_columns
+            p = self._own(pid) if pid != NO_PID else None
+            if p is not None:
+                p.sample = Lazy(seq)
         elif kind == _K.DROP:
             p = self._own(peer) if peer in self.procs else None
             if p is not None:
@@ -233,7 +261,7 @@ class Replayer:
         elif kind == _K.SPAWN:
             self._spawn(seq, pid, peer)
         elif kind == _K.EXIT or kind == _K.CRASH:
-            self._exit(pid, "dead" if kind == _K.EXIT else "crashed")
+            self._exit(seq, pid, "dead" if kind == _K.EXIT else "crashed")
         elif kind == _K.LINK or kind == _K.UNLINK:
             a, b = self._own(pid), self._own(peer)
             if kind == _K.LINK:
@@ -264,8 +292,8 @@ class Replayer:
             self._child_spec(seq, pid, peer)
         elif kind == _K.REGISTER or kind == _K.UNREGISTER:
             self._register(seq, pid, kind == _K.REGISTER)
-        elif kind == _K.PROFILE and pid != NO_PID and pid in self.procs:
-            self._profile(seq, pid)
+        elif kind == _K.PROCESS_FLAG:
+            self._flag(seq, pid)
         # DELAY, INTERCEPT, EXIT_SIGNAL, TIMEOUT, BREAKPOINT, MARKER, LOST: no change.
 
     def _map(self, seq: int) -> Mapping[str, Any]:
@@ -278,17 +306,24 @@ class Replayer:
         p.parent = None if peer == NO_PID else peer
         p.supervisor = _opt_pid(d.get("supervisor"))
         p.restarts = self.pending_restarts.pop(pid, 0)
+        p.trap_exit = d.get("trap_exit") is True
         self.overlay.clear(pid)
         self.procs[pid] = p
         self.owned.add(pid)
 
-    def _exit(self, pid: int, status: str) -> None:
+    def _exit(self, seq: int, pid: int, status: str) -> None:
         p = self._own(pid)
         if p is None:
             return
         p.status = status
+        p.reason = Lazy(seq, "reason")
         p.mailbox.clear()
         p.extra = 0
+        name = p.registered
+        if name is not None:
+            if self.registry.get(name) == pid:
+                del self.registry[name]
+            p.registered = None
         for other in p.links:
             q = self._own(other)
             if q is not None:
@@ -328,6 +363,11 @@ class Replayer:
         spec = d.get("spec") if isinstance(d.get("spec"), Mapping) else {}
         assert isinstance(spec, Mapping)
         sup = self._sup(pid)
+        if op == "init":  # the supervisor announces itself: its flags, no slot yet
+            for key in ("strategy", "max_restarts", "max_seconds"):
+                if key in d:
+                    sup[key] = d[key]
+            return
         children: list[dict[str, Any]] = sup["children"]
         idx = next((i for i, c in enumerate(children) if c.get("id") == child_id), None)
         if op == "remove":
@@ -359,17 +399,12 @@ class Replayer:
             if p is not None and p.registered == name:
                 p.registered = None
 
-    def _profile(self, seq: int, pid: int) -> None:
+    def _flag(self, seq: int, pid: int) -> None:
         d = self._map(seq)
-        p = self._own(pid)
-        assert p is not None
-        for key in ("cpu_ns", "memory", "handled"):
-            v = d.get(key)
-            if isinstance(v, int) and not isinstance(v, bool):
-                setattr(p, key, v)
-        mlen = d.get("mailbox_len", d.get("mailbox"))
-        if isinstance(mlen, int) and not isinstance(mlen, bool):
-            p.extra = max(0, mlen - len(p.mailbox))
+        if d.get("flag") == "trap_exit":
+            p = self._own(pid)
+            if p is not None:
+                p.trap_exit = d.get("value") is True
 
 
 def _pairs(rows: Any) -> list[tuple[int, int]]:

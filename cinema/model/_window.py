@@ -5,21 +5,23 @@ the same window: the message is queued and unqueued again, and the world at the 
 window never shows it. :func:`transient_messages` finds those SEND / consume pairs with a few
 sorted-array operations, so the replay can skip their mailbox bookkeeping altogether -- it is
 what decides how many processes a seek has to materialise (about a hundred instead of a
-thousand on a 5,000-process session). :func:`counters` sums the RECEIVEs and STATEs of each
-process between its structural events, so the replay adds them to the world once.
+thousand on a 5,000-process session). :func:`counters` sums the RECEIVEs and finds the last
+STATE and PROFILE of each process between its structural events, so the replay adds them to
+the world once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from recorder.events import EventKind
+from recorder.events import NO_PID, EventKind
 
 __all__ = ["Counts", "counters", "transient_messages"]
 
 _K = EventKind
-#: Distinct pids, their RECEIVE counts, and the window index of their last STATE (or -1).
-Counts = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: Distinct pids, their RECEIVE counts, and the window indices of their last STATE and last
+#: PROFILE (or -1).
+Counts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def transient_messages(
@@ -30,7 +32,7 @@ def transient_messages(
     A SEND at ``i`` and a consume at ``j`` pair up when ``i < j``, they carry the same
     non-zero message id, that id occurs in exactly one SEND and one consume of the window, both
     name the same receiving process, and no event of ``breaks`` (event indices of kinds that
-    create, end, suspend or profile a process) acts on that process between them. Applied
+    create or end a process) acts on that process between them. Applied
     one at a time, such a message would enter the receiver's mailbox and leave it again with
     nothing in between able to observe it, so skipping both mailbox effects changes nothing.
     A RECEIVE's other effects (``handled``, status) are not the mailbox's and still apply.
@@ -76,13 +78,14 @@ def _once(sorted_values: np.ndarray) -> np.ndarray:
 
 
 def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int, Counts]:
-    """RECEIVE counts and last STATEs per process, due before each event that needs them.
+    """RECEIVE counts, last STATEs and last PROFILEs per process, due before each event that
+    needs them.
 
     A process's counters only interact with its own structural events (``breaks``: SPAWN
-    resets them, PROFILE overwrites ``handled``, SUSPEND / RESUME / EXIT set the status), so
-    the RECEIVEs and STATEs of one process between two of those sum up in any order. Returns
-    event index -> :data:`Counts` to add to the overlay just before that event (index
-    ``len(kind)``: at the end of the window).
+    resets them, EXIT / CRASH end the process), so the RECEIVEs, STATEs and PROFILEs of one
+    process between two of those sum up (or keep their latest) in any order. Returns event
+    index -> :data:`Counts` to add to the overlay just before that event (index ``len(kind)``:
+    at the end of the window).
     """
     n = len(kind)
     stride = n + 1
@@ -98,15 +101,22 @@ def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int,
         out: np.ndarray = q + np.where((at < len(keys)) & (nxt < stride), nxt, n)
         return out
 
+    def latest(of_kind: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.flatnonzero((kind == of_kind) & (pid != NO_PID))[::-1]
+        g, first = np.unique(group(idx), return_index=True)
+        return g, idx[first]
+
     recv = np.flatnonzero(kind == _K.RECEIVE)
     rk, rc = np.unique(group(recv), return_counts=True)
-    states = np.flatnonzero(kind == _K.STATE)[::-1]
-    sk, first = np.unique(group(states), return_index=True)
-    groups = np.union1d(rk, sk)
+    sk, s_last = latest(_K.STATE)
+    pk, p_last = latest(_K.PROFILE)
+    groups = np.union1d(np.union1d(rk, sk), pk)
     received = np.zeros(len(groups), dtype=np.int64)
     received[np.searchsorted(groups, rk)] = rc
-    last = np.full(len(groups), -1, dtype=np.int64)
-    last[np.searchsorted(groups, sk)] = states[first]
+    last_state = np.full(len(groups), -1, dtype=np.int64)
+    last_state[np.searchsorted(groups, sk)] = s_last
+    last_profile = np.full(len(groups), -1, dtype=np.int64)
+    last_profile[np.searchsorted(groups, pk)] = p_last
     pids, due = np.divmod(groups, stride)
     order = np.argsort(due, kind="stable")
     due = due[order]
@@ -115,5 +125,5 @@ def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int,
     for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(due)], strict=True):
         if hi > lo:
             sel = order[lo:hi]
-            out[int(due[lo])] = (pids[sel], received[sel], last[sel])
+            out[int(due[lo])] = (pids[sel], received[sel], last_state[sel], last_profile[sel])
     return out

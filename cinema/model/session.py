@@ -6,10 +6,11 @@ stream take the same path (Perfetto-style): :meth:`Session.live` makes an empty 
 
 Seeking (:meth:`Session.world_at`) starts from the nearest keyframe at or before the target,
 or from a nearer cached world, and replays only the events in between (as one window, see
-:mod:`cinema.model._replay`). Recent worlds are kept in a small LRU together with checkpoints
-that long replays leave behind (one shortly before the target; on a second seek into a keyframe
-interval, a grid across it), so stepping one event forward or back, or scrubbing around a spot,
-replays a few hundred events at most.
+:mod:`cinema.model._replay`). Whichever it starts from, the world is the one
+``docs/world-schema.md`` defines from the events alone. Recent worlds are kept in a small LRU
+together with checkpoints that long replays leave behind (one shortly before the target; on a
+second seek into a keyframe interval, a grid across it), so stepping one event forward or back,
+or scrubbing around a spot, replays a few hundred events at most.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ import numpy as np
 
 from cinema.model import _columns
 from cinema.model._overlay import Lazy
+from cinema.model._proc import KfLazy, KfMessage
 from cinema.model._replay import Replayer, empty_world, world_from_keyframe
+from cinema.model._sends import SendFinder
 from cinema.model.errors import ModelError
-from cinema.model.world import KfLazy, World
+from cinema.model.world import World
 from recorder.events import NO_PID, Event
 from recorder.session.format import FrameType
+from recorder.session.keyframes import ProcessRow
 from recorder.session.reader import ProcessInfo, SessionReader, Skeleton
 
 __all__ = ["Session", "Subscriber"]
@@ -64,6 +68,7 @@ class Session:
         self._fresh_keyframe = False  # a keyframe was decoded since the last gc freeze
         self._visited: set[int] = set()  # keyframe intervals (by first seq - 1) seeked into
         self._subscribers: list[Subscriber] = []
+        self._sends = SendFinder(reader)  # the SENDs of messages keyframes list
 
     # ------------------------------------------------------------------ construction
 
@@ -247,13 +252,19 @@ class Session:
         return self.world_at(self.seq_at_time(t_ns))
 
     def _resolve(self, v: Any) -> Any:
-        if type(v) is KfLazy:
-            return v.value()
-        if type(v) is Lazy:
+        t = type(v)
+        if t is Lazy:
             data = self.reader.event(v.seq).data
             if v.key is None:
                 return data
             return data.get(v.key) if isinstance(data, dict) else None
+        if t is KfMessage:
+            # As its SEND recorded it (what replay from event 0 shows); the keyframe's own
+            # copy only when the recording does not hold that SEND.
+            sent = self._sends.seq_of(v.msg_id, v.before, _mailbox_ids(v.fallback.row))
+            return self.reader.event(sent).data if sent >= 0 else v.fallback.value()
+        if t is KfLazy:
+            return v.value()
         return v
 
     def _base_for(self, seq: int) -> World:
@@ -274,7 +285,8 @@ class Session:
         if cached is None:
             got = self.reader.keyframe_before(kf_seq)
             assert got is not None
-            w = world_from_keyframe(kf_seq, got[1], self._resolve, self.process_name)
+            t = int(_columns.window(self.reader, kf_seq - 1, kf_seq).ts[0]) if kf_seq > 0 else 0
+            w = world_from_keyframe(kf_seq, got[1], self._resolve, self.process_name, t)
             self._fresh_keyframe = True
             self._kf_worlds[kf_seq] = w
             if len(self._kf_worlds) > 4:
@@ -322,6 +334,14 @@ class Session:
     def __repr__(self) -> str:
         where = self.reader.path or "live stream"
         return f"<Session {where}: {self.event_count} events>"
+
+
+def _mailbox_ids(row: Mapping[str, Any]) -> list[int]:
+    """The message ids a keyframe entry lists (without decoding its messages)."""
+    rows = row.get("mailbox_ids") if isinstance(row, ProcessRow) else row.get("mailbox")
+    if not isinstance(rows, (list, tuple)):
+        return []
+    return [r[0] for r in rows if isinstance(r, (list, tuple)) and r and type(r[0]) is int]
 
 
 class _GcPause:

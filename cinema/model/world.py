@@ -2,8 +2,9 @@
 
 ``session.world_at(seq)`` is the state *after* applying event ``seq`` (so ``world_at(0)`` has
 seen the first event; ``world_at(-1)`` is the empty world before any event). A keyframe at
-``S`` therefore equals ``world_at(S - 1)``. How each event kind changes the world is the table
-in ``docs/world-schema.md``; :mod:`cinema.model._replay` applies it.
+``S`` therefore equals ``world_at(S - 1)``. The world is defined in ``docs/world-schema.md``,
+field by field, as a function of the events alone; :mod:`cinema.model._replay` applies it, and
+every path to a moment (keyframe, replay from event 0, a cached world) gives the same world.
 
 A :class:`World` is an immutable snapshot. Internally it shares unchanged process entries with
 the world it was derived from (copy-on-write), and keyframe entries stay in their decoded form
@@ -18,16 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cinema.model._facts import (
-    STATUSES,
-    KeyframeFacts,
-    StatusTable,
-    _as_int,
-    _opt_pid,
-    status_table,
-)
-from cinema.model._overlay import EMPTY_OVERLAY, Overlay
-from recorder.session.keyframes import ProcessRow
+from cinema.model._facts import STATUSES, KeyframeFacts, StatusTable, status_table
+from cinema.model._overlay import EMPTY_OVERLAY, Lazy, Overlay
+from cinema.model._proc import ALIVE, ENDED, Proc
 
 __all__ = [
     "STATUSES",
@@ -50,13 +44,15 @@ class MailboxMessage(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class ProcessView:
-    """One process as it was at a moment. Pids are plain integers; ``None`` means "none"."""
+    """One process as it was at a moment (alive, or ended with its last values). Pids are plain
+    integers; ``None`` means "none". Every field follows ``docs/world-schema.md``."""
 
     pid: int
     name: str
     behaviour: str
     status: str
-    """One of :data:`STATUSES`."""
+    """One of :data:`STATUSES`: ``running`` (alive, messages queued), ``waiting`` (alive, an
+    empty mailbox), ``suspended``, ``dead``, ``crashed``."""
     parent: int | None
     supervisor: int | None
     registered: str | None
@@ -72,18 +68,24 @@ class ProcessView:
     restarts: int
     handled: int
     cpu_ns: int
+    """CPU time in its handlers, as of its latest PROFILE sample."""
     memory: int
+    """Estimated bytes it holds, as of its latest PROFILE sample."""
     trap_exit: bool
+    exit_reason: Any = None
+    """Why it ended (the EXIT / CRASH reason, decoded); ``None`` while alive."""
 
     @property
     def alive(self) -> bool:
-        return self.status not in ("dead", "crashed")
+        return self.status not in ENDED
 
 
 @dataclass(frozen=True, slots=True)
 class SupervisorView:
-    """A supervisor's configuration and child slots (``children`` rows: id, pid, restart,
-    type). ``strategy`` and the intensity are ``None`` when no keyframe told them."""
+    """A live supervisor's configuration and child slots (``children`` rows: id, pid, restart,
+    type; a slot's pid is ``None`` while that child is not alive). ``strategy`` and the
+    intensity are ``None`` when the recording never told them (files recorded before the
+    CHILD_SPEC ``init`` event)."""
 
     pid: int
     strategy: str | None
@@ -107,117 +109,6 @@ class SupervisionTree(NamedTuple):
             stack.extend((depth + 1, c) for c in reversed(self.children.get(pid, ())))
 
 
-class KfLazy(NamedTuple):
-    """A keyframe value not decoded yet: ``row[key]``, or the message of mailbox row ``item``."""
-
-    row: Mapping[str, Any]
-    key: str
-    item: int = -1
-
-    def value(self) -> Any:
-        v = self.row.get(self.key)
-        if self.item < 0:
-            return v
-        if isinstance(v, (list, tuple)) and self.item < len(v):
-            row = v[self.item]
-            return row[2] if isinstance(row, (list, tuple)) and len(row) >= 3 else None
-        return None
-
-
-class Proc:
-    """The mutable working form of one process, owned by exactly one world while replaying."""
-
-    __slots__ = (
-        "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory", "monitors",
-        "name", "parent", "pid", "registered", "restarts", "state", "status", "supervisor",
-        "trap_exit",
-    )  # fmt: skip
-
-    def __init__(self, pid: int, name: str = "", behaviour: str = "process") -> None:
-        self.pid = pid
-        self.name = name
-        self.behaviour = behaviour
-        self.status = "waiting"
-        self.parent: int | None = None
-        self.supervisor: int | None = None
-        self.registered: str | None = None
-        self.trap_exit = False
-        self.state: Any = None
-        self.mailbox: dict[int, tuple[int, Any]] = {}  # msg_id -> (sender, message | Lazy)
-        self.extra = 0  # queued messages a keyframe counted but did not list
-        self.links: set[int] = set()
-        self.monitors: dict[int, int] = {}  # ref -> target
-        self.restarts = 0
-        self.handled = 0
-        self.cpu_ns = 0
-        self.memory = 0
-
-    def copy(self) -> Proc:
-        # Spelled out: a loop over __slots__ with getattr / setattr costs 3x more, and replay
-        # copies a process each time a world derived from another first changes it.
-        p = Proc.__new__(Proc)
-        p.pid, p.name, p.behaviour, p.status = self.pid, self.name, self.behaviour, self.status
-        p.parent, p.supervisor, p.registered = self.parent, self.supervisor, self.registered
-        p.trap_exit, p.state, p.extra = self.trap_exit, self.state, self.extra
-        p.restarts, p.handled, p.cpu_ns, p.memory = (
-            self.restarts, self.handled, self.cpu_ns, self.memory
-        )  # fmt: skip
-        p.mailbox = dict(self.mailbox)
-        p.links = set(self.links)
-        p.monitors = dict(self.monitors)
-        return p
-
-    @staticmethod
-    def from_entry(e: Mapping[str, Any]) -> Proc:
-        """Build from a keyframe ``ProcessEntry`` (or a ``dead`` row turned into a map).
-
-        Values of the wrong type (a corrupt or foreign keyframe) fall back to defaults.
-        """
-        lazy_row = type(e) is ProcessRow
-        get = e.plain().get if isinstance(e, ProcessRow) else e.get
-        p = Proc.__new__(Proc)
-        p.pid = _as_int(get("pid"))
-        name, behaviour, status = get("name"), get("behaviour"), get("status")
-        p.name = name if type(name) is str else ""
-        p.behaviour = behaviour if type(behaviour) is str else "process"
-        p.status = status if status in STATUSES else "waiting"
-        p.parent = _opt_pid(get("parent"))
-        p.supervisor = _opt_pid(get("supervisor"))
-        reg = get("registered")
-        p.registered = reg if type(reg) is str else None
-        p.trap_exit = get("trap_exit") is True
-        p.state = KfLazy(e, "state") if lazy_row else get("state")
-        p.mailbox = {}
-        ids = get("mailbox_ids") if lazy_row else None
-        if isinstance(ids, list):
-            for i, row in enumerate(ids):
-                if isinstance(row, list) and len(row) >= 2:
-                    p.mailbox[_as_int(row[0])] = (_as_int(row[1]), KfLazy(e, "mailbox", i))
-        elif rows := get("mailbox"):
-            for row in rows:
-                if isinstance(row, (list, tuple)) and len(row) >= 3:
-                    p.mailbox[_as_int(row[0])] = (_as_int(row[1]), row[2])
-        mlen = get("mailbox_len")
-        p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
-        links = get("links")
-        p.links = {_as_int(x) for x in links} if links else set()
-        p.monitors = {}
-        mons = get("monitors")
-        if mons:
-            for row in mons:
-                if isinstance(row, (list, tuple)) and len(row) >= 2:
-                    p.monitors[_as_int(row[0])] = _as_int(row[1])
-        v = get("restarts")
-        p.restarts = v if type(v) is int else 0
-        v = get("handled")
-        p.handled = v if type(v) is int else 0
-        v = get("cpu_ns")
-        p.cpu_ns = v if type(v) is int else 0
-        v = get("memory")
-        p.memory = v if type(v) is int else 0
-        return p
-
-
 Entry = Proc | Mapping[str, Any]  # a Proc, or a keyframe entry not converted yet
 Resolver = Callable[[Any], Any]  # turns a Lazy into its value (identity for anything else)
 Namer = Callable[[int], str]
@@ -232,8 +123,8 @@ class World:
     """
 
     __slots__ = (
-        "_base", "_holders", "_names", "_overlay", "_pending_restarts", "_procs", "_registry",
-        "_resolve", "_sups", "_table", "_views", "seq", "time_ns",
+        "_base", "_holders", "_kf_seq", "_names", "_overlay", "_pending_restarts", "_procs",
+        "_registry", "_resolve", "_sups", "_table", "_views", "seq", "time_ns",
     )  # fmt: skip
 
     def __init__(
@@ -262,6 +153,7 @@ class World:
         self._overlay = overlay
         self._views: dict[int, ProcessView] = {}
         self._base = base  # the facts of the keyframe whose entries this world still holds
+        self._kf_seq = base.seq if base is not None else -1
         self._table: StatusTable | None = None
 
     # ------------------------------------------------------------------ processes
@@ -282,14 +174,15 @@ class World:
         e = self._procs.get(pid)
         if e is None:
             return None
-        p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e)
+        p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e, self._kf_seq)
         ov = self._overlay
         p.handled += ov.handled_of(pid)
         state = ov.state_of(pid)
         if state is not None:
             p.state = state
-        if ov.is_running(pid):
-            p.status = "running"
+        sample = ov.profile_of(pid)
+        if sample >= 0:
+            p.sample = Lazy(sample)
         view = self._view(p)
         self._views[pid] = view
         return view
@@ -299,7 +192,7 @@ class World:
         as pid-ordered arrays: what a view of thousands of processes needs, without building
         their :class:`ProcessView` s or decoding a single state (a few ms for 5,000)."""
         if self._table is None:
-            self._table = status_table(self._procs, self._base, self._overlay.running)
+            self._table = status_table(self._procs, self._base)
         return self._table
 
     def alive(self) -> list[int]:
@@ -307,26 +200,47 @@ class World:
         t = self.status_table()
         return t.pid[t.alive].tolist()  # type: ignore[no-any-return]
 
+    def _is_alive(self, pid: int) -> bool:
+        e = self._procs.get(pid)
+        if e is None:
+            return False
+        status = e.status if isinstance(e, Proc) else e.get("status")
+        return status not in ENDED
+
     def _view(self, p: Proc) -> ProcessView:
         r = self._resolve
+        mailbox = tuple(MailboxMessage(mid, s, r(m)) for mid, (s, m) in p.mailbox.items())
+        mailbox_len = len(p.mailbox) + p.extra
+        status = p.status
+        if status == ALIVE and mailbox_len:
+            status = "running"
+        cpu_ns, memory = p.cpu_ns, p.memory
+        if p.sample is not None:  # the latest PROFILE: its figures (0 for one it lacks)
+            d = r(p.sample)
+            cpu_ns, memory = (
+                (_count(d.get("cpu_ns")), _count(d.get("memory")))
+                if isinstance(d, dict)
+                else (0, 0)
+            )
         return ProcessView(
             pid=p.pid,
             name=p.name or self._names(p.pid),
             behaviour=p.behaviour,
-            status=p.status,
+            status=status,
             parent=p.parent,
             supervisor=p.supervisor,
             registered=p.registered,
             state=r(p.state),
-            mailbox=tuple(MailboxMessage(mid, s, r(m)) for mid, (s, m) in p.mailbox.items()),
-            mailbox_len=len(p.mailbox) + p.extra,
+            mailbox=mailbox,
+            mailbox_len=mailbox_len,
             links=tuple(sorted(p.links)),
             monitors=tuple(sorted(p.monitors.items())),
             restarts=p.restarts,
             handled=p.handled,
-            cpu_ns=p.cpu_ns,
-            memory=p.memory,
+            cpu_ns=cpu_ns,
+            memory=memory,
             trap_exit=p.trap_exit,
+            exit_reason=None if p.alive else r(p.reason),
         )
 
     # ------------------------------------------------------------------ registry & supervision
@@ -338,16 +252,28 @@ class World:
 
     @property
     def supervisors(self) -> Mapping[int, SupervisorView]:
-        """The supervisors whose configuration is known: pid -> :class:`SupervisorView`."""
+        """The live supervisors the recording announced: pid -> :class:`SupervisorView`."""
         out: dict[int, SupervisorView] = {}
+        alive = self._is_alive
         for pid, s in self._sups.items():
+            if not alive(pid):
+                continue
             mr, ms = s.get("max_restarts"), s.get("max_seconds")
+            children = []
+            for c in s.get("children") or ():
+                if isinstance(c, Mapping):
+                    row = dict(c)
+                    child = row.get("pid")
+                    if child is not None and not (type(child) is int and alive(child)):
+                        row["pid"] = None  # a slot names its child only while it lives
+                    children.append(row)
+            strategy = s.get("strategy")
             out[pid] = SupervisorView(
                 pid,
-                s.get("strategy") if isinstance(s.get("strategy"), str) else None,
-                mr if isinstance(mr, int) else None,
-                float(ms) if isinstance(ms, (int, float)) else None,
-                tuple(dict(c) for c in s.get("children") or () if isinstance(c, Mapping)),
+                strategy if isinstance(strategy, str) else None,
+                mr if type(mr) is int else None,
+                float(ms) if isinstance(ms, (int, float)) and not isinstance(ms, bool) else None,
+                tuple(children),
             )
         return out
 
@@ -375,6 +301,11 @@ class World:
 
     def __repr__(self) -> str:
         return f"<World after event {self.seq}: {len(self._procs)} processes>"
+
+
+def _count(v: Any) -> int:
+    """A counter read from a PROFILE sample (0 when the sample has no such figure)."""
+    return v if type(v) is int else 0
 
 
 class _ProcessMap(Mapping[int, ProcessView]):

@@ -30,7 +30,7 @@ CATEGORIES: dict[str, tuple[str, tuple[EventKind, ...]]] = {
     "exit": ("#8c8c8c", (_K.EXIT, _K.UNREGISTER)),
     "crash": ("#e0302b", (_K.CRASH,)),
     # an exit signal is how a normal shutdown travels too: not painted as a crash
-    "exit signal": ("#8c564b", (_K.EXIT_SIGNAL,)),
+    "exit signal": ("#8c564b", (_K.EXIT_SIGNAL, _K.PROCESS_FLAG)),
     "restart": ("#ff8c00", (_K.RESTART, _K.CHILD_SPEC)),
     "send": ("#1f77d4", (_K.SEND,)),
     "receive": ("#17becf", (_K.RECEIVE,)),

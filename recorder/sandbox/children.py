@@ -71,6 +71,10 @@ class Child:
     pid: Pid | None = None
     restarts: int = 0
     args: tuple[Any, ...] = ()
+    #: The pid the recording last named for this slot (its CHILD_SPEC ``add``, its RESTARTs):
+    #: what keyframes show while that process lives, even while ``pid`` is already cleared
+    #: for a child being stopped (docs/world-schema.md).
+    recorded_pid: int | None = None
 
 
 @dataclass(slots=True)
@@ -111,10 +115,12 @@ class SupervisorState:
 
 
 def supervisor_entry(proc: Process) -> dict[str, Any] | None:
-    """The ``SupervisorEntry`` of ``docs/world-schema.md`` for a supervisor process."""
+    """The ``SupervisorEntry`` of ``docs/world-schema.md`` for a supervisor process: its slots
+    as recorded, each slot's pid only while that process is alive."""
     state = proc._state
     if not isinstance(state, SupervisorState):
         return None
+    alive = proc.runtime.processes
     return {
         "pid": proc._n,
         "strategy": state.strategy,
@@ -123,7 +129,7 @@ def supervisor_entry(proc: Process) -> dict[str, Any] | None:
         "children": [
             {
                 "id": c.slot,
-                "pid": None if c.pid is None else c.pid.n,
+                "pid": c.recorded_pid if c.recorded_pid in alive else None,
                 "restart": c.spec.restart,
                 "type": c.spec.type,
             }

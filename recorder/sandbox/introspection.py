@@ -1,6 +1,8 @@
 """Looking inside a running sandbox: process info, system snapshots, the keyframe world.
 
-:func:`world` follows ``docs/world-schema.md`` exactly (the contract with the model).
+:func:`world` follows ``docs/world-schema.md`` exactly (the contract with the model): it writes
+the *recorded* world, what a reader replaying the events reaches, not the live notions where
+they differ (the run queue, CPU time since the last PROFILE sample, a mutated live state).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from recorder.sandbox.process import Process
     from recorder.sandbox.runtime import Runtime
 
-__all__ = ["estimate_memory", "process_info", "system_snapshot", "world"]
+__all__ = ["ended_entry", "estimate_memory", "process_info", "system_snapshot", "world"]
 
 _MAILBOX_IN_WORLD = 100
 
@@ -92,32 +94,66 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
 
 
 def _world_process(proc: Process) -> dict[str, Any]:
-    mailbox = []
+    # Every queued message by id and sender (a reader shows each as its SEND recorded it); the
+    # message itself for the first ones only (a fallback that keeps keyframes small), as its
+    # SEND recorded it: the live object may have changed since.
+    mailbox: list[list[Any]] = []
     for i, (msg_id, sender, message, recorded) in enumerate(proc._mailbox):
-        if i >= _MAILBOX_IN_WORLD:
-            break
-        # As its SEND recorded it: the live object may have changed since.
-        mailbox.append([msg_id, sender, message if recorded is None else recorded])
+        if i < _MAILBOX_IN_WORLD:
+            mailbox.append([msg_id, sender, message if recorded is None else recorded])
+        else:
+            mailbox.append([msg_id, sender])
+    mark = proc._profile_mark
+    # the recorded notion: has messages to handle (not the run queue, which no event shows)
+    status = "suspended" if proc._suspended else "running" if proc._mailbox else "waiting"
     return {
         "pid": proc._n,
         "name": proc.name,
         "behaviour": proc.behaviour,
-        "status": "suspended" if proc._suspended else ("running" if proc._queued else "waiting"),
+        "status": status,
         "parent": proc._parent,
         "supervisor": proc._supervisor,
         "registered": proc._registered,
-        "trap_exit": proc.trap_exit,
+        "trap_exit": proc._trap_exit,
         # As last recorded (frozen bytes, embedded as they are): a callback suspended in an
         # `await` may have mutated the live state since.
-        "state": proc._recorded_state if proc._has_state else None,
+        "state": proc._recorded_state,
         "mailbox": mailbox,
         "mailbox_len": len(proc._mailbox),
         "links": list(proc._links),
         "monitors": [[ref, target] for ref, target in proc._monitors.items()],
         "restarts": proc._restarts,
         "handled": proc._handled,
-        "cpu_ns": proc._cpu_ns,
-        "memory": process_memory(proc),
+        # As of the last PROFILE sample: the world knows CPU time and memory only from those.
+        "cpu_ns": mark[1] if mark is not None else 0,
+        "memory": proc._sampled_memory,
+    }
+
+
+def ended_entry(proc: Process, status: str, reason: Any) -> dict[str, Any]:
+    """The keyframe ``dead`` entry of ``proc``, which just ended with ``status`` (``"dead"`` or
+    ``"crashed"``) and ``reason`` (the frozen reason its EXIT / CRASH event records).
+
+    Built once, when the process ends: an ended process never changes again. Its mailbox,
+    links and monitors are empty and left out.
+    """
+    mark = proc._profile_mark
+    return {
+        "pid": proc._n,
+        "name": proc.name,
+        "behaviour": proc.behaviour,
+        "status": status,
+        "parent": proc._parent,
+        "supervisor": proc._supervisor,
+        "registered": None,
+        "trap_exit": proc._trap_exit,
+        "state": proc._recorded_state,
+        "mailbox_len": 0,
+        "restarts": proc._restarts,
+        "handled": proc._handled,
+        "cpu_ns": mark[1] if mark is not None else 0,
+        "memory": proc._sampled_memory,
+        "reason": reason,
     }
 
 
@@ -131,7 +167,7 @@ def world(rt: Runtime) -> dict[str, Any]:
     return {
         "time_ns": rt.clock(),
         "processes": [_world_process(p) for p in rt.processes.values()],
-        "dead": [[n, how] for n, how in rt.dead.items()],
+        "dead": list(rt.ended),
         "supervisors": supervisors,
         "registry": dict(rt.registry.names),
     }

@@ -177,6 +177,7 @@ class Observability:
                 continue
             proc._profile_mark = mark
             proc_memory = process_memory(proc)
+            proc._sampled_memory = proc_memory  # what keyframes show until the next sample
             memory += proc_memory
             rec.record(
                 _PROFILE,

@@ -17,7 +17,7 @@ import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
-from recorder.events import EventKind
+from recorder.events import NO_PEER, NO_REF, EventKind
 from recorder.payload import Pid, Ref
 from recorder.sandbox.errors import ProcessExit
 from recorder.sandbox.patterns import compile_pattern
@@ -43,6 +43,7 @@ NOT_DOOMED: Any = object()  # Process._doomed when no exit is pending
 TIMED_OUT: Any = object()
 
 _RECEIVE = int(EventKind.RECEIVE)
+_PROCESS_FLAG = int(EventKind.PROCESS_FLAG)
 
 #: Messages a process takes from its mailbox in one go before yielding to others.
 RECEIVE_BUDGET = 32
@@ -90,10 +91,12 @@ class Process:
         "_registered",
         "_restarts",
         "_resume_value",
+        "_sampled_memory",
         "_state",
         "_supervisor",
         "_suspended",
         "_timer",
+        "_trap_exit",
         "_waiting",
         "_wake_pending",
         "_watchers",
@@ -101,7 +104,6 @@ class Process:
         "name",
         "pid",
         "runtime",
-        "trap_exit",
     )
 
     def __init__(
@@ -117,7 +119,7 @@ class Process:
         self.pid = Pid(n)
         self.name = name
         self.behaviour = behaviour
-        self.trap_exit = False
+        self._trap_exit = False
         self._n = n
         self._post = runtime.post
         self._rec = runtime.recording
@@ -148,7 +150,10 @@ class Process:
         self._restarts = 0
         self._registered: str | None = None
         self._budget = RECEIVE_BUDGET
+        # (handled, cpu_ns, mailbox_len) and memory as of the last PROFILE sample: what the
+        # recorded world shows between samples (docs/world-schema.md)
         self._profile_mark: tuple[int, int, int] | None = None
+        self._sampled_memory = 0
 
     def __repr__(self) -> str:
         return f"<Process {self.name} {self.pid!r}{'' if self._alive else ' dead'}>"
@@ -166,6 +171,24 @@ class Process:
         if self._suspended:
             return "suspended"
         return "running" if self._queued or self.runtime.current is self else "waiting"
+
+    @property
+    def trap_exit(self) -> bool:
+        """Whether exit signals arrive as ``("EXIT", pid, reason)`` messages (see the class)."""
+        return self._trap_exit
+
+    @trap_exit.setter
+    def trap_exit(self, value: bool) -> None:
+        # erlang:process_flag(trap_exit, V): recorded as PROCESS_FLAG when it changes, so the
+        # recorded world knows it (docs/world-schema.md)
+        flag = bool(value)
+        if flag is self._trap_exit:
+            return
+        self._trap_exit = flag
+        rec = self._rec
+        if rec.active:
+            data = {"flag": "trap_exit", "value": flag}
+            rec.record(_PROCESS_FLAG, self._n, NO_PEER, NO_REF, data)
 
     @property
     def registered(self) -> str | None:
@@ -242,13 +265,14 @@ class Process:
         is then recorded as a call timeout.
         """
         post = self._post
-        found = self._take(match)
-        if found is not NOTHING and self._budget > 0:
+        at = self._find(match)
+        if at >= 0 and self._budget > 0:
             self._budget -= 1
+            found = self._mailbox[at]
+            del self._mailbox[at]
             return post.received(self, found)
         self._budget = RECEIVE_BUDGET
-        if found is not NOTHING:  # out of budget: let others run, then take it
-            self._mailbox.appendleft(found)  # _take removed it; it was the first match
+        if at >= 0:  # out of budget: let others run, then take it (it stays where it is)
             await suspend(YIELD)
             found = self._take(match)
             if found is not NOTHING:
@@ -273,16 +297,25 @@ class Process:
                 return post.received(self, found)
 
     def _take(self, match: Callable[[Any], bool] | None) -> Any:
+        at = self._find(match)
+        if at < 0:
+            return NOTHING
+        mailbox = self._mailbox
+        envelope = mailbox[at]
+        del mailbox[at]
+        return envelope
+
+    def _find(self, match: Callable[[Any], bool] | None) -> int:
+        """The index of the oldest message ``match`` takes (``-1``: none)."""
         mailbox = self._mailbox
         if not mailbox:
-            return NOTHING
+            return -1
         if match is None:
-            return mailbox.popleft()
+            return 0
         for i, envelope in enumerate(mailbox):
             if match(envelope[2]):
-                del mailbox[i]
-                return envelope
-        return NOTHING
+                return i
+        return -1
 
     async def sleep(self, ms: float) -> None:
         """Wait ``ms`` milliseconds of runtime time (virtual time in deterministic mode)."""

@@ -31,11 +31,11 @@ from collections.abc import Callable
 from typing import Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind, Trigger
-from recorder.payload import Pid, Ref
+from recorder.payload import Pid, Ref, freeze
 from recorder.sandbox.errors import BadArg, StartError, crash_data, is_normal_reason
 from recorder.sandbox.genserver import GenServer, StartResult, gen_server_main
 from recorder.sandbox.interception import Interceptor
-from recorder.sandbox.introspection import world
+from recorder.sandbox.introspection import ended_entry, world
 from recorder.sandbox.messaging import PostOffice
 from recorder.sandbox.observability import Observability, PauseHandler
 from recorder.sandbox.process import Process, ProcessBody
@@ -115,6 +115,9 @@ class Runtime:
         self.processes: dict[int, Process] = {}
         #: Ended processes: pid number -> ``"dead"`` or ``"crashed"``.
         self.dead: dict[int, str] = {}
+        #: Keyframe entries of the processes that ended while recording, in the order they
+        #: ended (see :func:`~recorder.sandbox.introspection.ended_entry`).
+        self.ended: list[dict[str, Any]] = []
         self._next_pid = 0
         self.scheduler = Scheduler(
             deterministic=deterministic, rng=self.rng, step_cost_ns=step_cost_ns, end=self._end
@@ -258,7 +261,7 @@ class Runtime:
         label: str = name or register or str(getattr(body, "__name__", "process"))
         sup_n = None if supervisor is None else supervisor.n
         proc = Process(self, n, label, behaviour, parent, sup_n)
-        proc.trap_exit = trap_exit
+        proc._trap_exit = bool(trap_exit)  # recorded in the SPAWN, not as a PROCESS_FLAG
         coro = body(proc, *args)
         if not inspect.iscoroutine(coro):
             raise TypeError(
@@ -275,6 +278,8 @@ class Runtime:
                 "supervisor": sup_n,
                 "node": "local",
             }
+            if trap_exit:
+                info["trap_exit"] = True
             rec.record(_SPAWN, n, NO_PEER if parent is None else parent, NO_REF, info)
         if register is not None:
             self.registry.register(register, proc.pid)
@@ -454,13 +459,16 @@ class Runtime:
         if proc._registered is not None:
             self.registry.unregister(proc._registered)
         normal = is_normal_reason(reason)
+        status = "dead" if normal else "crashed"
         rec = self.recording
         if rec.active:
             if normal:
                 rec.record(_EXIT, n, NO_PEER, NO_REF, {"reason": reason})
             else:
                 rec.record(_CRASH, n, NO_PEER, NO_REF, crash_data(reason, exc))
-        self.dead[n] = "dead" if normal else "crashed"
+            # the keyframes' entry of the ended process: its reason frozen as recorded just now
+            self.ended.append(ended_entry(proc, status, freeze(reason)))
+        self.dead[n] = status
         proc._mailbox.clear()
         self.signals.process_ended(proc, reason)
 

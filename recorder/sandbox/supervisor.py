@@ -89,19 +89,31 @@ class Supervisor(GenServer):
         proc = self.process
         proc.trap_exit = True
         state = SupervisorState(spec.strategy, spec.max_restarts, spec.max_seconds)
-        # Visible to keyframes while the children start (init spans several steps now).
+        # Visible to keyframes while the children start (init spans several steps now), and
+        # announced to the recording at the same moment (the world's supervisor entry).
         proc._state = state
+        rec = self._rt.recording
+        if rec.active:
+            flags = {
+                "op": "init",
+                "child_id": None,
+                "strategy": spec.strategy,
+                "max_restarts": spec.max_restarts,
+                "max_seconds": float(spec.max_seconds),
+            }
+            rec.record(_CHILD_SPEC, proc._n, NO_PEER, NO_REF, flags)
         if spec.strategy == "simple_one_for_one":
             state.template = spec.children[0]
             return ("ok", state)
         for cs in spec.children:
             child = Child(cs, cs.id)
-            state.children.append(child)
             status, reason = await self._start(child)
             if status != "ok":
-                state.children.remove(child)
                 await self._stop_all(state)
                 return ("stop", ("shutdown", ("failed_to_start_child", cs.id, reason)))
+            # A slot exists from its CHILD_SPEC add (as the recording says), not while its
+            # child is still starting.
+            state.children.append(child)
             self._record_spec("add", child)
         return ("ok", state)
 
@@ -112,6 +124,8 @@ class Supervisor(GenServer):
         return self.process.runtime
 
     def _record_spec(self, op: str, child: Child) -> None:
+        if op == "add":
+            child.recorded_pid = None if child.pid is None else child.pid.n
         rec = self._rt.recording
         if rec.active:
             peer = child.pid.n if child.pid is not None else NO_PEER
@@ -218,6 +232,7 @@ class Supervisor(GenServer):
     ) -> None:
         """The RESTART event: a child restarted as ``new_n``, or (``gave_up``) the restart
         intensity was exceeded and the supervisor exits."""
+        child.recorded_pid = None if new_n == NO_PEER else new_n
         rec = self._rt.recording
         if not rec.active:
             return

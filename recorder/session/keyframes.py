@@ -1,15 +1,17 @@
-"""Keyframe worlds on disk: the process list stored as a column table, heavy fields lazily.
+"""Keyframe worlds on disk: the process lists stored as column tables, heavy fields lazily.
 
-An event source hands the writer a world whose ``"processes"`` is a list of maps (the schema
-of ``docs/world-schema.md``). Thousands of small maps are slow to decode and to garbage-collect,
-and a seek needs few of their states, so the writer stores the list as a *process table*:
+An event source hands the writer a world whose ``"processes"`` (alive) and ``"dead"`` (ended)
+are lists of maps (the schema of ``docs/world-schema.md``). Thousands of small maps are slow to
+decode and to garbage-collect, and a seek needs few of their states, so the writer stores each
+list as a *process table*:
 
     {"__table__": 1, "keys": [k, ...], "columns": [[v, ...], ...], "lazy": [k, ...]}
 
 one column per key, row ``i`` of every column belonging to process ``i``. Columns named in
-``"lazy"`` (``state`` and ``mailbox``) hold each value as its own encoded payload (msgpack bin),
-decoded only when a reader asks for it. :func:`unpack_world` turns the table back into a list of
-read-only :class:`ProcessRow` mappings, so readers see the schema's list of maps.
+``"lazy"`` (``state``, ``mailbox`` and ``reason``) hold each value as its own encoded payload
+(msgpack bin), decoded only when a reader asks for it. :func:`unpack_world` turns the tables back
+into lists of read-only :class:`ProcessRow` mappings, so readers see the schema's lists of maps.
+Older keyframes whose ``"dead"`` is a list of ``[pid, status]`` pairs pass through unchanged.
 """
 
 from __future__ import annotations
@@ -26,10 +28,20 @@ from recorder.payload import (
     to_structural,
 )
 
-__all__ = ["LAZY_KEYS", "ProcessRow", "pack_world", "table_column", "unpack_world"]
+__all__ = [
+    "LAZY_KEYS",
+    "TABLE_LISTS",
+    "ProcessRow",
+    "pack_world",
+    "row_position",
+    "table_column",
+    "unpack_world",
+]
 
 #: Process fields stored as separately encoded payloads and decoded on first access.
-LAZY_KEYS = ("state", "mailbox")
+LAZY_KEYS = ("state", "mailbox", "reason")
+#: The world's lists of process entries, each stored as a table.
+TABLE_LISTS = ("processes", "dead")
 _TABLE_TAG = "__table__"
 _WORLD_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20, max_nodes=1 << 26)
 
@@ -39,9 +51,20 @@ def pack_world(world: Any, limits: Limits) -> Any:
     that later mutations of live states cannot leak into the keyframe)."""
     if not isinstance(world, dict) or not isinstance(world.get("processes"), list):
         return to_structural(world, _WORLD_LIMITS)
-    procs = world["processes"]
-    if not all(isinstance(p, dict) for p in procs):
-        return to_structural(world, _WORLD_LIMITS)
+    tables = {}
+    for name in TABLE_LISTS:
+        entries = world.get(name)
+        if isinstance(entries, list) and entries and all(isinstance(p, dict) for p in entries):
+            tables[name] = _pack_table(entries, limits)
+        elif name == "processes" and entries:
+            return to_structural(world, _WORLD_LIMITS)
+    rest = {k: v for k, v in world.items() if k not in tables}
+    out = to_structural(rest, _WORLD_LIMITS)
+    out.update(tables)
+    return out
+
+
+def _pack_table(procs: list[dict[str, Any]], limits: Limits) -> dict[str, Any]:
     keys: dict[str, None] = {}
     for p in procs:
         for k in p:
@@ -58,10 +81,7 @@ def pack_world(world: Any, limits: Limits) -> Any:
             columns.append([encode_payload(p.get(k), limits) for p in procs])
         else:
             columns.append([to_structural(p.get(k), limits) for p in procs])
-    rest = {k: v for k, v in world.items() if k != "processes"}
-    out = to_structural(rest, _WORLD_LIMITS)
-    out["processes"] = {_TABLE_TAG: 1, "keys": list(keys), "columns": columns, "lazy": lazy}
-    return out
+    return {_TABLE_TAG: 1, "keys": list(keys), "columns": columns, "lazy": lazy}
 
 
 def _mailbox_ids(mailbox: Any) -> list[list[Any]] | None:
@@ -145,6 +165,12 @@ class _Table:
         self.plain_columns = [(k, c) for k, c in zip(keys, columns, strict=True) if k not in lazy]
 
 
+def row_position(row: ProcessRow) -> tuple[object, int]:
+    """Which table a row belongs to (an opaque token, the same for every row of one table)
+    and its index there: a reader that read a table's columns finds a row's values in them."""
+    return row._table, row._i
+
+
 def table_column(rows: Any, key: str) -> list[Any] | None:
     """The plain column ``key`` behind a process list that :func:`unpack_world` made.
 
@@ -168,14 +194,23 @@ def table_column(rows: Any, key: str) -> list[Any] | None:
 
 
 def unpack_world(world: dict[str, Any]) -> dict[str, Any]:
-    """Turn a decoded keyframe world's process table back into a list of mappings.
+    """Turn a decoded keyframe world's process tables back into lists of mappings.
 
     Raises:
-        ValueError: the table is malformed (columns of unequal length, unknown layout).
+        ValueError: a table is malformed (columns of unequal length, unknown layout).
     """
-    table = world.get("processes")
-    if not isinstance(table, dict) or table.get(_TABLE_TAG) != 1:
-        return world
+    out = world
+    for name in TABLE_LISTS:
+        table = world.get(name)
+        if not isinstance(table, dict) or table.get(_TABLE_TAG) != 1:
+            continue
+        if out is world:
+            out = dict(world)
+        out[name] = _unpack_table(table)
+    return out
+
+
+def _unpack_table(table: dict[str, Any]) -> list[ProcessRow]:
     keys, columns, lazy = table.get("keys"), table.get("columns"), table.get("lazy")
     if not (isinstance(keys, list) and isinstance(columns, list) and isinstance(lazy, list)):
         raise ValueError("malformed process table in keyframe")
@@ -185,6 +220,4 @@ def unpack_world(world: dict[str, Any]) -> dict[str, Any]:
     if any(len(c) != n for c in columns):
         raise ValueError("process table columns differ in length")
     t = _Table([str(k) for k in keys], columns, frozenset(str(k) for k in lazy))
-    out = dict(world)
-    out["processes"] = [ProcessRow(t, i) for i in range(n)]
-    return out
+    return [ProcessRow(t, i) for i in range(n)]

@@ -17,7 +17,7 @@ K = EventKind
 class Sim:
     def __init__(self) -> None:
         self.procs: dict[int, dict[str, Any]] = {}
-        self.dead: dict[int, str] = {}
+        self.dead: dict[int, dict[str, Any]] = {}
         self.registry: dict[str, int] = {}
         self.now = 1_000
 
@@ -25,12 +25,15 @@ class Sim:
         self.now += 10
         return self.now
 
-    def world(self) -> dict[str, Any]:
+    def world(self, old_dead: bool = False) -> dict[str, Any]:
+        """The world by docs/world-schema.md (``old_dead``: the ``[pid, status]`` dead pairs of
+        keyframes written before full dead entries)."""
         return {
             "time_ns": self.now,
             "processes": [
                 {
                     **p,
+                    "status": _shown(p["status"], p["mailbox"]),
                     "mailbox": [list(m) for m in p["mailbox"]],
                     "mailbox_len": len(p["mailbox"]),
                     "links": sorted(p["links"]),
@@ -38,20 +41,33 @@ class Sim:
                 }
                 for p in self.procs.values()
             ],
-            "dead": [[pid, st] for pid, st in self.dead.items()],
+            "dead": (
+                [[pid, e["status"]] for pid, e in self.dead.items()]
+                if old_dead
+                else [dict(e) for e in self.dead.values()]
+            ),
             "supervisors": [],
             "registry": dict(self.registry),
         }
 
 
+def _shown(status: str, mailbox: list[Any]) -> str:
+    """The status a world shows: alive and not suspended is running while messages wait."""
+    return "running" if status == "waiting" and mailbox else status
+
+
 def generate(
-    path: Path, seed: int, n: int, keyframe_every: int | None = 8
+    path: Path, seed: int, n: int, keyframe_every: int | None = 8, *, old_dead: bool = False
 ) -> tuple[list[dict[str, Any]], list[tuple[int, int, int, int, Any]]]:
-    """Write a session; return the reference world after each event and the events."""
+    """Write a session; return the reference world after each event and the events.
+
+    ``old_dead`` writes keyframes as older recorders did (dead processes as ``[pid, status]``).
+    """
     rng = random.Random(seed)
     sim = Sim()
+    snapshot = (lambda: sim.world(old_dead)) if keyframe_every else None
     rec = Recorder(
-        path, clock=sim.clock, wall_clock=lambda: 0, snapshot=sim.world if keyframe_every else None,
+        path, clock=sim.clock, wall_clock=lambda: 0, snapshot=snapshot,
         keyframe_every=keyframe_every or 1000, frame_events=16, flush_interval=None,
     )  # fmt: skip
     refs: list[dict[str, Any]] = []
@@ -92,7 +108,6 @@ def generate(
             if pa["mailbox"]:
                 mid, sender, _ = pa["mailbox"].pop(rng.randrange(len(pa["mailbox"])))
                 pa["handled"] += 1
-                pa["status"] = "running"
                 emit(K.RECEIVE, a, sender, mid, None)
         elif r < 0.72:
             st = {"count": rng.randrange(100), "items": (1, "x")[: rng.randrange(3)]}
@@ -145,13 +160,17 @@ def generate(
                 del sim.registry[name]
                 pa["registered"] = None
                 emit(K.UNREGISTER, a, NO_PEER, 0, {"name": name})
-            sim.procs.pop(a)
+            gone = sim.procs.pop(a)
             status = "crashed" if rng.random() < 0.5 else "dead"
-            sim.dead[a] = status
+            reason = ("boom", a) if status == "crashed" else "normal"
+            sim.dead[a] = {
+                **{k: v for k, v in gone.items() if k not in ("mailbox", "links", "monitors")},
+                "status": status, "mailbox_len": 0, "reason": reason,
+            }  # fmt: skip
             for q in sim.procs.values():
                 q["links"].discard(a)
                 q["monitors"] = [m for m in q["monitors"] if m[1] != a]
-            emit(K.CRASH if status == "crashed" else K.EXIT, a, NO_PEER, 0, {"reason": "x"})
+            emit(K.CRASH if status == "crashed" else K.EXIT, a, NO_PEER, 0, {"reason": reason})
     rec.close()
     return refs, events
 
@@ -160,25 +179,24 @@ def comparable_model(world: Any) -> dict[str, Any]:
     """The model's world in the reference's terms."""
     out: dict[str, Any] = {}
     for pid, p in world.processes.items():
-        if not p.alive:
-            out[pid] = p.status
-            continue
         out[pid] = {
             "status": p.status, "state": p.state,
             "mailbox": [tuple(m) for m in p.mailbox], "mailbox_len": p.mailbox_len,
             "links": sorted(p.links), "monitors": sorted(p.monitors), "handled": p.handled,
-            "registered": p.registered, "name": p.name,
+            "registered": p.registered, "name": p.name, "reason": p.exit_reason,
         }  # fmt: skip
     return {"procs": out, "registry": dict(world.registry)}
 
 
 def comparable_ref(w: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {pid: st for pid, st in w["dead"]}
-    for p in w["processes"]:
+    out: dict[str, Any] = {}
+    for p in [*w["dead"], *w["processes"]]:
         out[p["pid"]] = {
             "status": p["status"], "state": p["state"],
-            "mailbox": [tuple(m) for m in p["mailbox"]], "mailbox_len": p["mailbox_len"],
-            "links": sorted(p["links"]), "monitors": sorted(tuple(m) for m in p["monitors"]),
+            "mailbox": [tuple(m) for m in p.get("mailbox", ())], "mailbox_len": p["mailbox_len"],
+            "links": sorted(p.get("links", ())),
+            "monitors": sorted(tuple(m) for m in p.get("monitors", ())),
             "handled": p["handled"], "registered": p["registered"], "name": p["name"],
+            "reason": p.get("reason"),
         }  # fmt: skip
     return {"procs": out, "registry": w["registry"]}

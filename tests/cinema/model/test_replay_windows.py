@@ -98,8 +98,8 @@ def _record(path: Path, events: list[tuple[int, int, int, int, object]]) -> None
 )
 @given(seed=st.integers(0, 10_000))
 def test_profiles_and_exits_between_a_send_and_its_receive(tmp_path: Path, seed: int) -> None:
-    # PROFILE reads the mailbox length and EXIT clears the mailbox: a message whose SEND and
-    # RECEIVE straddle one of those must not be skipped as transient.
+    # EXIT clears the mailbox: a message whose SEND and RECEIVE straddle one must not be skipped
+    # as transient; PROFILEs and SUSPEND / RESUME in between change nothing of it.
     rng = random.Random(seed)
     events: list[tuple[int, int, int, int, object]] = []
     queues: dict[int, list[int]] = {}
@@ -136,7 +136,9 @@ def test_profiles_and_exits_between_a_send_and_its_receive(tmp_path: Path, seed:
         assert comparable_model(_replay(s, cuts, stop)) == expected, cuts
 
 
-def test_a_profile_sees_a_message_queued_across_it(tmp_path: Path) -> None:
+def test_a_profile_is_a_sample_of_cpu_and_memory_only(tmp_path: Path) -> None:
+    # docs/world-schema.md: handled counts RECEIVEs and the mailbox counts messages exactly; a
+    # PROFILE's handled / mailbox_len change nothing, its cpu_ns / memory are the world's.
     _record(
         tmp_path / "s.cinema",
         [
@@ -144,11 +146,23 @@ def test_a_profile_sees_a_message_queued_across_it(tmp_path: Path) -> None:
             (K.SPAWN, 1, NO_PEER, 0, {"name": "b"}),
             (K.SEND, 0, 1, 1, "x"),
             (K.SEND, 0, 1, 2, "y"),
-            (K.PROFILE, 1, NO_PEER, 0, {"mailbox_len": 5}),  # 2 listed + 3 more
+            (K.PROFILE, 1, NO_PEER, 0, {"mailbox_len": 5, "handled": 9, "cpu_ns": 7, "memory": 3}),
             (K.RECEIVE, 1, 0, 1, None),
-            (K.RECEIVE, 1, 0, 2, None),
+            (K.PROFILE, 1, NO_PEER, 0, {"cpu_ns": 8}),  # no memory in this sample: 0
+            (K.PROFILE, NO_PEER, NO_PEER, 0, {"processes": 2}),  # the system's: no process
         ],
     )
     with Session.open(tmp_path / "s.cinema") as s:
-        p = s.world_at(6).processes[1]
-        assert (p.mailbox_len, p.handled, p.status) == (3, 2, "running")
+        seen = [
+            (p.mailbox_len, p.handled, p.status, p.cpu_ns, p.memory)
+            for p in (s.world_at(n).processes[1] for n in (3, 4, 5, 6, 7))
+        ]
+        assert seen == [
+            (2, 0, "running", 0, 0),
+            (2, 0, "running", 7, 3),
+            (1, 1, "running", 7, 3),
+            (1, 1, "running", 8, 0),
+            (1, 1, "running", 8, 0),
+        ]
+        one = _one_by_one(s, 7).processes[1]
+        assert (one.cpu_ns, one.memory, one.handled) == (8, 0, 1)

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 import cinema.ui.app as app_mod
 from cinema.ui.app import Opener
 from cinema.ui.main_window import SHORTCUTS, MainWindow
-from recorder.events import EventKind
+from recorder.events import NO_PID, EventKind
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_shortcuts_drive_the_playhead(qtbot, window, state) -> None:  # type: ig
     assert state.seq == 101
     qtbot.keyClick(window, Qt.Key.Key_Left)
     assert state.seq == 100
-    pid = int(state.skeleton.pid[100])
+    pid = int(next(p for p in state.skeleton.pid[100:] if p != NO_PID))  # a real process
     state.select_process(pid)
     qtbot.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
     mine = np.flatnonzero(state.skeleton.pid == pid)

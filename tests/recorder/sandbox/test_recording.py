@@ -100,6 +100,9 @@ _PROCESS_KEYS = {
 }
 
 
+_DEAD_KEYS = (_PROCESS_KEYS - {"mailbox", "links", "monitors"}) | {"reason"}
+
+
 def test_keyframes_follow_the_world_schema(session: SessionReader) -> None:
     seqs = session.keyframe_seqs
     assert len(seqs) >= 3
@@ -115,8 +118,10 @@ def test_keyframes_follow_the_world_schema(session: SessionReader) -> None:
             assert proc["status"] in ("running", "waiting", "suspended")
             assert all(isinstance(p, int) for p in proc["links"])
             assert len(proc["mailbox"]) == min(proc["mailbox_len"], 100)
-        for pid, how in world["dead"]:
-            assert isinstance(pid, int) and how in ("dead", "crashed")
+        for dead in world["dead"]:  # full last entries (docs/world-schema.md)
+            assert set(dead) == _DEAD_KEYS, set(dead) ^ _DEAD_KEYS
+            assert isinstance(dead["pid"], int) and dead["status"] in ("dead", "crashed")
+            assert dead["registered"] is None and dead["mailbox_len"] == 0
         for sup in world["supervisors"]:
             assert sup["strategy"] in (
                 "one_for_one",

@@ -117,7 +117,7 @@ def test_dynamic_children(rt: Runtime, sink: CaptureSink) -> None:
         "workers": 0,
     }
     ops = [e.data["op"] for e in sink.events.of(EventKind.CHILD_SPEC)]
-    assert ops == ["add", "remove"]
+    assert ops == ["init", "add", "remove"]  # init: the supervisor's flags (world-schema.md)
 
 
 def test_shutdown_waits_then_kills_a_child_that_traps_exits(rt: Runtime) -> None:

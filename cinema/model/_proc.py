@@ -1,0 +1,175 @@
+"""One process while a world is being built: its mutable working form and keyframe parsing.
+
+A :class:`Proc` holds the fields of ``docs/world-schema.md`` for one process. Replay owns the
+``Proc`` objects of the world it is building (copy-on-write: a world derived from another copies
+a process only when an event changes it); keyframe entries become ``Proc`` objects only when
+something reads or changes them (:meth:`Proc.from_entry`).
+
+Payload values are kept undecoded until a view shows them: :class:`KfLazy` (a keyframe value),
+:class:`KfMessage` (a message a keyframe lists, shown as its SEND recorded it) and
+:class:`~cinema.model._overlay.Lazy` (an event's data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from cinema.model._facts import STATUSES, _as_int, _opt_pid
+from recorder.session.keyframes import ProcessRow
+
+__all__ = ["ALIVE", "ENDED", "KfLazy", "KfMessage", "Proc"]
+
+#: The stored status of a process that is alive and not suspended (a view shows it as
+#: ``running`` while its mailbox holds messages, see ``docs/world-schema.md``).
+ALIVE = "waiting"
+#: Statuses of processes that ended.
+ENDED = ("dead", "crashed")
+_STORED = frozenset(("waiting", "suspended", "dead", "crashed"))
+
+
+class KfLazy(NamedTuple):
+    """A keyframe value not decoded yet: ``row[key]``, or the message of mailbox row ``item``."""
+
+    row: Mapping[str, Any]
+    key: str
+    item: int = -1
+
+    def value(self) -> Any:
+        v = self.row.get(self.key)
+        if self.item < 0:
+            return v
+        if isinstance(v, (list, tuple)) and self.item < len(v):
+            row = v[self.item]
+            return row[2] if isinstance(row, (list, tuple)) and len(row) >= 3 else None
+        return None
+
+
+class KfMessage(NamedTuple):
+    """Message ``msg_id`` that a keyframe at ``before`` lists in a mailbox: shown as the data of
+    the SEND with that id before the keyframe (what replay from event 0 shows), the keyframe's
+    own copy (``fallback``) when the recording holds no such SEND."""
+
+    msg_id: int
+    before: int
+    fallback: KfLazy
+
+
+class Proc:
+    """The mutable working form of one process, owned by exactly one world while replaying.
+
+    ``status`` is the stored status: ``"waiting"`` (:data:`ALIVE`: alive, not suspended),
+    ``"suspended"``, ``"dead"`` or ``"crashed"``. ``cpu_ns`` and ``memory`` are the figures
+    of ``sample``, the latest PROFILE (a :class:`~cinema.model._overlay.Lazy` of its data,
+    decoded when a view shows them), when there is one; else the keyframe's.
+    """
+
+    __slots__ = (
+        "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory", "monitors",
+        "name", "parent", "pid", "reason", "registered", "restarts", "sample", "state", "status",
+        "supervisor", "trap_exit",
+    )  # fmt: skip
+
+    def __init__(self, pid: int, name: str = "", behaviour: str = "process") -> None:
+        self.pid = pid
+        self.name = name
+        self.behaviour = behaviour
+        self.status = ALIVE
+        self.parent: int | None = None
+        self.supervisor: int | None = None
+        self.registered: str | None = None
+        self.trap_exit = False
+        self.state: Any = None
+        self.mailbox: dict[int, tuple[int, Any]] = {}  # msg_id -> (sender, message | lazy)
+        self.extra = 0  # queued messages a keyframe counted but did not list
+        self.links: set[int] = set()
+        self.monitors: dict[int, int] = {}  # ref -> target
+        self.restarts = 0
+        self.handled = 0
+        self.cpu_ns = 0
+        self.memory = 0
+        self.sample: Any = None
+        self.reason: Any = None
+
+    @property
+    def alive(self) -> bool:
+        return self.status not in ENDED
+
+    def copy(self) -> Proc:
+        # Spelled out: a loop over __slots__ with getattr / setattr costs 3x more, and replay
+        # copies a process each time a world derived from another first changes it.
+        p = Proc.__new__(Proc)
+        p.pid, p.name, p.behaviour, p.status = self.pid, self.name, self.behaviour, self.status
+        p.parent, p.supervisor, p.registered = self.parent, self.supervisor, self.registered
+        p.trap_exit, p.state, p.extra = self.trap_exit, self.state, self.extra
+        p.restarts, p.handled, p.cpu_ns, p.memory = (
+            self.restarts, self.handled, self.cpu_ns, self.memory
+        )  # fmt: skip
+        p.reason, p.sample = self.reason, self.sample
+        p.mailbox = dict(self.mailbox)
+        p.links = set(self.links)
+        p.monitors = dict(self.monitors)
+        return p
+
+    @staticmethod
+    def from_entry(e: Mapping[str, Any], kf_seq: int = -1) -> Proc:
+        """Build from a keyframe ``ProcessEntry`` (alive or dead) at ``kf_seq``, or from an old
+        keyframe's ``[pid, status]`` dead pair turned into a map.
+
+        Values of the wrong type (a corrupt or foreign keyframe) fall back to defaults.
+        """
+        lazy_row = type(e) is ProcessRow
+        get = e.plain().get if isinstance(e, ProcessRow) else e.get
+        p = Proc.__new__(Proc)
+        p.pid = _as_int(get("pid"))
+        name, behaviour, status = get("name"), get("behaviour"), get("status")
+        p.name = name if type(name) is str else ""
+        p.behaviour = behaviour if type(behaviour) is str else "process"
+        # running / waiting in a keyframe is not trusted: the view derives it (the mailbox rule)
+        p.status = status if status in _STORED else ALIVE
+        p.parent = _opt_pid(get("parent"))
+        p.supervisor = _opt_pid(get("supervisor"))
+        reg = get("registered")
+        p.registered = reg if type(reg) is str else None
+        p.trap_exit = get("trap_exit") is True
+        p.state = KfLazy(e, "state") if lazy_row else get("state")
+        p.reason = KfLazy(e, "reason") if lazy_row else get("reason")
+        p.mailbox = {}
+        ids = get("mailbox_ids") if lazy_row else None
+        if isinstance(ids, list):
+            for i, row in enumerate(ids):
+                if isinstance(row, list) and len(row) >= 2:
+                    mid = _as_int(row[0])
+                    message = KfMessage(mid, kf_seq, KfLazy(e, "mailbox", i))
+                    p.mailbox[mid] = (_as_int(row[1]), message)
+        elif rows := get("mailbox"):
+            for i, row in enumerate(rows):
+                if isinstance(row, (list, tuple)) and len(row) >= 2:
+                    mid = _as_int(row[0])
+                    message = KfMessage(mid, kf_seq, KfLazy(e, "mailbox", i))
+                    p.mailbox[mid] = (_as_int(row[1]), message)
+        mlen = get("mailbox_len")
+        p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
+        links = get("links")
+        p.links = {_as_int(x) for x in links} if links else set()
+        p.monitors = {}
+        mons = get("monitors")
+        if mons:
+            for row in mons:
+                if isinstance(row, (list, tuple)) and len(row) >= 2:
+                    p.monitors[_as_int(row[0])] = _as_int(row[1])
+        v = get("restarts")
+        p.restarts = v if type(v) is int else 0
+        v = get("handled")
+        p.handled = v if type(v) is int else 0
+        v = get("cpu_ns")
+        p.cpu_ns = v if type(v) is int else 0
+        v = get("memory")
+        p.memory = v if type(v) is int else 0
+        p.sample = None
+        if p.status in ENDED:  # an ended process holds nothing, whatever a keyframe says
+            p.mailbox, p.extra, p.links, p.monitors = {}, 0, set(), {}
+        return p
+
+
+assert set(STATUSES) >= _STORED
