@@ -185,8 +185,8 @@ class Replayer:
         if n == 0:
             return
         if n <= _SMALL_WINDOW:  # a step or two: one event at a time beats a dozen numpy calls
-            rows = zip(kind.tolist(), pid.tolist(), peer.tolist(), ref.tolist(), strict=True)
-            for i, (k, p, q, r) in enumerate(rows):
+            each = zip(kind.tolist(), pid.tolist(), peer.tolist(), ref.tolist(), strict=True)
+            for i, (k, p, q, r) in enumerate(each):
                 self.apply(start + i, k, p, q, r)
             self.time_ns = int(ts[n - 1])
             return
