@@ -5,7 +5,9 @@ A message storm, in two shapes, each measured side by side in one run (interleav
 medians):
 
 - ping-pong: ``PAIRS`` pairs of processes bounce a message ``ROUNDS`` times;
-- fan-out: one process sends ``FANOUT_MESSAGES`` messages to each of ``FANOUT_WIDTH`` receivers.
+- fan-out: one process sends ``FANOUT_MESSAGES`` messages to each of ``FANOUT_WIDTH`` receivers;
+- GenServer: ``SERVERS`` account servers whose states are dataclasses (mutated in place, as
+  Python code does), and as many clients, each making calls and casts in turn.
 
 Figures: sandbox messages/s (recording off) vs Pykka threaded actors (goal: >= 3x) and vs an
 ``asyncio.Queue`` ping-pong (for scale: the floor of Python message passing); and the sandbox
@@ -19,12 +21,14 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks._harness import Figure, benchmark, interleaved
-from recorder.sandbox import Process, Runtime
+from recorder.sandbox import From, GenServer, Process, Runtime
 
 PAIRS = 10
+SERVERS = 20
 
 
 # --------------------------------------------------------------------------- sandbox
@@ -93,6 +97,58 @@ def sandbox_fan_out(width: int, count: int, record: Any = None) -> int:
     rt.run()
     rt.close()
     return width * count
+
+
+@dataclass
+class _Account:
+    name: str
+    balance: int = 0
+    operations: int = 0
+    recent: list[int] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+
+
+class _AccountServer(GenServer):
+    """A bank account: calls deposit / read the balance, casts touch it. The state is mutated in
+    place, so recording must capture it at STATE time for the session to be right."""
+
+    def init(self, name: str) -> Any:
+        return ("ok", _Account(name))
+
+    def handle_call(self, request: Any, from_: From, state: _Account) -> Any:
+        op, amount = request
+        if op == "deposit":
+            state.balance += amount
+            state.operations += 1
+            state.recent = [*state.recent[-3:], amount]
+        return ("reply", state.balance, state)
+
+    def handle_cast(self, request: Any, state: _Account) -> Any:
+        state.operations += 1
+        if request[1] % 97 == 0:
+            state.flags.add(f"audit-{request[1] % 3}")
+        return ("noreply", state)
+
+
+async def _account_client(proc: Process, servers: list[Any], ops: int, seed: int) -> None:
+    call, cast = proc.call, proc.cast
+    n = len(servers)
+    for i in range(ops):
+        server = servers[(seed + i * 7) % n]
+        await call(server, ("deposit", i % 50))
+        cast(server, ("touch", i))
+
+
+def sandbox_gen_server(ops: int, record: Any = None) -> int:
+    """``SERVERS`` account servers and as many clients doing ``ops`` call + cast each; returns
+    the number of client requests (each a call or a cast)."""
+    rt = Runtime(record=record, profile_interval_ms=None)
+    servers = [rt.start(_AccountServer, f"acct-{i}") for i in range(SERVERS)]
+    for c in range(SERVERS):
+        rt.spawn(_account_client, servers, ops, c)
+    rt.run()
+    rt.close()
+    return SERVERS * ops * 2
 
 
 # --------------------------------------------------------------------------- pykka
@@ -188,6 +244,7 @@ def asyncio_ping_pong(rounds: int) -> int:
 def run(quick: bool) -> Iterator[Figure]:
     rounds = 2_000 if quick else 10_000
     width, count = (20, 1_000) if quick else (50, 4_000)
+    gs_ops = 300 if quick else 1_500
     repeat = 3 if quick else 5
     msgs_pp = PAIRS * rounds * 2
     msgs_fan = width * count
@@ -264,4 +321,18 @@ def run(quick: bool) -> Iterator[Figure]:
             t_off,
             goal="<= 1.3x",
             note=f"{msgs_fan * 2:,} events per run",
+        )
+        t_on, t_off = interleaved(
+            lambda: sandbox_gen_server(gs_ops, path),
+            lambda: sandbox_gen_server(gs_ops),
+            repeat,
+        )
+        yield Figure(
+            "GenServer calls + casts, recording on / off",
+            t_on,
+            "s",
+            t_off,
+            goal="<= 1.3x",
+            note=f"{SERVERS} servers with dataclass states, {SERVERS} clients x {gs_ops:,} "
+            "call + cast",
         )

@@ -18,10 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from recorder.events import Event, EventKind
-from recorder.payload import to_structural
+import msgpack
 
-__all__ = ["CaptureSink", "CapturedEvents", "capture_events"]
+from recorder.events import Event, EventKind
+from recorder.payload import DEFAULT_LIMITS, Limits, PayloadError, decode_payload, encode_payload
+from recorder.session.keyframes import pack_world, unpack_world
+
+__all__ = ["CaptureSink", "CapturedEvents", "as_recorded", "capture_events"]
 
 
 class CapturedEvents(list[Event]):
@@ -43,31 +46,76 @@ class CapturedEvents(list[Event]):
 
 
 class CaptureSink:
-    """An event sink that keeps events in memory (``Runtime(record=CaptureSink())``)."""
+    """An event sink that keeps events in memory (``Runtime(record=CaptureSink())``).
 
-    def __init__(self) -> None:
+    A sink of :mod:`recorder.sink`: each event's data (and each keyframe's world) is captured
+    when it is emitted, encoded and decoded again, so a test sees exactly what a session file
+    would hold, whatever the program does to the value afterwards. A dataclass state, for
+    instance, comes back as a :class:`~recorder.payload.Record`, as a reader shows it.
+    """
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.events = CapturedEvents()
         self.events.keyframes = []
         self.clock: Callable[[], int] = lambda: 0
+        self.closed = False
+        self.error: BaseException | None = None
+        self._limits = limits
         self._snapshot: Callable[[], Any] | None = None
 
-    def bind(self, *, clock: Callable[[], int], snapshot: Callable[[], Any]) -> None:
-        """Called by the runtime: its clock stamps events; ``snapshot`` makes keyframes."""
+    def bind(self, *, clock: Callable[[], int], snapshot: Callable[[], Any] | None = None) -> None:
+        """Called by the runtime: its clock stamps events; ``snapshot`` makes keyframes when
+        :meth:`keyframe` is called without a world (the older protocol)."""
         self.clock = clock
         self._snapshot = snapshot
 
     def emit(self, kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+        """Capture one event now, as a file would hold it."""
         events = self.events
-        events.append(Event(len(events), self.clock(), int(kind), pid, peer, ref, data))
+        captured = _as_recorded(data, self._limits)
+        events.append(Event(len(events), self.clock(), int(kind), pid, peer, ref, captured))
 
     @property
     def events_emitted(self) -> int:
         return len(self.events)
 
-    def keyframe(self) -> None:
-        """Keep the world at this point (structural form, as a file would hold it)."""
-        if self._snapshot is not None:
-            self.events.keyframes.append((len(self.events), to_structural(self._snapshot())))
+    @property
+    def failed(self) -> bool:
+        """Always ``False``: memory does not fill up like a disk (the Recorder's attribute)."""
+        return False
+
+    def keyframe(self, world: Any = None) -> None:
+        """Keep ``world`` (or, without one, the bound ``snapshot()``) at this point, as a
+        reader would decode it from a file's keyframe."""
+        if world is None:
+            if self._snapshot is None:
+                return
+            world = self._snapshot()
+        packed = msgpack.packb(pack_world(world, self._limits), use_bin_type=True)
+        decoded = decode_payload(packed)
+        if isinstance(decoded, dict):
+            decoded = unpack_world(decoded)
+        self.events.keyframes.append((len(self.events), decoded))
+
+    def close(self) -> None:
+        """Nothing to write; marks the sink closed."""
+        self.closed = True
+
+
+def as_recorded(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """``value`` as a session file shows it (encoded, then decoded): what to compare captured
+    data with. A dataclass becomes a :class:`~recorder.payload.Record`, a tuple stays a tuple.
+    """
+    return _as_recorded(value, limits)
+
+
+def _as_recorded(data: Any, limits: Limits) -> Any:
+    if data is None:
+        return None
+    try:
+        return decode_payload(encode_payload(data, limits))
+    except PayloadError as exc:  # the encoder's bug, shown where it is rather than raised
+        return f"<undecodable payload: {exc}>"
 
 
 @contextmanager

@@ -20,7 +20,12 @@ def default_record_path(scenario: str) -> str:
 
     folder = platformdirs.user_cache_dir("cinema", appauthor=False)
     os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, f"demo-{scenario}-{time.strftime('%Y%m%d-%H%M%S')}.cinema")
+    stem = os.path.join(folder, f"demo-{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, n = f"{stem}.cinema", 1
+    while os.path.lexists(path):  # two demos in one second: never record over the first
+        n += 1
+        path = f"{stem}-{n}.cinema"
+    return path
 
 
 @click.command("demo")
@@ -46,6 +51,12 @@ def default_record_path(scenario: str) -> str:
     help="Session file to write (default: a new file in the user cache dir).",
 )
 @click.option(
+    "--force",
+    "-f",
+    is_flag=True,
+    help="Replace the --record file if it exists (once the new recording has events on disk).",
+)
+@click.option(
     "--headless", is_flag=True, help="Do not open the viewer; print the session summary instead."
 )
 @click.option(
@@ -55,7 +66,9 @@ def default_record_path(scenario: str) -> str:
     show_default=True,
     help="Multiply the scenario's size (processes, messages).",
 )
-def command(scenario: str, seed: int, record_path: str | None, headless: bool, scale: int) -> None:
+def command(
+    scenario: str, seed: int, record_path: str | None, force: bool, headless: bool, scale: int
+) -> None:
     """Run a demo actor system in the sandbox, record every event, and open the recording.
 
     \b
@@ -73,6 +86,10 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
 
     if scenario not in SCENARIOS:
         raise UserError(f"unknown scenario {scenario!r} (scenarios: {', '.join(SCENARIOS)})")
+    if record_path is not None:
+        from cinema.cli.record import refuse_to_overwrite
+
+        refuse_to_overwrite(record_path, force)
     path = record_path or default_record_path(scenario)
     metadata = {
         "scenario": scenario,
@@ -81,8 +98,12 @@ def command(scenario: str, seed: int, record_path: str | None, headless: bool, s
     }
     started = time.perf_counter()
     with Runtime(deterministic=True, seed=seed, record=path, metadata=metadata) as runtime:
+        sink = getattr(runtime.recording, "sink", None)
         SCENARIOS[scenario](runtime, scale=scale)
     elapsed = time.perf_counter() - started
+    if getattr(sink, "failed", False):  # the recorder warned already; say what it means here
+        error = getattr(sink, "error", None)
+        raise UserError(f"recording the {scenario} demo to {path} failed: {error}")
     click.echo(f"recorded the {scenario} demo (seed {seed}) to {path} in {elapsed:.2f} s")
     from cinema.cli.info import print_info
 

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
+from typing import Any
 
 import click
 
 from cinema.errors import UserError
 
-__all__ = ["command"]
+__all__ = ["command", "refuse_to_overwrite"]
+
+
+def refuse_to_overwrite(path: str, force: bool) -> None:
+    """Refuse (a :class:`UserError`) to record over an existing file unless ``force``; refuse a
+    folder that does not exist or cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {path}: folder {folder} is not writable")
+    if os.path.isdir(path):
+        raise UserError(f"cannot write {path}: it is a folder")
+    if os.path.lexists(path) and not force:
+        raise UserError(
+            f"{path} already exists; pass --force to replace it (it is replaced only once the "
+            "new recording has events on disk)"
+        )
 
 
 @click.command(
@@ -20,45 +40,112 @@ __all__ = ["command"]
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Session file to write."
 )
 @click.option(
+    "--force",
+    "-f",
+    is_flag=True,
+    help="Replace the output file if it exists (once the new recording has events on disk).",
+)
+@click.option(
     "--seed",
     type=int,
     default=None,
     help="Seed for the program's deterministic runtimes (replaces their own).",
 )
 @click.argument("program", nargs=-1, required=True, type=click.UNPROCESSED)
-def command(output: str, seed: int | None, program: tuple[str, ...]) -> None:
+def command(output: str, force: bool, seed: int | None, program: tuple[str, ...]) -> None:
     """Record a sandbox program: cinema record -o run.cinema -- python script.py ARGS
 
     The program runs as a child process with CINEMA_RECORD set to the output file:
     the first recorder.sandbox.Runtime it creates records there (later ones to
     FILE-2.cinema, ...), with no change to its code. The exit status of the program
     is passed on.
+
+    An existing output file is kept unless --force is given; even then it is
+    replaced only when the new recording's first events are on disk, so a program
+    that never records leaves it as it was. If recording fails (disk full, ...),
+    the program still runs to its end and the file keeps what was written.
     """
     from recorder.sandbox.recording import ENV_RECORD, ENV_SEED
+    from recorder.session.writer import ENV_STATUS
 
     output = os.path.abspath(output)
-    folder = os.path.dirname(output)
-    if not os.path.isdir(folder):
-        raise UserError(f"cannot write {output}: folder {folder} does not exist")
-    env = dict(os.environ)
-    env[ENV_RECORD] = output
-    if seed is not None:
-        env[ENV_SEED] = str(seed)
-    if os.path.exists(output):
-        os.remove(output)
+    refuse_to_overwrite(output, force)
+    before = _identity(output)
     args = list(program)
     if args and args[0] == "python":
         args[0] = sys.executable  # the interpreter cinema runs in, with recorder importable
-    try:
-        status = subprocess.call(args, env=env)
-    except FileNotFoundError:
-        raise UserError(f"cannot run {program[0]!r}: command not found") from None
-    if os.path.exists(output):
-        from recorder.session.reader import SessionReader
-
-        with SessionReader(output) as reader:
-            count = reader.event_count
-        click.echo(f"recorded {count:,} events to {output}", err=True)
-    else:
-        click.echo(f"{program[0]} created no sandbox Runtime: nothing was recorded", err=True)
+    with tempfile.TemporaryDirectory(prefix="cinema-record-") as tmp:
+        status_file = os.path.join(tmp, "status.jsonl")
+        env = dict(os.environ)
+        env[ENV_RECORD] = output
+        env[ENV_STATUS] = status_file
+        if seed is not None:
+            env[ENV_SEED] = str(seed)
+        try:
+            status = subprocess.call(args, env=env)
+        except FileNotFoundError:
+            raise UserError(f"cannot run {program[0]!r}: command not found") from None
+        except PermissionError:
+            raise UserError(f"cannot run {program[0]!r}: permission denied") from None
+        reports = _read_reports(status_file)
+    _summarise(output, before, reports, program[0])
     sys.exit(status)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _read_reports(path: str) -> list[dict[str, Any]]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    reports = []
+    for line in lines:
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(report, dict) and isinstance(report.get("path"), str):
+            reports.append(report)
+    return reports
+
+
+def _summarise(
+    output: str, before: tuple[int, int] | None, reports: list[dict[str, Any]], program: str
+) -> None:
+    """Say what was recorded where, and whether a recording failed."""
+    mine = [r for r in reports if os.path.abspath(r["path"]) == output]
+    for report in reports:
+        path = report["path"]
+        if report.get("error"):
+            click.echo(
+                f"recording to {path} failed: {report['error']}; it holds the "
+                f"{int(report.get('events') or 0):,} events written before",
+                err=True,
+            )
+        elif path != output:
+            events = int(report.get("events") or 0)
+            click.echo(f"also recorded {events:,} events to {path}", err=True)
+    if mine and mine[0].get("error"):
+        return
+    if _identity(output) in (None, before):
+        kept = " (the existing file was left as it was)" if before is not None else ""
+        click.echo(f"{program} created no sandbox Runtime: nothing was recorded{kept}", err=True)
+        return
+    from recorder.session.reader import SessionReader
+
+    try:
+        with SessionReader(output) as reader:
+            count, recovered = reader.event_count, reader.recovered
+    except Exception as exc:  # a torn file: say so, the exit status stays the program's
+        click.echo(f"recorded to {output}, but it cannot be read: {exc}", err=True)
+        return
+    how = " (the program ended before the recording was closed)" if recovered else ""
+    click.echo(f"recorded {count:,} events to {output}{how}", err=True)

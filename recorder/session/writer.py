@@ -1,23 +1,32 @@
-"""The session writer: a hot path that only appends, and a background thread that encodes.
+"""The session writer: events captured on the program thread, frames written beside it.
 
-The observed program calls :meth:`Recorder.emit` (one tuple appended to a deque, ~0.3-0.5 µs).
-Every ``check_every`` events a slow path takes a keyframe when one is due, enforces the buffer
-bound (``overflow="block"`` waits for the writer, ``"drop"`` discards and counts, and the count
-is itself recorded as a :attr:`~recorder.events.EventKind.LOST` event) and wakes the writer.
-The writer thread drains the deque, encodes frames, writes them, and flushes to the OS at least
-every ``flush_interval`` seconds, so a killed process loses at most that much.
+:meth:`Recorder.emit` captures an event *now*: the :class:`~recorder.payload.EventBuffer`
+reads the clock and encodes the data on the caller's thread, so nothing the program does later
+to a value can change what was recorded. Every ``check_every`` events a slow path hands what is
+buffered over to the writer thread (:mod:`recorder.session.pipe`: a frame's worth, or whatever
+waited half the flush interval; it writes a pass itself if that thread is starved), takes a
+keyframe when one is due (``snapshot=`` sources), and enforces the buffer bound:
+``overflow="block"`` waits for the writer, ``"drop"`` discards and counts (the count is itself
+recorded as a :attr:`~recorder.events.EventKind.LOST` event).
+
+The writer thread only assembles columns into frames, compresses and writes them
+(:mod:`recorder.session.drain`). A recording that fails (disk full, read-only, a target that
+raises) stops, keeps what it wrote readable, warns once, and never raises into the program:
+see :attr:`Recorder.error` and :attr:`Recorder.failed`. A session file is written beside its
+path and renamed into place when its first events are on disk (:mod:`recorder.session.target`).
+The guarantees are listed in ``docs/session-format.md`` ("How the reference writer behaves").
 """
 
 from __future__ import annotations
 
 import atexit
-import collections
+import itertools
+import json
 import logging
 import os
 import platform
 import socket
 import sys
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -26,21 +35,28 @@ from typing import IO, Any, Literal
 import msgpack
 
 from recorder.events import NO_PEER, NO_REF, EventKind
-from recorder.payload import DEFAULT_LIMITS, Limits, to_structural
-from recorder.session.format import TRAILER, TRAILER_MAGIC, FrameType, pack_file_header
-from recorder.session.frames import Compressor, EventRow, encode_events, encode_map_frame
+from recorder.payload import DEFAULT_LIMITS, EventBuffer, Limits, to_structural
+from recorder.session.assembler import FRAME_BYTES, FrameAssembler
+from recorder.session.drain import FLUSH, KEYFRAME, Drain, Output
+from recorder.session.format import pack_file_header
+from recorder.session.frames import Compressor
 from recorder.session.keyframes import pack_world
+from recorder.session.pipe import Pipe
+from recorder.session.target import SessionFile
 
-__all__ = ["Output", "Recorder", "RecorderClosed"]
+__all__ = ["ENV_STATUS", "Output", "Recorder", "RecorderClosed"]  # Output: see .drain
 
 log = logging.getLogger("recorder")
 log.addHandler(logging.NullHandler())
 
 RECORDER_VERSION = "0.1.0"
-_KEYFRAME_KIND = -1  # marker rows in the deque: (ts, -1, seq_hint, 0, 0, encoded_world)
+#: When set (by ``cinema record``), every Recorder appends one JSON line to this file at close:
+#: ``{"path", "events", "lost", "error"}``, so the command can report on its child's recording.
+ENV_STATUS = "CINEMA_RECORD_STATUS"
 
-#: Something that takes the encoded bytes of a session as they are produced (file, live server).
-Output = Callable[[bytes], None]
+_NO_WORLD: Any = object()
+#: Readers refuse frames of more than 2^20 events; a batch may pass frame_events a little.
+_MAX_FRAME_EVENTS = 1 << 19
 
 
 class RecorderClosed(RuntimeError):
@@ -60,7 +76,8 @@ def default_metadata(clock_ns: int, wall_ns: int) -> dict[str, Any]:
 
 
 class Recorder:
-    """Records events into a session file (and any extra outputs).
+    """Records events into a session file (and any extra outputs); a sink of
+    :mod:`recorder.sink`.
 
     Args:
         target: a path, a binary file object, or ``None`` (outputs only).
@@ -68,16 +85,20 @@ class Recorder:
         clock: monotonic nanosecond clock; inject a fake one for deterministic files.
         wall_clock: wall-clock nanoseconds, used once for the header's anchor.
         frame_events: events per frame (the unit of compression and random access).
-        keyframe_every: take a keyframe (via ``snapshot``) after at least this many events.
-        snapshot: returns the whole world (see the session format's keyframe schema).
+        keyframe_every: with ``snapshot``, take a keyframe after at least this many events.
+        snapshot: returns the whole world (the older protocol; event sources now push
+            worlds with :meth:`keyframe`).
         compress: zstd level, or ``None`` for no compression.
-        buffer_events: bound of the in-memory buffer between hot path and writer.
-        overflow: ``"block"`` (the hot path waits) or ``"drop"`` (discard and count).
-        flush_interval: seconds between flushes of partial frames, or ``None`` (only full
-            frames and keyframes cut a frame: makes files byte-identical for equal input).
+        buffer_events: bound of the events held in memory between program and disk.
+        overflow: ``"block"`` (the program waits for the writer) or ``"drop"`` (discard and
+            count).
+        flush_interval: at most this many seconds pass between an event and its frame
+            reaching the OS (a killed process loses about that much), or ``None``: only full
+            frames and keyframes cut a frame, which makes files byte-identical for equal input.
         limits: payload encoding limits.
-        outputs: extra byte sinks (the live server); they see exactly the file's bytes.
+        outputs: extra byte sinks (the live server); they get exactly the file's bytes.
         fsync: also ``os.fsync`` on each flush (survives power loss, costs more).
+        check_every: events between two runs of the slow path.
     """
 
     def __init__(
@@ -97,60 +118,50 @@ class Recorder:
         limits: Limits = DEFAULT_LIMITS,
         outputs: Iterable[Output] = (),
         fsync: bool = False,
+        check_every: int = 512,
     ) -> None:
         if overflow not in ("block", "drop"):
             raise ValueError(f"overflow must be 'block' or 'drop', not {overflow!r}")
-        if frame_events < 1 or keyframe_every < 1 or buffer_events < 2:
-            raise ValueError("frame_events, keyframe_every and buffer_events must be positive")
+        if frame_events < 1 or keyframe_every < 1 or buffer_events < 2 or check_every < 1:
+            raise ValueError(
+                "frame_events, keyframe_every, buffer_events and check_every must be positive"
+            )
+        if frame_events > _MAX_FRAME_EVENTS:
+            raise ValueError(f"frame_events must be at most {_MAX_FRAME_EVENTS}")
+        if flush_interval is not None and not flush_interval > 0:
+            raise ValueError(f"flush_interval must be positive or None, not {flush_interval!r}")
         self.path: str | None = None
-        self._own_file = False
-        self._file: IO[bytes] | None
-        if target is None:
-            self._file = None
-        elif isinstance(target, (str, os.PathLike)):
-            self.path = os.fspath(target)
-            self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-            self._own_file = True
-        else:
-            self._file = target
+        self.error: BaseException | None = None
+        """Why the recording stopped early (``None`` while it is fine)."""
         self._outputs: list[Output] = list(outputs)
         self._clock = clock
+        self._limits = limits
         self._frame_events = frame_events
         self._keyframe_every = keyframe_every
         self._snapshot = snapshot
-        self._limits = limits
         self._overflow = overflow
         self._capacity = buffer_events
         self._flush_interval = flush_interval
         self._fsync = fsync
-        self._comp = Compressor(compress)
 
-        # hot path state
-        self._dq: collections.deque[EventRow] = collections.deque()
-        self._append = self._dq.append
+        # program-thread state
+        self._buffer = EventBuffer(clock, limits)
+        self._buf_emit: Callable[[int, int, int, int, Any], None] = self._buffer.emit
         self._n = 0
-        self._check_every = min(1024, keyframe_every, buffer_events // 2)
-        self._check_at = self._check_every
+        self._check_every = max(1, min(check_every, buffer_events // 4 or 1))
+        # Batches are handed over at frame boundaries: each becomes one frame.
+        self._handoff_events = max(1, min(frame_events, buffer_events // 4))
+        self._check_at = min(self._check_every, self._handoff_events)
+        self._half_interval = flush_interval / 2 if flush_interval is not None else 0.0
         self._last_keyframe_n = 0
         self._lost = 0
         self._lost_pending = 0
         self._dropping = False
-        self._kf_pushed = 0
+        self._discarded = 0
         self._closed = False
-        self._flush_requested = 0
+        self._flush_ids = itertools.count(1)
 
-        # writer state (touched by the writer thread only, after start)
-        self._kf_done = 0
-        self._flush_done = 0
-        self._seq = 0
-        self._offset = 0
-        self._pending: list[EventRow] = []
-        self._index: list[tuple[int, int, int, int, int, int]] = []
-        self._kind_counts: collections.Counter[int] = collections.Counter()
-        self._processes: dict[int, list[Any]] = {}
-        self._t_first: int | None = None
-        self._t_last = 0
-        self.error: BaseException | None = None
+        self._warned = False
 
         wall = wall_clock()
         meta = default_metadata(clock(), wall)
@@ -163,59 +174,114 @@ class Recorder:
         )
         meta.update(metadata or {})
         self.metadata = meta
-        self._write(pack_file_header(msgpack.packb(to_structural(meta), use_bin_type=True)))
-
-        self._wake = threading.Event()
-        self._drained = threading.Condition()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name="cinema-recorder", daemon=True)
-        self._thread.start()
+        self.header = pack_file_header(msgpack.packb(to_structural(meta), use_bin_type=True))
+        """The file header's bytes (what a live output that joins late must see first)."""
+        asm = FrameAssembler(Compressor(compress), len(self.header))
+        self._drain = Drain(asm, None, None, self._outputs)
+        self._pipe = Pipe(self._buffer, self._drain, flush_interval, fsync, self._fail)
+        try:
+            self._open(target)
+        except Exception as exc:  # read-only, no such folder, ...: the program goes on
+            self._pipe.fail(exc)
+            return
+        self._pipe.start()
         _open_recorders.add(self)
+
+    def _open(self, target: str | os.PathLike[str] | IO[bytes] | None) -> None:
+        drain = self._drain
+        if isinstance(target, (str, os.PathLike)):
+            self.path = os.fspath(target)
+            drain.file = SessionFile(self.path)
+            drain.file.write(self.header)
+            drain.file.mark_good()
+        elif target is not None:
+            drain.stream = target
+            target.write(self.header)
+        for out in list(self._outputs):
+            drain.send(out, self.header)
 
     # ------------------------------------------------------------------ hot path
 
     def emit(
         self, kind: int, pid: int, peer: int = NO_PEER, ref: int = NO_REF, data: Any = None
     ) -> None:
-        """Record one event. Never blocks on I/O; never raises for any ``data``."""
-        self._append((self._clock(), kind, pid, peer, ref, data))
+        """Record one event: capture it now. Never blocks on I/O; never raises for any ``data``.
+
+        Raises:
+            RecorderClosed: after :meth:`close`.
+        """
+        self._buf_emit(kind, pid, peer, ref, data)
         self._n += 1
         if self._n >= self._check_at:
             self._slow_path()
 
     def _slow_path(self) -> None:
-        self._check_at = self._n + self._check_every
         if self._closed:
+            self._check_at = self._n + 1
             raise RecorderClosed("emit() on a closed Recorder")
+        buf, pipe = self._buffer, self._pipe
+        if pipe.failed:  # recording stopped: keep memory bounded, let the program run
+            self._discarded += buf.take().count
+            pipe.queue.clear()
+            self._buf_emit = _ignore
+            self._check_at = self._n + self._check_every
+            return
         if self._snapshot is not None and self._n - self._last_keyframe_n >= self._keyframe_every:
             self.keyframe()
-        backlog = len(self._dq)
-        if backlog >= self._capacity:
-            if self._overflow == "block" and self.error is None:
-                self._wake.set()
-                with self._drained:
-                    self._drained.wait_for(
-                        lambda: len(self._dq) < self._capacity // 2 or self.error is not None,
-                        timeout=30.0,
-                    )
-            elif not self._dropping:
+        backlog = pipe.backlog
+        if backlog + len(buf) >= self._capacity:
+            if self._overflow == "block":
+                pipe.handoff()
+                low = self._capacity // 2
+                pipe.wait(lambda: pipe.backlog < low, timeout=30.0)
+            else:  # the writer is behind: what is buffered goes, and is counted
+                dropped = buf.take().count
                 self._dropping = True
-                self._append = self._discard
-        elif self._dropping and backlog < self._capacity // 2:
-            self._dropping = False
-            self._append = self._dq.append
-            lost, self._lost_pending = self._lost_pending, 0
-            self._append((self._clock(), EventKind.LOST, NO_PEER, NO_PEER, NO_REF, {"count": lost}))
-        self._wake.set()
+                self._lost += dropped
+                self._lost_pending += dropped
+                self._n -= dropped
+        else:
+            if self._dropping and backlog < self._capacity // 2:
+                self._record_lost()
+            self._maybe_handoff()
+        self._schedule_check()
 
-    def _discard(self, _row: EventRow) -> None:
-        self._lost += 1
-        self._lost_pending += 1
+    def _maybe_handoff(self) -> None:
+        buf, pipe = self._buffer, self._pipe
+        full = len(buf) >= self._handoff_events or buf.nbytes >= FRAME_BYTES
+        if self._flush_interval is None:
+            if full:
+                pipe.handoff()
+            return
+        now = time.monotonic()
+        if pipe.overdue(now):
+            pipe.write_pass()  # the writer thread is starved: write from here
+        elif full or now - pipe.handoff_at >= self._half_interval:
+            pipe.handoff()
+
+    def _schedule_check(self) -> None:
+        # The next check comes when the buffer holds a frame's worth, exactly (so frames do not
+        # depend on timing), or when a keyframe is due, or after check_every events.
+        n = self._n
+        step = min(self._check_every, max(1, self._handoff_events - len(self._buffer)))
+        if self._snapshot is not None:
+            step = min(step, max(1, self._last_keyframe_n + self._keyframe_every - n))
+        self._check_at = n + step
+
+    def _record_lost(self) -> None:
+        self._dropping = False
+        lost, self._lost_pending = self._lost_pending, 0
+        if lost:
+            self._buf_emit(EventKind.LOST, NO_PEER, NO_PEER, NO_REF, {"count": lost})
+            self._n += 1
+            self._pipe.handoff()  # into the queue at once: a later drop must not take it
 
     # ------------------------------------------------------------------ public API
 
     @property
     def events_emitted(self) -> int:
+        """Events taken so far, in file order (dropped ones excluded, LOST events included):
+        the sequence number the next event will have."""
         return self._n
 
     @property
@@ -223,69 +289,79 @@ class Recorder:
         """Events discarded because the buffer was full (``overflow="drop"``)."""
         return self._lost
 
-    def keyframe(self) -> None:
-        """Take a keyframe now (normally automatic every ``keyframe_every`` events)."""
-        if self._snapshot is None:
+    @property
+    def failed(self) -> bool:
+        """Whether the recording stopped early; :attr:`error` says why."""
+        return self.error is not None
+
+    def keyframe(self, world: Any = _NO_WORLD) -> None:
+        """Record ``world`` (the whole system after the events emitted so far; see
+        ``docs/world-schema.md``) as a keyframe, captured now, on the calling thread.
+
+        Without ``world``, the ``snapshot`` callback given to the constructor is asked for it
+        (a callback that raises is disabled and logged). Never raises.
+        """
+        if self._closed or self.failed:
             return
+        if world is _NO_WORLD:
+            if self._snapshot is None:
+                return
+            try:
+                world = self._snapshot()
+            except Exception:  # a broken snapshot source is disabled, never fatal (Trio-style)
+                log.exception("snapshot source failed; keyframes disabled for this recording")
+                self._snapshot = None
+                return
         self._last_keyframe_n = self._n
         try:
-            world = self._snapshot()
-            # Freeze the world now, in the observed thread: states may be mutated later.
             frozen = pack_world(world, self._limits)
-        except Exception:  # a broken snapshot source is disabled, never fatal (Trio-style)
-            log.exception("snapshot source failed; keyframes disabled for this recording")
-            self._snapshot = None
+        except Exception:  # the encoder never raises; a world that is not a world might
+            log.exception("keyframe world could not be encoded; keyframe skipped")
             return
-        self._dq.append((self._clock(), _KEYFRAME_KIND, 0, 0, 0, frozen))
-        self._kf_pushed += 1
+        self._pipe.handoff((KEYFRAME, self._clock(), frozen))
 
-    def add_output(self, output: Output) -> None:
-        """Send every later byte to ``output`` as well (used by the live server)."""
+    def add_output(self, output: Output, *, header: bool = False) -> None:
+        """Send every later byte to ``output`` as well (the live server). With ``header``,
+        first the file header, so a stream decoder can start there.
+
+        ``output`` runs on the writer thread: it must return quickly (hand the bytes to its
+        own queue). One that raises is removed and logged; the recording goes on.
+        """
+        if header:
+            self._drain.send(output, self.header)
         self._outputs.append(output)
 
+    def remove_output(self, output: Output) -> None:
+        """Stop sending bytes to ``output``."""
+        if output in self._outputs:
+            self._outputs.remove(output)
+
     def flush(self, timeout: float = 10.0) -> None:
-        """Write everything emitted so far (as a partial frame if need be) and flush it to the
-        OS, so that it survives the process being killed. Waits at most ``timeout`` seconds."""
-        self._flush_requested += 1
-        wanted = self._flush_requested
-        self._wake.set()
-        with self._drained:
-            self._drained.wait_for(
-                lambda: self._flush_done >= wanted or self.error is not None, timeout=timeout
-            )
+        """Write everything emitted so far (as a partial frame if need be) to the OS, so that
+        it survives the process being killed. Waits at most ``timeout`` seconds. Never raises.
+        """
+        if self._closed or not self._pipe.writing:
+            return
+        token = next(self._flush_ids)
+        self._pipe.handoff((FLUSH, token))
+        self._pipe.wait(lambda: self._drain.flushed >= token, timeout=timeout)
 
     def close(self) -> None:
-        """Write everything still buffered, then the footer and trailer; close the file."""
+        """Write everything still buffered, then the footer; the file takes its name.
+
+        Never raises: a recording that failed says so in :attr:`error` (and warned once).
+        """
         if self._closed:
             return
         if self._dropping:
-            self._dropping = False
-            self._append = self._dq.append
-            lost, self._lost_pending = self._lost_pending, 0
-            if lost:
-                self._append(
-                    (self._clock(), EventKind.LOST, NO_PEER, NO_PEER, NO_REF, {"count": lost})
-                )
+            self._record_lost()
         self._closed = True
-        self._stop = True
-        self._wake.set()
-        self._thread.join()
+        self._check_at = self._n  # the next emit takes the slow path, which refuses it
+        if not self._pipe.failed and not self._pipe.stop(self._lost):
+            self._pipe.failed = True  # the stuck writer may wake up later: it will stop then
+            self._fail(TimeoutError("the writer made no progress for 30 s"), salvage=False)
         _open_recorders.discard(self)
-        if self.error is None:
-            try:
-                self._write_footer()
-            except OSError as exc:
-                self.error = exc
-        if self._file is not None:
-            try:
-                self._file.flush()
-            finally:
-                if self._own_file:
-                    self._file.close()
-        if self.error is not None:
-            raise OSError(
-                f"recording to {self.path or 'output'} failed: {self.error}"
-            ) from self.error
+        self._report_status()
 
     def __enter__(self) -> Recorder:
         return self
@@ -293,173 +369,59 @@ class Recorder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ writer thread
+    # ------------------------------------------------------------------ failure
 
-    def _run(self) -> None:
-        interval = self._flush_interval
-        last_flush = time.monotonic()
-        try:
-            while True:
-                self._wake.wait(interval if interval is not None else 0.5)
-                self._wake.clear()
-                stopping = self._stop
-                flush_wanted = self._flush_requested
-                self._drain()
-                now = time.monotonic()
-                timer_due = interval is not None and now - last_flush >= interval
-                if stopping or timer_due or flush_wanted > self._flush_done:
-                    self._flush_pending()
-                    self._flush_file()
-                    last_flush = now
-                    self._flush_done = flush_wanted
-                with self._drained:
-                    self._drained.notify_all()
-                if stopping and not self._dq:
-                    break
-        except BaseException as exc:  # disk full, broken output: stop recording, keep the program
+    def _fail(self, exc: BaseException, *, salvage: bool = True) -> None:
+        """The recording stopped (the pipe calls this): keep what was written readable, warn
+        once."""
+        if self.error is None:
             self.error = exc
-            log.exception("recorder writer failed; recording stopped")
-            self._append = self._discard
-            with self._drained:
-                self._drained.notify_all()
-
-    def _drain(self) -> None:
-        dq = self._dq
-        popleft = dq.popleft
-        pending = self._pending
-        while dq:
-            items = [popleft() for _ in range(len(dq))]
-            if self._kf_done == self._kf_pushed:
-                pending.extend(items)
-            else:
-                for row in items:
-                    if row[1] == _KEYFRAME_KIND:
-                        # Full frames first, then the rest as a partial frame: the frames a
-                        # keyframe closes must not depend on how much the last drain took.
-                        self._write_full_frames()
-                        self._flush_pending()
-                        self._kf_done += 1
-                        self._emit_frame(
-                            encode_map_frame(
-                                FrameType.KEYFRAME,
-                                {"seq": self._seq, "world": row[5]},
-                                self._comp,
-                                self._seq,
-                                row[0],
-                                structural=False,
-                            ),
-                            FrameType.KEYFRAME,
-                            self._seq,
-                            0,
-                            row[0],
-                            row[0],
-                        )
-                        pending = self._pending
-                    else:
-                        pending.append(row)
-            self._write_full_frames()
-            with self._drained:
-                self._drained.notify_all()
-
-    def _write_full_frames(self) -> None:
-        pending = self._pending
-        frame_events = self._frame_events
-        while len(pending) >= frame_events:
-            chunk = pending[:frame_events]
-            del pending[:frame_events]
-            self._write_events(chunk)
-
-    def _flush_pending(self) -> None:
-        if self._pending:
-            chunk = self._pending
-            self._pending = []
-            self._write_events(chunk)
-
-    def _write_events(self, rows: list[EventRow]) -> None:
-        seq = self._seq
-        data, kinds = encode_events(rows, seq, self._comp, self._limits)
-        self._kind_counts.update(kinds)
-        if EventKind.SPAWN in kinds:
-            for r in rows:
-                if r[1] == EventKind.SPAWN:
-                    self._note_spawn(r)
-        t0, t1 = rows[0][0], rows[-1][0]
-        if self._t_first is None:
-            self._t_first = t0
-        self._t_last = t1
-        self._emit_frame(data, FrameType.EVENTS, self._seq, len(rows), t0, t1)
-        self._seq += len(rows)
-
-    def _note_spawn(self, row: EventRow) -> None:
-        d = row[5] if isinstance(row[5], dict) else {}
-        self._processes[row[2]] = [
-            row[2],
-            str(d.get("name", f"<{row[2]}>")),
-            str(d.get("behaviour", "process")),
-            _as_pid(d.get("parent", row[3])),
-            _as_pid(d.get("supervisor")),
-            str(d.get("node", "local")),
-        ]
-
-    def _emit_frame(self, data: bytes, ftype: int, seq: int, count: int, t0: int, t1: int) -> None:
-        self._index.append((self._offset, int(ftype), seq, count, t0, t1))
-        self._write(data)
-
-    def _write(self, data: bytes) -> None:
-        if self._file is not None:
-            self._file.write(data)
-        self._offset += len(data)
-        for out in list(self._outputs):
-            try:
-                out(data)
-            except Exception:  # a broken live client never stops the recording
-                log.exception("recorder output failed; removed")
-                self._outputs.remove(out)
-
-    def _flush_file(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            if self._fsync:
-                os.fsync(self._file.fileno())
-
-    def _write_footer(self) -> None:
-        from array import array
-
-        idx = self._index
-        cols: list[tuple[int, ...]] = list(zip(*idx, strict=True)) if idx else [()] * 6
-        footer = {
-            "events": self._seq,
-            "lost": self._lost,
-            "t_first": self._t_first if self._t_first is not None else 0,
-            "t_last": self._t_last,
-            "kinds": {int(k): int(v) for k, v in sorted(self._kind_counts.items())},
-            # Packed on its own: a reader decodes the process table only when asked for it.
-            "processes": msgpack.packb(
-                [self._processes[p] for p in sorted(self._processes)], use_bin_type=True
-            ),
-            "frames": {
-                "offset": array("q", cols[0]).tobytes(),
-                "type": bytes(cols[1]),
-                "first_seq": array("q", cols[2]).tobytes(),
-                "count": array("q", cols[3]).tobytes(),
-                "t_first": array("q", cols[4]).tobytes(),
-                "t_last": array("q", cols[5]).tobytes(),
-            },
-        }
-        offset = self._offset
-        self._write(
-            encode_map_frame(
-                FrameType.FOOTER, footer, self._comp, self._seq, self._t_last, structural=False
-            )
+        if salvage:
+            self._drain.salvage(self._lost)
+        if self._warned:
+            return
+        self._warned = True
+        where = self.path or "the recording's output"
+        f = self._drain.file
+        if f is not None and not f.committed:
+            kept = "no events were written; a file already there is untouched"
+        else:
+            kept = f"the {self._drain.asm.seq:,} events written before are kept"
+        line = (
+            f"cinema: recording to {where} stopped: {_describe(exc)}; {kept}. The program goes on."
         )
-        self._write(TRAILER.pack(offset, TRAILER_MAGIC))
+        log.error("%s", line, exc_info=not isinstance(exc, OSError))
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except Exception:  # no stderr (a pythonw program): the log has it
+            pass
+
+    def _report_status(self) -> None:
+        status = os.environ.get(ENV_STATUS, "")
+        if not status or self.path is None:
+            return
+        line = {
+            "path": os.path.abspath(self.path),
+            "events": self._drain.asm.seq,
+            "lost": self._lost,
+            "error": None if self.error is None else _describe(self.error),
+        }
+        try:
+            with open(status, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+        except OSError:
+            pass
 
 
-def _as_pid(v: Any) -> int:
-    if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    n = getattr(v, "n", None)
-    return n if isinstance(n, int) else NO_PEER
+def _ignore(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+    """The buffer's emit once a recording failed: nothing more is captured."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f" ({exc.filename})" if exc.filename else "")
+    return f"{type(exc).__name__}: {exc}"
 
 
 _open_recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()

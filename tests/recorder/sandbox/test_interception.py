@@ -9,7 +9,7 @@ import pytest
 
 from recorder.events import EventKind
 from recorder.sandbox import ANY, Process, Runtime
-from recorder.testing import CaptureSink
+from recorder.testing import CaptureSink, as_recorded
 
 
 async def collector(proc: Process, into: list[Any]) -> None:
@@ -92,7 +92,8 @@ def test_declarative_transform(
     rt.run()
     assert got[0][0] == expected
     (intercept,) = sink.events.of(EventKind.INTERCEPT)
-    assert intercept.data["action"] == "transform" and intercept.data["message"] == expected
+    assert intercept.data["action"] == "transform"
+    assert intercept.data["message"] == as_recorded(expected)  # as a session file shows it
 
 
 def test_callable_transform_then_delay_chain(rt: Runtime) -> None:

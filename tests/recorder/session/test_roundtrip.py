@@ -6,6 +6,7 @@ import hashlib
 import io
 import itertools
 import random
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -216,11 +217,12 @@ def test_writer_outputs_receive_exactly_the_file_bytes_and_a_stream_reader_follo
 
 def test_drop_policy_counts_and_records_what_it_lost(tmp_path: Path) -> None:
     path = tmp_path / "s.cinema"
-    rec = Recorder(path, overflow="drop", buffer_events=64, flush_interval=None)
-    rec._wake.clear()
-    # Pause the writer by holding the GIL in a tight emit loop: some events must be dropped.
+    rec = Recorder(path, overflow="drop", buffer_events=64, frame_events=16, flush_interval=None)
+    gate = threading.Event()
+    rec.add_output(lambda data: gate.wait(10))  # a stalled live client holds the writer up
     for i in range(200_000):
         rec.emit(EventKind.SEND, 0, 1, i + 1, None)
+    gate.set()
     rec.close()
     with SessionReader(path) as r:
         assert rec.lost > 0
