@@ -59,6 +59,9 @@ class CaptureSink:
         self.events.keyframes = []
         self.clock: Callable[[], int] = lambda: 0
         self.closed = False
+        self.failed = False
+        """Never set by the sink itself (memory does not fill up like a disk); the
+        Recorder's attribute of the same name."""
         self.error: BaseException | None = None
         self._limits = limits
         self._snapshot: Callable[[], Any] | None = None
@@ -78,11 +81,6 @@ class CaptureSink:
     @property
     def events_emitted(self) -> int:
         return len(self.events)
-
-    @property
-    def failed(self) -> bool:
-        """Always ``False``: memory does not fill up like a disk (the Recorder's attribute)."""
-        return False
 
     def keyframe(self, world: Any = None) -> None:
         """Keep ``world`` (or, without one, the bound ``snapshot()``) at this point, as a

@@ -125,8 +125,7 @@ def test_a_state_mutated_in_place_after_it_was_recorded_keeps_its_recorded_value
         rt.cast(pid, item)
     rt.run()
     recorded = [e.data["state"] for e in sink.events.of(EventKind.STATE)]
-    assert all(isinstance(s, Packed) for s in recorded)  # frozen bytes, not the live dict
-    assert [s.decode() for s in recorded] == [
+    assert recorded == [  # the CaptureSink shows each state as a file holds it
         {"items": []},
         {"items": ["a"]},
         {"items": ["a", "b"]},
@@ -142,9 +141,11 @@ def test_keyframes_reuse_the_frozen_state_bytes() -> None:
     rt.cast(pid, "x")
     rt.run()
     last_state = sink.events.of(EventKind.STATE)[-1].data["state"]
+    frozen = rt.process(pid)._recorded_state
     world = rt.recording._world()
     (row,) = [p for p in world["processes"] if p["pid"] == pid.n]
-    assert row["state"] is last_state  # the same Packed: embedded as is, never re-encoded
+    assert isinstance(frozen, Packed) and frozen.decode() == last_state
+    assert row["state"] is frozen  # the same Packed: embedded as is, never re-encoded
 
 
 def test_a_receiver_that_mutates_its_message_does_not_change_what_was_sent(
