@@ -18,15 +18,23 @@ import collections
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from recorder.payload import EventBuffer
+from recorder.payload import EventBatch
 from recorder.session.drain import EVENTS, STOP, Drain
 
-__all__ = ["TAKEOVER", "Pipe"]
+__all__ = ["TAKEOVER", "EventSource", "Pipe"]
 
 #: Events that waited this fraction of ``flush_interval`` mean the writer thread is starved.
 TAKEOVER = 0.6
+
+
+class EventSource(Protocol):
+    """What the pipe needs of an :class:`~recorder.payload.EventBuffer` (native or not)."""
+
+    def take(self) -> EventBatch: ...
+
+    def __len__(self) -> int: ...
 
 
 class Pipe:
@@ -42,7 +50,7 @@ class Pipe:
 
     def __init__(
         self,
-        buffer: EventBuffer,
+        buffer: EventSource,
         drain: Drain,
         flush_interval: float | None,
         fsync: bool,
