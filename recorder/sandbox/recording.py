@@ -10,10 +10,10 @@ event's data costs nothing when nobody records.
 Where events go, in order of precedence:
 
 1. ``Runtime(record=...)``: a path (a :class:`~recorder.Recorder` is opened on it), a
-   ``Recorder``, or any *sink*: an object with ``emit(kind, pid, peer, ref, data)`` and
-   optionally ``keyframe(world)``, ``events_emitted``, ``bind(clock=...)`` and ``close()``.
-   A sink must capture ``data`` before ``emit`` returns (encode it, or copy it): the program
-   may change its objects right after.
+   ``Recorder``, or any *sink* of :mod:`recorder.sink`: ``emit(kind, pid, peer, ref, data)``
+   and optionally ``keyframe(world)``, ``events_emitted``, ``bind(clock=...)`` and
+   ``close()``. A sink captures ``data`` before ``emit`` returns: the program may change its
+   objects right after.
 2. The ``CINEMA_RECORD`` environment variable (set by ``cinema record``): a session file path.
    The first runtime of the program records to it, later ones to ``NAME-2.cinema``, ...
    ``CINEMA_RECORD_SEED`` replaces the seed of deterministic runtimes.
@@ -28,16 +28,16 @@ of processes) stays a small fraction of the file. The Recorder's own schedule is
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from recorder.events import EventKind
 from recorder.payload import Pid, Ref, freeze
 from recorder.session.writer import Recorder
+from recorder.sink import EventSink, wants_world
 
 if TYPE_CHECKING:
     from recorder.sandbox.process import Process
@@ -91,10 +91,6 @@ def captured(value: Any) -> Any:
     return freeze(value)
 
 
-class EventSink(Protocol):
-    def emit(self, kind: int, pid: int, peer: int, ref: int, data: Any) -> None: ...
-
-
 RecordTarget = str | os.PathLike[str] | Recorder | EventSink | None
 
 _default_sinks: list[EventSink] = []
@@ -137,18 +133,6 @@ def _env_path() -> str | None:
 
 def _ignore(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
     return None
-
-
-def _takes_world(method: Callable[..., Any]) -> bool:
-    """Whether a sink's ``keyframe`` takes the world (``keyframe(world)``) or pulls it from a
-    snapshot callable bound earlier (``keyframe()``, the older protocol)."""
-    try:
-        params = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
-    )
 
 
 class Recording:
@@ -204,9 +188,9 @@ class Recording:
 
         keyframe = getattr(sink, "keyframe", None)
         if callable(keyframe):
-            if _takes_world(keyframe):
+            if wants_world(sink):
                 self._push_keyframe = keyframe
-            else:
+            else:  # an older sink: keyframe() calls back the snapshot bound below
                 self._pull_keyframe = keyframe
         bind = getattr(sink, "bind", None)
         if callable(bind) and not isinstance(sink, Recorder):
@@ -323,7 +307,6 @@ def open_sink(
     record: RecordTarget,
     *,
     clock: Callable[[], int],
-    world: Callable[[], dict[str, Any]],
     seed: int,
     deterministic: bool,
     metadata: dict[str, Any],
@@ -358,9 +341,7 @@ def open_sink(
     options: dict[str, Any] = {
         "metadata": meta,
         "clock": clock,
-        "keyframe_every": _NEVER,  # the runtime decides when (see maybe_keyframe)
+        "keyframe_every": _NEVER,  # the runtime decides when and pushes the world
         **recorder_options,
     }
-    if len(inspect.signature(Recorder.keyframe).parameters) < 2:
-        options.setdefault("snapshot", world)  # the older writer pulls the world itself
     return Recorder(record, **options), True

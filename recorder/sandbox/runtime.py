@@ -176,7 +176,6 @@ class Runtime:
         opened = open_sink(
             record,
             clock=self.clock,
-            world=lambda: world(self),
             seed=seed,
             deterministic=deterministic,
             metadata=metadata or {},

@@ -35,11 +35,11 @@ class FailingSink(CaptureSink):
             raise OSError("disk on fire")
         super().emit(kind, pid, peer, ref, data)
 
-    def keyframe(self) -> None:
+    def keyframe(self, world: Any = None) -> None:
         if self.keyframes_fail and self.events:
             self.failed = True
             raise OSError("no room for a keyframe")
-        super().keyframe()
+        super().keyframe(world)
 
 
 async def echo_twice(proc: Process, got: list[Any]) -> None:
