@@ -36,7 +36,7 @@ __all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
 
 #: Modules under ``cinema.cli`` that each define one subcommand as ``command``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "info", "breaks", "events", "state", "graph", "demo", "record", "open", "screenshot",
+    "info", "breaks", "events", "state", "graph", "demo", "record", "open", "screenshot", "attach",
 )  # fmt: skip
 
 

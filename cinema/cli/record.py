@@ -51,8 +51,28 @@ def refuse_to_overwrite(path: str, force: bool) -> None:
     default=None,
     help="Seed for the program's deterministic runtimes (replaces their own).",
 )
+@click.option(
+    "--listen",
+    metavar="ADDRESS",
+    default=None,
+    help="Also start a live server in the program, for `cinema attach`: PORT, HOST:PORT, "
+    "unix[:PATH] or tcp (any free loopback port).",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Let --listen bind a non-loopback address (anyone who reaches it and holds the token "
+    "can pause and change the program).",
+)
 @click.argument("program", nargs=-1, required=True, type=click.UNPROCESSED)
-def command(output: str, force: bool, seed: int | None, program: tuple[str, ...]) -> None:
+def command(
+    output: str,
+    force: bool,
+    seed: int | None,
+    listen: str | None,
+    allow_remote: bool,
+    program: tuple[str, ...],
+) -> None:
     """Record a sandbox program: cinema record -o run.cinema -- python script.py ARGS
 
     The program runs as a child process with CINEMA_RECORD set to the output file:
@@ -64,11 +84,15 @@ def command(output: str, force: bool, seed: int | None, program: tuple[str, ...]
     replaced only when the new recording's first events are on disk, so a program
     that never records leaves it as it was. If recording fails (disk full, ...),
     the program still runs to its end and the file keeps what was written.
+
+    With --listen the program also runs a live server (CINEMA_LISTEN): attach to it
+    while it runs with `cinema attach` (the address is printed on stderr).
     """
     from recorder.sandbox.recording import ENV_RECORD, ENV_SEED
     from recorder.session.writer import ENV_STATUS
 
     output = os.path.abspath(output)
+    live_env = _listen_env(listen, allow_remote)
     refuse_to_overwrite(output, force)
     before = _identity(output)
     args = list(program)
@@ -81,6 +105,7 @@ def command(output: str, force: bool, seed: int | None, program: tuple[str, ...]
         env[ENV_STATUS] = status_file
         if seed is not None:
             env[ENV_SEED] = str(seed)
+        env.update(live_env)
         try:
             status = subprocess.call(args, env=env)
         except FileNotFoundError:
@@ -90,6 +115,27 @@ def command(output: str, force: bool, seed: int | None, program: tuple[str, ...]
         reports = _read_reports(status_file)
     _summarise(output, before, reports, program[0])
     sys.exit(status)
+
+
+def _listen_env(listen: str | None, allow_remote: bool) -> dict[str, str]:
+    """The environment that makes the program's first runtime listen (``--listen``)."""
+    if listen is None:
+        return {}
+    from recorder.live import ENV_LISTEN, ENV_LISTEN_OPTIONS, parse_address
+
+    try:
+        address = parse_address(listen)
+    except ValueError as exc:
+        raise UserError(f"--listen: {exc}") from None
+    if not address.loopback and not allow_remote:
+        raise UserError(
+            f"--listen {listen}: not a loopback address; anyone who reaches it could steer "
+            "the program. Add --allow-remote if you mean it"
+        )
+    env = {ENV_LISTEN: listen}
+    if allow_remote:
+        env[ENV_LISTEN_OPTIONS] = "allow_remote=1"
+    return env
 
 
 def _identity(path: str) -> tuple[int, int] | None:

@@ -15,7 +15,7 @@ import bisect
 import logging
 from typing import IO, Any
 
-from recorder.live.restream import lost_frame, renumber, select_rows
+from recorder.live.restream import lost_frame, renumber, rows_frame
 from recorder.live.ring import FlightRecorder, RingFrame
 from recorder.live.subscription import Subscription
 from recorder.session.columns import decode_event_frame
@@ -195,10 +195,10 @@ class ClientFeed:
             log.exception("a frame could not be decoded for a filtered client")
             return 0
         keep = self.sub.select(decoded)
-        if not len(keep):
+        if not keep:
             return 0
-        data = select_rows(decoded, keep, self.client_next, h.flags)
-        source = (keep + h.first_seq).astype("<i8").tobytes()
+        data = rows_frame(keep, self.client_next, h.flags)
+        source = b"".join(r[0].to_bytes(8, "little", signed=True) for r in keep)
         out.append(("control", {"op": "seqs", "first": self.client_next, "source": source}))
         out.append(("data", data))
         self.client_next += len(keep)

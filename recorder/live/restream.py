@@ -19,7 +19,6 @@ import numpy as np
 
 from recorder.events import NO_PEER, NO_REF, EventKind
 from recorder.payload import encode_payload
-from recorder.session.columns import DecodedFrame
 from recorder.session.format import (
     FLAG_ZSTD,
     FRAME_HEADER,
@@ -29,7 +28,7 @@ from recorder.session.format import (
 )
 from recorder.session.frames import decode_block
 
-__all__ = ["events_frame", "lost_frame", "renumber", "select_rows"]
+__all__ = ["events_frame", "lost_frame", "renumber", "rows_frame"]
 
 _FIRST_SEQ = struct.Struct("<q")
 _FIRST_SEQ_AT = 16  # offset of first_seq in the frame header
@@ -127,16 +126,19 @@ def lost_frame(seq: int, ts: int, count: int, flags: int = FLAG_ZSTD) -> bytes:
     )
 
 
-def select_rows(fr: DecodedFrame, keep: np.ndarray, first: int, flags: int) -> bytes:
-    """A new EVENTS frame holding the rows ``keep`` (indices, ascending) of ``fr``."""
-    payloads = [fr.payloads[int(fr.offsets[j]) : int(fr.offsets[j + 1])] for j in keep.tolist()]
+def rows_frame(
+    rows: list[tuple[int, int, int, int, int, int, bytes]], first: int, flags: int
+) -> bytes:
+    """A new EVENTS frame of ``rows`` = ``(source seq, ts, kind, pid, peer, ref, payload)``.
+    Timestamps must not go backwards: a row older than the one before takes its time."""
+    ts = np.maximum.accumulate(np.array([r[1] for r in rows], dtype=np.int64))
     return events_frame(
         first,
-        fr.ts[keep],
-        fr.kind[keep],
-        fr.pid[keep],
-        fr.peer[keep],
-        fr.ref[keep],
-        payloads,
+        ts,
+        np.array([r[2] for r in rows], dtype=np.uint8),
+        np.array([r[3] for r in rows], dtype=np.uint32),
+        np.array([r[4] for r in rows], dtype=np.uint32),
+        np.array([r[5] for r in rows], dtype=np.int64),
+        [r[6] for r in rows],
         flags,
     )

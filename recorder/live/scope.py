@@ -28,6 +28,7 @@ _MSG_KINDS = frozenset(
 )
 _REASON_KINDS = frozenset(int(k) for k in (_K.EXIT, _K.CRASH, _K.DROP, _K.RESTART, _K.EXIT_SIGNAL))
 _SPAWN, _SEND, _STATE = int(_K.SPAWN), int(_K.SEND), int(_K.STATE)
+_INTERCEPT = int(_K.INTERCEPT)
 _MAX_MESSAGES = 1 << 16
 _UNDEFINED: Any = object()
 
@@ -81,6 +82,9 @@ class EventContext:
             self.names[pid] = (str(data.get("name", "")), str(data.get("behaviour", "process")))
         elif kind == _SEND and self.track_messages:
             self._remember(ref, data)
+        elif kind == _INTERCEPT and self.track_messages and isinstance(data, dict):
+            # a held or dropped message's SEND comes later (or never): the rule says what it is
+            self._remember(ref, data.get("message"))
         elif kind == _STATE and self.track_states and isinstance(data, dict):
             self.states[pid] = data.get("state")
 
@@ -161,6 +165,8 @@ class LiveScope(Scope):
             return self.get("data")
         if self.kind not in _MSG_KINDS:
             return None
+        if self.kind == _INTERCEPT and isinstance(self.data, dict) and "message" in self.data:
+            return normalise(self.data["message"])
         found = self.ctx.messages.get(self.ref, _UNDEFINED)
         return None if found is _UNDEFINED else normalise(found)
 

@@ -16,7 +16,7 @@ from recorder.live.conditions import ConditionError, Scope, compile_tree, messag
 from recorder.payload import PayloadError, decode_payload
 from recorder.session.columns import DecodedFrame
 
-__all__ = ["Subscription", "parse_subscription"]
+__all__ = ["Row", "Subscription", "parse_subscription"]
 
 _SEND, _RECEIVE, _STATE, _SPAWN = (
     int(EventKind.SEND), int(EventKind.RECEIVE), int(EventKind.STATE), int(EventKind.SPAWN)
@@ -49,6 +49,8 @@ class Subscription:
     _names: dict[int, str] = field(default_factory=dict)
     _messages: OrderedDict[int, Any] = field(default_factory=OrderedDict)
     _states: dict[int, Any] = field(default_factory=dict)
+    _spawns: dict[int, Row] = field(default_factory=dict)
+    _named: set[int] = field(default_factory=set)
 
     @property
     def filtered(self) -> bool:
@@ -67,17 +69,21 @@ class Subscription:
             "filtered": self.filtered,
         }
 
-    def select(self, fr: DecodedFrame) -> np.ndarray:
-        """Indices of the rows of ``fr`` this subscription takes, in order."""
+    def select(self, fr: DecodedFrame) -> list[Row]:
+        """The rows of ``fr`` this subscription takes, in order, each preceded (once) by the
+        SPAWN that names its process and peer: a filtered stream is a session of its own, and
+        a session names every process it mentions."""
         n = len(fr.kind)
         rows = np.arange(n)
         if self.kinds is not None and self.pids is None and self.where is None:
-            rows = rows[np.isin(fr.kind, list(self.kinds))]
-        keep: list[int] = []
+            rows = rows[np.isin(fr.kind, [*self.kinds, _SPAWN])]
+        keep: list[Row] = []
         kinds, pids, peers, refs = fr.kind, fr.pid, fr.peer, fr.ref
         for j in rows.tolist():
             kind, pid, peer = int(kinds[j]), int(pids[j]), int(peers[j])
             data: Any = _UNSET
+            if kind == _SPAWN:
+                self._spawns[pid] = _row(fr, j)
             if kind == _SPAWN or (self.where is not None and kind in (_SEND, _STATE)):
                 data = _decode(fr, j)
                 self._note(kind, pid, int(refs[j]), data)
@@ -94,8 +100,15 @@ class Subscription:
                 if self._acc < 1.0:
                     continue
                 self._acc -= 1.0
-            keep.append(j)
-        return np.asarray(keep, dtype=np.int64)
+            for who in (pid, peer):
+                if who not in self._named and who in self._spawns:
+                    self._named.add(who)
+                    if not (kind == _SPAWN and who == pid):
+                        keep.append(self._spawns[who])
+            if kind == _SPAWN:
+                self._named.add(pid)
+            keep.append(_row(fr, j))
+        return keep
 
     def _note(self, kind: int, pid: int, ref: int, data: Any) -> None:
         if kind == _SPAWN and isinstance(data, dict):
@@ -121,6 +134,16 @@ class Subscription:
 
 
 _UNSET: Any = object()
+
+#: One event row for a rebuilt frame: (source seq, ts, kind, pid, peer, ref, payload bytes).
+Row = tuple[int, int, int, int, int, int, bytes]
+
+
+def _row(fr: DecodedFrame, j: int) -> Row:
+    return (
+        fr.first_seq + j, int(fr.ts[j]), int(fr.kind[j]), int(fr.pid[j]), int(fr.peer[j]),
+        int(fr.ref[j]), fr.payloads[int(fr.offsets[j]) : int(fr.offsets[j + 1])],
+    )  # fmt: skip
 
 
 def _decode(fr: DecodedFrame, j: int) -> Any:
