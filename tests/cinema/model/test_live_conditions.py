@@ -31,7 +31,7 @@ CONDITIONS = [
     "len(state.history) >= 3",
     "changed(state.balance)",
     "prev_state.balance > state.balance",
-    "reason != none and kind != \"drop\"",
+    'reason != none and kind != "drop"',
     'process == "ledger" and kind == "receive"',
     'peer_process == "ledger"',
     'behaviour == "supervisor" and kind == "restart"',
@@ -40,7 +40,7 @@ CONDITIONS = [
     'str(data) != "" and kind == "send" and seq % 7 == 0',
     "abs(-ref) > 100 and ref % 2 == 1",
     'startswith(process, "acct") and kind == "state"',
-    "msg.balance >= 0 or msg[0] == \"$call\"",
+    'msg.balance >= 0 or msg[0] == "$call"',
 ]
 
 

@@ -1,0 +1,73 @@
+"""The window attached to a sandbox running in another process (real socket, real Qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from cinema.model.live import LiveSource
+from cinema.model.session import Session
+from cinema.ui.live_app import open_live_window
+from cinema.ui.live_dialogs import StateEditDialog, parse_literal
+from recorder.events import EventKind
+from tests.recorder.live.conftest import Program
+
+pytestmark = pytest.mark.qt
+
+
+@pytest.fixture
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot):
+    monkeypatch.setenv("CINEMA_RUNTIME_DIR", str(tmp_path / "rt"))
+    p = Program(["--scenario", "bank", "--pace", "3", "--record", str(tmp_path / "b.cinema"),
+                 "--linger"])  # fmt: skip
+    source = LiveSource(p.address)
+    source.connect()
+    win, driver = open_live_window(
+        source, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    )
+    qtbot.addWidget(win)
+    win.show()
+    yield win, source, p
+    driver.close()
+    source.discard()
+    p.stop()
+
+
+def test_the_live_window_grows_pauses_at_a_breakpoint_edits_and_saves(live, qtbot, tmp_path):
+    win, source, _p = live
+    state, panel = win.state, win.live_driver.panel
+    qtbot.waitUntil(lambda: state.event_count > 200, timeout=20_000)
+    assert len(state.layout.rows) > 5  # lanes follow growth
+    panel.bp_text.setText('kind == "crash"')
+    panel.btn_bp.click()
+    qtbot.waitUntil(lambda: source.paused, timeout=20_000)
+    qtbot.waitUntil(lambda: state.event_seq >= 0 and
+                    state.session.event(state.event_seq).kind == EventKind.CRASH, timeout=10_000)  # fmt: skip
+    assert "PAUSED" in panel.status.text()
+    assert panel.bp_list.topLevelItem(0).text(1) == "in the program"
+    # the state editor: pick the balance of an account, type a value
+    info = source.info("acct-0")
+    dlg = StateEditDialog(info)
+    qtbot.addWidget(dlg)
+    dlg.select(["balance"])
+    dlg.value.setText("777")
+    dlg._accept()
+    path, old, new = dlg.result_edit()
+    assert path == ["balance"] and new == 777 and old == info["state"]["balance"]
+    source.set_state("acct-0", path, new)
+    assert source.info("acct-0")["state"]["balance"] == 777
+    saved = panel.save(str(tmp_path / "saved.cinema"))
+    with Session.open(saved) as s:
+        assert s.event_count == state.event_count
+    panel.toggle_pause()  # resume
+    qtbot.waitUntil(lambda: not source.paused, timeout=10_000)
+
+
+def test_literals_only() -> None:
+    assert parse_literal('[1, -2, "x", none]') == [1, -2, "x", None]
+    from cinema.model.expr import ExprError
+
+    with pytest.raises(ExprError):
+        parse_literal("state.balance + 1")
