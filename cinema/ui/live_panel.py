@@ -110,6 +110,7 @@ class LivePanel(QWidget):
         self.message.setWordWrap(True)
         lay.addWidget(self.message)
         state.sigBreakpointsChanged.connect(self.refresh_breakpoints)
+        self._pending_select: int | None = None
         self.refresh()
 
     # ---------------------------------------------------------------- wiring
@@ -143,8 +144,7 @@ class LivePanel(QWidget):
             why = notice.get("reason", "")
             text = notice.get("text")
             self.message.setText(f"paused at #{seq:,}: {why}" + (f" ({text})" if text else ""))
-            if 0 <= seq < self.state.event_count:
-                self.state.select_event(seq)
+            self._pending_select = seq  # its frame may still be on its way: selected on arrival
         elif op == "gap":
             self.message.setText(f"missed {notice.get('missed', 0):,} events (fell behind)")
         elif op == "disconnected":
@@ -158,6 +158,10 @@ class LivePanel(QWidget):
     def refresh(self) -> None:
         src = self.source
         n = self.state.event_count
+        pending = self._pending_select
+        if pending is not None and 0 <= pending < n:
+            self._pending_select = None
+            self.state.select_event(pending)
         if not src.connected:
             self.status.setText(
                 f"<span style='color:#888'>● disconnected</span> — {src.closed_reason or ''}"
