@@ -680,7 +680,7 @@ class LiveServer:
         if self.closed:
             return
         # let the clients take the last frames (and a finished file's footer) first
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + 5.0
         while self._thread.is_alive() and time.monotonic() < deadline:
             with self._lock:
                 feeds = [c.feed for c in self._clients if c.ready and c.feed is not None]

@@ -308,7 +308,7 @@ def test_a_stalled_client_neither_slows_the_sandbox_nor_costs_the_others(
     path = tmp_path / "storm.cinema"
     p = program(
         "--scenario", "storm", "--seconds", "3", "--payload", "300", "--record", str(path),
-        "--linger", "--stall-timeout", "1", "--ring-events", "50000",
+        "--linger", "--stall-timeout", "1",
     )  # fmt: skip
     host, _, port = p.address.rpartition(":")
     token = auth.read_token_file(p.connection_file)
