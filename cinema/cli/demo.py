@@ -66,9 +66,30 @@ def default_record_path(scenario: str) -> str:
     show_default=True,
     help="Multiply the scenario's size (processes, messages).",
 )
+@click.option(
+    "--live/--recorded",
+    default=True,
+    show_default=True,
+    help="With a window: run the scenario live and attached (pause it, edit states, resume), "
+    "or record it first and open the file.",
+)
+@click.option(
+    "--pace",
+    type=click.FloatRange(0, 1000),
+    default=4.0,
+    show_default=True,
+    help="Live: wall seconds per second of the scenario's virtual time (0: full speed).",
+)
+@click.option(
+    "--listen",
+    metavar="ADDRESS",
+    default=None,
+    help="Headless: also run a live server (PORT, HOST:PORT, unix or tcp) to attach to.",
+)
 def command(
-    scenario: str, seed: int, record_path: str | None, force: bool, headless: bool, scale: int
-) -> None:
+    scenario: str, seed: int, record_path: str | None, force: bool, headless: bool, scale: int,
+    live: bool, pace: float, listen: str | None,
+) -> None:  # fmt: skip
     """Run a demo actor system in the sandbox, record every event, and open the recording.
 
     \b
@@ -79,7 +100,11 @@ def command(
       pipeline  stages with back-pressure; the slow stage's mailbox grows
 
     The run is deterministic (virtual clock, seeded scheduling): the same --seed
-    records the same events. Without --headless the viewer opens on the file.
+    records the same events. Without --headless the scenario runs live, paced by
+    --pace, and the window attaches to it: it stops at the first crash (an in-program
+    breakpoint), the Live panel edits states and F8 resumes. --recorded records first
+    and opens the file. --headless --listen tcp runs it with a live server for
+    `cinema attach` from another terminal.
     """
     from recorder.sandbox import Runtime
     from recorder.sandbox.scenarios import SCENARIOS
@@ -96,8 +121,16 @@ def command(
         "program": f"cinema demo --scenario {scenario}",
         "scale": scale,
     }
+    if not headless and live and display_problem() is None:
+        from cinema.cli._live_demo import run_live_demo
+
+        sys.exit(run_live_demo(scenario, seed, scale, path, pace))
+    live_options = {"pace": pace, "announce": True} if listen is not None else None
     started = time.perf_counter()
-    with Runtime(deterministic=True, seed=seed, record=path, metadata=metadata) as runtime:
+    with Runtime(
+        deterministic=True, seed=seed, record=path, metadata=metadata, listen=listen,
+        live_options=live_options,
+    ) as runtime:  # fmt: skip
         sink = getattr(runtime.recording, "sink", None)
         SCENARIOS[scenario](runtime, scale=scale)
     elapsed = time.perf_counter() - started

@@ -75,3 +75,43 @@ def test_literals_only() -> None:
 
     with pytest.raises(ExprError):
         parse_literal("state.balance + 1")
+
+
+def test_the_live_demo_stops_the_bank_at_its_first_crash(tmp_path, monkeypatch, qtbot) -> None:
+    """``cinema demo``: the scenario runs live in a child, the window attaches, the first crash
+    pauses the bank, an account's balance is edited, and it resumes to the end."""
+    import time
+
+    import numpy as np
+
+    import cinema.ui.live_app as live_app
+    from cinema.cli._live_demo import run_live_demo
+
+    monkeypatch.setenv("CINEMA_RUNTIME_DIR", str(tmp_path / "rt"))
+    seen: dict[str, object] = {}
+
+    def fake_viewer(source: LiveSource) -> int:
+        source.auto_pump = True
+        deadline = time.monotonic() + 30
+        while not source.paused and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen["paused_at"] = dict(source.paused_at or {})
+        source.set_state("acct-1", ["balance"], 4242)
+        seen["balance"] = source.info("acct-1")["state"]["balance"]
+        source.resume()
+        while source.connected and time.monotonic() < deadline:
+            source.request("ping")
+            if source.request("status")["events"] > 3900:
+                break
+            time.sleep(0.05)
+        source.pump()
+        seen["events"] = source.session.event_count
+        return 0
+
+    monkeypatch.setattr(live_app, "run_live_viewer", fake_viewer)
+    path = tmp_path / "demo.cinema"
+    assert run_live_demo("bank", 1, 1, str(path), 0.5) == 0
+    with Session.open(path) as s:
+        crashes = np.flatnonzero(s.skeleton.kind == EventKind.CRASH)
+        assert seen["paused_at"]["seq"] == int(crashes[0])  # the first crash, exactly
+    assert seen["balance"] == 4242
