@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.linger:
         threading.Thread(target=watch_stdin, daemon=True).start()
+    import resource
+    import time
+
+    started = time.perf_counter()
     try:
         if args.scenario == "storm":
             _storm(rt, args.seconds, args.payload)
@@ -109,7 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         flush = getattr(rt.recording.sink, "flush", None)
         if callable(flush):
             flush()
-        print("FINISHED", flush=True)
+        elapsed = time.perf_counter() - started
+        rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ring = live.ring.stats()
+        print(
+            f"FINISHED events={rt.recording.events_emitted()} seconds={elapsed:.6f} "
+            f"peak_rss_kb={rss_kb} ring_peak_bytes={ring['peak_bytes']}",
+            flush=True,
+        )
         if args.linger:
             live.control.serve_idle(stdin_closed.is_set)
     finally:

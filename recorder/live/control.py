@@ -12,7 +12,7 @@ choke point, :meth:`~recorder.sandbox.recording.Recording.wrap`, only while a pa
 a breakpoint needs it), the next housekeeping, or the idle wait. A breakpoint is evaluated in
 the gate after its event is recorded; a hit holds the whole system right there (mid-step, the
 way a debugger stops a thread) and every client is told. Before a hold the recorder is flushed,
-so clients have every event up to the one it stopped at.
+so clients have every event up to the one it stopped at (right after the notice).
 
 Pacing (``pace`` wall seconds per virtual second, deterministic runtimes only) lets a person
 watch a demo that would otherwise finish in a blink.
@@ -347,14 +347,16 @@ class LiveControl:
         self._update_gate()
         self.hold_started = time.monotonic()
         try:
+            # Say so first (the system stands still now), then push the last events out: a
+            # client gets them a few ms later and knows which event it stopped at meanwhile.
+            notice = {"op": "paused", "seq": self.current_seq(), **notice}
+            self._announce(notice)
             flush = getattr(self.runtime.recording.sink, "flush", None)
             if callable(flush):
                 try:
                     flush(2.0)
                 except Exception:
-                    log.exception("flushing the recorder before a pause failed")
-            notice = {"op": "paused", "seq": self.current_seq(), **notice}
-            self._announce(notice)
+                    log.exception("flushing the recorder after a pause failed")
             while self.paused and not self.closed:
                 self._run_jobs()
                 with self._cond:
