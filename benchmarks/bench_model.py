@@ -30,7 +30,8 @@ from benchmarks._sessions import ensure_synthetic
 @benchmark("model", help="seek / step / open on a big session vs replay from the start")
 def run(quick: bool) -> Iterator[Figure]:
     from cinema.model import Session, _columns, session
-    from cinema.model._replay import Replayer, empty_world
+    from cinema.model._from_keyframe import empty_world
+    from cinema.model._replay import Replayer
 
     n_events = 1_000_000 if quick else 10_000_000
     path = ensure_synthetic(n_events, 5000)

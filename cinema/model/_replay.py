@@ -14,15 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from cinema.model._facts import KeyframeFacts, _as_int, _opt_pid
+from cinema.model._facts import _as_int, _opt_pid
 from cinema.model._overlay import Lazy
 from cinema.model._proc import ENDED, Proc
 from cinema.model._window import Counts, counters, transient_messages
-from cinema.model.world import Entry, Namer, Resolver, World
+from cinema.model.world import Entry, World
 from recorder.events import NO_PID, EventKind
-from recorder.session.keyframes import table_column
 
-__all__ = ["Replayer", "empty_world", "world_from_keyframe"]
+__all__ = ["Replayer"]
 
 _K = EventKind
 #: Kinds that create or end processes: RECEIVE counts, the latest STATE and the latest PROFILE
@@ -42,63 +41,6 @@ _MAILBOX[[_K.SEND, _K.RECEIVE, _K.DROP]] = True
 DataFn = Callable[[int], Any]  # seq -> decoded data of that event
 #: Windows up to this many events are applied one event at a time (the same rules).
 _SMALL_WINDOW = 16
-
-
-def empty_world(resolve: Resolver, names: Namer) -> World:
-    """The world before the first event."""
-    return World(-1, 0, {}, {}, {}, frozenset(), {}, resolve, names)
-
-
-def world_from_keyframe(
-    kf_seq: int, kf: Mapping[str, Any], resolve: Resolver, names: Namer, time_ns: int
-) -> World:
-    """The world a keyframe at ``kf_seq`` holds (after event ``kf_seq - 1``, whose timestamp
-    is ``time_ns``: the keyframe's own clock is when it was taken, not the world's time).
-
-    Process entries stay in their decoded keyframe form until something reads or changes them.
-    Ended processes are the keyframe's ``dead`` entries (full rows, or the ``[pid, status]``
-    pairs of older files); a pid listed both alive and dead is alive.
-    """
-    procs: dict[int, Entry] = {}
-    holders: set[int] = set()
-    dead = kf.get("dead") or ()
-    dead_pids = table_column(dead, "pid")
-    if dead_pids is not None:
-        for e, pid in zip(dead, dead_pids, strict=True):
-            procs[pid if type(pid) is int else _as_int(pid)] = e
-    else:
-        for row in dead:
-            if isinstance(row, Mapping):
-                procs[_as_int(row.get("pid"))] = row
-            elif isinstance(row, (list, tuple)) and len(row) >= 2:
-                pid = _as_int(row[0])
-                procs[pid] = {"pid": pid, "status": "crashed" if row[1] == "crashed" else "dead"}
-    rows = kf.get("processes") or ()
-    pids, monitors = table_column(rows, "pid"), table_column(rows, "monitors")
-    if pids is not None and monitors is not None:
-        # A keyframe's process table: two columns instead of two lookups per row.
-        for e, pid, mons in zip(rows, pids, monitors, strict=True):
-            pid = pid if type(pid) is int else _as_int(pid)
-            procs[pid] = e
-            if mons:
-                holders.add(pid)
-    else:
-        for e in rows:
-            if isinstance(e, Mapping):
-                pid = _as_int(e.get("pid"))
-                procs[pid] = e
-                if e.get("monitors"):
-                    holders.add(pid)
-    sups: dict[int, Mapping[str, Any]] = {}
-    for s in kf.get("supervisors") or ():
-        if isinstance(s, Mapping):
-            sups[_as_int(s.get("pid"))] = s
-    reg = kf.get("registry")
-    registry = {str(k): _as_int(v) for k, v in reg.items()} if isinstance(reg, Mapping) else {}
-    return World(
-        kf_seq - 1, time_ns, procs, sups, registry, frozenset(holders), {}, resolve, names,
-        base=KeyframeFacts(kf_seq, procs, (dead, rows)),
-    )  # fmt: skip
 
 
 class Replayer:

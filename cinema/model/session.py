@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from cinema.model import _columns
+from cinema.model._from_keyframe import empty_world, world_from_keyframe
 from cinema.model._overlay import Lazy
 from cinema.model._proc import KfLazy, KfMessage
-from cinema.model._replay import Replayer, empty_world, world_from_keyframe
+from cinema.model._replay import Replayer
 from cinema.model._sends import SendFinder
 from cinema.model.errors import ModelError
 from cinema.model.world import World

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cinema.model import Session, session
-from cinema.model._replay import Replayer, empty_world
+from cinema.model._from_keyframe import empty_world
+from cinema.model._replay import Replayer
 from cinema.model.world import World
 from recorder import EventKind as K
 from recorder import Recorder
