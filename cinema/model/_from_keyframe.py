@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cinema.model._facts import KeyframeFacts, _as_int
-from cinema.model.world import Entry, Namer, Resolver, World
+from cinema.model.world import Entry, History, Namer, Resolver, World
 from recorder.session.keyframes import table_column
 
 __all__ = ["empty_world", "world_from_keyframe"]
@@ -23,10 +23,12 @@ def empty_world(resolve: Resolver, names: Namer) -> World:
 
 
 def world_from_keyframe(
-    kf_seq: int, kf: Mapping[str, Any], resolve: Resolver, names: Namer, time_ns: int
-) -> World:
+    kf_seq: int, kf: Mapping[str, Any], resolve: Resolver, names: Namer, time_ns: int,
+    history: History | None = None,
+) -> World:  # fmt: skip
     """The world a keyframe at ``kf_seq`` holds (after event ``kf_seq - 1``, whose timestamp
     is ``time_ns``: the keyframe's own clock is when it was taken, not the world's time).
+    ``history`` completes the mailboxes of which the keyframe listed only the first messages.
 
     Process entries stay in their decoded keyframe form until something reads or changes them.
     Ended processes are the keyframe's ``dead`` entries (full rows, or the ``[pid, status]``
@@ -70,5 +72,5 @@ def world_from_keyframe(
     registry = {str(k): _as_int(v) for k, v in reg.items()} if isinstance(reg, Mapping) else {}
     return World(
         kf_seq - 1, time_ns, procs, sups, registry, frozenset(holders), {}, resolve, names,
-        base=KeyframeFacts(kf_seq, procs, (dead, rows)),
+        base=KeyframeFacts(kf_seq, procs, (dead, rows)), history=history,
     )  # fmt: skip

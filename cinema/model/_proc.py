@@ -65,7 +65,8 @@ class Proc:
     """
 
     __slots__ = (
-        "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory", "monitors",
+        "anchor", "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory",
+        "monitors",
         "name", "parent", "pid", "reason", "registered", "restarts", "sample", "state", "status",
         "supervisor", "trap_exit",
     )  # fmt: skip
@@ -82,6 +83,9 @@ class Proc:
         self.state: Any = None
         self.mailbox: dict[int, tuple[int, Any]] = {}  # msg_id -> (sender, message | lazy)
         self.extra = 0  # queued messages a keyframe counted but did not list
+        # the id of the oldest message such a keyframe listed (-1: none): the unlisted ones
+        # are the SENDs to this process after that one's that nothing consumed
+        self.anchor = -1
         self.links: set[int] = set()
         self.monitors: dict[int, int] = {}  # ref -> target
         self.restarts = 0
@@ -101,7 +105,12 @@ class Proc:
         p = Proc.__new__(Proc)
         p.pid, p.name, p.behaviour, p.status = self.pid, self.name, self.behaviour, self.status
         p.parent, p.supervisor, p.registered = self.parent, self.supervisor, self.registered
-        p.trap_exit, p.state, p.extra = self.trap_exit, self.state, self.extra
+        p.trap_exit, p.state, p.extra, p.anchor = (
+            self.trap_exit,
+            self.state,
+            self.extra,
+            self.anchor,
+        )
         p.restarts, p.handled, p.cpu_ns, p.memory = (
             self.restarts, self.handled, self.cpu_ns, self.memory
         )  # fmt: skip
@@ -150,6 +159,7 @@ class Proc:
                     p.mailbox[mid] = (_as_int(row[1]), message)
         mlen = get("mailbox_len")
         p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
+        p.anchor = next(iter(p.mailbox)) if p.extra and p.mailbox else -1
         links = get("links")
         p.links = {_as_int(x) for x in links} if links else set()
         p.monitors = {}
@@ -168,7 +178,7 @@ class Proc:
         p.memory = v if type(v) is int else 0
         p.sample = None
         if p.status in ENDED:  # an ended process holds nothing, whatever a keyframe says
-            p.mailbox, p.extra, p.links, p.monitors = {}, 0, set(), {}
+            p.mailbox, p.extra, p.anchor, p.links, p.monitors = {}, 0, -1, set(), {}
         return p
 
 

@@ -62,13 +62,14 @@ class Replayer:
         self._data = data
         self._base = base._base
         self._kf_seq = base._kf_seq
+        self._history = base._history
 
     def world(self) -> World:
         """The world after the events applied so far (the replayer must not be used again)."""
         return World(
             self.seq, self.time_ns, self.procs, self.sups, self.registry,
             frozenset(self.holders), self.pending_restarts, self._resolve, self._names,
-            self.overlay, self._base,
+            self.overlay, self._base, self._history,
         )  # fmt: skip
 
     def _own(self, pid: int) -> Proc | None:

@@ -1,24 +1,29 @@
-"""Finding the SEND of a message a keyframe lists, so the world shows it as it was sent.
+"""Keyframe mailboxes read from the events: each message as its SEND recorded it, all of them.
 
-A keyframe stores each queued message as it was when the snapshot was taken; replay from event
-0 shows the SEND's data instead, the bytes captured when it was sent (the program may have
-changed the object since). For both paths to agree the reader shows a keyframe's messages
-through their SENDs (``docs/world-schema.md``): :class:`SendFinder` finds them by scanning the
-``kind`` and ``ref`` columns backwards from the keyframe, for all the messages of one mailbox
-at once, in windows that double in size (most queued messages were sent shortly before).
+A keyframe stores each queued message as it was when the snapshot was taken, and only the first
+100 of a mailbox; replay from event 0 shows the SEND's data (the bytes captured when it was
+sent) and every queued message. For both paths to agree (``docs/world-schema.md``) the reader
+shows a keyframe's messages through their SENDs, and completes a mailbox the keyframe cut short
+from the events since the SEND of its oldest listed message (:meth:`SendFinder.mailbox`).
+:class:`SendFinder` finds SENDs by scanning the ``kind`` and ``ref`` columns backwards from the
+keyframe, for all the messages of one mailbox at once, in windows that double in size (most
+queued messages were sent shortly before).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
+from cinema.model._overlay import Lazy
 from recorder.events import EventKind
 from recorder.session.reader import SessionReader
 
 __all__ = ["SendFinder"]
 
+_K = EventKind
 _FIRST_WINDOW = 4096
 _LARGEST_WINDOW = 1 << 20
 _CACHE = 1 << 16  # remembered (keyframe, message id) answers
@@ -69,3 +74,35 @@ class SendFinder:
             size = min(size * 2, _LARGEST_WINDOW)
         for m in left.tolist():
             found[(before, m)] = -1
+
+    def mailbox(
+        self, pid: int, anchor: int, kf_seq: int, seq: int
+    ) -> list[tuple[int, int, Any]] | None:
+        """The mailbox of ``pid`` after event ``seq``, replayed from the SEND of message
+        ``anchor`` (the oldest queued message a keyframe at ``kf_seq`` listed for it): every
+        message queued then or since was sent at or after that SEND. ``[(msg_id, sender,
+        Lazy(send seq))]`` oldest first, by the rules of replay; ``None`` when the file does not
+        hold that SEND (a recording that starts mid-run)."""
+        first = self.seq_of(anchor, kf_seq)
+        if first < 0:
+            return None
+        cols = self._reader.columns(first, seq + 1)
+        kind, p, q, ref = cols.kind, cols.pid, cols.peer, cols.ref
+        to_it = (q == pid) & ((kind == _K.SEND) | (kind == _K.DROP))
+        by_it = (p == pid) & np.isin(kind, _OWN_KINDS)
+        box: dict[int, tuple[int, Any]] = {}
+        alive = True
+        for i in np.flatnonzero(to_it | by_it).tolist():
+            k, r = int(kind[i]), int(ref[i])
+            if k == _K.SEND:
+                if alive:
+                    box[r] = (int(p[i]), Lazy(first + i))
+            elif k == _K.RECEIVE or k == _K.DROP:
+                box.pop(r, None)
+            else:  # SPAWN starts a process afresh, EXIT / CRASH empty its mailbox
+                box.clear()
+                alive = k == _K.SPAWN
+        return [(m, s, v) for m, (s, v) in box.items()]
+
+
+_OWN_KINDS = np.array([_K.RECEIVE, _K.SPAWN, _K.EXIT, _K.CRASH], dtype=np.uint8)

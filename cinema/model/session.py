@@ -287,7 +287,9 @@ class Session:
             got = self.reader.keyframe_before(kf_seq)
             assert got is not None
             t = int(_columns.window(self.reader, kf_seq - 1, kf_seq).ts[0]) if kf_seq > 0 else 0
-            w = world_from_keyframe(kf_seq, got[1], self._resolve, self.process_name, t)
+            w = world_from_keyframe(
+                kf_seq, got[1], self._resolve, self.process_name, t, self._sends.mailbox
+            )
             self._fresh_keyframe = True
             self._kf_worlds[kf_seq] = w
             if len(self._kf_worlds) > 4:

@@ -112,6 +112,10 @@ class SupervisionTree(NamedTuple):
 Entry = Proc | Mapping[str, Any]  # a Proc, or a keyframe entry not converted yet
 Resolver = Callable[[Any], Any]  # turns a Lazy into its value (identity for anything else)
 Namer = Callable[[int], str]
+#: ``history(pid, anchor_id, kf_seq, seq)``: the mailbox of ``pid`` after event ``seq``, from
+#: the events since the SEND of message ``anchor_id`` (the oldest a keyframe at ``kf_seq``
+#: listed for it), as ``[(msg_id, sender, message)]``; ``None`` when the file lacks that SEND.
+History = Callable[[int, int, int, int], "list[tuple[int, int, Any]] | None"]
 
 
 class World:
@@ -123,8 +127,8 @@ class World:
     """
 
     __slots__ = (
-        "_base", "_holders", "_kf_seq", "_names", "_overlay", "_pending_restarts", "_procs",
-        "_registry", "_resolve", "_sups", "_table", "_views", "seq", "time_ns",
+        "_base", "_history", "_holders", "_kf_seq", "_names", "_overlay", "_pending_restarts",
+        "_procs", "_registry", "_resolve", "_sups", "_table", "_views", "seq", "time_ns",
     )  # fmt: skip
 
     def __init__(
@@ -140,6 +144,7 @@ class World:
         names: Namer,
         overlay: Overlay = EMPTY_OVERLAY,
         base: KeyframeFacts | None = None,
+        history: History | None = None,
     ) -> None:
         self.seq = seq
         self.time_ns = time_ns
@@ -154,6 +159,7 @@ class World:
         self._views: dict[int, ProcessView] = {}
         self._base = base  # the facts of the keyframe whose entries this world still holds
         self._kf_seq = base.seq if base is not None else -1
+        self._history = history  # completes mailboxes a keyframe listed only the start of
         self._table: StatusTable | None = None
 
     # ------------------------------------------------------------------ processes
@@ -209,8 +215,16 @@ class World:
 
     def _view(self, p: Proc) -> ProcessView:
         r = self._resolve
-        mailbox = tuple(MailboxMessage(mid, s, r(m)) for mid, (s, m) in p.mailbox.items())
-        mailbox_len = len(p.mailbox) + p.extra
+        rows: Any = None
+        if p.extra and p.anchor >= 0 and self._history is not None:
+            # a keyframe listed only the first messages: the rest come from the events
+            rows = self._history(p.pid, p.anchor, self._kf_seq, self.seq)
+        if rows is None:
+            rows = [(mid, s, m) for mid, (s, m) in p.mailbox.items()]
+            mailbox_len = len(rows) + p.extra
+        else:
+            mailbox_len = len(rows)
+        mailbox = tuple(MailboxMessage(mid, s, r(m)) for mid, s, m in rows)
         status = p.status
         if status == ALIVE and mailbox_len:
             status = "running"

@@ -94,15 +94,14 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
 
 
 def _world_process(proc: Process) -> dict[str, Any]:
-    # Every queued message by id and sender (a reader shows each as its SEND recorded it); the
-    # message itself for the first ones only (a fallback that keeps keyframes small), as its
-    # SEND recorded it: the live object may have changed since.
-    mailbox: list[list[Any]] = []
+    # The first messages only, as their SENDs recorded them (the live object may have changed
+    # since): a reader finds the others from the events (docs/world-schema.md), so a long
+    # mailbox costs a keyframe no more than a short one.
+    mailbox = []
     for i, (msg_id, sender, message, recorded) in enumerate(proc._mailbox):
-        if i < _MAILBOX_IN_WORLD:
-            mailbox.append([msg_id, sender, message if recorded is None else recorded])
-        else:
-            mailbox.append([msg_id, sender])
+        if i >= _MAILBOX_IN_WORLD:
+            break
+        mailbox.append([msg_id, sender, message if recorded is None else recorded])
     mark = proc._profile_mark
     # the recorded notion: has messages to handle (not the run queue, which no event shows)
     status = "suspended" if proc._suspended else "running" if proc._mailbox else "waiting"

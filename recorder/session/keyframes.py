@@ -16,6 +16,7 @@ Older keyframes whose ``"dead"`` is a list of ``[pid, status]`` pairs pass throu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -48,14 +49,19 @@ _WORLD_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20, max_nodes=1 << 26)
 
 def pack_world(world: Any, limits: Limits) -> Any:
     """Freeze ``world`` into its on-disk structural form (called on the observed thread, so
-    that later mutations of live states cannot leak into the keyframe)."""
+    that later mutations of live states cannot leak into the keyframe).
+
+    An entry of ``"dead"`` never changes once made (``docs/world-schema.md``): the form of each
+    is kept from one call to the next on the same thread, by identity, so a keyframe converts
+    only the processes that ended since the last one.
+    """
     if not isinstance(world, dict) or not isinstance(world.get("processes"), list):
         return to_structural(world, _WORLD_LIMITS)
     tables = {}
     for name in TABLE_LISTS:
         entries = world.get(name)
         if isinstance(entries, list) and entries and all(isinstance(p, dict) for p in entries):
-            tables[name] = _pack_table(entries, limits)
+            tables[name] = _pack_table(entries, limits, reuse=name == "dead")
         elif name == "processes" and entries:
             return to_structural(world, _WORLD_LIMITS)
     rest = {k: v for k, v in world.items() if k not in tables}
@@ -64,7 +70,18 @@ def pack_world(world: Any, limits: Limits) -> Any:
     return out
 
 
-def _pack_table(procs: list[dict[str, Any]], limits: Limits) -> dict[str, Any]:
+class _Converted(threading.local):
+    """The converted rows of the last ``dead`` table packed on this thread: ``id(entry) ->
+    (entry, limits, row)``; holding the entry keeps its id from being reused."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[dict[str, Any], Limits, dict[str, Any]]] = {}
+
+
+_converted = _Converted()
+
+
+def _pack_table(procs: list[dict[str, Any]], limits: Limits, *, reuse: bool) -> dict[str, Any]:
     keys: dict[str, None] = {}
     for p in procs:
         for k in p:
@@ -74,14 +91,37 @@ def _pack_table(procs: list[dict[str, Any]], limits: Limits) -> dict[str, Any]:
         # column so a reader needs the (lazy) messages only to show them.
         keys.setdefault("mailbox_ids", None)
         procs = [{**p, "mailbox_ids": _mailbox_ids(p.get("mailbox"))} for p in procs]
-    columns: list[list[Any]] = []
     lazy = [k for k in keys if k in LAZY_KEYS]
-    for k in keys:
-        if k in LAZY_KEYS:
-            columns.append([encode_payload(p.get(k), limits) for p in procs])
-        else:
-            columns.append([to_structural(p.get(k), limits) for p in procs])
+    if reuse:
+        before, now = _converted.rows, {}
+        rows = []
+        for p in procs:
+            got = before.get(id(p))
+            if got is None or got[0] is not p or got[1] is not limits:
+                got = (p, limits, _convert(p, limits))
+            now[id(p)] = got
+            rows.append(got[2])
+        _converted.rows = now
+        columns = [[r.get(k, _MISSING[k in LAZY_KEYS]) for r in rows] for k in keys]
+    else:
+        columns = []
+        for k in keys:
+            if k in LAZY_KEYS:
+                columns.append([encode_payload(p.get(k), limits) for p in procs])
+            else:
+                columns.append([to_structural(p.get(k), limits) for p in procs])
     return {_TABLE_TAG: 1, "keys": list(keys), "columns": columns, "lazy": lazy}
+
+
+#: A key an entry lacks, stored as the conversion of ``None`` (plain: ``None``; lazy: no bytes).
+_MISSING = (None, b"")
+
+
+def _convert(p: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    return {
+        str(k): encode_payload(v, limits) if k in LAZY_KEYS else to_structural(v, limits)
+        for k, v in p.items()
+    }
 
 
 def _mailbox_ids(mailbox: Any) -> list[list[Any]] | None:

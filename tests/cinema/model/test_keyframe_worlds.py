@@ -137,3 +137,39 @@ def test_cinema_state_text_is_the_same_from_a_keyframe_and_from_event_0(tmp_path
             outs.append(r.output)
         assert outs[0] == outs[1], seq
     assert "crashed" in outs[0] and "handled=" in outs[0]
+
+
+def test_a_mailbox_past_100_messages_is_whole_from_a_keyframe(tmp_path: Path) -> None:
+    # A keyframe lists the first 100 queued messages; the world completes the mailbox from the
+    # events since the SEND of the oldest listed one (docs/world-schema.md).
+    def record(target: Any) -> None:
+        with Runtime(deterministic=True, seed=2, record=target, keyframe_min_events=1) as rt:
+
+            async def hoarder(proc: Process) -> None:
+                while True:  # takes only the odd ones: the even ones pile up
+                    await proc.receive(lambda m: m % 2 == 1)
+
+            async def flood(proc: Process, to: Any) -> None:
+                for i in range(400):
+                    proc.send(to, i)
+                    await proc.yield_now()
+
+            rt.spawn(flood, rt.spawn(hoarder))
+            rt.run()
+
+    twins = program_twins(tmp_path, record, "hoard")
+    with Session.open(twins.keyframes) as s, Session.open(twins.linear) as linear:
+        late = [k for k in s.reader.keyframe_seqs if k > s.event_count // 2]
+        assert late
+        got = s.reader.keyframe_before(late[0])
+        assert got is not None
+        (entry,) = [p for p in got[1]["processes"] if p["name"] == "hoarder"]
+        assert len(entry["mailbox"]) == 100 < entry["mailbox_len"]
+        pid = entry["pid"]
+        for seq in (late[0] - 1, late[0] + 3, s.event_count - 1):
+            s._worlds.clear()
+            a, b = s.world_at(seq).processes[pid], linear.world_at(seq).processes[pid]
+            assert a.mailbox == b.mailbox and a.mailbox_len == b.mailbox_len > 100, seq
+            evens = [m.message for m in a.mailbox if m.message % 2 == 0]
+            assert evens == list(range(0, 2 * len(evens), 2)) and len(evens) > 100
+            assert s.world_at(seq).status_table().mailbox_len.max() == a.mailbox_len

@@ -250,7 +250,8 @@ def _common(e: Any) -> dict[str, Any]:
 
 
 def _in_schema(w: World) -> dict[str, Any]:
-    """A world in the keyframe schema's terms (the first 100 queued messages)."""
+    """A world in the keyframe schema's terms (a keyframe lists the first 100 queued
+    messages)."""
     procs: dict[int, dict[str, Any]] = {}
     for pid, p in w.processes.items():
         row = {
@@ -258,8 +259,7 @@ def _in_schema(w: World) -> dict[str, Any]:
             "supervisor": p.supervisor, "registered": p.registered, "trap_exit": p.trap_exit,
             "state": p.state, "mailbox_len": p.mailbox_len, "restarts": p.restarts,
             "handled": p.handled, "cpu_ns": p.cpu_ns, "memory": p.memory,
-            "mailbox": [tuple(m) if i < 100 else m[:2] for i, m in enumerate(p.mailbox)],
-            "links": list(p.links),
+            "mailbox": [tuple(m) for m in p.mailbox[:100]], "links": list(p.links),
             "monitors": [tuple(m) for m in p.monitors],
         }  # fmt: skip
         if not p.alive:

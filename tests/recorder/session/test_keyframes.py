@@ -30,3 +30,23 @@ def test_table_column_matches_rows_and_refuses_what_is_not_a_table() -> None:
     assert table_column(rows[1:], "pid") is None  # not the whole table
     assert table_column([dict(r) for r in rows], "pid") is None
     assert table_column([], "pid") is None
+
+
+def test_dead_entries_convert_once_and_pack_the_same() -> None:
+    from recorder.payload import freeze
+
+    dead = [
+        {"pid": i, "status": "crashed", "state": freeze({"n": i}), "reason": ("boom", i)}
+        for i in range(5)
+    ]
+    world = {"time_ns": 1, "processes": [], "dead": dead, "supervisors": [], "registry": {}}
+    limits = Limits()
+    first = pack_world(world, limits)
+    dead.append({"pid": 9, "status": "dead", "name": "late", "reason": "normal"})  # a new key
+    second = unpack_world(pack_world(world, limits))
+    rows = second["dead"]
+    assert [r["pid"] for r in rows] == [0, 1, 2, 3, 4, 9]
+    assert rows[2]["state"] == {"n": 2} and rows[2]["reason"] == ("boom", 2)
+    assert rows[5]["name"] == "late" and rows[0]["name"] is None and rows[5]["state"] is None
+    dead.pop()
+    assert pack_world(world, limits) == first  # the same form, converted or remembered
