@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import struct
 import tempfile
 from array import array
 from typing import IO, Any
@@ -21,10 +22,19 @@ import numpy as np
 from recorder.events import NO_PEER, EventKind
 from recorder.payload import PayloadError, decode_payload
 from recorder.session.columns import decode_event_frame
-from recorder.session.format import FRAME_HEADER, TRAILER, TRAILER_MAGIC, FrameHeader, FrameType
+from recorder.session.format import (
+    FRAME_HEADER,
+    TRAILER,
+    TRAILER_MAGIC,
+    FrameHeader,
+    FrameType,
+    unpack_frame_header,
+)
 from recorder.session.frames import Compressor, encode_map_frame
 
 __all__ = ["StreamFile"]
+
+_FIRST_SEQ = struct.Struct("<q")
 
 
 def _pid(v: Any) -> int:
@@ -65,9 +75,12 @@ class StreamFile:
         self._offset += len(data)
 
     def add(self, header: FrameHeader, frame: bytes) -> None:
-        """Append one frame (its whole bytes; ``header`` is its parsed header)."""
+        """Append one frame (its whole bytes; ``header`` is its parsed header, read again from
+        the bytes when they were renumbered)."""
         if header.type == FrameType.FOOTER:
             return
+        if _FIRST_SEQ.unpack_from(frame, 16)[0] != header.first_seq:
+            header = unpack_frame_header(frame[: FRAME_HEADER.size], self._offset)
         self._index.append(
             (
                 self._offset,
