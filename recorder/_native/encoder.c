@@ -45,14 +45,18 @@ typedef struct {
     Slot inline_slots[8];
 } Table;
 
+/* Tables start empty with no slots at all: most values never track anything, so the inline
+ * slots are cleared only on the first insertion. */
 static void table_init(Table *tb) {
-    memset(tb->inline_slots, 0, sizeof(tb->inline_slots));
-    tb->slots = tb->inline_slots;
-    tb->mask = 7;
+    tb->slots = NULL;
+    tb->mask = -1;
     tb->used = 0;
 }
 
 static void table_free(Table *tb) {
+    if (tb->slots == NULL) {
+        return;
+    }
     for (Py_ssize_t i = 0; i <= tb->mask; i++) {
         Slot *s = &tb->slots[i];
         if (s->key != NULL) {
@@ -75,6 +79,9 @@ static inline Py_ssize_t table_hash(void *key) {
 }
 
 static Slot *table_find(Table *tb, void *key) {
+    if (tb->used == 0) {
+        return NULL;
+    }
     Py_ssize_t i = table_hash(key) & tb->mask;
     while (tb->slots[i].key != NULL) {
         if (tb->slots[i].key == key) {
@@ -87,6 +94,11 @@ static Slot *table_find(Table *tb, void *key) {
 
 /* A new slot for `key` (not present), holding a reference to `ref`; NULL on MemoryError. */
 static Slot *table_add(Table *tb, void *key, PyObject *ref) {
+    if (tb->slots == NULL) {
+        memset(tb->inline_slots, 0, sizeof(tb->inline_slots));
+        tb->slots = tb->inline_slots;
+        tb->mask = 7;
+    }
     if ((tb->used + 1) * 2 > tb->mask + 1) {
         Py_ssize_t size = (tb->mask + 1) * 4;
         Slot *fresh = (Slot *)PyMem_Calloc((size_t)size, sizeof(Slot));
@@ -913,15 +925,19 @@ static int frame_close(Enc *E, Frame *F, const char *what, Py_ssize_t size) {
 
 /* Before entry i of n: 1 if a budget is spent (writes the cut marker and closes F), 0 if the
  * entry may be written, -1 on error. `probe` is the entry (a map's value). */
-static int budget_cut(Enc *E, Frame *F, PyObject *probe, Py_ssize_t i, Py_ssize_t n) {
+static int budget_spent(Enc *E, Frame *F, PyObject *probe, Py_ssize_t i, Py_ssize_t n) {
     int bytes_out = USED(E) >= E->lim.max_bytes;
-    if (!bytes_out && E->nodes < E->lim.max_nodes) {
-        return 0;
-    }
     if (probe != NULL && is_marker(probe)) {
         return 0;
     }
     return frame_close(E, F, bytes_out ? "size" : "nodes", n - i) < 0 ? -1 : 1;
+}
+
+static inline int budget_cut(Enc *E, Frame *F, PyObject *probe, Py_ssize_t i, Py_ssize_t n) {
+    if (USED(E) < E->lim.max_bytes && E->nodes < E->lim.max_nodes) {
+        return 0;
+    }
+    return budget_spent(E, F, probe, i, n);
 }
 
 /* ------------------------------------------------------------------ containers */
@@ -941,12 +957,22 @@ static int enc_seq(Enc *E, PyObject *v, PyTypeObject *t, int is_list, Py_ssize_t
     }
     Py_ssize_t cap = E->lim.max_items;
     Py_ssize_t take = n <= cap ? n : cap - 1;
+    /* A list's items are copied (user code run while they are written may change the list);
+     * a tuple's are its own, kept alive by the reference the caller holds to the tuple. */
     Snap s;
-    if (snap_init(&s, take) < 0) {
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < take; i++) {
-        snap_push(&s, is_list ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i));
+    PyObject **items;
+    s.items = s.inline_items;
+    s.n = 0;
+    if (is_list) {
+        if (snap_init(&s, take) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < take; i++) {
+            snap_push(&s, PyList_GET_ITEM(v, i));
+        }
+        items = s.items;
+    } else {
+        items = ((PyTupleObject *)v)->ob_item;
     }
     int ext = (!is_list || key) ? EXT_TUPLE : 0;
     Frame F;
@@ -955,13 +981,13 @@ static int enc_seq(Enc *E, PyObject *v, PyTypeObject *t, int is_list, Py_ssize_t
         goto done;
     }
     for (Py_ssize_t i = 0; i < take; i++) {
-        int cut = budget_cut(E, &F, s.items[i], i, n);
+        int cut = budget_cut(E, &F, items[i], i, n);
         if (cut != 0) {
             r = cut < 0 ? -1 : 0;
             goto done;
         }
         F.count++;
-        if (enc_node(E, s.items[i], depth + 1, key) < 0) {
+        if (enc_node(E, items[i], depth + 1, key) < 0) {
             goto done;
         }
     }
