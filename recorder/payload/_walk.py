@@ -484,6 +484,12 @@ class _Encoder:
             self.out += _marker("depth", n, self.tname(t))
             return
         cap = self.cap
+        if (
+            n <= cap
+            and t is base
+            and self.flat(v, n, n, mutable, EXT_TUPLE if not mutable or key else 0)
+        ):
+            return
         if n <= cap and t is tuple:
             entries = v  # immutable: its own items are the snapshot
         else:  # a copy: user code run while the entries are written cannot change them
@@ -493,6 +499,36 @@ class _Encoder:
         f = self.open(_SEQ, ext, entries, n, depth, key, v if mutable else None)
         self.header(f)
 
+    def flat(self, v: Any, n: int, nodes: int, tracked: bool, ext: int) -> bool:
+        """Write an exact list, tuple or dict of ``n`` scalars (``nodes`` values in all) in
+        one msgpack call, if no limit can cut it: the bytes the entry-by-entry walk would
+        write. ``False`` (nothing written) when it does not qualify."""
+        if self.nodes + nodes > self.max_nodes:  # the last entry would meet the node budget
+            return False
+        max_str = self.max_str
+        flat = _FLAT
+        for x in v.values() if type(v) is dict else v:
+            tx = type(x)
+            if id(tx) not in flat or ((tx is str or tx is bytes) and len(x) > max_str):
+                return False
+        if type(v) is dict:
+            for x in v:
+                tx = type(x)
+                if id(tx) not in flat or ((tx is str or tx is bytes) and len(x) > max_str):
+                    return False
+        try:
+            data = _fast_pack(v if type(v) is not tuple else list(v))
+        except (TypeError, ValueError, OverflowError):  # big ints, surrogates: walk them
+            return False
+        out = self.out
+        if len(out) + len(data) > self.max_bytes:  # some entry might start past the budget
+            return False
+        if tracked:
+            self.seen[id(v)] = [v, _DONE, None]
+        out += _ext(ext, data) if ext else data
+        self.nodes += nodes
+        return True
+
     def mapping(self, v: Any, t: type, depth: int, key: bool) -> None:
         n = dict.__len__(v)
         if self.seen_marker(v, t, n):
@@ -501,6 +537,8 @@ class _Encoder:
             self.out += _marker("depth", n, self.tname(t))
             return
         cap = self.cap
+        if not key and n <= cap and t is dict and self.flat(v, n, 2 * n, True, 0):
+            return
         pairs = list(islice(dict.items(v), n if n <= cap else cap - 1))
         if key:  # inside a map key or set member: a tuple of (key, value) tuples
             f = self.open(_SEQ, EXT_TUPLE, pairs, n, depth, key, v)
