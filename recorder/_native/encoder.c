@@ -525,10 +525,15 @@ static int put_tname(Enc *E, PyTypeObject *t) {
 }
 
 /* The pending Exception (already known to be one) as Opaque(type name of t, "<name (what
- * failed: exc type)>"); the exception is cleared. */
-static int put_failed(Enc *E, PyTypeObject *t, PyObject *what) {
+ * failed: exc type)>"), where what is `what`, or "field <field>" when field is not NULL. The
+ * exception is taken first: no Python API runs while it is pending. */
+static int put_failed(Enc *E, PyTypeObject *t, const char *what, PyObject *field) {
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
+    if (et == NULL) {
+        PyErr_SetString(PyExc_SystemError, "cinema encoder: no exception to describe");
+        return -1;
+    }
     PyErr_NormalizeException(&et, &ev, &tb);
     PyTypeObject *exc_type = ev != NULL ? Py_TYPE(ev) : (PyTypeObject *)et;
     Py_INCREF(exc_type);
@@ -536,20 +541,22 @@ static int put_failed(Enc *E, PyTypeObject *t, PyObject *what) {
     Py_XDECREF(ev);
     Py_XDECREF(tb);
     int r = -1;
-    PyObject *note = NULL, *cut = NULL;
+    PyObject *whats = NULL, *note = NULL, *cut = NULL, *tname = NULL;
+    whats = field != NULL ? PyUnicode_FromFormat("field %U", field) : PyUnicode_FromString(what);
+    if (whats == NULL) {
+        goto done;
+    }
     Slot *tn = name_of(E, t);
     if (tn == NULL) {
         goto done;
     }
-    PyObject *tname = tn->a;
+    tname = tn->a;
     Py_INCREF(tname); /* the table may grow (and move) when the next name is added */
     Slot *en = name_of(E, exc_type);
     if (en == NULL) {
-        Py_DECREF(tname);
         goto done;
     }
-    note = PyUnicode_FromFormat("<%U (%U failed: %U)>", tname, what, en->a);
-    Py_DECREF(tname);
+    note = PyUnicode_FromFormat("<%U (%U failed: %U)>", tname, whats, en->a);
     if (note == NULL) {
         goto done;
     }
@@ -565,6 +572,8 @@ static int put_failed(Enc *E, PyTypeObject *t, PyObject *what) {
     r = 0;
 done:
     Py_DECREF(exc_type);
+    Py_XDECREF(whats);
+    Py_XDECREF(tname);
     Py_XDECREF(note);
     Py_XDECREF(cut);
     return r;
@@ -729,13 +738,7 @@ static int w_opaque(Enc *E, PyObject *v, PyTypeObject *t) {
         if (user_error() < 0) {
             return -1;
         }
-        PyObject *what = PyUnicode_FromString("repr");
-        if (what == NULL) {
-            return -1;
-        }
-        int r = put_failed(E, t, what);
-        Py_DECREF(what);
-        if (r < 0) {
+        if (put_failed(E, t, "repr", NULL) < 0) {
             return -1;
         }
     } else {
@@ -1212,13 +1215,7 @@ static int enc_record(Enc *E, PyObject *v, PyTypeObject *t, int kind, Snap *s, P
                 goto done;
             }
             E->nodes++;
-            PyObject *what = PyUnicode_FromFormat("field %U", name);
-            if (what == NULL) {
-                goto done;
-            }
-            int e = put_failed(E, t, what);
-            Py_DECREF(what);
-            if (e < 0) {
+            if (put_failed(E, t, NULL, name) < 0) {
                 goto done;
             }
             continue;
@@ -1258,12 +1255,12 @@ static int enc_enum(Enc *E, PyObject *v, PyTypeObject *t, Py_ssize_t depth, int 
     PyObject *name = PyObject_GenericGetAttr(v, S->s_name_);
     PyObject *value = name == NULL ? NULL : PyObject_GenericGetAttr(v, S->s_value_);
     if (value == NULL) {
-        Py_XDECREF(name);
-        if (user_error() < 0) {
-            return -1;
+        int e = user_error();
+        if (e > 0) {
+            PyErr_Clear();
         }
-        PyErr_Clear();
-        return w_opaque(E, v, t);
+        Py_XDECREF(name);
+        return e < 0 ? -1 : w_opaque(E, v, t);
     }
     int r = -1;
     Py_ssize_t start = E->out->len;

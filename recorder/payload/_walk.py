@@ -505,23 +505,9 @@ class _Encoder:
         write. ``False`` (nothing written) when it does not qualify."""
         if self.nodes + nodes > self.max_nodes:  # the last entry would meet the node budget
             return False
-        max_str = self.max_str
-        flat = _FLAT
-        for x in v.values() if type(v) is dict else v:
-            tx = type(x)
-            if id(tx) not in flat or ((tx is str or tx is bytes) and len(x) > max_str):
-                return False
-        if type(v) is dict:
-            for x in v:
-                tx = type(x)
-                if id(tx) not in flat or ((tx is str or tx is bytes) and len(x) > max_str):
-                    return False
-        try:
-            data = _fast_pack(v if type(v) is not tuple else list(v))
-        except (TypeError, ValueError, OverflowError):  # big ints, surrogates: walk them
-            return False
+        data = _pack_flat(v, self.max_str)
         out = self.out
-        if len(out) + len(data) > self.max_bytes:  # some entry might start past the budget
+        if data is None or len(out) + len(data) > self.max_bytes:  # an entry could be cut
             return False
         if tracked:
             self.seen[id(v)] = [v, _DONE, None]
@@ -667,45 +653,62 @@ class _Encoder:
             self.opaque(v, t)
 
 
-def _fast_default(v: Any) -> Any:
+# No `default` hook: packing runs no Python code, so one packer serves every thread (a hook
+# would let another thread pack into the same buffer halfway through).
+_fast_pack: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True, strict_types=True).pack
+_SCALAR = frozenset(map(id, (type(None), bool, int, float, str, bytes)))
+
+
+def _flat_item(x: Any, max_str: int) -> Any:
+    """``x`` as msgpack can pack it (a pid or ref as its ExtType), or ``_NOTHING`` if it is
+    not a scalar that the walk would write as is."""
+    tx = type(x)
+    if id(tx) in _SCALAR:
+        if (tx is str or tx is bytes) and len(x) > max_str:
+            return _NOTHING
+        return x
+    if tx is Pid or tx is Ref:
+        n = getattr(x, "n", None)
+        if type(n) is int and -0x8000000000000000 <= n <= 0xFFFFFFFFFFFFFFFF:
+            return _ExtType(EXT_PID if tx is Pid else EXT_REF, _packb(n))
+    return _NOTHING
+
+
+def _pack_flat(v: Any, max_str: int) -> bytes | None:
+    """An exact list, tuple or dict of scalars, pids and refs packed by msgpack in one call
+    (the bytes the walk writes, without the tuple's ext), or ``None``."""
     t = type(v)
-    n = getattr(v, "n", None)
-    if (t is Pid or t is Ref) and type(n) is int and -(2**63) <= n < 2**64:
-        return _ExtType(EXT_PID if t is Pid else EXT_REF, _packb(n))
-    raise TypeError
-
-
-_fast_pack: Callable[[Any], bytes] = msgpack.Packer(
-    use_bin_type=True, strict_types=True, default=_fast_default
-).pack
-_FLAT = frozenset(map(id, (type(None), bool, int, float, str, bytes, Pid, Ref)))
+    conv: list[Any] = []
+    append = conv.append
+    for x in v.values() if t is dict else v:
+        y = _flat_item(x, max_str)
+        if y is _NOTHING:
+            return None
+        append(y)
+    obj: Any = conv
+    if t is dict:
+        keys = []
+        for k in v:
+            y = _flat_item(k, max_str)
+            if y is _NOTHING:
+                return None
+            keys.append(y)
+        obj = dict(zip(keys, conv, strict=True))
+        if len(obj) != len(conv):  # two keys packed alike (Pid(1) and Ref(1)...): walk it
+            return None
+    try:
+        return _fast_pack(obj)
+    except (TypeError, ValueError, OverflowError):  # big ints, surrogates: walk them
+        return None
 
 
 def _flat(value: Any, t: type, lim: Limits) -> bytes | None:
-    """A list, tuple or dict of scalars, pids and refs that no limit can touch, packed by
-    msgpack in one call: the same bytes the walk writes, much sooner. ``None`` otherwise."""
+    """A top-level list, tuple or dict of scalars, pids and refs that no limit can touch."""
     n = len(value)
-    if t is dict:
-        if n > lim.max_items or 2 * n >= lim.max_nodes:
-            return None
-        items: Any = [*value.keys(), *value.values()]
-    else:
-        if n > lim.max_items or n >= lim.max_nodes:
-            return None
-        items = value
-    max_str = lim.max_str
-    flat = _FLAT
-    for x in items:
-        tx = type(x)
-        if id(tx) not in flat:
-            return None
-        if (tx is str or tx is bytes) and len(x) > max_str:
-            return None
-    try:
-        data = _fast_pack(value if t is not tuple else list(value))
-    except (TypeError, ValueError, OverflowError):  # big ints, surrogates: walk them
+    if n > lim.max_items or (2 * n if t is dict else n) >= lim.max_nodes:
         return None
-    if len(data) > lim.max_bytes:
+    data = _pack_flat(value, lim.max_str)
+    if data is None or len(data) > lim.max_bytes:
         return None
     return _ext(EXT_TUPLE, data) if t is tuple else data
 
