@@ -28,6 +28,11 @@ typedef struct {
     Row *rows;
     Py_ssize_t n, cap;
     Buf payloads;
+    /* The recorder's slow path: on_threshold() is called after an emit leaves n >= threshold
+     * (not re-entered while it runs), so that emit stays one C call in the common case. */
+    PyObject *on_threshold;
+    Py_ssize_t threshold;
+    int in_threshold;
 } EventBufferObject;
 
 #define ARENA_LIMIT 0xffffffffULL /* payload offsets are uint32 (_buffer.PAYLOAD_ARENA_LIMIT) */
@@ -73,12 +78,14 @@ static void eb_release(EventBufferObject *self) {
 static int eb_traverse(EventBufferObject *self, visitproc visit, void *arg) {
     Py_VISIT(self->clock);
     Py_VISIT(self->limits);
+    Py_VISIT(self->on_threshold);
     return 0;
 }
 
 static int eb_clear(EventBufferObject *self) {
     Py_CLEAR(self->clock);
     Py_CLEAR(self->limits);
+    Py_CLEAR(self->on_threshold);
     return 0;
 }
 
@@ -95,6 +102,7 @@ static PyObject *eb_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     EventBufferObject *self = (EventBufferObject *)type->tp_alloc(type, 0);
     if (self != NULL) {
         buf_init(&self->payloads, NULL, 0);
+        self->threshold = PY_SSIZE_T_MAX;
     }
     return (PyObject *)self;
 }
@@ -258,6 +266,18 @@ static PyObject *eb_emit(EventBufferObject *self, PyObject *const *args, Py_ssiz
     row->peer = (uint32_t)peer;
     row->ref = (int64_t)ref;
     row->end = (uint32_t)self->payloads.len;
+    if (self->n >= self->threshold && self->on_threshold != NULL && !self->in_threshold) {
+        PyObject *cb = self->on_threshold;
+        Py_INCREF(cb);
+        self->in_threshold = 1;
+        PyObject *r = PyObject_CallNoArgs(cb);
+        self->in_threshold = 0;
+        Py_DECREF(cb);
+        if (r == NULL) {
+            return NULL; /* the event is recorded; the callback's error propagates */
+        }
+        Py_DECREF(r);
+    }
     Py_RETURN_NONE;
 }
 
@@ -350,6 +370,50 @@ static PyObject *eb_get_limits(EventBufferObject *self, void *closure) {
     return l;
 }
 
+static PyObject *eb_get_threshold(EventBufferObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromSsize_t(self->threshold);
+}
+
+static int eb_set_threshold(EventBufferObject *self, PyObject *value, void *closure) {
+    (void)closure;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "threshold cannot be deleted");
+        return -1;
+    }
+    Py_ssize_t t = PyNumber_AsSsize_t(value, PyExc_OverflowError);
+    if (t == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        t = PY_SSIZE_T_MAX;
+    }
+    self->threshold = t;
+    return 0;
+}
+
+static PyObject *eb_get_on_threshold(EventBufferObject *self, void *closure) {
+    (void)closure;
+    PyObject *c = self->on_threshold ? self->on_threshold : Py_None;
+    Py_INCREF(c);
+    return c;
+}
+
+static int eb_set_on_threshold(EventBufferObject *self, PyObject *value, void *closure) {
+    (void)closure;
+    if (value == Py_None) {
+        value = NULL;
+    }
+    if (value != NULL && !PyCallable_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "on_threshold must be callable or None");
+        return -1;
+    }
+    Py_XINCREF(value);
+    Py_XSETREF(self->on_threshold, value);
+    return 0;
+}
+
 static PyMethodDef eb_methods[] = {
     {"emit", (PyCFunction)(void (*)(void))eb_emit, METH_FASTCALL | METH_KEYWORDS, emit_doc},
     {"take", (PyCFunction)eb_take, METH_NOARGS, take_doc},
@@ -360,6 +424,10 @@ static PyGetSetDef eb_getset[] = {
     {"nbytes", (getter)eb_nbytes, NULL, "Payload bytes buffered.", NULL},
     {"clock", (getter)eb_get_clock, NULL, "The clock that stamps events.", NULL},
     {"limits", (getter)eb_get_limits, NULL, "The payload encoding limits.", NULL},
+    {"threshold", (getter)eb_get_threshold, (setter)eb_set_threshold,
+     "on_threshold() is called after an emit leaves at least this many events buffered.", NULL},
+    {"on_threshold", (getter)eb_get_on_threshold, (setter)eb_set_on_threshold,
+     "Called with no arguments when the buffer reaches threshold (None: never).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -146,6 +146,10 @@ class EventBuffer:
         self._lock = threading.Lock()
         self._rows: list[tuple[int, int, int, int, int, bytes]] = []
         self._nbytes = 0
+        self.threshold: int = sys.maxsize
+        """``on_threshold()`` is called after an emit leaves at least this many events."""
+        self._on_threshold: Callable[[], object] | None = None
+        self._in_threshold = False
 
     @property
     def clock(self) -> Callable[[], int]:
@@ -154,6 +158,17 @@ class EventBuffer:
     @property
     def limits(self) -> Limits:
         return self._limits
+
+    @property
+    def on_threshold(self) -> Callable[[], object] | None:
+        """The recorder's slow path (``None``: never called); not re-entered while it runs."""
+        return self._on_threshold
+
+    @on_threshold.setter
+    def on_threshold(self, callback: Callable[[], object] | None) -> None:
+        if callback is not None and not callable(callback):
+            raise TypeError("on_threshold must be callable or None")
+        self._on_threshold = callback
 
     def emit(
         self, kind: int, pid: int, peer: int = _NO_PEER, ref: int = _NO_REF, data: Any = None
@@ -171,6 +186,14 @@ class EventBuffer:
                 payload = _overflow_marker(len(payload))
             self._rows.append((ts, row_kind, row_pid, row_peer, row_ref, payload))
             self._nbytes += len(payload)
+            due = len(self._rows) >= self.threshold
+        callback = self._on_threshold
+        if due and callback is not None and not self._in_threshold:
+            self._in_threshold = True
+            try:
+                callback()
+            finally:
+                self._in_threshold = False
 
     def __len__(self) -> int:
         return len(self._rows)

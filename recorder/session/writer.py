@@ -144,14 +144,14 @@ class Recorder:
         self._flush_interval = flush_interval
         self._fsync = fsync
 
-        # program-thread state
-        self._buffer = EventBuffer(clock, limits)
+        # program-thread state: emit is the buffer's own (native) emit, which calls the slow
+        # path back when the buffer reaches its threshold
+        self._buffer = _with_threshold(EventBuffer(clock, limits))
         self._buf_emit: Callable[[int, int, int, int, Any], None] = self._buffer.emit
-        self._n = 0
+        self.emit = self._buf_emit  # type: ignore[method-assign]
         self._check_every = max(1, min(check_every, buffer_events // 4 or 1))
         # Batches are handed over at frame boundaries: each becomes one frame.
         self._handoff_events = max(1, min(frame_events, buffer_events // 4))
-        self._check_at = min(self._check_every, self._handoff_events)
         self._half_interval = flush_interval / 2 if flush_interval is not None else 0.0
         self._last_keyframe_n = 0
         self._lost = 0
@@ -179,6 +179,8 @@ class Recorder:
         asm = FrameAssembler(Compressor(compress), len(self.header))
         self._drain = Drain(asm, None, None, self._outputs)
         self._pipe = Pipe(self._buffer, self._drain, flush_interval, fsync, self._fail)
+        self._schedule_check()
+        self._buffer.on_threshold = self._slow_path
         try:
             self._open(target)
         except Exception as exc:  # read-only, no such folder, ...: the program goes on
@@ -207,26 +209,28 @@ class Recorder:
     ) -> None:
         """Record one event: capture it now. Never blocks on I/O; never raises for any ``data``.
 
+        (Each Recorder replaces this method by its buffer's native ``emit``, one C call, which
+        calls the slow path back every ``check_every`` events.)
+
         Raises:
             RecorderClosed: after :meth:`close`.
         """
         self._buf_emit(kind, pid, peer, ref, data)
-        self._n += 1
-        if self._n >= self._check_at:
-            self._slow_path()
 
     def _slow_path(self) -> None:
         if self._closed:
-            self._check_at = self._n + 1
+            self._buffer.threshold = 0  # every later emit comes here, and is refused
             raise RecorderClosed("emit() on a closed Recorder")
         buf, pipe = self._buffer, self._pipe
         if pipe.failed:  # recording stopped: keep memory bounded, let the program run
             self._discarded += buf.take().count
             pipe.queue.clear()
-            self._buf_emit = _ignore
-            self._check_at = self._n + self._check_every
+            self._schedule_check()
             return
-        if self._snapshot is not None and self._n - self._last_keyframe_n >= self._keyframe_every:
+        if (
+            self._snapshot is not None
+            and self.events_emitted - self._last_keyframe_n >= self._keyframe_every
+        ):
             self.keyframe()
         backlog = pipe.backlog
         if backlog + len(buf) >= self._capacity:
@@ -239,7 +243,6 @@ class Recorder:
                 self._dropping = True
                 self._lost += dropped
                 self._lost_pending += dropped
-                self._n -= dropped
         else:
             if self._dropping and backlog < self._capacity // 2:
                 self._record_lost()
@@ -262,18 +265,18 @@ class Recorder:
     def _schedule_check(self) -> None:
         # The next check comes when the buffer holds a frame's worth, exactly (so frames do not
         # depend on timing), or when a keyframe is due, or after check_every events.
-        n = self._n
-        step = min(self._check_every, max(1, self._handoff_events - len(self._buffer)))
+        held = len(self._buffer)
+        step = min(self._check_every, max(1, self._handoff_events - held))
         if self._snapshot is not None:
-            step = min(step, max(1, self._last_keyframe_n + self._keyframe_every - n))
-        self._check_at = n + step
+            due = self._last_keyframe_n + self._keyframe_every - self.events_emitted
+            step = min(step, max(1, due))
+        self._buffer.threshold = held + step
 
     def _record_lost(self) -> None:
         self._dropping = False
         lost, self._lost_pending = self._lost_pending, 0
         if lost:
             self._buf_emit(EventKind.LOST, NO_PEER, NO_PEER, NO_REF, {"count": lost})
-            self._n += 1
             self._pipe.handoff()  # into the queue at once: a later drop must not take it
 
     # ------------------------------------------------------------------ public API
@@ -282,7 +285,7 @@ class Recorder:
     def events_emitted(self) -> int:
         """Events taken so far, in file order (dropped ones excluded, LOST events included):
         the sequence number the next event will have."""
-        return self._n
+        return self._pipe.enqueued + len(self._buffer)
 
     @property
     def lost(self) -> int:
@@ -312,7 +315,7 @@ class Recorder:
                 log.exception("snapshot source failed; keyframes disabled for this recording")
                 self._snapshot = None
                 return
-        self._last_keyframe_n = self._n
+        self._last_keyframe_n = self.events_emitted
         try:
             frozen = pack_world(world, self._limits)
         except Exception:  # the encoder never raises; a world that is not a world might
@@ -356,7 +359,7 @@ class Recorder:
         if self._dropping:
             self._record_lost()
         self._closed = True
-        self._check_at = self._n  # the next emit takes the slow path, which refuses it
+        self._buffer.threshold = 0  # the next emit takes the slow path, which refuses it
         if not self._pipe.failed and not self._pipe.stop(self._lost):
             self._pipe.failed = True  # the stuck writer may wake up later: it will stop then
             self._fail(TimeoutError("the writer made no progress for 30 s"), salvage=False)
@@ -414,8 +417,42 @@ class Recorder:
             pass
 
 
-def _ignore(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
-    """The buffer's emit once a recording failed: nothing more is captured."""
+class _Thresholded:
+    """An event buffer without a native threshold hook (a stale build), given one in Python."""
+
+    def __init__(self, buffer: Any) -> None:
+        self._buffer = buffer
+        self.take = buffer.take
+        self.threshold = 1 << 62
+        self.on_threshold: Callable[[], object] | None = None
+        self._busy = False
+
+    def emit(
+        self, kind: int, pid: int, peer: int = NO_PEER, ref: int = NO_REF, data: Any = None
+    ) -> None:
+        self._buffer.emit(kind, pid, peer, ref, data)
+        if len(self._buffer) >= self.threshold and self.on_threshold and not self._busy:
+            self._busy = True
+            try:
+                self.on_threshold()
+            finally:
+                self._busy = False
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._buffer.nbytes)
+
+
+def _with_threshold(buffer: Any) -> Any:
+    try:
+        buffer.threshold = 1 << 62
+        buffer.on_threshold = None
+    except AttributeError:
+        return _Thresholded(buffer)
+    return buffer
 
 
 def _describe(exc: BaseException) -> str:

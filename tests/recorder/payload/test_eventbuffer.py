@@ -201,3 +201,41 @@ def test_a_user_repr_that_emits_into_the_same_buffer_leaves_both_events_whole(
     assert b.column("pid") == [2, 1]  # the inner one finished first
     assert decode_payload(b.payload(0)) == {"inner": "event"}
     assert decode_payload(b.payload(1))[0] == "outer"
+
+
+def test_on_threshold_calls_the_slow_path_back_once_per_crossing(buffer_class: Any) -> None:
+    # The recorder's hot path is the buffer's own emit: it calls the slow path back when the
+    # buffer reaches its threshold, and never re-enters it (the slow path emits too).
+    buf = buffer_class(_counter())
+    assert buf.on_threshold is None and buf.threshold >= 1 << 62
+    seen: list[int] = []
+
+    def slow_path() -> None:
+        seen.append(len(buf))
+        buf.emit(19, 0xFFFFFFFF, data={"count": 1})  # not a second call
+        buf.threshold = len(buf) + 3
+
+    buf.threshold = 2
+    buf.on_threshold = slow_path
+    for i in range(8):
+        buf.emit(3, 1, 2, i + 1, ("m", i))
+    assert seen == [2, 6, 10]
+    assert len(buf) == 11
+    buf.on_threshold = None
+    buf.emit(3, 1)
+    assert seen == [2, 6, 10]
+
+
+def test_an_on_threshold_that_raises_keeps_the_event_and_raises(buffer_class: Any) -> None:
+    buf = buffer_class(_counter())
+
+    def closed() -> None:
+        raise RuntimeError("closed")
+
+    buf.threshold = 0
+    buf.on_threshold = closed
+    with pytest.raises(RuntimeError, match="closed"):
+        buf.emit(3, 1, data="kept")
+    assert decode_payload(buf.take().payload(0)) == "kept"
+    with pytest.raises(TypeError):
+        buf.on_threshold = 42
