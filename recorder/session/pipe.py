@@ -133,7 +133,10 @@ class Pipe:
         thread = self._thread
         if thread is None or not thread.is_alive():
             return True
-        self.handoff((STOP, lost))
+        if not self.failed:
+            self.handoff((STOP, lost))
+        else:  # it is stopping on its own (and may still be warning): let it finish
+            self._wake.set()
         last, idle = -1, 0.0
         while thread.is_alive() and idle < 30.0:
             thread.join(1.0)

@@ -360,7 +360,7 @@ class Recorder:
             self._record_lost()
         self._closed = True
         self._buffer.threshold = 0  # the next emit takes the slow path, which refuses it
-        if not self._pipe.failed and not self._pipe.stop(self._lost):
+        if not self._pipe.stop(self._lost) and not self._pipe.failed:
             self._pipe.failed = True  # the stuck writer may wake up later: it will stop then
             self._fail(TimeoutError("the writer made no progress for 30 s"), salvage=False)
         _open_recorders.discard(self)

@@ -89,6 +89,7 @@ def _kill_at_random(tmp_path: Path, k: int, interval: float, rng: random.Random)
 SLACK = 0.02
 
 
+@pytest.mark.slow  # ~4 s; ./run test runs it, the suite's pure-Python rerun does not
 @pytest.mark.parametrize("interval", [0.2, 0.05])
 def test_sigkill_loses_at_most_the_flush_interval(tmp_path: Path, interval: float) -> None:
     rng = random.Random(int(interval * 1000))
@@ -96,6 +97,7 @@ def test_sigkill_loses_at_most_the_flush_interval(tmp_path: Path, interval: floa
     assert max(losses) <= max(interval, 0.1) + SLACK, losses
 
 
+@pytest.mark.slow
 def test_sigkill_under_cpu_load(tmp_path: Path) -> None:
     burners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"])

@@ -62,9 +62,7 @@ def _record(tmp_path: Path, scenario: str, native: bool, name: str) -> str:
 
 @pytest.mark.skipif(not NATIVE, reason="the native encoder is not built here")
 @pytest.mark.parametrize("scenario", ["values", "bank", "chat", "pipeline"])
-def test_native_and_pure_python_encoders_write_the_same_file(
-    tmp_path: Path, scenario: str
-) -> None:
+def test_native_and_pure_python_encoders_write_the_same_file(tmp_path: Path, scenario: str) -> None:
     native = _record(tmp_path, scenario, True, "native")
     assert _record(tmp_path, scenario, False, "python") == native
     assert _record(tmp_path, scenario, True, "again") == native  # and run to run
