@@ -31,7 +31,11 @@ def summarize(path: str) -> dict[str, Any]:
         started = None
         if isinstance(anchor.get("wall_ns"), int) and isinstance(anchor.get("monotonic_ns"), int):
             wall = anchor["wall_ns"] + (r.t_first - anchor["monotonic_ns"] if r.event_count else 0)
-            started = _dt.datetime.fromtimestamp(wall / 1e9, _dt.UTC).isoformat(timespec="seconds")
+            try:  # a crafted anchor can name a year no calendar has
+                at = _dt.datetime.fromtimestamp(wall / 1e9, _dt.UTC)
+                started = at.isoformat(timespec="seconds")
+            except (OverflowError, ValueError, OSError):
+                started = None
         n = r.event_count
         return {
             "file": path,

@@ -93,7 +93,8 @@ def _opt_pid(v: Any) -> int | None:
     if v is None:
         return None
     n = v if type(v) is int else _as_int(v)
-    return None if n == NO_PID else n
+    # a pid from event data (a crafted file may say 2^80): only process ids are pids
+    return n if 0 <= n < NO_PID else None
 
 
 def _queued(rows: Any, width: int) -> int:

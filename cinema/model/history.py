@@ -97,8 +97,16 @@ def diff(old: Any, new: Any, *, max_changes: int = 10_000) -> list[Change]:
     return out
 
 
+#: Below this many levels, two values are compared as wholes (one ``changed`` at most).
+_MAX_DIFF_DEPTH = 64
+
+
 def _diff(path: tuple[Any, ...], a: Any, b: Any, out: list[Change], cap: int) -> None:
     if len(out) >= cap:
+        return
+    if len(path) >= _MAX_DIFF_DEPTH:
+        if a != b:
+            out.append(Change(path, "changed", a, b))
         return
     if type(a) is not type(b):
         out.append(Change(path, "changed", a, b))

@@ -34,6 +34,7 @@ from cinema.model.world import ProcessView
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
+from cinema.ui import valuetree
 from cinema.ui.valuetree import add_value
 from cinema.views.timefmt import format_duration, format_offset
 from recorder.events import KIND_NAMES, NO_PEER, EventKind
@@ -76,6 +77,7 @@ class InspectorWidget(QWidget):
         self.tree.setColumnWidth(0, 170)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
+        valuetree.install(self.tree)  # value items fill in as they are expanded
         # the whole text of the row in hand: several lines (a traceback), selectable, copyable
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)

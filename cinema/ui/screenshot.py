@@ -95,7 +95,7 @@ def render(
                     win.graph.refresh()
                     win.graph.fit_view()
                     app.processEvents()
-            if view in ("all", "timeline"):
+            if view in ("all", "timeline") and state.event_count:
                 # zoom to the ~300 events around the playhead: glyphs and message arrows show
                 ts = state.skeleton.ts
                 lo, hi = max(seq - 150, 0), min(seq + 150, state.event_count - 1)

@@ -1,9 +1,17 @@
 """Decoding payload bytes. Never runs code: extension types become the display types of
-:mod:`recorder.payload._types`; no class named in a file is ever looked up or instantiated."""
+:mod:`recorder.payload._types`; no class named in a file is ever looked up or instantiated.
+
+Hostile bytes cost time and memory in proportion to their size: extension nesting is bounded
+while decoding, containers nested deeper than :data:`MAX_NESTING` levels in all are refused
+(every reader may then recurse into a value), and so are maps and sets whose keys were chosen
+to share one Python hash (building them would take quadratic time).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 import msgpack
@@ -28,9 +36,45 @@ from recorder.payload._types import (
     Truncated,
 )
 
-__all__ = ["decode_payload"]
+__all__ = ["MAX_NESTING", "decode_payload"]
+
+#: Deepest nesting of containers (lists, maps, tuples, sets, records...) a decoded value may
+#: have; the encoder's deepest is ``MAX_DEPTH_LIMIT`` (200) plus its markers.
+MAX_NESTING = 256
+#: Maps and sets up to this size are built as they come (their worst case is small).
+_HASH_CHECK = 32
 
 _state = threading.local()
+
+
+def _distinct_hashes(items: Iterable[Any]) -> int:
+    try:
+        return len(set(map(hash, items)))
+    except TypeError as exc:
+        raise PayloadError(f"malformed payload: {exc}") from None
+
+
+def _refuse_collisions(n: int, distinct: int, what: str) -> None:
+    """A dict or set of n keys that share one hash takes n^2 / 2 comparisons to build (17-33 s
+    for a 600 KB payload); counting their distinct hashes first is linear (hashes are ints,
+    which hash to themselves), so such keys are refused instead."""
+    if n - distinct > _HASH_CHECK:
+        raise PayloadError(f"{what} chosen to collide: {n - distinct} of {n} share a hash")
+
+
+def _pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    if len(pairs) > _HASH_CHECK:
+        _refuse_collisions(len(pairs), _distinct_hashes(map(_FIRST, pairs)), "map keys")
+    return dict(pairs)
+
+
+def _members(items: list[Any]) -> list[Any]:
+    if len(items) > _HASH_CHECK:
+        _refuse_collisions(len(items), _distinct_hashes(items), "set members")
+    return items
+
+
+_FIRST = itemgetter(0)
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -45,9 +89,9 @@ def _ext_hook(code: int, data: bytes) -> Any:
         if code == EXT_TUPLE:
             return tuple(_expect(inner, list, code))
         if code == EXT_SET:
-            return set(_expect(inner, list, code))
+            return set(_members(_expect(inner, list, code)))
         if code == EXT_FROZENSET:
-            return frozenset(_expect(inner, list, code))
+            return frozenset(_members(_expect(inner, list, code)))
         if code == EXT_PID:
             return Pid(_expect(inner, int, code))
         if code == EXT_REF:
@@ -88,7 +132,46 @@ def _expect_len(v: Any, n: int, code: int) -> list[Any]:
 
 
 def _unpack(data: bytes | memoryview) -> Any:
-    return msgpack.unpackb(data, ext_hook=_ext_hook, strict_map_key=False, raw=False, use_list=True)
+    return msgpack.unpackb(
+        data,
+        ext_hook=_ext_hook,
+        object_pairs_hook=_pairs,
+        strict_map_key=False,
+        raw=False,
+        use_list=True,
+    )
+
+
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests containers deeper than :data:`MAX_NESTING` (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        t = type(v)
+        if t is dict:
+            children: Any = v.values()
+        elif t in _SEQUENCES:
+            children = v
+        elif t is Record:
+            children = [x for _, x in v.fields]
+        elif t is EnumValue:
+            children = (v.value,)
+        elif t is Truncated:
+            children = (v.preview,)
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            if any(type(c) in _CONTAINERS for c in children):
+                return True
+            continue
+        stack.extend((c, depth + 1) for c in children if type(c) in _CONTAINERS)
+    return False
+
+
+_CONTAINERS = frozenset({dict, list, tuple, set, frozenset, Record, EnumValue, Truncated})
 
 
 def decode_payload(data: bytes | memoryview) -> Any:
@@ -100,8 +183,12 @@ def decode_payload(data: bytes | memoryview) -> Any:
     if len(data) == 0:
         return None
     try:
-        return _unpack(data)
+        value = _unpack(data)
     except PayloadError:
         raise
     except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
         raise PayloadError(f"corrupt payload: {exc}") from None
+    # Each level of nesting takes a byte: only a payload this long can be too deep.
+    if len(data) > MAX_NESTING and _too_deep(value):
+        raise PayloadError(f"payload nested deeper than {MAX_NESTING} levels")
+    return value

@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT_MINOR",
     "FRAME_HEADER",
     "FRAME_MAGIC",
+    "MAX_ABS_TIME",
     "TRAILER",
     "TRAILER_MAGIC",
     "FrameHeader",
@@ -89,13 +90,37 @@ class UnsupportedVersion(SessionFormatError):
 
 @dataclass(frozen=True, slots=True)
 class ReadLimits:
-    """Bounds a reader enforces on untrusted input, so a crafted file cannot exhaust memory."""
+    """Bounds a reader enforces on untrusted input, so that a crafted file costs memory and
+    time in proportion to its size (``docs/session-format.md``, "Limits")."""
 
     max_meta_bytes: int = 1 << 20
     max_block_bytes: int = 256 << 20
     max_frame_events: int = 1 << 20
     max_footer_bytes: int = 64 << 20
     max_keyframe_bytes: int = 256 << 20
+    max_pid: int = 1 << 22
+    """Process ids (``pid``, ``peer``) are interned small integers: anything from this value up
+    (other than ``NO_PEER``) is refused, so arrays indexed by pid stay small."""
+    max_expansion: int = 256
+    """With :attr:`expansion_floor`: the frames of a file (or of a stream so far) may declare
+    at most ``expansion_floor + max_expansion * its size`` decompressed bytes in all. Real
+    recordings expand 3-10x (a million identical events ~800x, within the floor); a zstd bomb
+    declares thousands of times its size and is refused before anything is decompressed."""
+    expansion_floor: int = 128 << 20
+    max_keyframe_rows: int = 4096
+    """A keyframe's process table may hold ``max(max_keyframe_rows, 4 * stored bytes)`` rows:
+    every process costs its keyframe at least a byte, even compressed."""
+    cache_bytes: int = 64 << 20
+    """Decompressed frames a reader keeps for reuse (at least one frame)."""
+
+    def expansion_budget(self, size: int) -> int:
+        """Decompressed bytes that ``size`` bytes of frames may declare."""
+        return self.expansion_floor + self.max_expansion * size
+
+
+#: Timestamps (ns) a reader accepts: +-2^62 (146 years either side of the clock's zero), so
+#: that the difference of any two fits in an int64.
+MAX_ABS_TIME = 1 << 62
 
 
 DEFAULT_READ_LIMITS = ReadLimits()
@@ -169,6 +194,8 @@ def unpack_frame_header(
             raise SessionFormatError(f"frame block of {n} bytes exceeds the limit", offset)
     if first_seq < 0:
         raise SessionFormatError("negative sequence number", offset)
+    if not (-MAX_ABS_TIME <= t_first <= MAX_ABS_TIME and -MAX_ABS_TIME <= t_last <= MAX_ABS_TIME):
+        raise SessionFormatError("frame timestamps beyond +-2^62 ns", offset)
     if ftype == FrameType.EVENTS:
         if r0 != count * SKELETON_BYTES_PER_EVENT or r1 != count * REF_BYTES_PER_EVENT:
             raise SessionFormatError("event frame column sizes do not match its count", offset)

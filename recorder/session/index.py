@@ -16,6 +16,9 @@ import numpy as np
 
 from recorder.session.format import (
     FRAME_HEADER,
+    MAX_ABS_TIME,
+    REF_BYTES_PER_EVENT,
+    SKELETON_BYTES_PER_EVENT,
     TRAILER,
     TRAILER_MAGIC,
     FrameHeader,
@@ -27,6 +30,8 @@ from recorder.session.format import (
 from recorder.session.frames import check_crc, decode_block, decode_map_block
 
 _HSIZE = FRAME_HEADER.size
+#: Decompressed bytes an event costs at least: its skeleton, its ref and its payload offset.
+MIN_BYTES_PER_EVENT = SKELETON_BYTES_PER_EVENT + REF_BYTES_PER_EVENT + 4
 
 __all__ = ["FrameIndex", "index_file"]
 
@@ -47,6 +52,23 @@ class FrameIndex:
         self.kf_frames: list[int] = []
         self.kf_seqs: list[int] = []
         self.event_count = 0
+        self.declared = 0  # decompressed bytes declared by the frame headers checked so far
+
+    def account(self, h: FrameHeader, budget: int) -> None:
+        """Count the decompressed bytes frame ``h`` declares against ``budget`` (the file's
+        expansion budget, see ``ReadLimits``), once per frame, before anything is
+        decompressed.
+
+        Raises:
+            SessionFormatError: the frames declare more than the budget allows.
+        """
+        self.declared += h.raw[0] + h.raw[1] + h.raw[2]
+        if self.declared > budget:
+            raise SessionFormatError(
+                f"frames declare {self.declared:,} decompressed bytes, more than a file of "
+                f"this size may hold ({budget:,}; ReadLimits.max_expansion): a zstd bomb?",
+                h.offset,
+            )
 
     def __len__(self) -> int:
         return len(self.types)
@@ -87,9 +109,19 @@ class FrameIndex:
 
     @classmethod
     def from_footer(
-        cls, footer: dict[str, Any], hdr_end: int, footer_off: int, limits: ReadLimits
+        cls,
+        footer: dict[str, Any],
+        hdr_end: int,
+        footer_off: int,
+        limits: ReadLimits,
+        size: int | None = None,
     ) -> FrameIndex:
-        """The index a footer holds, checked in a few numpy passes (opening stays ~1 ms)."""
+        """The index a footer holds, checked in a few numpy passes (opening stays ~1 ms).
+
+        Every frame must have room for its header before the next one, and the events it
+        claims must fit the expansion budget of a file of ``size`` bytes (default: up to the
+        footer), so a lying index is refused before anything is sized by it.
+        """
         fr = footer.get("frames")
         if not isinstance(fr, dict):
             raise SessionFormatError("footer has no frame index", footer_off)
@@ -105,8 +137,14 @@ class FrameIndex:
             raise SessionFormatError("footer frame index columns differ in length", footer_off)
         offs, types = cols["offset"], cols["type"]
         firsts, counts = cols["first_seq"], cols["count"]
-        if n and (offs[0] < hdr_end or offs[-1] >= footer_off or np.any(np.diff(offs) <= 0)):
+        if n and (
+            offs[0] < hdr_end or offs[-1] + _HSIZE > footer_off or np.any(np.diff(offs) < _HSIZE)
+        ):
             raise SessionFormatError("footer frame offsets are out of order or range", footer_off)
+        for name in ("t_first", "t_last"):
+            col = cols[name]
+            if n and (col.min() < -MAX_ABS_TIME or col.max() > MAX_ABS_TIME):
+                raise SessionFormatError("footer timestamps beyond +-2^62 ns", footer_off)
         if np.any(counts < 0) or np.any(counts > limits.max_frame_events):
             raise SessionFormatError("footer frame counts out of range", footer_off)
         if not np.isin(types, [int(t) for t in FrameType]).all():
@@ -117,6 +155,12 @@ class FrameIndex:
         if not np.array_equal(firsts[ev], expected):
             raise SessionFormatError("footer event frames do not follow each other", footer_off)
         total = int(ev_counts.sum())
+        budget = limits.expansion_budget(footer_off if size is None else size)
+        if total * MIN_BYTES_PER_EVENT > budget:
+            raise SessionFormatError(
+                f"footer claims {total:,} events, more than a file of this size can hold",
+                footer_off,
+            )
         kf = np.flatnonzero(types == FrameType.KEYFRAME)
         if len(kf) and (firsts[kf].max() > total or firsts[kf].min() < 0):
             raise SessionFormatError("footer keyframe refers to events not recorded", footer_off)
@@ -171,7 +215,7 @@ def index_file(
         if magic == TRAILER_MAGIC:
             try:
                 footer = _read_footer(buf, off, hdr_end, size, limits, decompress)
-                return FrameIndex.from_footer(footer, hdr_end, off, limits), footer, None
+                return FrameIndex.from_footer(footer, hdr_end, off, limits, size), footer, None
             except SessionFormatError as exc:
                 why = f"footer unusable ({exc.reason} at byte {exc.offset})"
                 why += "; index rebuilt by scanning"
@@ -204,6 +248,7 @@ def _read_footer(
 def _scan(buf: Any, start: int, size: int, limits: ReadLimits) -> tuple[FrameIndex, str]:
     """Index every complete, intact frame from ``start``; say where and why the scan stopped."""
     ix = FrameIndex()
+    budget = limits.expansion_budget(size)
     off = start
     while off < size:
         if size - off < _HSIZE:
@@ -215,6 +260,7 @@ def _scan(buf: Any, start: int, size: int, limits: ReadLimits) -> tuple[FrameInd
             if h.type == FrameType.FOOTER:
                 break
             check_crc(h, buf[off + _HSIZE : h.end])
+            ix.account(h, budget)
             ix.add(h, h.type, off, h.first_seq, h.count, h.t_first, h.t_last, off)
         except SessionFormatError as exc:
             return ix, f"{exc.reason} at byte {exc.offset}"

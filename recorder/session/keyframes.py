@@ -233,31 +233,53 @@ def table_column(rows: Any, key: str) -> list[Any] | None:
     return column if len(column) == len(rows) else None
 
 
-def unpack_world(world: dict[str, Any]) -> dict[str, Any]:
+def unpack_world(world: dict[str, Any], max_rows: int | None = None) -> dict[str, Any]:
     """Turn a decoded keyframe world's process tables back into lists of mappings.
 
+    Args:
+        world: the decoded ``"world"`` map of a keyframe.
+        max_rows: refuse more processes than this in all (the reader allows a few per stored
+            byte of the keyframe, so that a small file cannot hold a million processes).
+
     Raises:
-        ValueError: a table is malformed (columns of unequal length, unknown layout).
+        ValueError: a table is malformed (columns of unequal length, keys that are not
+            strings, unknown layout), or the lists hold more than ``max_rows`` processes.
     """
     out = world
+    rows = 0
     for name in TABLE_LISTS:
         table = world.get(name)
         if not isinstance(table, dict) or table.get(_TABLE_TAG) != 1:
-            continue
-        if out is world:
-            out = dict(world)
-        out[name] = _unpack_table(table)
+            rows += len(table) if isinstance(table, list) else 0
+        else:
+            if out is world:
+                out = dict(world)
+            out[name] = _unpack_table(table, None if max_rows is None else max_rows - rows)
+            rows += len(out[name])
+        if max_rows is not None and rows > max_rows:
+            raise ValueError(_too_many(rows, max_rows))
     return out
 
 
-def _unpack_table(table: dict[str, Any]) -> list[ProcessRow]:
+def _unpack_table(table: dict[str, Any], max_rows: int | None) -> list[ProcessRow]:
     keys, columns, lazy = table.get("keys"), table.get("columns"), table.get("lazy")
     if not (isinstance(keys, list) and isinstance(columns, list) and isinstance(lazy, list)):
         raise ValueError("malformed process table in keyframe")
     if len(keys) != len(columns) or not all(isinstance(c, list) for c in columns):
         raise ValueError("process table has a different number of keys and columns")
+    if not all(isinstance(k, str) for k in keys) or not all(isinstance(k, str) for k in lazy):
+        raise ValueError("process table keys are not all strings")
     n = len(columns[0]) if columns else 0
     if any(len(c) != n for c in columns):
         raise ValueError("process table columns differ in length")
-    t = _Table([str(k) for k in keys], columns, frozenset(str(k) for k in lazy))
+    if max_rows is not None and n > max_rows:
+        raise ValueError(_too_many(n, max_rows))
+    t = _Table(keys, columns, frozenset(lazy))
     return [ProcessRow(t, i) for i in range(n)]
+
+
+def _too_many(n: int, limit: int) -> str:
+    return (
+        f"keyframe lists {n:,} processes, more than its size can hold ({limit:,}; "
+        "ReadLimits.max_keyframe_rows)"
+    )

@@ -48,10 +48,13 @@ from recorder.session.index import FrameIndex, index_file
 from recorder.session.keyframes import unpack_world
 from recorder.session.scan import FrameScan, scan_frames
 from recorder.session.stream import StreamDecoder, decode_metadata
+from recorder.session.worldcheck import normalize_world
 
 __all__ = ["Columns", "ProcessInfo", "SessionReader", "Skeleton"]
 
 _HSIZE = FRAME_HEADER.size
+#: Encoded bytes of decoded payloads kept per decoded frame (see ``SessionReader._data``).
+_VALUE_CACHE_BYTES = 256 << 10
 
 
 class SessionReader:
@@ -83,7 +86,10 @@ class SessionReader:
         self._mem: dict[int, bytes] = {}  # bodies of frames that came from a stream
         self._columns = ColumnStore()
         self._cache: OrderedDict[int, DecodedFrame] = OrderedDict()
+        self._cache_bytes = 0
         self._kf_cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._kf_sizes: dict[int, int] = {}
+        self._big_values: OrderedDict[int, Any] = OrderedDict()
         self._processes: dict[int, ProcessInfo] | None = None
         self._proc_scan_upto = 0
         self._stream: StreamDecoder | None = None
@@ -107,11 +113,12 @@ class SessionReader:
 
     def _open_file(self) -> None:
         assert self.path is not None
-        fd = os.open(self.path, os.O_RDONLY)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before its type is checked
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise SessionFormatError("is a directory or device, not a session file")
+                raise SessionFormatError(f"is {_file_type(st.st_mode)}, not a session file")
             self._file_size = size = st.st_size
             if size == 0:
                 raise SessionFormatError("empty file (no session header)", 0)
@@ -146,6 +153,7 @@ class SessionReader:
             if h.type == FrameType.FOOTER:
                 continue
             check_crc(h, fr.body)
+            self._ix.account(h, self._budget())
             i = len(self._ix.types)
             self._ix.add(h, h.type, h.offset, h.first_seq, h.count, h.t_first, h.t_last, h.offset)
             self._mem[i] = fr.body
@@ -156,6 +164,11 @@ class SessionReader:
 
     # ------------------------------------------------------------------ frame access
 
+    def _budget(self) -> int:
+        """Decompressed bytes the frames read so far may declare (``ReadLimits``)."""
+        size = self._file_size if self._stream is None else self._stream.offset
+        return self.limits.expansion_budget(size)
+
     def _header(self, i: int) -> FrameHeader:
         h = self._ix.headers[i]
         if h is None:
@@ -164,16 +177,24 @@ class SessionReader:
             if off + _HSIZE > self._file_size:
                 raise SessionFormatError("frame header beyond the end of the file", off)
             h = unpack_frame_header(self._mm[off : off + _HSIZE], off, self.limits)
-            if (h.type, h.first_seq, h.count) != (
-                self._ix.types[i],
-                self._ix.firsts[i],
-                self._ix.counts[i],
-            ):
+            ix = self._ix
+            if (h.type, h.first_seq, h.count, h.t_first, h.t_last) != (
+                ix.types[i], ix.firsts[i], ix.counts[i], ix.t0s[i], ix.t1s[i],
+            ):  # fmt: skip
                 raise SessionFormatError("frame header disagrees with the footer index", off)
             if h.end > self._file_size:
                 raise SessionFormatError("frame extends beyond the end of the file", off)
-            self._ix.headers[i] = h
+            ix.account(h, self._budget())
+            ix.headers[i] = h
         return h
+
+    def _check_headers(self, frames: list[int]) -> None:
+        """Parse and check the headers of ``frames`` (before sizing anything by them)."""
+        try:
+            for i in frames:
+                self._header(i)
+        except SessionFormatError as exc:
+            raise self._err(exc) from None
 
     def _body(self, i: int, h: FrameHeader) -> bytes | memoryview:
         body = self._mem.get(i)
@@ -229,10 +250,15 @@ class SessionReader:
 
     def skeleton(self) -> Skeleton:
         """Timestamps, kinds, pids and peers of every event, without decoding payloads."""
-        return self._columns.skeleton(self._ix, self._skeleton_blocks)
+        self._check_headers(self._ix.ev_frames[self._columns.skeleton_frames :])
+        try:
+            return self._columns.skeleton(self._ix, self._skeleton_blocks, self.limits.max_pid)
+        except SessionFormatError as exc:
+            raise self._err(exc) from None
 
     def refs(self) -> np.ndarray:
         """The ``ref`` column of every event (message ids, monitor refs, ...)."""
+        self._check_headers(self._ix.ev_frames[self._columns.ref_frames :])
         return self._columns.refs(self._ix, lambda i: self._checked_block(i, 1))
 
     def _skeleton_blocks(self, frames: list[int]) -> Iterator[bytes]:
@@ -276,25 +302,42 @@ class SessionReader:
         i = self._ix.ev_frames[k]
         try:
             h = self._header(i)
-            fr = decode_event_frame(h, self._body(i, h), self._decompress)
+            fr = decode_event_frame(h, self._body(i, h), self._decompress, self.limits.max_pid)
         except SessionFormatError as exc:
             raise self._err(exc) from None
         self._cache[k] = fr
-        if len(self._cache) > 16:
-            self._cache.popitem(last=False)
+        self._cache_bytes += fr.nbytes
+        # At most 16 frames and ReadLimits.cache_bytes of them (the newest always stays).
+        while len(self._cache) > 1 and (
+            len(self._cache) > 16 or self._cache_bytes > self.limits.cache_bytes
+        ):
+            _, old = self._cache.popitem(last=False)
+            self._cache_bytes -= old.nbytes
         return fr
 
     def _data(self, fr: DecodedFrame, j: int) -> Any:
         cached = fr.cache.get(j, fr)
         if cached is not fr:
             return cached
+        seq = fr.first_seq + j
+        big = self._big_values.get(seq, fr)
+        if big is not fr:
+            return big
         a, b = int(fr.offsets[j]), int(fr.offsets[j + 1])
         try:
             value = decode_payload(fr.payloads[a:b])
         except PayloadError as exc:
-            where = f"event {fr.first_seq + j} (in the frame)"
+            where = f"event {seq} (in the frame)"
             raise self._err(SessionFormatError(f"{where}: {exc}", fr.offset)) from None
-        fr.cache[j] = value
+        # Decoded values cost 10-50x their bytes: a frame keeps 256 KiB worth of small ones;
+        # the reader keeps the last two larger ones (a view asks for the same one repeatedly).
+        if fr.cached_bytes + (b - a) <= _VALUE_CACHE_BYTES:
+            fr.cache[j] = value
+            fr.cached_bytes += b - a
+        else:
+            self._big_values[seq] = value
+            if len(self._big_values) > 2:
+                self._big_values.popitem(last=False)
         return value
 
     def payload_bytes(self, seq: int) -> bytes:
@@ -446,13 +489,19 @@ class SessionReader:
             except SessionFormatError as exc:
                 raise self._err(exc) from None
             w = m.get("world")
+            rows = max(self.limits.max_keyframe_rows, 4 * sum(h.stored))
             try:
-                world = unpack_world(w) if isinstance(w, dict) else {}
+                w = normalize_world(w, self.limits.max_pid) if isinstance(w, dict) else {}
+                world = unpack_world(w, rows)
             except ValueError as exc:
                 raise self._err(SessionFormatError(str(exc), self._ix.offsets[i])) from None
             self._kf_cache[j] = world
-            if len(self._kf_cache) > 8:
-                self._kf_cache.popitem(last=False)
+            self._kf_sizes[j] = h.raw[0]
+            while len(self._kf_cache) > 1 and (
+                len(self._kf_cache) > 8 or sum(self._kf_sizes.values()) > self.limits.cache_bytes
+            ):
+                old, _ = self._kf_cache.popitem(last=False)
+                del self._kf_sizes[old]
         else:
             self._kf_cache.move_to_end(j)
         return kf_seq, world
@@ -461,7 +510,10 @@ class SessionReader:
 
     @property
     def processes(self) -> dict[int, ProcessInfo]:
-        """Every process named by a spawn event: pid -> :class:`ProcessInfo`."""
+        """Every process named by a spawn event: pid -> :class:`ProcessInfo`.
+
+        Fields of the wrong type or out of range (a crafted footer or SPAWN) fall back to
+        defaults: a name that is not a string, a parent that is not a pid."""
         if self._processes is None:
             self._processes = {}
             rows = self.footer.get("processes") if self.footer is not None else None
@@ -472,15 +524,11 @@ class SessionReader:
                     rows = None
             if isinstance(rows, list):
                 for row in rows:
-                    if isinstance(row, list) and len(row) >= 6 and isinstance(row[0], int):
-                        self._processes[row[0]] = ProcessInfo(
-                            row[0],
-                            str(row[1]),
-                            str(row[2]),
-                            _int(row[3]),
-                            _int(row[4]),
-                            str(row[5]),
-                        )
+                    if isinstance(row, list) and len(row) >= 6:
+                        pid = self._pid(row[0])
+                        if pid != NO_PEER:
+                            self._processes[pid] = self._info(pid, row[1], row[2], row[3],
+                                                              row[4], row[5])  # fmt: skip
                 self._proc_scan_upto = self._ix.event_count
         if self._proc_scan_upto < self._ix.event_count:
             sk = self.skeleton()
@@ -488,45 +536,60 @@ class SessionReader:
             for seq in np.flatnonzero(sk.kind[start:] == EventKind.SPAWN) + start:
                 ev = self.event(int(seq))
                 d = ev.data if isinstance(ev.data, dict) else {}
-                self._processes[ev.pid] = ProcessInfo(
-                    ev.pid,
-                    str(d.get("name", f"<{ev.pid}>")),
-                    str(d.get("behaviour", "process")),
-                    _int(d.get("parent", ev.peer)),
-                    _int(d.get("supervisor")),
-                    str(d.get("node", "local")),
-                )
+                self._processes[ev.pid] = self._info(
+                    ev.pid, d.get("name"), d.get("behaviour"), d.get("parent", ev.peer),
+                    d.get("supervisor"), d.get("node"),
+                )  # fmt: skip
             self._proc_scan_upto = self._ix.event_count
         return self._processes
 
+    def _pid(self, v: Any) -> int:
+        """``v`` as a pid (an int or a ``Pid`` below ``max_pid``), else ``NO_PEER``."""
+        n = v if isinstance(v, int) and not isinstance(v, bool) else getattr(v, "n", None)
+        return n if isinstance(n, int) and 0 <= n < self.limits.max_pid else NO_PEER
+
+    def _info(self, pid: int, name: Any, behaviour: Any, parent: Any, sup: Any,
+              node: Any) -> ProcessInfo:  # fmt: skip
+        return ProcessInfo(
+            pid,
+            name if isinstance(name, str) else f"<{pid}>",
+            behaviour if isinstance(behaviour, str) else "process",
+            self._pid(parent),
+            self._pid(sup),
+            node if isinstance(node, str) else "local",
+        )
+
     def kind_counts(self) -> dict[int, int]:
         """Number of events of each kind."""
-        if (
-            self.footer is not None
-            and isinstance(self.footer.get("kinds"), dict)
-            and not self.recovered
+        kinds = self.footer.get("kinds") if self.footer is not None else None
+        if isinstance(kinds, dict) and all(
+            _is_int(k) and 0 <= k < 256 and _is_int(v) and 0 <= v <= self.event_count
+            for k, v in kinds.items()
         ):
-            return {int(k): int(v) for k, v in self.footer["kinds"].items() if isinstance(k, int)}
+            return {int(k): int(v) for k, v in kinds.items()}
         counts = np.bincount(self.skeleton().kind, minlength=256)
         return {int(k): int(counts[k]) for k in np.flatnonzero(counts)}
 
     @property
     def lost(self) -> int:
         """Events the recorder dropped (buffer full), as recorded in LOST events."""
-        if self.footer is not None and isinstance(self.footer.get("lost"), int):
-            return int(self.footer["lost"])
+        lost = self.footer.get("lost") if self.footer is not None else None
+        if _is_int(lost) and 0 <= lost < 1 << 63:
+            return int(lost)
         sk = self.skeleton()
         total = 0
         for seq in np.flatnonzero(sk.kind == EventKind.LOST):
             d = self.event(int(seq)).data
-            if isinstance(d, dict) and isinstance(d.get("count"), int):
-                total += d["count"]
+            count = d.get("count") if isinstance(d, dict) else None
+            if _is_int(count) and 0 <= count < 1 << 63:
+                total += count
         return total
 
     # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:
         self._cache.clear()
+        self._big_values.clear()
         if self._mm is not None:
             # BufferError: a caller still holds a view; the OS frees the mapping at exit.
             with contextlib.suppress(BufferError):
@@ -540,8 +603,14 @@ class SessionReader:
         self.close()
 
 
-def _int(v: Any) -> int:
-    if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    n = getattr(v, "n", None)
-    return n if isinstance(n, int) else NO_PEER
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):  # fmt: skip
+        if test(mode):
+            return name
+    return "not a regular file"

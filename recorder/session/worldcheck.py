@@ -1,0 +1,257 @@
+"""Keyframe worlds checked against their schema before anyone reads them.
+
+A keyframe comes from the file, so any field may hold any type: ``links: 7``, a pid of 2^80, a
+registry that is a list. :func:`normalize_world` gives the model a world in which every field
+has the type ``docs/world-schema.md`` promises (pids in range, counts that fit an int64, lists
+that are lists): a value of the wrong type is replaced by the field's default, a row that is
+not a row is dropped. Columns of a process table are checked a column at a time with builtins
+(``set(map(type, col))``, ``min`` / ``max``), so a 5,000-process keyframe costs a few ms; only
+a column that fails is rebuilt value by value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from itertools import chain
+from operator import methodcaller
+from typing import Any
+
+from recorder.session.format import MAX_ABS_TIME
+
+__all__ = ["normalize_world"]
+
+_NO_PID = 0xFFFFFFFF
+_I64 = 1 << 63
+_NONE = type(None)
+
+
+class _Rules:
+    """Validators bound to one ``max_pid``."""
+
+    def __init__(self, max_pid: int) -> None:
+        self.max_pid = max_pid
+
+    # ------------------------------------------------------------------ single values
+
+    def pid(self, v: Any) -> bool:
+        return type(v) is int and 0 <= v < self.max_pid
+
+    def opt_pid(self, v: Any) -> bool:
+        return v is None or v == _NO_PID or self.pid(v)
+
+    def sender(self, v: Any) -> bool:
+        return v == _NO_PID or self.pid(v)
+
+    @staticmethod
+    def count(v: Any) -> bool:
+        return type(v) is int and 0 <= v < _I64
+
+    @staticmethod
+    def i64(v: Any) -> bool:
+        return type(v) is int and -_I64 <= v < _I64
+
+    def links(self, v: Any) -> Any:
+        if type(v) is not list:
+            return []
+        return v if all(map(self.pid, v)) else [x for x in v if self.pid(x)]
+
+    def pairs(self, v: Any, second: Callable[[Any], bool], width: int = 2) -> Any:
+        """Rows ``[int64, pid-ish, ...]`` of at least ``width`` items (monitors, mailboxes)."""
+        if type(v) is not list:
+            return []
+        ok = [r for r in v if type(r) is list and len(r) >= width and self.i64(r[0])
+              and second(r[1])]  # fmt: skip
+        return v if len(ok) == len(v) else ok
+
+    # ------------------------------------------------------------------ columns
+
+    def ints_ok(self, col: list[Any], lo: int, hi: int, *, optional: bool = False) -> bool:
+        """Fast check: every value an int in ``[lo, hi)`` (or None / NO_PID if optional)."""
+        types = set(map(type, col))
+        if optional:
+            types.discard(_NONE)
+        if not types <= {int}:
+            return False
+        vals = [v for v in col if v is not None and v != _NO_PID] if optional else col
+        return not vals or (lo <= min(vals) and max(vals) < hi)
+
+    def rows_ok(self, col: list[Any], width: int, second_lo: int, sender: bool) -> bool:
+        """Fast check of a column of lists of rows ``[int64, pid-ish]`` (``width`` 2)."""
+        if not set(map(type, col)) <= {list}:
+            return False
+        rows = list(chain.from_iterable(col))
+        if not rows:
+            return True
+        if not set(map(type, rows)) <= {list} or min(map(len, rows)) < width:
+            return False
+        firsts = [r[0] for r in rows]
+        seconds = [r[1] for r in rows if not (sender and r[1] == _NO_PID)]
+        return (
+            self.ints_ok(firsts, -_I64, _I64)
+            and set(map(type, seconds)) <= {int}
+            and (not seconds or (second_lo <= min(seconds) and max(seconds) < self.max_pid))
+        )
+
+
+def _str_or(default: str | None) -> Callable[[Any], Any]:
+    return lambda v: v if type(v) is str else default
+
+
+def _column_fixers(r: _Rules) -> dict[str, tuple[Callable[[list[Any]], bool], Callable[[Any], Any]]]:
+    """key -> (fast check of a whole column, fix of one value)."""
+
+    def ints(lo: int, hi: int, default: Any, optional: bool = False) -> Any:
+        def fix(v: Any) -> Any:
+            if optional and (v is None or v == _NO_PID):
+                return None
+            return v if type(v) is int and lo <= v < hi else default
+
+        return (lambda col: r.ints_ok(col, lo, hi, optional=optional)), fix
+
+    def strings(default: str | None) -> Any:
+        allowed = {str} if default is not None else {str, _NONE}
+        return (lambda col: set(map(type, col)) <= allowed), _str_or(default)
+
+    def rows(second: Callable[[Any], bool], sender: bool, width: int = 2) -> Any:
+        return (lambda col: r.rows_ok(col, width, 0, sender)), (
+            lambda v: r.pairs(v, second, width)
+        )
+
+    return {
+        "pid": ints(0, r.max_pid, None),
+        "parent": ints(0, r.max_pid, None, optional=True),
+        "supervisor": ints(0, r.max_pid, None, optional=True),
+        "name": strings(""),
+        "behaviour": strings("process"),
+        "status": strings("waiting"),
+        "registered": strings(None),
+        "trap_exit": ((lambda col: set(map(type, col)) <= {bool}), lambda v: v is True),
+        "mailbox_len": ints(0, _I64, 0),
+        "restarts": ints(0, _I64, 0),
+        "handled": ints(0, _I64, 0),
+        "cpu_ns": ints(0, _I64, 0),
+        "memory": ints(0, _I64, 0),
+        "links": (
+            lambda col: set(map(type, col)) <= {list}
+            and r.ints_ok(list(chain.from_iterable(col)), 0, r.max_pid),
+            r.links,
+        ),
+        "monitors": rows(r.pid, sender=False),
+        "mailbox_ids": rows(r.sender, sender=True),
+    }
+
+
+def normalize_world(world: dict[str, Any], max_pid: int) -> dict[str, Any]:
+    """``world`` (a decoded keyframe ``"world"`` map, process table not yet unpacked) with
+    every schema field of the right type; a new dict when something had to change."""
+    r = _Rules(max_pid)
+    out = dict(world)
+    t = world.get("time_ns")
+    out["time_ns"] = t if type(t) is int and -MAX_ABS_TIME <= t <= MAX_ABS_TIME else 0
+    out["processes"] = _processes(world.get("processes"), r)
+    dead = world.get("dead")
+    out["dead"] = [
+        row for row in (dead if type(dead) is list else ())
+        if type(row) is list and len(row) >= 2 and r.pid(row[0]) and type(row[1]) is str
+    ]  # fmt: skip
+    sups = world.get("supervisors")
+    out["supervisors"] = [
+        _supervisor(s, r) for s in (sups if type(sups) is list else ())
+        if type(s) is dict and r.pid(s.get("pid"))
+    ]  # fmt: skip
+    reg = world.get("registry")
+    out["registry"] = (
+        {k: v for k, v in reg.items() if type(k) is str and r.pid(v)} if type(reg) is dict else {}
+    )
+    return out
+
+
+def _supervisor(s: dict[str, Any], r: _Rules) -> dict[str, Any]:
+    strategy, mr, ms = s.get("strategy"), s.get("max_restarts"), s.get("max_seconds")
+    kids = s.get("children")
+    fields_ok = (
+        (strategy is None or type(strategy) is str)
+        and (mr is None or r.count(mr))
+        and (ms is None or (type(ms) in (int, float) and math.isfinite(ms) and abs(ms) < 1e12))
+    )
+    if fields_ok and type(kids) is list and _children_ok(kids, r):
+        return s  # the common case: nothing copied
+    out = dict(s)
+    out["strategy"] = strategy if type(strategy) is str else None
+    out["max_restarts"] = mr if r.count(mr) else None
+    out["max_seconds"] = (
+        ms if type(ms) in (int, float) and math.isfinite(ms) and abs(ms) < 1e12 else None
+    )
+    children = []
+    for c in kids if type(kids) is list else ():
+        if type(c) is dict:
+            c = dict(c)
+            if c.get("pid") == _NO_PID or not r.opt_pid(c.get("pid")):
+                c["pid"] = None
+            for key in ("restart", "type"):
+                if key in c and type(c[key]) is not str:
+                    del c[key]
+            children.append(c)
+    out["children"] = children
+    return out
+
+
+_GET_PID, _GET_RESTART, _GET_TYPE = (methodcaller("get", k, "") for k in ("pid", "restart", "type"))
+
+
+def _children_ok(kids: list[Any], r: _Rules) -> bool:
+    """Fast check of a supervisor's child rows (builtins over the whole list)."""
+    if not set(map(type, kids)) <= {dict}:
+        return False
+    pids = [p for p in map(_GET_PID, kids) if p is not None]
+    return (
+        set(map(type, map(_GET_RESTART, kids))) <= {str}
+        and set(map(type, map(_GET_TYPE, kids))) <= {str}
+        and r.ints_ok(pids, 0, r.max_pid)
+    )
+
+
+def _processes(procs: Any, r: _Rules) -> Any:
+    fixers = _column_fixers(r)
+    if type(procs) is dict and procs.get("__table__") == 1:
+        return _table(procs, fixers)
+    if type(procs) is not list:
+        return []
+    out = []
+    for e in procs:
+        if type(e) is not dict or not r.pid(e.get("pid")):
+            continue
+        e = dict(e)
+        for key, (_, fix) in fixers.items():
+            if key in e:
+                e[key] = fix(e[key])
+        mailbox = e.get("mailbox")
+        if mailbox is not None:
+            e["mailbox"] = r.pairs(mailbox, r.sender, width=3)
+        out.append(e)
+    return out
+
+
+def _table(table: dict[str, Any], fixers: dict[str, Any]) -> Any:
+    """A process table with its known columns checked (leaves malformed layouts alone:
+    ``unpack_world`` refuses those)."""
+    keys, columns, lazy = table.get("keys"), table.get("columns"), table.get("lazy")
+    if not (type(keys) is list and type(columns) is list and len(keys) == len(columns)):
+        return table
+    if not all(type(c) is list for c in columns) or len({len(c) for c in columns}) > 1:
+        return table
+    lazy_keys = set(lazy) if type(lazy) is list and all(type(k) is str for k in lazy) else set()
+    fixed = list(columns)
+    changed = False
+    for i, key in enumerate(keys):
+        rule = fixers.get(key) if type(key) is str and key not in lazy_keys else None
+        if rule is not None and not rule[0](fixed[i]):
+            fixed[i] = [rule[1](v) for v in fixed[i]]
+            changed = True
+    if changed and "pid" in keys:  # a row without a valid pid is no process: drop it
+        pids = fixed[keys.index("pid")]
+        if None in pids:
+            keep = [j for j, p in enumerate(pids) if p is not None]
+            fixed = [[c[j] for j in keep] for c in fixed]
+    return {**table, "columns": fixed} if changed else table
