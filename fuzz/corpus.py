@@ -18,7 +18,17 @@ from recorder.events import NO_PEER, EventKind
 from recorder.payload import EXT_BIGINT, EXT_PID, EXT_RECORD, EXT_SET, EXT_TUPLE
 from recorder.session.format import FrameType
 
-__all__ = ["CORPUS", "SESSIONS", "SIDECARS", "build", "colliding_pairs", "good_session"]
+__all__ = [
+    "CORPUS",
+    "SESSIONS",
+    "SIDECARS",
+    "TEXTS",
+    "build",
+    "colliding_pairs",
+    "footer_lies",
+    "good_session",
+    "state_cube",
+]
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 K = EventKind
@@ -77,14 +87,14 @@ def _no_events() -> bytes:
 
 
 @_session("footer-2e32-events")
-def _footer_lies() -> bytes:
-    """A footer index of 4,096 event frames of 2^20 events each (2^32 events, 1 byte apart)
-    in front of 5 real events: ``events``/``breaks``/``graph``/``screenshot`` tried to
-    allocate columns for all of them."""
-    c = _good_events(Craft(compress=True)).pad(5000)
-    head = len(c._head)
+def footer_lies(spacing: int = 1) -> bytes:
+    """A footer index of 4,096 event frames of 2^20 events each (2^32 events, ``spacing``
+    bytes apart) in front of 5 real events: ``events``/``breaks``/``graph``/``screenshot``
+    tried to allocate columns for all of them."""
     n = 4096
-    offs = [head + i for i in range(n)]
+    c = _good_events(Craft(compress=True)).pad(spacing * n + 1000)
+    head = len(c._head)
+    offs = [head + spacing * i for i in range(n)]
     footer = {
         "events": n << 20, "lost": 0, "kinds": {}, "processes": packb([]),
         "frames": {
@@ -161,12 +171,12 @@ def _million_processes() -> bytes:
 
 
 @_session("state-200-cubed")
-def _state_cube() -> bytes:
-    """A state of 200 x 200 x 200 nested maps (8 M leaves, 16 MB raw, a few KB stored):
-    the inspector built a tree item for each (SIGABRT at 2.9 GB)."""
-    inner = {i: i % 100 for i in range(200)}
-    middle = {i: inner for i in range(200)}
-    state = {i: middle for i in range(200)}
+def state_cube(n: int = 200) -> bytes:
+    """A state of n x n x n nested maps (200: 8 M leaves, 16 MB raw, a few KB stored): the
+    inspector built a tree item for each (SIGABRT at 2.9 GB)."""
+    inner = {i: i % 100 for i in range(n)}
+    middle = {i: inner for i in range(n)}
+    state = {i: middle for i in range(n)}
     c = Craft(compress=True)
     c.event(K.SPAWN, 1, data=_spawn(1, "cube"))
     c.event(K.STATE, 1, data={"trigger": "init", "state": state})
@@ -228,8 +238,8 @@ def _wide_ints() -> bytes:
     supervisor are 2^80 and 2^63, a PROFILE and a RESTART of 2^80, a footer with 2^64 - 1
     pids and counts, a ``clock_anchor`` of 2^80: OverflowError."""
     c = Craft(meta={"program": "craft", "clock_anchor": {"wall_ns": _BIG, "monotonic_ns": 0}})
-    c.event(K.SPAWN, 1,
-            data={"name": "a", "parent": _BIG, "supervisor": ext(EXT_PID, packb(1 << 63))})  # fmt: skip
+    wide_pid = ext(EXT_PID, packb(1 << 63))
+    c.event(K.SPAWN, 1, data={"name": "a", "parent": _BIG, "supervisor": wide_pid})
     c.event(K.SPAWN, 2, 1, data={"name": "b", "parent": 1, "supervisor": _BIG})
     c.event(K.SEND, 1, 2, 3, data=_BIG)
     c.event(K.PROFILE, 2, data={"cpu_ns": _BIG, "memory": _BIG, "handled": _BIG,
@@ -360,9 +370,11 @@ def _bp_doc(**extra: object) -> dict[str, object]:
 @_sidecar("nested-100k")
 def _sidecar_deep() -> bytes:
     """JSON nested 100,000 arrays deep (RecursionError in ``json.loads``)."""
-    return b'{"format": "cinema-breakpoints", "version": 1, "breakpoints": ' + (
-        b"[" * 100_000 + b"]" * 100_000
-    ) + b"}"
+    return (
+        b'{"format": "cinema-breakpoints", "version": 1, "breakpoints": '
+        + (b"[" * 100_000 + b"]" * 100_000)
+        + b"}"
+    )
 
 
 @_sidecar("bookmark-5000-digits")
@@ -393,11 +405,100 @@ def _sidecar_types() -> bytes:
                        "breakpoints": {"a": 1}, "bookmarks": "x"}).encode()  # fmt: skip
 
 
+# --------------------------------------------------------------------------- small inputs
+
+
+def _payloads() -> dict[str, bytes]:
+    """Single payloads (``payloads/``): the decoder's hostile cases and a few honest ones."""
+    tuple_of = lambda inner: packb(ext(EXT_TUPLE, inner))  # noqa: E731
+    ext_deep = b"\x00"
+    for _ in range(70):
+        ext_deep = tuple_of(b"\x91" + ext_deep)
+    keys = {_tuple_key(a, b): 0 for a, b in colliding_pairs(40)}
+    return {
+        "honest-tuple": packb(ext(EXT_TUPLE, packb(["withdraw", 10, {"to": "bob"}]))),
+        "honest-record": packb(ext(EXT_RECORD, packb(["bank.Account", {"balance": -5}]))),
+        "honest-map": packb({"count": 5, "items": [1, 2, 3], "name": "w"}),
+        "nested-256": b"\x91" * 256 + b"\x00",
+        "nested-257": b"\x91" * 257 + b"\x00",
+        "nested-1000": b"\x91" * 1000 + b"\x00",
+        "ext-nested-70": ext_deep,
+        "collide-40-keys": __import__("msgpack").packb(keys, use_bin_type=True),
+        "bigint-5000-digits": packb(ext(EXT_BIGINT, packb("9" * 5000))),
+        "bigint-not-digits": packb(ext(EXT_BIGINT, packb("12x"))),
+        "array-claims-2e32": b"\xdd\xff\xff\xff\xff\x00",
+        "map-claims-2e32": b"\xdf\xff\xff\xff\xff\x00\x00",
+        "str-claims-2e32": b"\xdb\xff\xff\xff\xffabc",
+        "unknown-ext": packb(ext(99, b"\x00")),
+        "ext-tuple-of-int": packb(ext(EXT_TUPLE, packb(5))),
+        "pid-2e63": packb(ext(EXT_PID, packb(1 << 63))),
+        "list-map-key": b"\x81\x91\x00\x00",
+    }
+
+
+def _expressions() -> dict[str, bytes]:
+    """Breakpoint expressions (``expressions/``)."""
+    texts = {
+        "honest-withdraw": 'msg_type == "withdraw" and state.balance < 0',
+        "honest-kinds": 'kind in ["crash", "exit"] and t > 1.5 and not (process ~ "^sup")',
+        "honest-changed": 'changed(state.count) or len(msg) > 2 and str(peer) ~ "^<0"',
+        "honest-functions": 'max(1, abs(-2), len("ab")) == 2 and startswith(process, "w")',
+        "chain-plus-1999": "+".join(["1"] * 1999),
+        "chain-or-300": " or ".join(["pid == 1"] * 300),
+        "chain-attr-1300": "msg" + ".a" * 1300,
+        "parens-1000": "(" * 1000 + "1" + ")" * 1000,
+        "not-1000": "not " * 990 + "true",
+        "minus-2000": "-" * 2000 + "1",
+        "lists-500": "[" * 500 + "]" * 500,
+        "regex-backtrack": 'state.text ~ "(a+)+$"',
+        "regex-2e32-repeat": 'msg ~ "a{4294967296}"',
+        "regex-1000-groups": 'msg ~ "' + "(" * 1000 + "a" + ")" * 1000 + '"',
+        "regex-backreference": 'msg ~ "(a)\\1"',
+        "regex-dynamic": "msg ~ str(state)",
+        "number-41-digits": "pid == " + "9" * 41,
+        "escape-attempt": '__import__("os").system("x") or msg.__class__',
+        "unicode": 'prozeß == "ü" or msg ~ "ß"',
+    }
+    return {k: v.encode() for k, v in texts.items()}
+
+
+def _moments() -> dict[str, bytes]:
+    """What a person types for ``--at`` / ``--from`` / ``--process`` (``moments/``)."""
+    texts = {
+        "seq-5000-digits": "#" + "9" * 5000, "seq-superscript": "#²", "seq-arabic": "#٣",
+        "seconds-400-nines": "9" * 400 + "s", "seconds-1e999": "1e999s", "nan": "nan",
+        "inf": "inf", "pid-5000-digits": "<0." + "9" * 5000 + ".0>", "honest-seconds": "1.5s",
+        "honest-seq": "#3", "honest-name": "main", "honest-plus": "+3ms",
+    }  # fmt: skip
+    return {k: v.encode() for k, v in texts.items()}
+
+
+def _patterns() -> dict[str, bytes]:
+    """Regular expressions and ``--match`` patterns (``patterns/``)."""
+    texts = {
+        "backtrack": "(a+)+$", "repeat-2e32": "a{4294967296}", "groups-1000": "(" * 1000 + ")" *
+        1000, "groups-1001": "(" * 1001 + ")" * 1001, "backreference": "(a)\\1",
+        "lookahead": "(?=a)b", "slashes": "/work.*3/", "unclosed": "[", "text": "work",
+        "escaped-lookalike": "\\(?=[(?=]", "end-of-text": "b\\Z",
+    }  # fmt: skip
+    return {k: v.encode() for k, v in texts.items()}
+
+
+#: Folder -> (name -> content) of the small seed inputs.
+TEXTS: dict[str, Callable[[], dict[str, bytes]]] = {
+    "payloads": _payloads,
+    "expressions": _expressions,
+    "moments": _moments,
+    "patterns": _patterns,
+}
+
+
 # --------------------------------------------------------------------------- writing
 
 
 def build(root: Path = CORPUS) -> list[Path]:
-    """Write every crafted file under ``root`` (``sessions/`` and ``sidecars/``)."""
+    """Write every crafted file under ``root`` (``sessions/``, ``sidecars/`` and the small
+    inputs of :data:`TEXTS`)."""
     out: list[Path] = []
     for folder, recipes, suffix in (("sessions", SESSIONS, ".cinema"),
                                     ("sidecars", SIDECARS, ".json")):  # fmt: skip
@@ -405,5 +506,11 @@ def build(root: Path = CORPUS) -> list[Path]:
         for name, recipe in recipes.items():
             path = root / folder / f"{name}{suffix}"
             path.write_bytes(recipe())
+            out.append(path)
+    for folder, make in TEXTS.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for name, data in make().items():
+            path = root / folder / name
+            path.write_bytes(data)
             out.append(path)
     return out

@@ -11,6 +11,7 @@ import zlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import msgpack
@@ -74,6 +75,8 @@ class Craft:
     _frames: list[_Frame] = field(default_factory=list)
     _offset: int = 0
     _seq: int = 0
+    _spawns: list[list[Any]] = field(default_factory=list)
+    _kinds: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._head = pack_file_header(packb(self.meta))
@@ -116,8 +119,10 @@ class Craft:
     def events(self, rows: Sequence[EventRow], *, first: int | None = None) -> Craft:
         """Append an EVENTS frame holding ``rows`` (``ts`` absolute; deltas are computed)."""
         first = self._seq if first is None else first
+        for r in rows:
+            self._kinds[r[1]] = self._kinds.get(r[1], 0) + 1
         ts = [r[0] for r in rows]
-        deltas = [0] + [b - a for a, b in zip(ts, ts[1:], strict=False)]
+        deltas = [0] + [b - a for a, b in pairwise(ts)]
         skeleton = b"".join(
             (
                 array("q", deltas).tobytes(),
@@ -142,7 +147,13 @@ class Craft:
               data: Any = None, ts: int | None = None) -> Craft:  # fmt: skip
         """Append a one-event EVENTS frame (``data`` is packed unless it is ``bytes``)."""
         payload = data if isinstance(data, bytes) else (b"" if data is None else packb(data))
-        return self.events([(1000 + self._seq if ts is None else ts, kind, pid, peer, ref, payload)])
+        if kind == 0 and isinstance(data, dict):  # SPAWN: the footer's process table lists it
+            d = data
+            self._spawns.append([pid, d.get("name"), d.get("behaviour", "process"), peer,
+                                 NO_PEER, "local"])  # fmt: skip
+        return self.events(
+            [(1000 + self._seq if ts is None else ts, kind, pid, peer, ref, payload)]
+        )
 
     def keyframe(self, seq: int, world: Any, *, raw: bytes | None = None) -> Craft:
         """Append a KEYFRAME frame ``{"seq": seq, "world": world}`` (or the given raw body)."""
@@ -178,7 +189,8 @@ class Craft:
         if footer is False:
             return b"".join(out)
         doc = footer if isinstance(footer, dict) else {
-            "events": self._seq, "lost": 0, "kinds": {}, "processes": packb([]),
+            "events": self._seq, "lost": 0, "kinds": dict(sorted(self._kinds.items())),
+            "processes": packb(self._spawns),
             "frames": self.index(),
         }  # fmt: skip
         body = packb(doc)
@@ -188,4 +200,3 @@ class Craft:
             self._seq, 0, 0, (len(stored), 0, 0), (len(body), 0, 0),
         ) + stored  # fmt: skip
         return b"".join(out) + frame + TRAILER.pack(self._offset, TRAILER_MAGIC)
-

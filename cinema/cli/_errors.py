@@ -1,8 +1,9 @@
 """Turn errors the user can fix into one line on stderr and exit status 2, never a traceback.
 
 Known user errors: :class:`cinema.errors.UserError`, a malformed or unsupported session file
-(:class:`recorder.SessionFormatError`), and a path that is missing, a directory, or unreadable.
-Anything else is a bug and keeps its traceback.
+(:class:`recorder.SessionFormatError`), and every file-system error (``OSError``: a missing or
+unreadable path, a directory, a FIFO, a symlink loop, a name too long, a full disk, a read-only
+file system). Anything else is a bug and keeps its traceback.
 
 This module is imported before any command runs, so it imports nothing heavy: a
 ``SessionFormatError`` can only have been raised once ``recorder.session.format`` was imported,
@@ -47,8 +48,12 @@ _FORMAT_MODULE = "recorder.session.format"
 
 
 def is_user_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is an error whose message is for the user."""
-    if isinstance(exc, USER_ERRORS):
+    """Whether ``exc`` is an error whose message is for the user: a file-system error of any
+    kind (a symlink loop, a name too long, a full disk, a read-only file system...) is one;
+    a closed pipe is not (the group stops quietly)."""
+    if isinstance(exc, BrokenPipeError):
+        return False
+    if isinstance(exc, (*USER_ERRORS, OSError)):
         return True
     fmt = sys.modules.get(_FORMAT_MODULE)
     return fmt is not None and isinstance(exc, fmt.SessionFormatError)
@@ -60,11 +65,21 @@ R = TypeVar("R")
 
 def describe(exc: BaseException) -> str:
     """The one-line message for a user error."""
-    if isinstance(exc, OSError) and exc.filename is not None:
-        reason = exc.strerror or type(exc).__name__
-        return f"{os.fsdecode(exc.filename)}: {reason[:1].lower()}{reason[1:]}"
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror[:1].lower() + exc.strerror[1:]
+        if exc.filename is None:
+            return reason  # e.g. "no space left on device" from a write
+        where = _short(os.fsdecode(exc.filename))
+        if exc.filename2 is not None:
+            where += f" -> {_short(os.fsdecode(exc.filename2))}"
+        return f"{where}: {reason}"
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.splitlines())  # one line, whatever the message holds
+
+
+def _short(path: str, keep: int = 200) -> str:
+    """A path for a message: a 5,000-character one is cut in the middle."""
+    return path if len(path) <= keep else f"{path[: keep // 2]}…{path[-keep // 2 :]}"
 
 
 def fail(exc: BaseException) -> NoReturn:

@@ -116,6 +116,9 @@ def command(
 
         refuse_to_overwrite(record_path, force)
     path = record_path or default_record_path(scenario)
+    from cinema.cli._paths import check_output
+
+    check_output(path, "session")
     metadata = {
         "scenario": scenario,
         "program": f"cinema demo --scenario {scenario}",

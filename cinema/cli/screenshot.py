@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 __all__ = ["command"]
@@ -21,16 +23,20 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     if value is None:
         return None
     units = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+    ns: float | None = None
     for suffix in sorted(units, key=len, reverse=True):
         if value.endswith(suffix):
-            try:
-                return float(value[: -len(suffix)]) * units[suffix]
-            except ValueError:
-                break
-    try:
-        return float(value) * 1e9
-    except ValueError:
-        raise click.BadParameter("expected a time like 1.5s, 200ms or 30us") from None
+            with contextlib.suppress(ValueError):
+                ns = float(value[: -len(suffix)]) * units[suffix]
+            break
+    if ns is None:
+        try:
+            ns = float(value) * 1e9
+        except ValueError:
+            raise click.BadParameter("expected a time like 1.5s, 200ms or 30us") from None
+    if not abs(ns) <= 2.0**62:  # also refuses nan and infinities (1e999s)
+        raise click.BadParameter("that time is beyond any session (at most 146 years)")
+    return ns
 
 
 @click.command("screenshot")
@@ -82,6 +88,9 @@ def command(
     """
     if event is not None and at_ns is not None:
         raise click.UsageError("give --event or --at, not both")
+    from cinema.cli._paths import check_output
+
+    check_output(output, "PNG")
     from cinema.ui.screenshot import render  # Qt loads only here
 
     out = render(session, output, event=event, at_ns=at_ns, view=view, size=size, theme=theme)

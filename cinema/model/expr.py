@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinema.model.errors import ModelError
+from cinema.model.pattern import Pattern, PatternError, compile_regex
 
 __all__ = [
     "COLUMN_NAMES",
@@ -38,6 +39,8 @@ __all__ = [
     "Name",
     "Node",
     "Unary",
+    "children",
+    "depth",
     "free_names",
     "parse",
     "unparse",
@@ -100,7 +103,9 @@ _CONSTANTS: dict[str, Any] = {
 }  # fmt: skip
 
 MAX_LENGTH = 4000
-MAX_DEPTH = 64
+#: Deepest nesting of an expression's syntax tree, counting every level that evaluation
+#: recurses into: parentheses, operands, and each link of a chain such as ``a + b + c``.
+MAX_DEPTH = 100
 MAX_NUMBER_DIGITS = 40
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "~")
@@ -184,7 +189,7 @@ class Binary(Node):
     op: str  # one of COMPARISONS or ARITHMETIC
     left: Node
     right: Node
-    regex: re.Pattern[str] | None = None  # precompiled right side of "~" when it is a literal
+    regex: Pattern | None = None  # precompiled right side of "~" when it is a literal (RE2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,25 +205,42 @@ class Call(Node):
     args: tuple[Node, ...]
 
 
-def walk(node: Node) -> Iterator[Node]:
-    """Every node of the tree, parents before children."""
-    yield node
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of ``node``, in source order."""
     if isinstance(node, ListLit):
-        for item in node.items:
-            yield from walk(item)
-    elif isinstance(node, Attr):
-        yield from walk(node.obj)
-    elif isinstance(node, Index):
-        yield from walk(node.obj)
-        yield from walk(node.index)
-    elif isinstance(node, Unary):
-        yield from walk(node.operand)
-    elif isinstance(node, (Binary, BoolOp)):
-        yield from walk(node.left)
-        yield from walk(node.right)
-    elif isinstance(node, Call):
-        for arg in node.args:
-            yield from walk(arg)
+        return node.items
+    if isinstance(node, Attr):
+        return (node.obj,)
+    if isinstance(node, Index):
+        return (node.obj, node.index)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, (Binary, BoolOp)):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree, parents before children (no recursion: a tree of any depth)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))
+
+
+def depth(node: Node) -> tuple[int, Node]:
+    """How deep the tree nests (a lone literal: 1), and its deepest node (no recursion)."""
+    deepest, at = 0, node
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        if d > deepest:
+            deepest, at = d, n
+        stack.extend((c, d + 1) for c in children(n))
+    return deepest, at
 
 
 def free_names(node: Node) -> frozenset[str]:
@@ -402,7 +424,17 @@ def parse(text: str) -> Node:
         raise ExprError(text[:80], 80, f"expression longer than {MAX_LENGTH} characters")
     if not text.strip():
         raise ExprError(text, 0, "empty expression")
-    return _Parser(text).parse()
+    tree = _Parser(text).parse()
+    # Everything after parsing recurses once per level of the tree, and chains such as
+    # ``a or b or c ...`` nest to the left without nesting in the parser: count them here.
+    levels, deepest = depth(tree)
+    if levels > MAX_DEPTH:
+        raise ExprError(
+            text, deepest.pos,
+            f"expression nested deeper than {MAX_DEPTH} levels (a chain of {MAX_DEPTH} 'or's "
+            "nests as deep: write pid in [1, 2, ...] instead)",
+        )  # fmt: skip
+    return tree
 
 
 class _Parser:
@@ -595,15 +627,15 @@ class _Parser:
                 return Binary(tok.pos, op, left, right, self.regex(right))
         return Binary(tok.pos, op, left, right)
 
-    def regex(self, lit: Lit) -> re.Pattern[str]:
+    def regex(self, lit: Lit) -> Pattern:
         if not isinstance(lit.value, str):
             raise self.error(
                 lit.pos, "the right side of '~' must be a string (a regular expression)"
             )
         try:
-            return re.compile(lit.value)
-        except re.error as exc:
-            raise self.error(lit.pos, f"invalid regular expression: {exc}") from None
+            return compile_regex(lit.value)
+        except PatternError as exc:
+            raise self.error(lit.pos, f"invalid regular expression: {exc.reason}") from None
 
 
 def _describe(tok: Token) -> str:

@@ -14,8 +14,6 @@ condition) that sees it counts as false. :meth:`Scope.note_error` counts such fa
 from __future__ import annotations
 
 import abc
-import functools
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +31,7 @@ from cinema.model.expr import (
     Node,
     Unary,
 )
+from cinema.model.pattern import Pattern, PatternError, compile_regex
 from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
 
 __all__ = [
@@ -57,7 +56,7 @@ class EvalFailure(Exception):
 #: Exceptions that mean "this operand cannot be evaluated for this event".
 FAILURES: tuple[type[BaseException], ...] = (
     EvalFailure, TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError,
-    AttributeError, RecursionError, re.error,
+    AttributeError, RecursionError, PatternError,
 )  # fmt: skip
 
 # Tuple messages whose first element marks a GenServer call / cast wrapper; the request is the
@@ -207,9 +206,8 @@ def contains(container: Any, item: Any) -> bool:
     raise EvalFailure(f"cannot look inside a {type_name(container)}")
 
 
-@functools.lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _regex(pattern: str) -> Pattern:
+    return compile_regex(pattern)  # cached there
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:
@@ -357,7 +355,7 @@ def _compile_binary(node: Binary) -> Fn:
                     raise EvalFailure("the right side of '~' must be a string")
                 rx = _regex(p)
             v = left(s)  # none has no text to search (the event list shows nothing for it)
-            return v is not None and rx.search(display(v)) is not None
+            return v is not None and rx.search(display(v))
 
         return match
     return lambda s: _compare(op, left(s), right(s))

@@ -11,20 +11,19 @@ skeleton (what a window that has it anyway does).
 Patterns: text is matched case-insensitively as a substring of the event's data as shown (the
 one rendering of :mod:`cinema.model.present`: the event list's "details" column, the text of
 ``cinema events``, e.g. ``("work", 3)`` or ``{count: 5}``), in full, not cut to the column. A
-pattern written between slashes, ``/work.*3/``, is a case-insensitive regular expression searched
-in the same text.
+pattern written between slashes, ``/work.*3/``, is a case-insensitive regular expression (RE2
+syntax, matched in linear time: :mod:`cinema.model.pattern`) searched in the same text.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from cinema.model.errors import ModelError
+from cinema.model.pattern import Pattern, compile_regex, compile_text
 from cinema.model.present import data_text
 from cinema.model.session import Session
 from recorder.events import Event
@@ -34,19 +33,17 @@ from recorder.session.reader import Skeleton
 __all__ = ["EventFilter", "compile_pattern"]
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """Compile a search pattern (see the module docs).
+def compile_pattern(pattern: str) -> Pattern:
+    """Compile a search pattern (see the module docs): RE2, so no pattern can take more than
+    time linear in the text it searches (``cinema.model.pattern``).
 
     Raises:
-        ModelError: a ``/regex/`` that does not compile (with the reason and position).
+        PatternError: a ``/regex/`` that does not compile, or uses what RE2 does not support
+            (backreferences, lookaround): the message says which.
     """
     if len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/"):
-        try:
-            return re.compile(pattern[1:-1], re.IGNORECASE)
-        except re.error as exc:
-            where = f" at position {exc.pos + 1}" if exc.pos is not None else ""
-            raise ModelError(f"bad regular expression {pattern!r}: {exc.msg}{where}") from None
-    return re.compile(re.escape(pattern), re.IGNORECASE)
+        return compile_regex(pattern[1:-1], ignore_case=True)
+    return compile_text(pattern, ignore_case=True)
 
 
 class _Columns(Protocol):

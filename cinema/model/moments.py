@@ -18,8 +18,13 @@ from cinema.model.session import Session
 __all__ = ["Moment", "parse_moment", "resolve_processes"]
 
 _UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "µs": 1_000, "ns": 1}
-_TIME = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*(s|ms|us|µs|ns)?$")
-_PID = re.compile(r"^(?:<0\.(\d+)\.0>|(\d+))$")
+# ASCII digits only (\d also takes "²" and other scripts' digits), and not too many of them:
+# 19 digits hold any event number or pid, 30 any time a session can have.
+_SEQ = re.compile(r"#([0-9]{1,19})", re.ASCII)
+_TIME = re.compile(r"\+?([0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})\s*(s|ms|us|µs|ns)?", re.ASCII)
+_PID = re.compile(r"<0\.([0-9]{1,19})\.0>|([0-9]{1,19})", re.ASCII)
+#: Times a session can have (ns either side of its start; see ``recorder`` ``MAX_ABS_TIME``).
+_MAX_NS = 1 << 62
 
 
 class Moment(NamedTuple):
@@ -43,18 +48,31 @@ def parse_moment(session: Session, text: str) -> Moment:
         ModelError: the text is neither.
     """
     t = text.strip()
+    shown = _shown(text)
     if t.startswith("#"):
-        if not t[1:].isdigit():
-            raise ModelError(f"bad event number {text!r}: write #N, e.g. #120")
-        return Moment(int(t[1:]), None)
-    m = _TIME.match(t)
+        m = _SEQ.fullmatch(t)
+        if m is None:
+            if t[1:].isascii() and t[1:].isdigit():  # 20 digits or more
+                n = session.event_count
+                has = f"events #0 to #{n - 1}" if n else "no events"
+                raise ModelError(f"event {shown} is out of range: the session has {has}")
+            raise ModelError(f"bad event number {shown}: write #N, e.g. #120")
+        return Moment(int(m.group(1)), None)
+    m = _TIME.fullmatch(t)
     if m is None:
         raise ModelError(
-            f"bad time {text!r}: write seconds from the start (1.5s, 250ms, 40us, +3s) "
+            f"bad time {shown}: write seconds from the start (1.5s, 250ms, 40us, +3s) "
             "or an event number (#120)"
         )
-    ns = round(float(m.group(1)) * _UNITS[m.group(2) or "s"])
-    return Moment(None, session.t_first + ns)
+    ns = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if not ns <= _MAX_NS:
+        raise ModelError(f"time {shown} is after the end of any session")
+    return Moment(None, session.t_first + round(ns))
+
+
+def _shown(text: str) -> str:
+    """User text for a message (cut in the middle past 60 characters)."""
+    return repr(text if len(text) <= 60 else f"{text[:28]}…{text[-28:]}")
 
 
 def resolve_processes(session: Session, text: str) -> list[int]:
@@ -65,7 +83,7 @@ def resolve_processes(session: Session, text: str) -> list[int]:
     """
     t = text.strip()
     procs = session.processes
-    m = _PID.match(t)
+    m = _PID.fullmatch(t)
     if m is not None:
         pid = int(m.group(1) or m.group(2))
         if pid in procs:
@@ -73,4 +91,5 @@ def resolve_processes(session: Session, text: str) -> list[int]:
     named = sorted(pid for pid, info in procs.items() if info.name == t)
     if named:
         return named
-    raise ModelError(f"no process {text!r} in this session (give a pid or a process name)")
+    shown = _shown(text)
+    raise ModelError(f"no process {shown} in this session (give a pid or a process name)")

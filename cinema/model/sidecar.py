@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ __all__ = [
 FORMAT = "cinema-breakpoints"
 VERSION = 1
 _MAX_BYTES = 16 * 1024 * 1024
+MAX_BREAKPOINTS = 1000
+MAX_BOOKMARKS = 100_000
 
 
 class SidecarError(ModelError):
@@ -81,22 +84,54 @@ def save_sidecar(
 def load_sidecar(path: str | os.PathLike[str]) -> tuple[BreakpointSet, list[Bookmark]]:
     """Read a breakpoint file.
 
+    Whatever the file holds (JSON nested 100,000 deep, a 5,000-digit number, an expression or
+    regular expression that cannot be compiled, a FIFO), the only errors are these two.
+
     Raises:
-        SidecarError: unreadable, not JSON, not a breakpoint file, a newer version, or a
-            malformed breakpoint / bookmark.
+        SidecarError: unreadable, not JSON, not a breakpoint file, a newer version, a
+            malformed breakpoint / bookmark, or more than the limits allow.
         FileNotFoundError: there is no such file.
     """
     p = Path(path)
-    if p.stat().st_size > _MAX_BYTES:
-        raise SidecarError(f"{p}: too large for a breakpoint file")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        doc = _read_json(p)
+        return _from_doc(p, doc)
+    except SidecarError:
+        raise
+    except (ModelError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a breakpoint whose condition cannot be built (whatever the reason) spoils the file
+        raise SidecarError(f"{p}: unusable breakpoint file ({_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _read_json(p: Path) -> Any:
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise SidecarError(f"{p}: not a regular file")
+        if st.st_size > _MAX_BYTES:
+            raise SidecarError(f"{p}: too large for a breakpoint file")
+        raw = f.read(_MAX_BYTES + 1)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SidecarError(f"{p}: not a breakpoint file (not UTF-8 text)") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SidecarError(
             f"{p}: corrupt breakpoint file (invalid JSON at line {exc.lineno}, column {exc.colno})"
         ) from None
+    except (ValueError, RecursionError) as exc:  # 5,000 digits; arrays 100,000 deep
+        raise SidecarError(f"{p}: corrupt breakpoint file ({_short(exc)})") from None
+
+
+def _from_doc(p: Path, doc: Any) -> tuple[BreakpointSet, list[Bookmark]]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SidecarError(f'{p}: not a Cinema breakpoint file (no "format": "{FORMAT}")')
     version = doc.get("version")
@@ -106,17 +141,25 @@ def load_sidecar(path: str | os.PathLike[str]) -> tuple[BreakpointSet, list[Book
         raise SidecarError(
             f"{p}: breakpoint file version {version} is newer than this Cinema reads ({VERSION})"
         )
+    items = doc.get("breakpoints", [])
+    if isinstance(items, list) and len(items) > MAX_BREAKPOINTS:
+        raise SidecarError(f"{p}: more than {MAX_BREAKPOINTS:,} breakpoints")
     try:
-        bps = BreakpointSet.from_json(doc.get("breakpoints", []))
+        bps = BreakpointSet.from_json(items)
     except ModelError as exc:
         raise SidecarError(f"{p}: {exc}") from None
     marks = doc.get("bookmarks", [])
     if not isinstance(marks, list):
         raise SidecarError(f"{p}: bookmarks must be a JSON list")
+    if len(marks) > MAX_BOOKMARKS:
+        raise SidecarError(f"{p}: more than {MAX_BOOKMARKS:,} bookmarks")
     bookmarks: list[Bookmark] = []
     for i, m in enumerate(marks, 1):
         seq = m.get("seq") if isinstance(m, dict) else None
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 1 << 63:
             raise SidecarError(f"{p}: bookmark {i} has no valid event number")
-        bookmarks.append(Bookmark(seq, str(m.get("note") or "")))
+        note = m.get("note") or ""
+        if not isinstance(note, str):
+            raise SidecarError(f"{p}: bookmark {i} has a note that is not text")
+        bookmarks.append(Bookmark(seq, note))
     return bps, bookmarks

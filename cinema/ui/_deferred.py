@@ -92,7 +92,15 @@ class DeferredRefresh(QObject):
             self._refresh()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._widget and event.type() == QEvent.Type.Show and self.dirty:
+        # getattr: while a closed window is torn down (a later garbage collection), Qt may
+        # still filter an event through a wrapper whose attributes are gone
+        widget = getattr(self, "_widget", None)
+        if (
+            widget is not None
+            and watched is widget
+            and event.type() == QEvent.Type.Show
+            and (self.dirty)
+        ):
             self._post()
         return False
 

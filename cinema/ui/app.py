@@ -8,7 +8,6 @@ box, never a traceback. Tests replace :data:`error_box` to see the message.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -47,7 +46,15 @@ FILE_FILTER = "Cinema sessions (*.cinema *.cin);;All files (*)"
 
 
 def _default_error_box(parent: QWidget | None, title: str, text: str) -> None:
+    if QGuiApplication.platformName() in _UNSEEN_PLATFORMS:
+        # a modal box nobody can see would never close: say it on stderr instead
+        print(f"cinema: error: {' '.join(text.split())}", file=sys.stderr, flush=True)
+        return
     QMessageBox.critical(parent, title, text)
+
+
+#: Qt platforms that show nothing to a person (``QT_QPA_PLATFORM=offscreen``).
+_UNSEEN_PLATFORMS = frozenset({"offscreen", "minimal"})
 
 
 #: Shows an error to the user: ``error_box(parent, title, text)``. Tests swap it.
@@ -74,16 +81,25 @@ def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> 
     return _view_state(session, viewport, path)
 
 
-def _view_state(session: Session, viewport: Any, path: str) -> ViewState:
-    """The view state, with the breakpoints and bookmarks saved beside ``path`` (if any)."""
+def _view_state(
+    session: Session, viewport: Any, path: str, warnings: list[str] | None = None
+) -> ViewState:
+    """The view state, with the breakpoints and bookmarks saved beside ``path`` (if any).
+
+    A breakpoint file that cannot be used never stops the session from opening: it is
+    ignored, with a warning on stderr (and in ``warnings``, for the status bar)."""
     from cinema.model.sidecar import load_sidecar, sidecar_path
 
     bps, marks = None, None
     side = sidecar_path(path)
-    # a broken breakpoint file must not stop the session from opening
-    with contextlib.suppress(ModelError, OSError):
+    try:
         if side.exists():
             bps, marks = load_sidecar(side)
+    except (ModelError, OSError) as exc:
+        text = f"ignoring the breakpoint file: {' '.join(str(exc).split())}"
+        print(f"cinema: warning: {text}", file=sys.stderr, flush=True)
+        if warnings is not None:
+            warnings.append(text)
     return ViewState(session, viewport, breakpoints=bps, bookmarks=marks)
 
 
@@ -123,6 +139,7 @@ class Opener(QObject):
         self.theme = theme
         self.windows: list[QMainWindow] = []
         self.welcome: WelcomeWindow | None = None
+        self.warnings: list[str] = []  # of the last session loaded
 
     # ---------------------------------------------------------------- recent files
 
@@ -183,7 +200,8 @@ class Opener(QObject):
             )
             return None
         session, viewport = loader.result
-        state = _view_state(session, viewport, path)
+        self.warnings = []
+        state = _view_state(session, viewport, path, self.warnings)
         self._remember(path)
         return state
 
@@ -205,6 +223,8 @@ class Opener(QObject):
         elif state.event_count:
             state.seek(0)
         win = MainWindow(state, theme=self.theme, settings=self.settings)
+        if self.warnings:
+            win.statusBar().showMessage(self.warnings[-1], 20000)
         win.act_open.triggered.connect(lambda: self.open_dialog(win))
         self._fill_recent(win)
         win.setAcceptDrops(True)

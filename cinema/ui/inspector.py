@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 
 from cinema.model.present import brief, full
 from cinema.model.world import ProcessView
+from cinema.ui import valuetree
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from cinema.ui.theme import STATUS_COLORS, THEMES, Theme
-from cinema.ui import valuetree
 from cinema.ui.valuetree import add_value
 from cinema.views.timefmt import format_duration, format_offset
 from recorder.events import KIND_NAMES, NO_PEER, EventKind

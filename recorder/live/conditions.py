@@ -286,7 +286,7 @@ def _guarded(fn: Fn) -> Fn:
 
 def _re2() -> Any:
     try:
-        import re2  # type: ignore[import-not-found]
+        import re2
     except ImportError:
         return None
     return re2

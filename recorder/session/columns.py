@@ -21,6 +21,8 @@ __all__ = [
     "ProcessInfo",
     "Skeleton",
     "check_columns",
+    "check_pids",
+    "check_times",
     "decode_event_frame",
 ]
 
@@ -103,23 +105,33 @@ def check_columns(
     Raises:
         SessionFormatError: naming the first offending event.
     """
-    if not len(ts):
-        return
-    if ts.min() < -MAX_ABS_TIME or ts.max() > MAX_ABS_TIME:
+    check_times(first_seq, ts, offset)
+    check_pids(first_seq, pid, "process", offset, max_pid)
+    check_pids(first_seq, peer, "peer", offset, max_pid)
+
+
+def check_times(first_seq: int, ts: np.ndarray, offset: int) -> None:
+    """The timestamp part of :func:`check_columns`."""
+    if len(ts) and (ts.min() < -MAX_ABS_TIME or ts.max() > MAX_ABS_TIME):
         j = int(np.flatnonzero(np.abs(ts) > MAX_ABS_TIME)[0])
         raise SessionFormatError(
             f"event {first_seq + j} has timestamp {int(ts[j])}, beyond +-2^62 ns", offset
         )
+
+
+def check_pids(first_seq: int, col: np.ndarray, name: str, offset: int, max_pid: int) -> None:
+    """The process-id part of :func:`check_columns`, for one uint32 column."""
+    if not len(col):
+        return
     top = min(max_pid, 1 << 31)
-    for name, col in (("process", pid), ("peer", peer)):
-        v = col.view(np.int32)  # NO_PEER is -1 here; every valid pid is 0 <= v < top
-        if v.min() < -1 or v.max() >= top:
-            j = int(np.flatnonzero((v < -1) | (v >= top))[0])
-            raise SessionFormatError(
-                f"event {first_seq + j} names {name} id {int(col[j])}: process ids must be "
-                f"below {max_pid:,} (ReadLimits.max_pid)",
-                offset,
-            )
+    v = col.view(np.int32)  # NO_PEER is -1 here; every valid pid is 0 <= v < top
+    if v.min() < -1 or v.max() >= top:
+        j = int(np.flatnonzero((v < -1) | (v >= top))[0])
+        raise SessionFormatError(
+            f"event {first_seq + j} names {name} id {int(col[j])}: process ids must be "
+            f"below {max_pid:,} (ReadLimits.max_pid)",
+            offset,
+        )
 
 
 def decode_event_frame(

@@ -62,13 +62,14 @@ class FrameIndex:
         Raises:
             SessionFormatError: the frames declare more than the budget allows.
         """
-        self.declared += h.raw[0] + h.raw[1] + h.raw[2]
-        if self.declared > budget:
+        total = self.declared + h.raw[0] + h.raw[1] + h.raw[2]
+        if total > budget:
             raise SessionFormatError(
-                f"frames declare {self.declared:,} decompressed bytes, more than a file of "
-                f"this size may hold ({budget:,}; ReadLimits.max_expansion): a zstd bomb?",
+                f"frames declare {total:,} decompressed bytes, more than a file of this size "
+                f"may hold ({budget:,}; ReadLimits.max_expansion): a zstd bomb?",
                 h.offset,
             )
+        self.declared = total
 
     def __len__(self) -> int:
         return len(self.types)

@@ -21,6 +21,7 @@ import numpy as np
 
 from recorder.events import Event
 from recorder.payload import PayloadError, decode_payload
+from recorder.session.columns import check_pids, check_times
 from recorder.session.format import SessionFormatError
 from recorder.session.frames import check_crc
 
@@ -72,8 +73,21 @@ class FrameScan:
             else:
                 dtype, at = (("u1", 16 * n), ("<u4", 8 * n), ("<u4", 12 * n))[i - 1]
                 col = np.frombuffer(self._raw, dtype, n, at)[a:b]
+            self._check(i, col)
             self._cols[i] = col
         return col
+
+    def _check(self, i: int, col: np.ndarray) -> None:
+        """The reader's range checks (``columns.check_columns``) on a column as it is built."""
+        r = self._reader
+        try:
+            if i == 0:
+                check_times(self.first_seq, col, r._ix.offsets[self._frame])
+            elif i > 1:
+                name = "process" if i == 2 else "peer"
+                check_pids(self.first_seq, col, name, r._ix.offsets[self._frame], r.limits.max_pid)
+        except SessionFormatError as exc:
+            raise r._err(exc) from None
 
     @property
     def ts(self) -> np.ndarray:

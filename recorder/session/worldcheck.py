@@ -98,7 +98,9 @@ def _str_or(default: str | None) -> Callable[[Any], Any]:
     return lambda v: v if type(v) is str else default
 
 
-def _column_fixers(r: _Rules) -> dict[str, tuple[Callable[[list[Any]], bool], Callable[[Any], Any]]]:
+def _column_fixers(
+    r: _Rules,
+) -> dict[str, tuple[Callable[[list[Any]], bool], Callable[[Any], Any]]]:
     """key -> (fast check of a whole column, fix of one value)."""
 
     def ints(lo: int, hi: int, default: Any, optional: bool = False) -> Any:
@@ -114,9 +116,7 @@ def _column_fixers(r: _Rules) -> dict[str, tuple[Callable[[list[Any]], bool], Ca
         return (lambda col: set(map(type, col)) <= allowed), _str_or(default)
 
     def rows(second: Callable[[Any], bool], sender: bool, width: int = 2) -> Any:
-        return (lambda col: r.rows_ok(col, width, 0, sender)), (
-            lambda v: r.pairs(v, second, width)
-        )
+        return (lambda col: r.rows_ok(col, width, 0, sender)), (lambda v: r.pairs(v, second, width))
 
     return {
         "pid": ints(0, r.max_pid, None),
@@ -133,8 +133,10 @@ def _column_fixers(r: _Rules) -> dict[str, tuple[Callable[[list[Any]], bool], Ca
         "cpu_ns": ints(0, _I64, 0),
         "memory": ints(0, _I64, 0),
         "links": (
-            lambda col: set(map(type, col)) <= {list}
-            and r.ints_ok(list(chain.from_iterable(col)), 0, r.max_pid),
+            lambda col: (
+                set(map(type, col)) <= {list}
+                and r.ints_ok(list(chain.from_iterable(col)), 0, r.max_pid)
+            ),
             r.links,
         ),
         "monitors": rows(r.pid, sender=False),
@@ -173,16 +175,14 @@ def _supervisor(s: dict[str, Any], r: _Rules) -> dict[str, Any]:
     fields_ok = (
         (strategy is None or type(strategy) is str)
         and (mr is None or r.count(mr))
-        and (ms is None or (type(ms) in (int, float) and math.isfinite(ms) and abs(ms) < 1e12))
+        and (ms is None or _seconds(ms))
     )
     if fields_ok and type(kids) is list and _children_ok(kids, r):
         return s  # the common case: nothing copied
     out = dict(s)
     out["strategy"] = strategy if type(strategy) is str else None
     out["max_restarts"] = mr if r.count(mr) else None
-    out["max_seconds"] = (
-        ms if type(ms) in (int, float) and math.isfinite(ms) and abs(ms) < 1e12 else None
-    )
+    out["max_seconds"] = ms if _seconds(ms) else None
     children = []
     for c in kids if type(kids) is list else ():
         if type(c) is dict:
@@ -195,6 +195,10 @@ def _supervisor(s: dict[str, Any], r: _Rules) -> dict[str, Any]:
             children.append(c)
     out["children"] = children
     return out
+
+
+def _seconds(v: Any) -> bool:
+    return type(v) in (int, float) and math.isfinite(v) and abs(v) < 1e12
 
 
 _GET_PID, _GET_RESTART, _GET_TYPE = (methodcaller("get", k, "") for k in ("pid", "restart", "type"))
