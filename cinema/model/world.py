@@ -318,8 +318,9 @@ class World:
 
 
 def _count(v: Any) -> int:
-    """A counter read from a PROFILE sample (0 when the sample has no such figure)."""
-    return v if type(v) is int else 0
+    """A counter read from a PROFILE sample (0 when the sample has no such figure, or one
+    that does not fit an int64: a crafted file may say 2^80)."""
+    return v if type(v) is int and 0 <= v < 1 << 63 else 0
 
 
 class _ProcessMap(Mapping[int, ProcessView]):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from itertools import chain
-from operator import methodcaller
 from typing import Any
 
 from recorder.session.format import MAX_ABS_TIME
@@ -152,11 +151,7 @@ def normalize_world(world: dict[str, Any], max_pid: int) -> dict[str, Any]:
     t = world.get("time_ns")
     out["time_ns"] = t if type(t) is int and -MAX_ABS_TIME <= t <= MAX_ABS_TIME else 0
     out["processes"] = _processes(world.get("processes"), r)
-    dead = world.get("dead")
-    out["dead"] = [
-        row for row in (dead if type(dead) is list else ())
-        if type(row) is list and len(row) >= 2 and r.pid(row[0]) and type(row[1]) is str
-    ]  # fmt: skip
+    out["dead"] = _dead(world.get("dead"), r)
     sups = world.get("supervisors")
     out["supervisors"] = [
         _supervisor(s, r) for s in (sups if type(sups) is list else ())
@@ -201,19 +196,29 @@ def _seconds(v: Any) -> bool:
     return type(v) in (int, float) and math.isfinite(v) and abs(v) < 1e12
 
 
-_GET_PID, _GET_RESTART, _GET_TYPE = (methodcaller("get", k, "") for k in ("pid", "restart", "type"))
-
-
 def _children_ok(kids: list[Any], r: _Rules) -> bool:
-    """Fast check of a supervisor's child rows (builtins over the whole list)."""
-    if not set(map(type, kids)) <= {dict}:
-        return False
-    pids = [p for p in map(_GET_PID, kids) if p is not None]
-    return (
-        set(map(type, map(_GET_RESTART, kids))) <= {str}
-        and set(map(type, map(_GET_TYPE, kids))) <= {str}
-        and r.ints_ok(pids, 0, r.max_pid)
-    )
+    """Whether a supervisor's child rows need no fixing (one pass, no calls per row)."""
+    top = r.max_pid
+    for c in kids:
+        if type(c) is not dict:
+            return False
+        pid = c.get("pid")
+        if pid is not None and (type(pid) is not int or not 0 <= pid < top):
+            return False
+        if type(c.get("restart", "")) is not str or type(c.get("type", "")) is not str:
+            return False
+    return True
+
+
+def _dead(dead: Any, r: _Rules) -> Any:
+    """Ended processes: entries like the live ones (a table, or maps), or the ``[pid, status]``
+    pairs of older files."""
+    if type(dead) is dict or (type(dead) is list and dead and type(dead[0]) is dict):
+        return _processes(dead, r)
+    return [
+        row for row in (dead if type(dead) is list else ())
+        if type(row) is list and len(row) >= 2 and r.pid(row[0]) and type(row[1]) is str
+    ]  # fmt: skip
 
 
 def _processes(procs: Any, r: _Rules) -> Any:
