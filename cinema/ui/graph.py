@@ -70,7 +70,7 @@ def graph_model(state: ViewState, previous: GraphModel | None = None) -> GraphMo
         if text is None:
             try:
                 text = message_type(session.data(send_seq))
-            except Exception:  # an unreadable payload: the arrow is drawn without its type
+            except SessionFormatError:  # an unreadable payload: the arrow has no type
                 text = "?"
             labels[send_seq] = text if len(text) <= 24 else text[:23] + "…"
         return labels[send_seq]
@@ -82,7 +82,6 @@ def graph_model(state: ViewState, previous: GraphModel | None = None) -> GraphMo
     if previous is not None:
         model.sup_view.collapsed = previous.sup_view.collapsed
         model.sup_view.expanded = previous.sup_view.expanded
-        model.sup_view._auto_done = previous.sup_view._auto_done
     return model
 
 

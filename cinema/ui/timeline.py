@@ -269,6 +269,10 @@ class TimelineWidget(QWidget):
         width = LANE_AXIS_COMPACT if compact else LANE_AXIS
         self.plot.getAxis("left").setWidth(width)
         self.markers.getAxis("left").setWidth(width)
+        _, (y0, _y1) = self.vb.viewRange()
+        rows = len(self.state.layout.rows)
+        top = max(min(y0, rows - 0.5), -0.5)
+        self.vb.setYRange(top, top + min(rows, self._lanes_that_fit()), padding=0)
 
     def _show_legend(self) -> None:
         if getattr(self, "compact", False):
@@ -299,8 +303,10 @@ class TimelineWidget(QWidget):
         self.refresh()
 
     def _lanes_that_fit(self) -> int:
-        """Lanes shown at first: 30, fewer in a short timeline (each keeps ~16 px)."""
-        height = self.vb.height() if self.vb.height() > 50 else 480.0
+        """Lanes shown at first: 30, fewer in a compact window (each keeps ~16 px)."""
+        if not getattr(self, "compact", False):
+            return 30
+        height = self.vb.height() if self.vb.height() > 50 else 240.0
         return max(min(int(height / 16), 30), 6)
 
     def show_window(self, x0: float, x1: float) -> None:

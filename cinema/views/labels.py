@@ -20,7 +20,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 #: Pixel height a label needs (an 8-pt line plus a little air).
-LABEL_HEIGHT = 14.0
+LABEL_HEIGHT = 12.0
 
 
 def place_labels(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the graph model imports this module
 __all__ = ["ROW", "sequence_frame"]
 
 ROW = 1.0  # graph units per event row
-_LOOP = 0.28  # width of a self-message's loop, in columns
+_LOOP = 0.2  # width of a self-message's loop, in columns
 _STAGGER = 1.2  # rows between the two heights of lifeline heads
 
 
@@ -79,7 +79,7 @@ def sequence_frame(
             xl = xa + _LOOP
             edges += [(xa, y0, xl, y0), (xl, y0, xl, y1), (xl, y1, xa, y1)]
             heads.append((xa, y1, xl, y1))
-            texts.append((xl, (y0 + y1) / 2, label))
+            texts.append((xl + _LOOP, (y0 + y1) / 2 + 0.35 * ROW, label))  # beside the loop
         else:
             edges.append((xa, y0, xb, y1))
             heads.append((xb, y1, xa, y0))

@@ -11,10 +11,10 @@ sorted last) arrived. Here:
 - **crashed children**: a child that crashed in the last ``recent`` events and whose slot no
   live sibling holds yet is kept in the tree (drawn red) until its replacement arrives;
 - **collapsing**: a collapsed supervisor stands for its whole subtree (drawn as one node with
-  "+N"). At first the tree is opened level by level while it stays under ``budget`` nodes, so
-  10,000 processes under 100 supervisors open as 101 readable nodes; the user's own choices
-  (:meth:`toggle`, :meth:`reveal`, :meth:`expand_all`, :meth:`collapse_all`) are kept as the
-  playhead moves;
+  "+N"). A supervisor is opened when first seen if its whole level of the tree still fits in
+  ``budget`` shown nodes, so 10,000 processes under 100 supervisors open as 101 readable
+  nodes; that decision and the user's own (:meth:`toggle`, :meth:`reveal`,
+  :meth:`expand_all`, :meth:`collapse_all`) are kept as the playhead moves;
 - **search**: :meth:`find` matches names and pids, :meth:`reveal` opens the way to a match.
 
 Cost per frame: the live tree (numpy, from the world's status table), then work in proportion
@@ -122,9 +122,7 @@ class SupervisionView:
         self.recent = recent
         self.collapsed: set[int] = set()  # the user's (and the first view's) choices
         self.expanded: set[int] = set()
-        self._auto_done = False
         self._order_cache: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-        self.big = 64  # a supervisor first seen later with more children opens collapsed
 
     # ---------------------------------------------------------------- the tree at a moment
 
@@ -137,21 +135,28 @@ class SupervisionView:
         for pid, sup in kept.items():
             children[sup] = (*children.get(sup, ()), pid)
         ordered = {s: self._in_slot_order(s, cs) for s, cs in children.items()}
-        if not self._auto_done:
-            self._auto_open(live.roots, ordered)
         shown_children: dict[int, tuple[int, ...]] = {}
         hidden: dict[int, int] = {}
-        stack = list(live.roots)
-        while stack:
-            pid = stack.pop()
-            cs = ordered.get(pid)
-            if not cs:
-                continue
-            if self.is_collapsed(pid, len(cs)):
-                hidden[pid] = self._subtree_size(pid, ordered)
-            else:
-                shown_children[pid] = cs
-                stack.extend(c for c in cs if c in ordered)  # leaves need no visit
+        # level by level (breadth first): a supervisor seen for the first time is opened if
+        # its whole level still fits in the budget, else the level stays collapsed; the
+        # decision is kept (and the user's own choices always win)
+        shown = len(live.roots)
+        level = [p for p in live.roots if p in ordered]
+        while level:
+            new = [p for p in level if p not in self.expanded and p not in self.collapsed]
+            if new:
+                room = shown + sum(len(ordered[p]) for p in level if p not in self.collapsed)
+                (self.expanded if room <= self.budget else self.collapsed).update(new)
+            below: list[int] = []
+            for pid in level:
+                cs = ordered[pid]
+                if pid in self.collapsed:
+                    hidden[pid] = self._subtree_size(pid, ordered)
+                else:
+                    shown_children[pid] = cs
+                    shown += len(cs)
+                    below.extend(c for c in cs if c in ordered)  # leaves need no visit
+            level = below
         tree = DisplayTree(live.roots, shown_children, hidden, set(), set(kept))
         tree.all_children = ordered
         tree.alarm = self._alarms(table, tree, kept)
@@ -225,28 +230,9 @@ class SupervisionView:
 
     # ---------------------------------------------------------------- collapsing
 
-    def is_collapsed(self, pid: int, n_children: int = 0) -> bool:
-        if pid in self.collapsed:
-            return True
-        if pid in self.expanded:
-            return False
-        return n_children > self.big
-
-    def _auto_open(self, roots: Sequence[int], children: Mapping[int, Sequence[int]]) -> None:
-        """Open the tree level by level while it stays within the budget; the first level that
-        would not fit (and everything below) stays collapsed."""
-        self._auto_done = True
-        level = list(roots)
-        shown = len(level)
-        while level:
-            below = [c for p in level for c in children.get(p, ())]
-            parents = [p for p in level if children.get(p)]
-            if shown + len(below) > self.budget:
-                self.collapsed.update(p for p in parents if p not in self.expanded)
-                return
-            self.expanded.update(parents)
-            shown += len(below)
-            level = below
+    def is_collapsed(self, pid: int) -> bool:
+        """Whether supervisor ``pid`` is shown collapsed (once it has been seen)."""
+        return pid in self.collapsed
 
     def toggle(self, pid: int, tree: DisplayTree) -> None:
         """Collapse a supervisor open in ``tree``, or open one collapsed there."""

@@ -216,3 +216,19 @@ def test_10000_processes_open_collapsed_and_search_finds_one(qtbot, qapp, wide_p
     qtbot.keyClicks(w.find_box, "no such process")
     assert w.matches == [] and "e0302b" in w.find_box.styleSheet()
     st.close()
+
+
+def test_a_tree_that_grows_under_the_playhead_opens_level_by_level(
+    qtbot, qapp, wide_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    st = _open(wide_path)
+    st.seek(0)  # only the root exists yet
+    w = _widget(qtbot, st, "supervision")
+    st.seek(st.event_count - 1)
+    w.refresh()
+    tree = w.model.display
+    assert tree is not None and len(tree.roots) == 1
+    root = tree.roots[0]
+    assert root in tree.children and 50 <= len(w.frame.pids) <= 250  # the root opened
+    assert all(int(h) > 0 for p, h in zip(w.frame.pids, w.frame.hidden, strict=True) if p != root)
+    st.close()

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cinema.views.labels import LABEL_HEIGHT, place_labels
-from cinema.views.supervision import DisplayTree, SupervisionView, natural_key, slot_keys
+from cinema.views.supervision import SupervisionView, natural_key, slot_keys
 
 
 def test_a_restarted_child_keeps_its_slot() -> None:
@@ -28,17 +28,42 @@ def test_natural_order() -> None:
     assert sorted(names, key=natural_key) == ["w1", "w2", "W3", "w10"]
 
 
-def test_auto_open_stops_at_the_first_level_over_budget() -> None:
+class _World:
+    """Just what SupervisionView.tree reads of a world."""
+
+    def __init__(self, roots: tuple[int, ...], children: dict[int, tuple[int, ...]]) -> None:
+        from cinema.model import StatusTable
+        from cinema.model.world import STATUSES, SupervisionTree
+
+        self._tree = SupervisionTree(roots, children)
+        pids = sorted({*roots, *(c for cs in children.values() for c in cs)})
+        sup = {c: s for s, cs in children.items() for c in cs}
+        n = len(pids)
+        self._table = StatusTable(
+            np.array(pids, np.int64), np.full(n, STATUSES.index("waiting"), np.uint8),
+            np.zeros(n, np.int64), np.zeros(n, np.int64),
+            np.array([sup.get(p, -1) for p in pids], np.int64),
+        )  # fmt: skip
+
+    def supervision_tree(self):  # type: ignore[no-untyped-def]
+        return self._tree
+
+    def status_table(self):  # type: ignore[no-untyped-def]
+        return self._table
+
+
+def test_a_level_opens_only_when_it_fits_and_the_choice_is_kept() -> None:
     view = SupervisionView({}, budget=50)
-    children = {0: tuple(range(1, 11))} | {
-        s: tuple(range(100 + 10 * s, 110 + 10 * s)) for s in range(1, 11)
-    }
-    view._auto_open((0,), children)
-    assert 0 in view.expanded and all(view.is_collapsed(s) for s in range(1, 11))
-    tree = DisplayTree((0,), {0: children[0]}, {s: 10 for s in range(1, 11)}, set(), set(),
-                       children)  # fmt: skip
+    sups = tuple(range(1, 11))
+    kids = {s: tuple(range(100 + 10 * s, 110 + 10 * s)) for s in sups}
+    empty = view.tree(_World((0,), {}), 0)  # at first the root has no children yet
+    assert empty.children == {} and not view.collapsed
+    tree = view.tree(_World((0,), {0: sups} | kids), 1)
+    assert set(tree.children) == {0}  # 11 shown; opening the next level (100 more) would not fit
+    assert set(tree.hidden) == set(sups) and all(tree.hidden[s] == 10 for s in sups)
     view.toggle(3, tree)
-    assert not view.is_collapsed(3)
+    tree = view.tree(_World((0,), {0: sups} | kids), 2)
+    assert set(tree.children) == {0, 3}
 
 
 def test_find_by_name_or_pid() -> None:
