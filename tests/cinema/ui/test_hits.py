@@ -48,7 +48,10 @@ def test_the_job_gives_the_models_hits(big_path: Path) -> None:
     assert len(seen) >= 6 and seen[-1] == 1.0 and seen == sorted(seen)
 
 
-def test_adding_a_payload_breakpoint_keeps_the_window_responsive(qtbot, big) -> None:  # type: ignore[no-untyped-def]
+def test_adding_a_payload_breakpoint_keeps_the_window_responsive(qtbot, big, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import cinema.views.hitjob as hitjob
+
+    monkeypatch.setattr(hitjob, "PROCESS_ABOVE", 10_000)  # as a big session: a child process
     editor = BreakpointEditor(big)
     qtbot.addWidget(editor)
     editor.show()
@@ -84,6 +87,22 @@ def test_adding_a_payload_breakpoint_keeps_the_window_responsive(qtbot, big) -> 
     assert not editor.progress.isVisible()
     # the synchronous way froze the window for the whole computation
     assert max(gaps) < max(0.5 * sync_ms, 300), (max(gaps), sync_ms)
+
+
+def test_a_big_job_runs_in_a_child_process_with_the_same_hits(big_path: Path) -> None:
+    from cinema.model.session import Session
+
+    with Session.open(big_path) as s:
+        want = Condition(EXPR).hits(s).tolist()
+        n = s.event_count
+    job = HitJob(str(big_path), EXPR, n, chunk=6_000).start(process=True)
+    assert job._proc is not None  # a process, not a thread
+    job.join(120)
+    assert job.done and job.failure is None and job.result is not None
+    assert job.result.tolist() == want
+    stopped = HitJob(str(big_path), EXPR, n, chunk=6_000).start(process=True)
+    stopped.cancel()
+    assert stopped.done and stopped.cancelled and stopped.result is None
 
 
 def test_cancel_stops_and_disables_the_breakpoint(qtbot, big) -> None:  # type: ignore[no-untyped-def]
