@@ -76,6 +76,7 @@ def open_live_window(
     win.tabifyDockWidget(win.docks["inspector"], win.docks["live"])
     win.docks["live"].raise_()
     panel.install_actions(win)
+    panel.watch_inspector(win.inspector.tree)
     driver = LiveWindow(source, win, panel)
     win.live_driver = driver  # type: ignore[attr-defined]
     original_close = win.closeEvent

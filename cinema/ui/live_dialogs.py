@@ -135,6 +135,24 @@ class StateEditDialog(QDialog):
             item = found
         self.tree.setCurrentItem(item)
 
+    def select_labels(self, labels: list[str]) -> None:
+        """Pick the item reached through these row labels (as the inspector shows them)."""
+        item = self.tree.topLevelItem(0)
+        for label in labels:
+            if item is None:
+                return
+            found = None
+            for i in range(item.childCount()):
+                child = item.child(i)
+                if child is not None and child.text(0) == label:
+                    found = child
+                    break
+            if found is None:
+                break
+            item = found
+        if item is not None:
+            self.tree.setCurrentItem(item)
+
     def _picked(self, item: QTreeWidgetItem | None) -> None:
         if item is None:
             return

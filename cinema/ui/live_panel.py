@@ -238,7 +238,28 @@ class LivePanel(QWidget):
         if isinstance(bp_id, int):
             self._do(self.source.remove_breakpoint, bp_id)
 
-    def edit_state(self) -> None:
+    def watch_inspector(self, tree: QTreeWidget) -> None:
+        """Right-click a value of the inspector's state: edit it in the running program."""
+        tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+        def menu(pos: Any) -> None:
+            from PySide6.QtWidgets import QMenu
+
+            item = tree.itemAt(pos)
+            labels: list[str] = []
+            while item is not None and (parent := item.parent()) is not None:
+                if item.text(0) == "state" and parent.text(0) == "State":
+                    m = QMenu(tree)
+                    act = m.addAction("Edit in the running program…")
+                    act.triggered.connect(lambda: self.edit_state(list(reversed(labels))))
+                    m.exec(tree.viewport().mapToGlobal(pos))
+                    return
+                labels.append(item.text(0))
+                item = parent
+
+        tree.customContextMenuRequested.connect(menu)
+
+    def edit_state(self, labels: list[str] | None = None) -> None:
         pid = self.state.pid
         if pid < 0:
             self.message.setText("select a process first")
@@ -247,6 +268,8 @@ class LivePanel(QWidget):
         if info is None:
             return
         dlg = StateEditDialog(info, self)
+        if labels:
+            dlg.select_labels(labels)
         if not dlg.exec():
             return
         path, old, new = dlg.result_edit()

@@ -45,3 +45,36 @@ def test_attach_without_a_session_says_so(tmp_path: Path, monkeypatch) -> None:
     got = _run("attach", "1", "--headless", "--events")
     assert got.returncode == 2 and "cannot connect" in got.stderr
     assert "Traceback" not in got.stderr
+
+
+def test_record_listen_and_attach_with_a_token_file(tmp_path: Path, monkeypatch) -> None:
+    """``cinema record --listen``: the program's runtime listens (CINEMA_LISTEN); another
+    process attaches with ``--token-file`` (its connection file) and sees the events."""
+    import re
+
+    monkeypatch.setenv("CINEMA_RUNTIME_DIR", str(tmp_path / "rt"))
+    monkeypatch.setenv("CINEMA_LISTEN_OPTIONS", "pace=2")
+    script = tmp_path / "prog.py"
+    script.write_text(
+        "from recorder.sandbox import Runtime\n"
+        "from recorder.sandbox.scenarios import SCENARIOS\n"
+        "with Runtime(deterministic=True, seed=1) as rt:\n"
+        "    SCENARIOS['bank'](rt)\n"
+    )
+    out = tmp_path / "run.cinema"
+    rec = subprocess.Popen(
+        [*CINEMA, "record", "--listen", "tcp", "-o", str(out), "--", "python", str(script)],
+        stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    assert rec.stderr is not None
+    line = rec.stderr.readline()
+    m = re.search(r"listening on 127\.0\.0\.1:(\d+).*token in (\S+)\)", line)
+    assert m, line
+    token_file = tmp_path / "token"
+    token_file.write_text(json.loads(Path(m.group(2)).read_text())["token"] + "\n")
+    monkeypatch.setenv("CINEMA_RUNTIME_DIR", str(tmp_path / "elsewhere"))  # no local lookup
+    got = _run("attach", m.group(1), "--token-file", str(token_file), "--headless", "--events",
+               "--kind", "restart", "--json")  # fmt: skip
+    rec.wait(60)
+    assert got.returncode == 0, got.stderr
+    assert [json.loads(x)["kind"] for x in got.stdout.splitlines()] and out.exists()

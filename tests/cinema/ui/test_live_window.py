@@ -115,3 +115,17 @@ def test_the_live_demo_stops_the_bank_at_its_first_crash(tmp_path, monkeypatch, 
         crashes = np.flatnonzero(s.skeleton.kind == EventKind.CRASH)
         assert seen["paused_at"]["seq"] == int(crashes[0])  # the first crash, exactly
     assert seen["balance"] == 4242
+
+
+def test_the_state_editor_picks_what_the_inspector_shows(qtbot) -> None:
+    info = {"name": "acct-0", "state": {"owner": "ann", "balance": 10, "history": [("in", 5)]}}
+    dlg = StateEditDialog(info)
+    qtbot.addWidget(dlg)
+    item = dlg.tree.topLevelItem(0)
+    labels = [item.child(i).text(0) for i in range(item.childCount())]
+    balance = next(label for label in labels if "balance" in label)
+    dlg.select_labels([balance])
+    assert dlg.value.text() == "10"
+    dlg.value.setText("25")
+    dlg._accept()
+    assert dlg.result_edit() == (["balance"], 10, 25)
