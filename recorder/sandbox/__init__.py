@@ -8,8 +8,10 @@ import-linter contract keeps it so):
 3. ``memory``, ``recording`` (the one way an event leaves), ``registry``, ``scheduler``;
 4. ``messaging`` (the post office: sends, calls, replies, ``send_after``);
 5. ``signals`` (links, monitors, exit signals), ``interception``, ``observability``;
-6. ``genserver``; 7. ``childspec``; 8. ``children``; 9. ``supervisor``, ``introspection``,
-   ``snapshots``; 10. ``runtime``, which owns one of each part; 11. ``scenarios``.
+6. ``genserver``; 7. ``childspec``; 8. ``children``; 9. ``introspection``;
+   10. ``lifecycle`` (spawning and ending processes), ``starting`` (synchronous GenServer
+   starts); 11. ``runtime``, which owns one of each part; 12. ``supervisor``, ``snapshots``;
+   13. ``scenarios``.
 
 See ``docs/sandbox.md`` for the user guide.
 """

@@ -350,7 +350,7 @@ class Process:
             StartError: ``init`` returned ``("stop", reason)`` or raised, or ``name`` is taken
                 (reason ``("already_started", pid)``).
         """
-        return await self.runtime.start_from(self, server, *args, name=name, link=link)
+        return await self.runtime.starter.start_from(self, server, *args, name=name, link=link)
 
     async def start_link(self, server: Any, *args: Any, name: str | None = None) -> Pid:
         """:meth:`start` with ``link=True``, like ``gen_server:start_link``."""

@@ -15,27 +15,28 @@ Quick start::
         rt.run()
 
 A runtime is a composition of small parts, each with its own state: the :class:`Scheduler`
-(run queue, clock, timers), the :class:`Registry` (names), the :class:`PostOffice` (messages,
+(run queue, clock, timers), the :class:`Lifecycle` (spawning and ending processes), the
+:class:`Registry` (names), the :class:`PostOffice` (messages,
 calls, ``send_after``), :class:`Signals` (links, monitors, exit signals), the
-:class:`Interceptor`, :class:`Observability` (suspend, markers, breakpoints, profiling) and one
-:class:`Recording`, the only way an event leaves the runtime. The runtime itself spawns and
-ends processes, starts GenServers, and offers the parts' operations as one API.
+:class:`Starter` (synchronous GenServer starts), the :class:`Interceptor`,
+:class:`Observability` (suspend, markers, breakpoints, profiling) and one :class:`Recording`,
+the only way an event leaves the runtime. The runtime wires them together and offers their
+operations as one API.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import random
 from collections.abc import Callable
 from typing import Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind, Trigger
-from recorder.payload import Pid, Ref, freeze
-from recorder.sandbox.errors import BadArg, StartError, crash_data, is_normal_reason
-from recorder.sandbox.genserver import GenServer, StartResult, gen_server_main
+from recorder.payload import Pid, Ref
+from recorder.sandbox.errors import BadArg
 from recorder.sandbox.interception import Interceptor
-from recorder.sandbox.introspection import ended_entry, world
+from recorder.sandbox.introspection import world
+from recorder.sandbox.lifecycle import Lifecycle
 from recorder.sandbox.messaging import PostOffice
 from recorder.sandbox.observability import Observability, PauseHandler
 from recorder.sandbox.process import Process, ProcessBody
@@ -43,6 +44,7 @@ from recorder.sandbox.recording import Recording, RecordTarget, env_seed, open_s
 from recorder.sandbox.registry import Registry
 from recorder.sandbox.scheduler import Scheduler
 from recorder.sandbox.signals import Signals
+from recorder.sandbox.starting import Starter
 from recorder.sandbox.timers import TimerHeap
 
 __all__ = ["Runtime"]
@@ -50,18 +52,6 @@ __all__ = ["Runtime"]
 _SPAWN = int(EventKind.SPAWN)
 _EXIT = int(EventKind.EXIT)
 _CRASH = int(EventKind.CRASH)
-
-
-def _is_ack(ref: Ref) -> Callable[[Any], bool]:
-    def match(message: Any) -> bool:
-        return (
-            type(message) is tuple
-            and len(message) == 3
-            and message[0] == "$ack"
-            and (message[1] == ref)
-        )
-
-    return match
 
 
 class Runtime:
@@ -118,7 +108,6 @@ class Runtime:
         #: Keyframe entries of the processes that ended while recording, in the order they
         #: ended (see :func:`~recorder.sandbox.introspection.ended_entry`).
         self.ended: list[dict[str, Any]] = []
-        self._next_pid = 0
         self.scheduler = Scheduler(
             deterministic=deterministic, rng=self.rng, step_cost_ns=step_cost_ns, end=self._end
         )
@@ -137,6 +126,16 @@ class Runtime:
             recording=self.recording,
             scheduler=self.scheduler,
         )
+        self.lifecycle = Lifecycle(
+            runtime=self,
+            processes=self.processes,
+            dead=self.dead,
+            ended=self.ended,
+            scheduler=self.scheduler,
+            recording=self.recording,
+            registry=self.registry,
+            post=self.post,
+        )
         self.signals = Signals(
             processes=self.processes,
             registry=self.registry,
@@ -144,6 +143,15 @@ class Runtime:
             scheduler=self.scheduler,
             post=self.post,
             end=self._end,
+        )
+        self.lifecycle.signals = self.signals
+        self.starter = Starter(
+            processes=self.processes,
+            registry=self.registry,
+            post=self.post,
+            scheduler=self.scheduler,
+            signals=self.signals,
+            spawn=self.spawn,
         )
         self.interceptor = Interceptor(
             post=self.post,
@@ -246,46 +254,16 @@ class Runtime:
             TypeError: ``body`` is not an async function.
             BadArg: ``register`` is taken or not a valid name (no process is made).
         """
-        if not callable(body):
-            raise TypeError(f"spawn needs an async function, got {body!r}")
-        if register is not None:
-            owner = self.registry.whereis(register) if isinstance(register, str) else None
-            if owner is not None or not isinstance(register, str) or not register:
-                why = f"already registered to {owner!r}" if owner else "not a non-empty str"
-                raise BadArg(f"register {register!r} failed: badarg ({why})")
-        n = self._next_pid
-        self._next_pid += 1
-        current = self.scheduler.current
-        parent = current._n if current is not None else None
-        label: str = name or register or str(getattr(body, "__name__", "process"))
-        sup_n = None if supervisor is None else supervisor.n
-        proc = Process(self, n, label, behaviour, parent, sup_n)
-        proc._trap_exit = bool(trap_exit)  # recorded in the SPAWN, not as a PROCESS_FLAG
-        coro = body(proc, *args)
-        if not inspect.iscoroutine(coro):
-            raise TypeError(
-                f"spawn needs an async function (async def), but {label} returned {coro!r}"
-            )
-        proc._coro = coro
-        self.processes[n] = proc
-        rec = self.recording
-        if rec.active:
-            info = {
-                "name": label,
-                "behaviour": behaviour,
-                "parent": parent,  # None when spawned from outside any process
-                "supervisor": sup_n,
-                "node": "local",
-            }
-            if trap_exit:
-                info["trap_exit"] = True
-            rec.record(_SPAWN, n, NO_PEER if parent is None else parent, NO_REF, info)
-        if register is not None:
-            self.registry.register(register, proc.pid)
-        if link_to is not None:
-            self.signals.link(n, link_to)
-        self.scheduler.enqueue(proc)
-        return proc.pid
+        return self.lifecycle.spawn(
+            body,
+            *args,
+            name=name,
+            link_to=link_to,
+            behaviour=behaviour,
+            supervisor=supervisor,
+            trap_exit=trap_exit,
+            register=register,
+        )
 
     def start(
         self,
@@ -309,122 +287,9 @@ class Runtime:
                 never comes (``"timeout"``).
             RuntimeError: called from inside a process.
         """
-        scheduler = self.scheduler
-        if scheduler.running:
-            raise RuntimeError("Runtime.start() from inside a process: use `await proc.start()`")
-        ref = self.post.make_ref()
-        started = self._spawn_server(
-            server,
-            *args,
-            name=name,
-            link_to=link_to,
-            supervisor=supervisor,
-            label=label,
-            ack_to=(NO_PID, ref.n),
+        return self.starter.start_outside(
+            server, *args, name=name, link_to=link_to, supervisor=supervisor, label=label
         )
-        if not isinstance(started, Pid):
-            raise StartError(started[1], server)
-        acks = self.post.outside_acks
-        while ref.n not in acks:
-            scheduler.run()
-            if ref.n not in acks and not scheduler.has_runnable() and not scheduler.timers.has_work:
-                proc = self.processes.get(started.n)  # its init waits for what never comes
-                if proc is not None:
-                    self.signals.kill(proc, "kill")
-                acks.pop(ref.n, None)
-                raise StartError("timeout", server)
-        status, value = acks.pop(ref.n)
-        if status != "ok":
-            raise StartError(value, server)
-        pid: Pid = value
-        return pid
-
-    async def start_from(
-        self,
-        starter: Process,
-        server: Any,
-        *args: Any,
-        name: str | None = None,
-        link: bool = False,
-        supervisor: Pid | None = None,
-        label: str | None = None,
-    ) -> Pid:
-        """``starter`` starts a GenServer and waits for its init (see :meth:`Process.start`).
-
-        Raises:
-            StartError: the start failed (its ``reason`` is OTP's ``{error, Reason}``).
-        """
-        status, value = await self.start_result(
-            starter, server, *args, name=name, link=link, supervisor=supervisor, label=label
-        )
-        if status != "ok":
-            raise StartError(value, server)
-        pid: Pid = value
-        return pid
-
-    async def start_result(
-        self,
-        starter: Process,
-        server: Any,
-        *args: Any,
-        name: str | None = None,
-        link: bool = False,
-        supervisor: Pid | None = None,
-        label: str | None = None,
-    ) -> StartResult:
-        """Like :meth:`start_from`, returning OTP's ``("ok", pid)`` or ``("error", reason)``."""
-        ref = self.post.make_ref()
-        started = self._spawn_server(
-            server,
-            *args,
-            name=name,
-            link_to=starter.pid if link else None,
-            supervisor=supervisor,
-            label=label,
-            ack_to=(starter._n, ref.n),
-        )
-        if not isinstance(started, Pid):
-            return started
-        envelope = await starter._receive_envelope(_is_ack(ref))
-        result: StartResult = envelope[2][2]
-        return result
-
-    def _spawn_server(
-        self,
-        server: Any,
-        *args: Any,
-        name: str | None,
-        link_to: Pid | None,
-        supervisor: Pid | None,
-        label: str | None,
-        ack_to: tuple[int, int],
-    ) -> StartResult | Pid:
-        """Spawn ``server`` (a GenServer subclass, instantiated with no arguments, or an
-        instance); its ``init`` acknowledges to ``ack_to`` = ``(starter pid, ref number)``.
-
-        Returns:
-            the new pid, or ``("error", ("already_started", pid))`` when ``name`` is taken (no
-            process is made then, like ``gen:start``'s name check).
-        """
-        instance = server() if isinstance(server, type) else server
-        if not isinstance(instance, GenServer):
-            raise TypeError(f"start() needs a GenServer subclass or instance, got {server!r}")
-        if name is not None:
-            owner = self.registry.whereis(name)
-            if owner is not None:
-                return ("error", ("already_started", owner))
-        pid = self.spawn(
-            gen_server_main,
-            instance,
-            args,
-            name=label or name or type(instance).__name__,
-            link_to=link_to,
-            behaviour=instance.behaviour,
-            supervisor=supervisor,
-            register=name,
-        )
-        self.processes[pid.n]._ack = ack_to
-        return pid
 
     def process(self, pid: Pid | str) -> Process:
         """The live :class:`Process` at ``pid`` (or registered name).
@@ -441,35 +306,8 @@ class Runtime:
         """The live process at a pid or registered name, or ``None``."""
         return self.registry.resolve(target)
 
-    # ------------------------------------------------------------------ ending
-
     def _end(self, proc: Process, reason: Any, exc: BaseException | None = None) -> None:
-        """A process ended with ``reason``: record it, notify starters, links and monitors."""
-        if not proc._alive:
-            return
-        proc._alive = False
-        proc._waiting = False
-        n = proc._n
-        del self.processes[n]
-        if proc._timer is not None:
-            self.scheduler.timers.cancel(proc._timer)
-            proc._timer = None
-        self.post.ack(proc, ("error", reason))  # ended before its init acknowledged
-        if proc._registered is not None:
-            self.registry.unregister(proc._registered)
-        normal = is_normal_reason(reason)
-        status = "dead" if normal else "crashed"
-        rec = self.recording
-        if rec.active:
-            if normal:
-                rec.record(_EXIT, n, NO_PEER, NO_REF, {"reason": reason})
-            else:
-                rec.record(_CRASH, n, NO_PEER, NO_REF, crash_data(reason, exc))
-            # the keyframes' entry of the ended process: its reason frozen as recorded just now
-            self.ended.append(ended_entry(proc, status, freeze(reason)))
-        self.dead[n] = status
-        proc._mailbox.clear()
-        self.signals.process_ended(proc, reason)
+        self.lifecycle.end(proc, reason, exc)
 
     # ------------------------------------------------------------------ messages
 

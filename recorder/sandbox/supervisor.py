@@ -141,7 +141,7 @@ class Supervisor(GenServer):
         args = spec.args + child.args
         result: StartResult
         if spec.is_gen_server:
-            result = await rt.start_result(
+            result = await rt.starter.start_result(
                 me,
                 spec.start,
                 *args,
