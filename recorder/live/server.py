@@ -67,6 +67,10 @@ _CHUNK = 1 << 20
 _OUT_HIGH = 1 << 20  # fill a client's output buffer up to this many bytes at a time
 
 
+#: Seconds :meth:`LiveServer.close` waits for a client that reads nothing more, and in all.
+_CLOSE_IDLE = 5.0
+_CLOSE_MAX = 60.0
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """Where to listen: TCP ``host:port`` or a Unix socket ``path``."""
@@ -679,12 +683,22 @@ class LiveServer:
         """Tell every client goodbye, close the sockets, remove the connection file."""
         if self.closed:
             return
-        # let the clients take the last frames (and a finished file's footer) first
-        deadline = time.monotonic() + 5.0
-        while self._thread.is_alive() and time.monotonic() < deadline:
+        # let the clients take the last frames (and a finished file's footer) first: as long
+        # as a client keeps reading (a busy machine may need longer than a quiet one), up to
+        # _CLOSE_IDLE seconds without progress and _CLOSE_MAX seconds in all
+        start = time.monotonic()
+        idle_since, sent = start, -1
+        while self._thread.is_alive():
+            now = time.monotonic()
             with self._lock:
-                feeds = [c.feed for c in self._clients if c.ready and c.feed is not None]
+                ready = [c for c in self._clients if c.ready and c.feed is not None]
+            feeds = [c.feed for c in ready if c.feed is not None]
             if all(f.behind() == 0 and (self.ring.tail is None or f.tail_sent) for f in feeds):
+                break
+            total = sum(c.sent_bytes for c in ready)
+            if total != sent:
+                idle_since, sent = now, total
+            if now - idle_since > _CLOSE_IDLE or now - start > _CLOSE_MAX:
                 break
             self.wake()
             time.sleep(0.01)

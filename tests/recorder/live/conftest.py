@@ -66,7 +66,7 @@ class Program:
                 self.proc.stdin.close()
                 if not self.finished.is_set():
                     self.proc.terminate()  # still in its scenario: no need to wait for the end
-                self.proc.wait(10)
+                self.proc.wait(70)  # the server waits for clients still reading (up to 60 s)
             except (subprocess.TimeoutExpired, OSError):
                 self.proc.kill()
                 self.proc.wait(5)
