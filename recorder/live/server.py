@@ -71,6 +71,7 @@ _OUT_HIGH = 1 << 20  # fill a client's output buffer up to this many bytes at a 
 _CLOSE_IDLE = 5.0
 _CLOSE_MAX = 60.0
 
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """Where to listen: TCP ``host:port`` or a Unix socket ``path``."""
@@ -218,6 +219,9 @@ class LiveServer:
         self._head = bytearray()
         self._wake_pending = False
         self._recordings: list[tuple[StreamFile, int]] = []  # (file, seq delta) being written
+        # held while a frame is added to the files or they are closed (the recorder's thread
+        # adds, a client's record_stop closes: a footer must never land inside a frame)
+        self._recordings_lock = threading.Lock()
         self._recording_wanted: list[tuple[str, Any]] = []  # (path, reply) awaiting a keyframe
         self._decompress = _decompressor()
         self._sel = selectors.DefaultSelector()
@@ -408,11 +412,18 @@ class LiveServer:
             self._recording_wanted.append((path, reply))
 
     def stop_recording(self) -> list[str]:
-        with self._lock:
-            files, self._recordings = self._recordings, []
-        return [f.close() for f, _delta in files]
+        with self._recordings_lock:
+            with self._lock:
+                files, self._recordings = self._recordings, []
+            return [f.close() for f, _delta in files]
 
     def _write_recordings(self, h: Any, raw: bytes) -> None:
+        if not self._recordings and not self._recording_wanted:
+            return
+        with self._recordings_lock:
+            self._write_recordings_locked(h, raw)
+
+    def _write_recordings_locked(self, h: Any, raw: bytes) -> None:
         from recorder.live.restream import renumber
         from recorder.live.savefile import StreamFile
 
@@ -719,10 +730,11 @@ class LiveServer:
             self._shutdown()
         if self.control is not None:
             self.control.close()
-        for f, _delta in self._recordings:
-            with contextlib.suppress(OSError):
-                f.close()
-        self._recordings = []
+        with self._recordings_lock:
+            for f, _delta in self._recordings:
+                with contextlib.suppress(OSError):
+                    f.close()
+            self._recordings = []
 
     def _shutdown(self) -> None:
         self.closed = True
