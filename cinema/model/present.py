@@ -22,6 +22,7 @@ from recorder.events import KIND_NAMES, NO_PID, NO_REF, Event
 from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
 
 if TYPE_CHECKING:
+    from cinema.model.analysis.findings import Finding
     from cinema.model.world import ProcessView
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "data_text",
     "event_line",
     "event_row",
+    "finding_row",
     "from_json",
     "full",
     "peer_arrow",
@@ -300,6 +302,23 @@ def process_row(p: ProcessView) -> dict[str, Any]:
         "handled": p.handled,
         "cpu_ns": p.cpu_ns,
         "memory": p.memory,
+    }
+
+
+def finding_row(names: Names, finding: Finding, ts: int | None) -> dict[str, Any]:
+    """A finding of ``cinema analyze`` as its JSON row (``docs/schema/finding-row.json``);
+    ``ts`` is the timestamp of its first event (``None`` without one)."""
+    return {
+        "detector": finding.detector,
+        "severity": finding.severity.label,
+        "title": finding.title,
+        "explanation": finding.explanation,
+        "pids": [int(p) for p in finding.pids],
+        "processes": [names.process_name(int(p)) for p in finding.pids],
+        "seq": None if finding.seq < 0 else finding.seq,
+        "t": None if ts is None else (ts - names.t_first) / 1e9,
+        "events": [int(s) for s in finding.events],
+        "figures": to_json(finding.figures),
     }
 
 
