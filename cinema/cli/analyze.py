@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from cinema.cli._model_args import session_argument
+
+if TYPE_CHECKING:
+    from cinema.model.analysis import Finding
+    from cinema.model.session import Session
 
 __all__ = ["command"]
 
@@ -77,7 +82,7 @@ def command(session: str, as_json: bool, fail_on: str | None, min_severity: str)
             sys.exit(1)
 
 
-def _print_text(session: object, findings: list, counts: dict[str, int]) -> None:
+def _print_text(session: Session, findings: list[Finding], counts: dict[str, int]) -> None:
     import textwrap
 
     from cinema.model import present
@@ -94,7 +99,7 @@ def _print_text(session: object, findings: list, counts: dict[str, int]) -> None
         for line in textwrap.wrap(f.explanation, 92):
             click.echo(f"        {line}")
         if f.events:
-            where = present.seconds_text(session, session.time_of(f.seq))  # type: ignore[attr-defined]
+            where = present.seconds_text(session, session.time_of(f.seq))
             shown = " ".join(f"#{e}" for e in f.events)
             click.echo(f"        events: {shown}  (first at {where})")
         click.echo()

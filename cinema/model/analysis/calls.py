@@ -147,7 +147,7 @@ def _timed_out(cx: Context, timeouts: np.ndarray) -> list[Finding]:
         d = cx.data_of([first]).get(first)
         after = d.get("after_ms") if isinstance(d, dict) else None
         sends = []
-        for t in ts[: 9]:
+        for t in ts[:9]:
             row = _send_of(cx, int(cx.refs[t]))
             if row >= 0:
                 sends.append(int(fl.send_seq[row]))

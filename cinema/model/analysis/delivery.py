@@ -33,9 +33,7 @@ def detect_undelivered(cx: Context) -> list[Finding]:
     if len(dropped):
         seqs = fl.recv_seq[dropped]
         data = cx.data_of(seqs.tolist()) if len(seqs) <= _MAX_DECODED_DROPS else {}
-        reasons = np.array(
-            [_reason(data.get(int(s))) for s in seqs.tolist()], dtype=object
-        )
+        reasons = np.array([_reason(data.get(int(s))) for s in seqs.tolist()], dtype=object)
         for r in sorted(set(reasons.tolist())):
             out.append(_dropped(cx, r, dropped[reasons == r]))
     names = cx.session.process_name

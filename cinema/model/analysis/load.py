@@ -43,7 +43,7 @@ def detect_hot(cx: Context) -> list[Finding]:
     per_pid = np.bincount(pids)
     uniq = np.flatnonzero(per_pid)
     counts = per_pid[uniq]
-    total = int(len(recv))
+    total = len(recv)
     out: list[Finding] = []
     if len(uniq) >= HOT_MIN_PROCESSES:
         median = float(np.median(counts))
@@ -165,9 +165,12 @@ def detect_slow_handlers(cx: Context) -> list[Finding]:
                 pids=(p,),
                 events=proof(seqs),
                 figures={
-                    "median_ns": med, "worst_ns": worst, "slow": len(slow), "handled": b - a,
+                    "median_ns": med,
+                    "worst_ns": worst,
+                    "slow": len(slow),
+                    "handled": b - a,
                     "limit_ns": int(limit[g]),
-                },  # fmt: skip
+                },
             )
         )
     return out

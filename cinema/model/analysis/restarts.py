@@ -89,10 +89,12 @@ def _lives(cx: Context, rs: list[int], data: dict[int, Any]) -> tuple[list[int],
     for s in rs:
         d = data.get(s)
         old = d.get("old_pid") if isinstance(d, dict) else None
-        born = cx.spawn_seq.get(old, -1) if isinstance(old, int) else -1
+        if not isinstance(old, int):
+            continue
+        born = cx.spawn_seq.get(old, -1)
         if born >= 0:
             lives.append(cx.t(s) - cx.t(born))
-            handled.append(cx.received_by(int(old)))
+            handled.append(cx.received_by(old))
     return lives, handled
 
 
@@ -137,9 +139,11 @@ def _crash_loop(
         pids=(sup, *(o for o in olds if isinstance(o, int))),
         events=proof([*crashes, *rs]),
         figures={
-            "child_id": child, "restarts": len(rs), "median_lifetime_ns": int(med),
+            "child_id": child,
+            "restarts": len(rs),
+            "median_lifetime_ns": int(med),
             "median_handled": per_life,
-        },  # fmt: skip
+        },
     )
 
 
