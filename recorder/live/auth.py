@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recorder.live import sockfile
+
 __all__ = [
     "ENV_RUNTIME_DIR",
     "ConnectionInfo",
@@ -196,8 +198,8 @@ def list_sessions(clean: bool = True) -> list[ConnectionInfo]:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 if info.transport == "unix" and info.path:
-                    with contextlib.suppress(OSError):
-                        os.unlink(info.path)
+                    # only a socket nobody listens on: the path comes from a file
+                    sockfile.remove_stale_socket(info.path)
             continue
         found.append(info)
     found.sort(key=lambda i: i.started_ns, reverse=True)
@@ -222,6 +224,10 @@ def find_session(
     return None
 
 
+#: A token file holds one token; a connection file a few hundred bytes.
+_MAX_TOKEN_FILE = 64 << 10
+
+
 def read_token_file(path: str | os.PathLike[str]) -> str:
     """The token in ``path``: a connection file (JSON with ``token``) or a text file holding
     only the token.
@@ -230,7 +236,15 @@ def read_token_file(path: str | os.PathLike[str]) -> str:
         OSError: the file cannot be read.
         ValueError: it holds no token.
     """
-    text = Path(path).read_text(encoding="utf-8", errors="replace").strip()
+    # O_NONBLOCK: a FIFO must not wait for a writer before its type is checked
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a regular file (a token file or a connection file)")
+        raw = f.read(_MAX_TOKEN_FILE + 1)
+    if len(raw) > _MAX_TOKEN_FILE:
+        raise ValueError(f"{path}: too big for a token or connection file")
+    text = raw.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
         try:
             data = json.loads(text)

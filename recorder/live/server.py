@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recorder.live import auth
+from recorder.live import auth, sockfile
 from recorder.live.feed import ClientFeed
 from recorder.live.protocol import (
     CONTROL,
@@ -224,6 +224,7 @@ class LiveServer:
         self._recordings_lock = threading.Lock()
         self._recording_wanted: list[tuple[str, Any]] = []  # (path, reply) awaiting a keyframe
         self._decompress = _decompressor()
+        self._socket_ident: tuple[int, int] | None = None  # our socket file's (dev, ino)
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -244,15 +245,7 @@ class LiveServer:
         a = self.address
         if a.transport == "unix":
             path = a.path or str(auth.runtime_dir() / f"live-{os.getpid()}-{id(self):x}.sock")
-            with contextlib.suppress(FileNotFoundError):
-                if os.path.exists(path) and not _socket_alive(path):
-                    os.unlink(path)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            old = os.umask(0o177)
-            try:
-                sock.bind(path)
-            finally:
-                os.umask(old)
+            sock, self._socket_ident = sockfile.bind_unix(path)
             self.address = Address("unix", path=path)
         else:
             family = socket.AF_INET6 if ":" in a.host else socket.AF_INET
@@ -748,8 +741,7 @@ class LiveServer:
             with contextlib.suppress(OSError):
                 s.close()
         if self.address.transport == "unix":
-            with contextlib.suppress(OSError):
-                os.unlink(self.address.path)
+            sockfile.remove_own_socket(self.address.path, self._socket_ident)
         if self.connection_file is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.connection_file)
@@ -768,18 +760,6 @@ def _log_to_stderr() -> None:
         handler.setLevel(logging.WARNING)
         handler._cinema_live = True  # type: ignore[attr-defined]
         log.addHandler(handler)
-
-
-def _socket_alive(path: str) -> bool:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.settimeout(0.2)
-        s.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def _decompressor() -> Any:

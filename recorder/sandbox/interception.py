@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from recorder.sandbox.registry import Registry
     from recorder.sandbox.scheduler import Scheduler
 
-__all__ = ["Action", "Interceptor", "Rule", "apply_fields"]
+__all__ = ["MAX_DELAY_MS", "Action", "Interceptor", "Rule", "apply_fields"]
 
 Action = Literal["delay", "drop", "transform"]
 _INTERCEPT = int(EventKind.INTERCEPT)
@@ -40,6 +40,10 @@ _DELAY = int(EventKind.DELAY)
 _DROP = int(EventKind.DROP)
 _SEND = int(EventKind.SEND)
 _NOT_APPLICABLE: Any = object()
+
+
+#: The longest a rule may hold a message back (a timer beyond that is a mistake: use drop).
+MAX_DELAY_MS = 86_400_000
 
 
 @dataclass(slots=True)
@@ -158,10 +162,12 @@ class Interceptor:
         """
         if action not in ("delay", "drop", "transform"):
             raise ValueError(f"action must be 'delay', 'drop' or 'transform', not {action!r}")
-        if not 0.0 <= probability <= 1.0:
+        if not 0.0 <= probability <= 1.0:  # also refuses NaN
             raise ValueError(f"probability must be within 0..1, not {probability!r}")
-        if action == "delay" and delay_ms <= 0:
-            raise ValueError(f"a delay rule needs delay_ms > 0, not {delay_ms!r}")
+        if action == "delay" and not 0 < delay_ms <= MAX_DELAY_MS:  # NaN and inf too
+            raise ValueError(
+                f"a delay rule needs 0 < delay_ms <= {MAX_DELAY_MS:,} (a day), not {delay_ms!r}"
+            )
         if action == "transform" and (set is None) == (transform is None):
             raise ValueError("a transform rule needs exactly one of set={...} or transform=fn")
         self._next_id += 1

@@ -203,8 +203,8 @@ class FrameIndex:
 def index_file(
     buf: Any, hdr_end: int, size: int, limits: ReadLimits, decompress: Callable[..., bytes] | None
 ) -> tuple[FrameIndex, dict[str, Any] | None, str | None]:
-    """Index a whole session file held in ``buf`` (an mmap): from its footer when it has a
-    usable one, else by scanning frame headers.
+    """Index a whole session file held in ``buf`` (sliced like bytes: a ``FileBytes``): from
+    its footer when it has a usable one, else by scanning frame headers.
 
     Returns:
         ``(index, footer or None, recovery note or None)``; the note says why the footer was

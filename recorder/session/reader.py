@@ -10,8 +10,6 @@ at a time, through a small cache.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import mmap
 import os
 import stat
 import threading
@@ -32,6 +30,7 @@ from recorder.session.columns import (
     Skeleton,
     decode_event_frame,
 )
+from recorder.session.filebytes import FileBytes
 from recorder.session.format import (
     DEFAULT_READ_LIMITS,
     FILE_HEADER,
@@ -80,7 +79,7 @@ class SessionReader:
         self.recovered = False
         self.recovery_note: str | None = None
         self.footer: dict[str, Any] | None = None
-        self._mm: mmap.mmap | None = None
+        self._mm: FileBytes | None = None  # pread, never a map: a shrinking file (filebytes.py)
         self._file_size = 0
         self._ix = FrameIndex()
         self._mem: dict[int, bytes] = {}  # bodies of frames that came from a stream
@@ -122,9 +121,10 @@ class SessionReader:
             self._file_size = size = st.st_size
             if size == 0:
                 raise SessionFormatError("empty file (no session header)", 0)
-            self._mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        self._mm = FileBytes(fd, size)
         mm = self._mm
         major, minor, meta_len = parse_file_header(mm[: FILE_HEADER.size], self.limits)
         hdr_end = FILE_HEADER.size + meta_len
@@ -201,7 +201,7 @@ class SessionReader:
         if body is not None:
             return body
         assert self._mm is not None
-        return memoryview(self._mm)[h.offset + _HSIZE : h.end]
+        return memoryview(self._mm[h.offset + _HSIZE : h.end])
 
     def _err(self, exc: SessionFormatError) -> SessionFormatError:
         return exc.with_path(self.path) if self.path else exc
@@ -591,9 +591,7 @@ class SessionReader:
         self._cache.clear()
         self._big_values.clear()
         if self._mm is not None:
-            # BufferError: a caller still holds a view; the OS frees the mapping at exit.
-            with contextlib.suppress(BufferError):
-                self._mm.close()
+            self._mm.close()
             self._mm = None
 
     def __enter__(self) -> SessionReader:

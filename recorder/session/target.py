@@ -6,7 +6,7 @@ same directory) and renamed over ``X`` when its first events are on disk, or at 
 
 - a program that never records, or fails before its first events are written, leaves an
   existing ``X`` as it was;
-- a reader that has the old ``X`` open (memory-mapped) keeps reading the old bytes: the rename
+- a reader that has the old ``X`` open keeps reading the old bytes: the rename
   gives the new recording a new inode instead of truncating the old one under the reader;
 - a recording killed after its first events is already ``X`` (readable up to its last
   complete frame); one killed before that leaves only the small hidden temporary file.

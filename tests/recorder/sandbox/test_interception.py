@@ -115,3 +115,16 @@ def test_rules_validate_and_remove(rt: Runtime) -> None:
         rt.interceptor.add("drop", probability=2)
     rule = rt.interceptor.add("drop")
     assert rt.interceptor.remove(rule.id) and not rt.interceptor.active
+
+
+@pytest.mark.parametrize("delay_ms", [float("inf"), float("nan"), 1e30, -1.0])
+def test_a_delay_no_timer_can_hold_is_refused_before_it_reaches_a_sender(
+    rt: Runtime, delay_ms: float
+) -> None:
+    # a live client's rule with such a delay used to crash the next process that sent
+    # (OverflowError / ValueError turning it into a timer), a crash the program never had
+    with pytest.raises(ValueError, match="delay_ms"):
+        rt.interceptor.add("delay", delay_ms=delay_ms)
+    with pytest.raises(ValueError, match="probability"):
+        rt.interceptor.add("drop", probability=float("nan"))
+    assert not rt.interceptor.active

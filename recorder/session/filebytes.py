@@ -1,0 +1,69 @@
+"""A session file's bytes, read with ``pread``: a file that shrinks under its reader gives a
+clean error, never a ``SIGBUS``.
+
+A memory map of a file that another program truncates (``cp other.cinema open.cinema``, a
+re-record by an older tool, ``truncate``) kills the process with ``SIGBUS`` on the next read of
+a page past the new end, and Python cannot catch that. Reading with ``os.pread`` instead gets a
+short read, which :class:`FileBytes` turns into a :class:`SessionFormatError` that says what
+happened. Frames are read whole, as the map's slices were (slicing a map copies too), so the
+price is one system call per frame read.
+"""
+
+from __future__ import annotations
+
+import os
+
+from recorder.session.format import SessionFormatError
+
+__all__ = ["FileBytes"]
+
+
+class FileBytes:
+    """The first ``size`` bytes of the open file ``fd``, sliced like ``bytes``.
+
+    Only ``buf[a:b]`` slices (step 1) are supported; each one reads the file now.
+
+    Args:
+        fd: an open file descriptor; :meth:`close` closes it.
+        size: the file's size when it was opened (what the index was built from).
+    """
+
+    __slots__ = ("_fd", "size")
+
+    def __init__(self, fd: int, size: int) -> None:
+        self._fd: int | None = fd
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> bytes:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("FileBytes supports only contiguous slices")
+        start, stop, _ = key.indices(self.size)
+        want = stop - start
+        if want <= 0:
+            return b""
+        if self._fd is None:
+            raise ValueError("read from a closed session file")
+        data = os.pread(self._fd, want, start)
+        if len(data) == want:
+            return data
+        while 0 < len(data) < want:  # a short read that is not the end: go on
+            more = os.pread(self._fd, want - len(data), start + len(data))
+            if not more:
+                break
+            data += more
+        if len(data) != want:
+            now = os.fstat(self._fd).st_size
+            raise SessionFormatError(
+                f"the file shrank while it was open (from {self.size:,} to {now:,} bytes: "
+                "another program truncated or rewrote it); reopen it",
+                start,
+            )
+        return data
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
