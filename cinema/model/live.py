@@ -41,7 +41,13 @@ from cinema.model.session import Session
 from recorder.live import LiveClient, LiveError
 from recorder.live.restream import lost_frame, renumber
 from recorder.live.savefile import StreamFile
-from recorder.session.format import FRAME_HEADER, TRAILER, TRAILER_MAGIC, FrameType
+from recorder.session.format import (
+    FRAME_HEADER,
+    TRAILER,
+    TRAILER_MAGIC,
+    FrameType,
+    SessionFormatError,
+)
 from recorder.session.stream import StreamDecoder
 
 __all__ = ["LiveSource", "condition_tree", "tree_of"]
@@ -210,7 +216,14 @@ class LiveSource:
         returns the number of new events."""
         with self._lock:
             pieces, self._inbox = self._inbox, []
-        return self.session.feed(b"".join(pieces)) if pieces else 0
+        if not pieces:
+            return 0
+        try:
+            return self.session.feed(b"".join(pieces))
+        except SessionFormatError as exc:  # what was received before stays readable
+            if self.client is not None:
+                self.client.fail(f"the live stream cannot be read: {exc}")
+            return 0
 
     def _stitch(self, data: bytes) -> list[bytes]:
         """This connection's bytes as a continuation of the local session."""

@@ -221,7 +221,11 @@ class LiveClient:
                     break
                 for mtype, body in self._reader.feed(data):
                     if mtype == DATA:
-                        self.on_data(body)
+                        try:
+                            self.on_data(body)
+                        except Exception as exc:  # its consumer cannot read the stream
+                            self.fail(f"the live stream cannot be read: {exc}")
+                            return
                     else:
                         self._dispatch(decode_control(body))
                         if self.closed_reason is not None:
@@ -247,6 +251,11 @@ class LiveClient:
             import logging
 
             logging.getLogger("recorder.live").exception("live notice handler failed")
+
+    def fail(self, reason: str) -> None:
+        """Close the connection because what arrived cannot be used (a stream that is not a
+        valid session); ``on_close(reason)`` and any waiting request learn why."""
+        self._closed(reason)
 
     def _closed(self, reason: str) -> None:
         if self.closed_reason is not None:

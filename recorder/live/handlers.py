@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder.live.conditions import ConditionError, compile_tree
 from recorder.live.feed import ClientFeed
+from recorder.live.savefile import check_target
 from recorder.live.scope import EventContext, LiveScope
 from recorder.live.subscription import parse_subscription
 from recorder.payload import Pid, freeze
@@ -414,8 +415,12 @@ def _snapshot_list(server: LiveServer, client: Any, msg: dict[str, Any], reply: 
 
 def _record_start(server: LiveServer, client: Any, msg: dict[str, Any], reply: Reply) -> None:
     path = msg.get("path")
-    if not isinstance(path, str) or not path:
+    if not isinstance(path, str) or not path or "\0" in path:
         raise ValueError("path must name the file to write (on the program's machine)")
+    try:
+        check_target(path)
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def begun(error: str | None) -> None:
         if error is None:
@@ -424,6 +429,11 @@ def _record_start(server: LiveServer, client: Any, msg: dict[str, Any], reply: R
             reply(False, error=error)
 
     server.start_recording(path, begun)
+    rt, ctl = server.runtime, server.control
+    if rt is not None and ctl is not None:
+        # the file starts at a keyframe: take one now, on the runtime's thread (a job also runs
+        # while the program is paused or idle, when no housekeeping would take one)
+        ctl.submit(rt.recording.keyframe)
 
 
 def _record_stop(server: LiveServer, client: Any, msg: dict[str, Any], reply: Reply) -> None:

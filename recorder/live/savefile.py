@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import os
+import stat
 import struct
 import tempfile
 from array import array
@@ -32,7 +34,7 @@ from recorder.session.format import (
 )
 from recorder.session.frames import Compressor, encode_map_frame
 
-__all__ = ["StreamFile"]
+__all__ = ["StreamFile", "check_target"]
 
 _FIRST_SEQ = struct.Struct("<q")
 
@@ -42,6 +44,26 @@ def _pid(v: Any) -> int:
         return v
     n = getattr(v, "n", None)
     return n if isinstance(n, int) else NO_PEER
+
+
+def check_target(path: str) -> None:
+    """Refuse a target the rename at close would destroy or fail on: a directory, a device, a
+    FIFO (``/dev/null`` would become a regular file), or a missing folder.
+
+    Raises:
+        OSError: the target cannot be a session file (the message says why).
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "its folder does not exist", path) from None
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory (name the file to write)", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise FileExistsError(errno.EEXIST, "exists and is not a regular file", path)
 
 
 class StreamFile:
@@ -55,6 +77,7 @@ class StreamFile:
 
     def __init__(self, path: str | os.PathLike[str], header: bytes, decompress: Any) -> None:
         self.path = os.fspath(path)
+        check_target(self.path)
         folder = os.path.dirname(os.path.abspath(self.path))
         fd, self._tmp = tempfile.mkstemp(prefix=".cinema-", suffix=".part", dir=folder)
         self._file: IO[bytes] | None = os.fdopen(fd, "wb")

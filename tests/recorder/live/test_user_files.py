@@ -96,3 +96,34 @@ def test_token_files_that_are_not_small_regular_files_are_refused_at_once(tmp_pa
     good = tmp_path / "token"
     good.write_text("abc\n")
     assert auth.read_token_file(good) == "abc"
+
+
+def test_recording_starts_at_once_while_paused_and_refuses_bad_targets(
+    program, tmp_path: Path
+) -> None:
+    from recorder.live import LiveClient, LiveError
+    from recorder.session.reader import SessionReader
+
+    p = program("--scenario", "bank", "--paused", "--linger")
+    client = LiveClient(p.address, timeout=10)
+    client.connect()
+    try:
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        for target, reason in ((tmp_path, "is a directory"), (tmp_path / "no" / "x.cinema",
+                               "folder does not exist"), (fifo, "not a regular file")):  # fmt: skip
+            with pytest.raises(LiveError, match=reason):
+                client.request("record_start", path=str(target), timeout=5)
+        assert fifo.exists()  # a rename at close would have replaced it
+        path = tmp_path / "from-now.cinema"
+        started = time.monotonic()
+        # a paused program takes no housekeeping keyframe: the request takes one itself
+        assert client.request("record_start", path=str(path), timeout=5)["path"] == str(path)
+        assert time.monotonic() - started < 5
+        client.request("step", events=50)
+        time.sleep(0.5)
+        assert client.request("record_stop")["files"] == [str(path)]
+    finally:
+        client.close()
+    with SessionReader(path) as r:
+        assert r.keyframe_seqs and r.keyframe_seqs[0] == 0 and not r.recovered
