@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 __all__ = [
     "Benchmark",
     "Figure",
+    "Timings",
     "benchmark",
     "best_of",
     "discover",
@@ -163,6 +164,34 @@ def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+class Timings:
+    """Wall and CPU seconds of repeated calls, side by side.
+
+    On a shared machine wall time also counts the time other programs had the processors; the
+    process's CPU time (every thread, :func:`time.process_time`) is what the work itself cost,
+    and what the wall time would be on an idle machine for single-threaded work.
+    """
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.wall)
+
+    def time(self, fn: Callable[..., object], *args: object) -> object:
+        """Call ``fn(*args)``, record its wall and CPU time, return its result."""
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn(*args)
+        self.wall.append(time.perf_counter() - t0)
+        self.cpu.append(time.process_time() - c0)
+        return out
+
+    def ms(self, p: float, *, cpu: bool = False) -> float:
+        """The ``p``-th percentile in milliseconds (wall time, or CPU time)."""
+        return percentile(self.cpu if cpu else self.wall, p) * 1e3
 
 
 def percentile(values: Iterable[float], p: float) -> float:

@@ -43,8 +43,8 @@ from recorder.sandbox.process import From
 
 __all__ = ["SANDBOX_GENERATOR_VERSION", "ensure_sandbox_session", "record_sandbox_session"]
 
-SANDBOX_GENERATOR_VERSION = 2  # 2: full dead entries, CHILD_SPEC init, PROCESS_FLAG
-_EVENTS_PER_REQUEST = 5.1  # call SEND, RECEIVE, STATE, reply SEND, RECEIVE (+ samples, crashes)
+SANDBOX_GENERATOR_VERSION = 3  # 2: full dead entries, CHILD_SPEC init, PROCESS_FLAG; 3: ~10M events
+_EVENTS_PER_REQUEST = 4.92  # call SEND, RECEIVE, STATE, reply SEND, RECEIVE (+ samples, crashes)
 _BOOM_EVERY = 1200
 
 
