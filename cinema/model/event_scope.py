@@ -1,11 +1,11 @@
 """Per-event name bindings for expressions, backed by a session's columns.
 
 :class:`EventTable` holds what evaluating conditions over a session needs: the skeleton columns
-(``ts, kind, pid, peer``), the ``ref`` column (loaded on first use), process names, the index
-from a message id to its SEND event (for ``msg``) and from a state event to the same process's
-previous state event (for ``prev_state`` and ``changed()``). :class:`EventScope` binds the names
-of :data:`cinema.model.expr.NAMES` for one event, decoding its payload only when a payload name
-is read.
+(``ts, kind, pid, peer``), the ``ref`` column (loaded on first use), process names, and the
+session's index (:class:`~cinema.model.index.SessionIndex`), which finds a message's SEND (for
+``msg``) and the same process's previous state event (for ``prev_state`` and ``changed()``).
+:class:`EventScope` binds the names of :data:`cinema.model.expr.NAMES` for one event, decoding
+its payload only when a payload name is read.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from cinema.model.expr_eval import FAILURES, Fn, Scope, equal, message_type
+from cinema.model.index import SessionIndex
 from recorder.events import KIND_NAMES, NO_PEER, Event, EventKind
-from recorder.session.reader import SessionReader
+from recorder.session.format import FrameType
+from recorder.session.reader import Columns, SessionReader, Skeleton
 
 __all__ = ["MSG_KINDS", "NAME_KINDS", "EventScope", "EventTable", "reader_of"]
 
@@ -61,44 +63,95 @@ class EventTable:
 
     def __init__(self, reader: SessionReader) -> None:
         self.reader = reader
-        self.n = 0
-        empty = np.empty(0, dtype=np.int64)
-        self.ts: np.ndarray = empty
-        self.kind: np.ndarray = empty.astype(np.uint8)
-        self.pid: np.ndarray = empty.astype(np.uint32)
-        self.peer: np.ndarray = empty.astype(np.uint32)
-        self.t0 = 0
+        self._sk: Skeleton | None = None
         self._ref: np.ndarray | None = None
-        self._sends: tuple[int, np.ndarray, np.ndarray] | None = None  # (n, sorted refs, seqs)
-        self._states: tuple[int, dict[int, np.ndarray]] | None = None  # (n, pid -> seqs)
-        self.refresh()
+        self.index = SessionIndex.of(reader)
 
     @classmethod
     def of(cls, source: Any) -> EventTable:
-        """The shared table of a Session or SessionReader, refreshed to its current length."""
+        """The shared table of a Session or SessionReader."""
         reader = reader_of(source)
         table = _TABLES.get(reader)
         if table is None:
             table = _TABLES[reader] = cls(reader)
-        else:
-            table.refresh()
         return table
 
+    @property
+    def n(self) -> int:
+        """Events in the session now (a live session grows)."""
+        return self.reader.event_count
+
     def refresh(self) -> int:
-        """Pick up events appended since the last call (live sessions); return the count."""
-        if self.reader.event_count != self.n or self.n == 0:
-            sk = self.reader.skeleton()
-            self.ts, self.kind, self.pid, self.peer = sk.ts, sk.kind, sk.pid, sk.peer
-            self.n = len(self.kind)
-            self.t0 = int(self.ts[0]) if self.n else 0
+        """The number of events now; columns read later include the events appended since."""
+        return self.reader.event_count
+
+    @property
+    def t0(self) -> int:
+        """The timestamp of the first event (0 for an empty session)."""
+        return self.reader.t_first if self.reader.event_count else 0
+
+    def _columns(self) -> Skeleton:
+        # Loaded on first use, not when the table is made: the first screen of a big session
+        # needs a handful of events, not the columns of all of them.
+        n = self.reader.event_count
+        sk = self._sk
+        if sk is None or len(sk.kind) != n:
+            sk = self._sk = self.reader.skeleton()
             self._ref = None
-        return self.n
+        return sk
+
+    @property
+    def ts(self) -> np.ndarray:
+        """Timestamps of every event (the whole column, loaded on first use)."""
+        return self._columns().ts
+
+    @property
+    def kind(self) -> np.ndarray:
+        return self._columns().kind
+
+    @property
+    def pid(self) -> np.ndarray:
+        return self._columns().pid
+
+    @property
+    def peer(self) -> np.ndarray:
+        return self._columns().peer
+
+    def columns(self, start: int, stop: int) -> Columns:
+        """The fixed fields of events ``start <= seq < stop`` (from the loaded columns, or
+        from just the frames that hold them)."""
+        return self.reader.columns(start, stop)
+
+    def time_of(self, seq: int) -> int:
+        """The timestamp of event ``seq``, without loading the whole column."""
+        return int(self.reader.columns(seq, seq + 1).ts[0])
+
+    def seq_at_or_before(self, t_ns: float) -> int:
+        """The last event at or before ``t_ns`` (``-1`` before the first), reading the frame
+        index and at most two frames."""
+        n = self.reader.event_count
+        if n == 0:
+            return -1
+        if self._sk is not None and len(self._sk.kind) == n:
+            return int(np.searchsorted(self._sk.ts, t_ns, side="right")) - 1
+        ft = self.reader.frame_table()
+        ev = ft["type"] == FrameType.EVENTS
+        firsts, counts, t0s = ft["first_seq"][ev], ft["count"][ev], ft["t_first"][ev]
+        k = int(np.searchsorted(t0s, t_ns, side="right")) - 1
+        if k < 0:
+            return -1
+        # timestamps may repeat across a frame boundary: this frame and the next
+        lo = int(firsts[k])
+        hi = int(firsts[k + 1] + counts[k + 1]) if k + 1 < len(firsts) else n
+        ts = self.reader.columns(lo, hi).ts
+        return lo + int(np.searchsorted(ts, t_ns, side="right")) - 1
 
     @property
     def ref(self) -> np.ndarray:
         """The ``ref`` column (loaded on first use)."""
-        if self._ref is None or len(self._ref) < self.n:
-            self._ref = self.reader.refs()[: self.n]
+        n = self.n
+        if self._ref is None or len(self._ref) != n:
+            self._ref = self.reader.refs()[:n]
         return self._ref
 
     # ------------------------------------------------------------------ names of processes
@@ -118,38 +171,11 @@ class EventTable:
 
     def send_of(self, ref: int) -> int | None:
         """The seq of the SEND event of message ``ref`` (None when it is not recorded)."""
-        if ref == 0:
-            return None
-        if self._sends is None or self._sends[0] != self.n:
-            seqs = np.flatnonzero(self.kind == _K.SEND)
-            refs = self.ref[seqs]
-            order = np.argsort(refs, kind="stable")
-            self._sends = (self.n, refs[order], seqs[order])
-        _, refs, seqs = self._sends
-        i = int(np.searchsorted(refs, ref))
-        if i < len(refs) and int(refs[i]) == ref:
-            return int(seqs[i])
-        return None
+        return self.index.send_of(ref)
 
     def prev_state_of(self, seq: int, pid: int) -> int | None:
         """The latest STATE event of ``pid`` strictly before ``seq``."""
-        if self._states is None or self._states[0] != self.n:
-            seqs = np.flatnonzero(self.kind == _K.STATE)
-            pids = self.pid[seqs]
-            order = np.argsort(pids, kind="stable")  # stable: seqs stay ascending per pid
-            pids, seqs = pids[order], seqs[order]
-            cuts = np.flatnonzero(np.diff(pids)) + 1
-            groups = {
-                int(g[0]): s
-                for g, s in zip(np.split(pids, cuts), np.split(seqs, cuts), strict=True)
-                if len(g)
-            }
-            self._states = (self.n, groups)
-        group = self._states[1].get(pid)
-        if group is None:
-            return None
-        i = int(np.searchsorted(group, seq)) - 1
-        return int(group[i]) if i >= 0 else None
+        return self.index.prev_state(seq, pid)
 
     def scope(self, seq: int) -> EventScope:
         return EventScope(self, seq)

@@ -1,10 +1,10 @@
 """Message flow: every SEND paired with what became of it, the communication graph, and the
 path a chain of messages took.
 
-Pairing is vectorised over the ``ref`` column (a message's id) and the skeleton; no payload is
-decoded. A message's outcome is the first RECEIVE or DROP of its id; failing both, a TIMEOUT
-naming it; failing that, it is *queued* (still in its receiver's mailbox when the session ends)
-or *lost* (its receiver ended without taking it).
+The pairing is the session's index (:class:`cinema.model.index.Messages`): a message's outcome
+is the first RECEIVE or DROP of its id after its SEND; failing both, a TIMEOUT naming it;
+failing that, it is *queued* (still in its receiver's mailbox when the session ends) or *lost*
+(its receiver ended without taking it). No payload is decoded.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from cinema.model import _columns
 from cinema.model.errors import ModelError
+from cinema.model.index import DROPPED, LOST, OUTCOMES, QUEUED, RECEIVED, TIMED_OUT
 from cinema.model.session import Session
 from recorder.events import EventKind
 from recorder.session.reader import Skeleton
@@ -35,9 +36,6 @@ __all__ = [
     "message_flow",
 ]
 
-RECEIVED, DROPPED, TIMED_OUT, QUEUED, LOST = 0, 1, 2, 3, 4
-#: Outcome names by code.
-OUTCOMES = ("received", "dropped", "timed_out", "queued", "lost")
 _K = EventKind
 
 
@@ -91,47 +89,14 @@ class MessageFlow:
 
 
 def message_flow(session: Session) -> MessageFlow:
-    """Pair every SEND of the session with its outcome."""
-    sk = session.skeleton
-    refs = session.refs
-    kind = sk.kind
-    send_seq = np.flatnonzero(kind == _K.SEND)
-    msg_id = refs[send_seq]
-    sender = sk.pid[send_seq].astype(np.int64)
-    receiver = sk.peer[send_seq].astype(np.int64)
-    n = len(send_seq)
-    recv_seq = np.full(n, -1, dtype=np.int64)
-    outcome = np.full(n, QUEUED, dtype=np.int8)
-
-    def first_by_ref(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        seqs = np.flatnonzero(mask & (refs != 0))
-        r = refs[seqs]
-        uniq, first = np.unique(r, return_index=True)  # seqs ascend: first = earliest
-        return uniq, seqs[first]
-
-    # Later rules must not overwrite earlier ones: TIMEOUT first, then DROP/RECEIVE over it.
-    for kinds, code in (((_K.TIMEOUT,), TIMED_OUT), ((_K.RECEIVE, _K.DROP), -1)):
-        mask = np.isin(kind, kinds)
-        uniq, seqs = first_by_ref(mask)
-        if not len(uniq):
-            continue
-        pos = np.clip(np.searchsorted(uniq, msg_id), 0, len(uniq) - 1)
-        hit = (uniq[pos] == msg_id) & (seqs[pos] > send_seq)
-        recv_seq[hit] = seqs[pos[hit]]
-        if code >= 0:
-            outcome[hit] = code
-        else:
-            outcome[hit] = np.where(kind[seqs[pos[hit]]] == _K.RECEIVE, RECEIVED, DROPPED)
-    # Unanswered messages to a process that ended were lost; the rest are still queued.
-    pending = recv_seq < 0
-    ended = np.flatnonzero((kind == _K.EXIT) | (kind == _K.CRASH))
-    if len(ended):
-        dead = np.unique(sk.pid[ended].astype(np.int64))
-        outcome[pending & np.isin(receiver, dead)] = LOST
-    latency = np.where(recv_seq >= 0, sk.ts[np.maximum(recv_seq, 0)] - sk.ts[send_seq], -1)
+    """Every SEND of the session with its outcome (from the session's index)."""
+    m = session.index.messages()
+    recv_seq = m.recv_seq
+    ts = session.skeleton.ts
+    latency = np.where(recv_seq >= 0, ts[np.maximum(recv_seq, 0)] - ts[m.send_seq], -1)
     return MessageFlow(
-        session, send_seq.astype(np.int64), recv_seq, outcome, latency.astype(np.int64),
-        sender, receiver, msg_id.astype(np.int64),
+        session, m.send_seq, recv_seq, m.outcome, latency.astype(np.int64), m.sender,
+        m.receiver, m.msg_id,
     )  # fmt: skip
 
 
@@ -228,10 +193,9 @@ def message_chain(
     sk = session.skeleton
     kind = int(sk.kind[seq])
     if kind == _K.RECEIVE:
-        hits = np.flatnonzero(flow.recv_seq == seq)
-        if not len(hits):
+        row = session.index.messages().row_of_outcome(seq)
+        if row < 0:
             raise ModelError(f"event #{seq} receives a message whose SEND is not in the session")
-        row = int(hits[0])
     elif kind == _K.SEND:
         row = flow.row_of_send(seq)
     else:

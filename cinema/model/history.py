@@ -1,7 +1,7 @@
 """State history of a process and structural diffs between states.
 
-:func:`state_history` finds the STATE events of one process with the skeleton columns and
-decodes only those. :func:`diff` compares two decoded values path by path.
+:func:`state_history` finds the STATE events of one process in the session's index and decodes
+only those. :func:`diff` compares two decoded values path by path.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import numpy as np
 
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
-from recorder.events import EventKind
 from recorder.payload import Record
 
 __all__ = ["Change", "StateChange", "diff", "last_change", "state_changes", "state_history"]
@@ -42,8 +41,7 @@ def state_seqs(session: Session, pid: int) -> np.ndarray:
     """Sequence numbers of the STATE events of ``pid`` (no payload decoded)."""
     if pid not in session.processes:
         raise ModelError(f"no process {pid} in this session")
-    sk = session.skeleton
-    return np.flatnonzero((sk.kind == EventKind.STATE) & (sk.pid == pid)).astype(np.int64)
+    return session.index.states_of(pid)
 
 
 def state_history(session: Session, pid: int) -> list[StateChange]:
@@ -62,15 +60,13 @@ def state_changes(session: Session, pid: int) -> Iterator[StateChange]:
 
 def last_change(session: Session, pid: int, seq: int) -> tuple[list[Change], int | None]:
     """What ``pid``'s last state change at or before ``seq`` changed, and its event number
-    (``([], None)`` when the state never changed by then). Decodes two events: a per-process
-    index of STATE events (built once per session length) finds them."""
-    from cinema.model.event_scope import EventTable
-
-    table = EventTable.of(session)
-    last = table.prev_state_of(seq + 1, pid)
+    (``([], None)`` when the state never changed by then). Decodes two events: the session's
+    index of STATE events by process finds them."""
+    index = session.index
+    last = index.prev_state(seq + 1, pid)
     if last is None:
         return [], None
-    before = table.prev_state_of(last, pid)
+    before = index.prev_state(last, pid)
 
     def state_of(s: int) -> Any:
         d = session.event(s).data

@@ -104,7 +104,7 @@ class PlaybackController:
     @property
     def time(self) -> int:
         """Timestamp (ns, the session's clock) of the current event (0 for an empty session)."""
-        return int(self._table.ts[self._pos]) if self.event_count else 0
+        return self._table.time_of(self._pos) if self.event_count else 0
 
     @property
     def elapsed(self) -> float:
@@ -218,7 +218,7 @@ class PlaybackController:
             target = self._pos + direction * steps
         else:
             self._play_ns += direction * wall_dt * self._speed * 1e9
-            target = int(np.searchsorted(self._table.ts, self._play_ns, side="right")) - 1
+            target = self._table.seq_at_or_before(self._play_ns)
         at_end = target >= n - 1 if direction > 0 else target <= 0
         target = min(max(target, 0), n - 1)
         play_ns, event_acc = self._play_ns, self._event_acc
@@ -243,8 +243,7 @@ class PlaybackController:
         """Go to the last event at or before ``t_ns`` (the session's clock, ns), clamped."""
         if not self.event_count:
             return self._pos
-        seq = int(np.searchsorted(self._table.ts, t_ns, side="right")) - 1
-        return self.seek_event(seq)
+        return self.seek_event(self._table.seq_at_or_before(t_ns))
 
     def seek_elapsed(self, seconds: float) -> int:
         """Go to the last event at most ``seconds`` after the first event."""
@@ -283,8 +282,11 @@ class PlaybackController:
         return found
 
     def _find(self, direction: int, pids: np.ndarray | None, code: int | None) -> int | None:
-        """The nearest matching event in ``direction``, scanning windows that grow 4× (cheap
+        """The nearest matching event in ``direction``: among the events of ``pids`` (the
+        session's index of events by process), else scanning windows that grow 4× (cheap
         near, bounded far)."""
+        if pids is not None:
+            return self._find_of(direction, pids, code)
         n, width = self.event_count, 4096
         lo = hi = self._pos
         while (direction > 0 and hi < n - 1) or (direction < 0 and lo > 0):
@@ -294,16 +296,30 @@ class PlaybackController:
             else:
                 a, b = max(lo - width, 0), lo
                 lo = a
-            mask = np.ones(b - a, dtype=bool)
-            if code is not None:
-                mask &= self._table.kind[a:b] == code
-            if pids is not None:
-                mask &= np.isin(self._table.pid[a:b], pids)
-            idx = np.flatnonzero(mask)
+            idx = np.flatnonzero(self._table.columns(a, b).kind == code)
             if len(idx):
                 return a + int(idx[0] if direction > 0 else idx[-1])
             width *= 4
         return None
+
+    def _find_of(self, direction: int, pids: np.ndarray, code: int | None) -> int | None:
+        index = self._table.index
+        n = self.event_count
+        best: int | None = None
+        for pid in pids.tolist():
+            seqs = index.actor_events(pid)
+            seqs = seqs[seqs < n]
+            if code is not None and len(seqs):
+                seqs = seqs[self._table.kind[seqs] == code]
+            if direction > 0:
+                i = int(np.searchsorted(seqs, self._pos, side="right"))
+                if i < len(seqs) and (best is None or seqs[i] < best):
+                    best = int(seqs[i])
+            else:
+                i = int(np.searchsorted(seqs, self._pos, side="left")) - 1
+                if i >= 0 and (best is None or seqs[i] > best):
+                    best = int(seqs[i])
+        return best
 
     def _pids(self, process: str | int | None) -> np.ndarray | None:
         if process is None:
@@ -388,13 +404,14 @@ class PlaybackController:
         entries.sort(reverse=target < pos)  # in the order they were met
         room = max(self.max_log - len(self.log), 0)
         for seq, bp_id in entries[:room]:
-            self.log.append(LogEntry(seq, bp_id, int(self._table.ts[seq]), self._describe(seq)))
+            self.log.append(LogEntry(seq, bp_id, self._table.time_of(seq), self._describe(seq)))
         self.log_dropped += max(len(entries) - room, 0)
 
     def _describe(self, seq: int) -> str:
-        pid = int(self._table.pid[seq])
+        cols = self._table.columns(seq, seq + 1)
+        pid = int(cols.pid[0])
         name = self._table.process_name(pid) or f"<0.{pid}.0>"
-        kind = KIND_NAMES.get(int(self._table.kind[seq]), "?")
+        kind = KIND_NAMES.get(int(cols.kind[0]), "?")
         return f"#{seq} {kind} {name}"
 
     # ------------------------------------------------------------------ bookmarks
@@ -475,7 +492,7 @@ class PlaybackController:
 
     def _resync(self) -> None:
         """Put the play head on the current event (after a seek, a step or a stop)."""
-        self._play_ns = float(self._table.ts[self._pos]) if self.event_count else 0.0
+        self._play_ns = float(self._table.time_of(self._pos)) if self.event_count else 0.0
         self._event_acc = 0.0
 
     def _set_state(self, state: PlaybackState) -> None:

@@ -33,6 +33,7 @@ from cinema.model._proc import KfLazy, KfMessage
 from cinema.model._replay import Replayer
 from cinema.model._sends import SendFinder
 from cinema.model.errors import ModelError
+from cinema.model.index import SessionIndex
 from cinema.model.world import World
 from recorder.events import NO_PID, Event
 from recorder.session.format import FrameType
@@ -146,6 +147,12 @@ class Session:
     def refs(self) -> np.ndarray:
         """The ``ref`` column of all events."""
         return self.reader.refs()
+
+    @property
+    def index(self) -> SessionIndex:
+        """The session's one index (messages, sends by ref, states and events by process),
+        built part by part on first use and grown with a live session."""
+        return SessionIndex.of(self.reader)
 
     @property
     def processes(self) -> Mapping[int, ProcessInfo]:

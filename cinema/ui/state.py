@@ -25,20 +25,9 @@ from cinema.model.world import World
 from cinema.ui.hits import HitsComputer
 from cinema.views.damage import Damage, Problem
 from cinema.views.viewport import LaneLayout, Viewport
-from recorder.events import EventKind
 from recorder.session.format import SessionFormatError
 
-__all__ = ["ViewState", "message_pairs"]
-
-
-def message_pairs(session: Session) -> tuple[np.ndarray, np.ndarray]:
-    """``(send_seq, recv_seq)`` of delivered messages (from the model's flow pairing)."""
-    from cinema.model.flow import message_flow
-
-    mf = message_flow(session)
-    send, recv = np.asarray(mf.send_seq), np.asarray(mf.recv_seq)
-    ok = recv >= 0
-    return send[ok], recv[ok]
+__all__ = ["ViewState"]
 
 
 class ViewState(QObject):
@@ -537,25 +526,8 @@ class ViewState(QObject):
 
 
 def build_viewport(session: Session) -> Viewport:
-    """Lanes and the (lane, time) index of a session; message pairs for the arrows."""
+    """Lanes and the (lane, time) index of a session; message pairs (the session's index)
+    for the arrows."""
     sk = session.skeleton
     layout = LaneLayout(session.processes)
-    try:
-        messages = message_pairs(session)
-    except (ImportError, AttributeError):  # the flow module is optional for the timeline
-        messages = _pairs_from_refs(session)
-    return Viewport(sk.ts, sk.kind, sk.pid, layout, messages)
-
-
-def _pairs_from_refs(session: Session) -> tuple[np.ndarray, np.ndarray]:
-    sk = session.skeleton
-    refs = session.refs
-    send = np.flatnonzero(sk.kind == EventKind.SEND)
-    recv = np.flatnonzero(sk.kind == EventKind.RECEIVE)
-    if not len(send) or not len(recv):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    order = np.argsort(refs[send], kind="stable")
-    sref = refs[send][order]
-    pos = np.searchsorted(sref, refs[recv])
-    ok = (pos < len(sref)) & (sref[np.minimum(pos, len(sref) - 1)] == refs[recv])
-    return send[order][pos[ok]], recv[ok]
+    return Viewport(sk.ts, sk.kind, sk.pid, layout, session.index.messages().paired())

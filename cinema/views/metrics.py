@@ -5,9 +5,10 @@ a SEND to ``pid`` queues one message, a RECEIVE or DROP by / to it takes one out
 CRASH empties the mailbox. Memory comes from the process's PROFILE samples (decoded, but
 there are few of them), as a step function.
 
-:class:`MetricsCache` is what a view uses: a :class:`PidIndex` (every process's events as a
-slice, built once with two radix sorts) makes one process's series cost O(its events), and the
-series of a process are computed once per session length, however often the playhead moves.
+:class:`MetricsCache` is what a view uses: the session's index of events by process
+(:meth:`cinema.model.index.SessionIndex.actor_events`, built once) makes one process's series
+cost O(its events), and the series of a process are computed once per session length, however
+often the playhead moves.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from recorder.session.columns import Skeleton
 
 __all__ = [
     "MetricsCache",
-    "PidIndex",
     "ProcessSeries",
     "Series",
     "mailbox_series",
@@ -37,6 +37,11 @@ IntArray = npt.NDArray[np.int64]
 
 class _EventSource(Protocol):
     def event(self, seq: int) -> Any: ...
+
+
+class _ProcessEvents(Protocol):
+    def actor_events(self, pid: int) -> IntArray: ...
+    def peer_events(self, pid: int) -> IntArray: ...
 
 
 class Series(NamedTuple):
@@ -111,46 +116,6 @@ def _rate(sk: Skeleton, actor: IntArray, t0: int, t1: int, bins: int = 200) -> S
     return Series(edges[:-1].astype(np.int64), counts.astype(np.float64) / width_s)
 
 
-class _Grouped:
-    """Row numbers of a column grouped by value: ``rows(v)`` is a slice, in row order."""
-
-    def __init__(self, column: npt.NDArray[np.uint32]) -> None:
-        # values that fit 16 bits (NO_PID / NO_PEER folded into 0xFFFF) sort by radix, ~10x
-        # faster than a comparison sort on 10M rows
-        real = column[column != 0xFFFFFFFF]
-        if not len(real) or int(real.max()) < 0xFFFF:
-            key: npt.NDArray[Any] = np.minimum(column, 0xFFFF).astype(np.uint16)
-        else:
-            key = column
-        self.order: IntArray = np.argsort(key, kind="stable").astype(np.int64)
-        self.sorted = key[self.order]
-        self.wide = key.dtype != np.uint16
-
-    def rows(self, value: int) -> IntArray:
-        if not self.wide and value >= 0xFFFF:
-            return np.zeros(0, np.int64)
-        lo = int(np.searchsorted(self.sorted, value, side="left"))
-        hi = int(np.searchsorted(self.sorted, value, side="right"))
-        return self.order[lo:hi]
-
-
-class PidIndex:
-    """Each process's events, as the actor and as the peer (built once: two radix sorts)."""
-
-    def __init__(self, sk: Skeleton) -> None:
-        self.n = len(sk.kind)
-        self._actor = _Grouped(sk.pid)
-        self._peer = _Grouped(sk.peer)
-
-    def actor(self, pid: int) -> IntArray:
-        """Event numbers where ``pid`` acts, ascending."""
-        return self._actor.rows(pid)
-
-    def peer(self, pid: int) -> IntArray:
-        """Event numbers where ``pid`` is the peer, ascending."""
-        return self._peer.rows(pid)
-
-
 class ProcessSeries(NamedTuple):
     """The three metrics of one process."""
 
@@ -165,29 +130,23 @@ class MetricsCache:
     Args:
         sk: the event skeleton.
         source: decodes events (PROFILE samples) -- a Session.
+        index: each process's events (the session's index, ``Session.index``).
         t0, t1: the time span of the message-rate bins (ns).
         bins: message-rate bins.
         size: processes kept.
 
-    The :class:`PidIndex` is built on the first :meth:`series` call. A grown live session needs
-    a new cache (the skeleton is a different length).
+    A grown live session needs a new cache (the skeleton is a different length).
     """
 
     def __init__(
-        self, sk: Skeleton, source: _EventSource, t0: int, t1: int, *, bins: int = 200,
-        size: int = 64,
+        self, sk: Skeleton, source: _EventSource, index: _ProcessEvents, t0: int, t1: int, *,
+        bins: int = 200, size: int = 64,
     ) -> None:  # fmt: skip
         self.sk, self.source, self.t0, self.t1, self.bins = sk, source, t0, t1, bins
+        self.index = index
         self.size = max(int(size), 1)
-        self._index: PidIndex | None = None
         self._series: OrderedDict[int, ProcessSeries] = OrderedDict()
         self.computed = 0  # how many processes' series were computed (for tests)
-
-    @property
-    def index(self) -> PidIndex:
-        if self._index is None:
-            self._index = PidIndex(self.sk)
-        return self._index
 
     def series(self, pid: int) -> ProcessSeries:
         """Mailbox, memory and message rate of ``pid`` (computed once, then cached)."""
@@ -195,7 +154,9 @@ class MetricsCache:
         if hit is not None:
             self._series.move_to_end(pid)
             return hit
-        actor, peer = self.index.actor(pid), self.index.peer(pid)
+        n = len(self.sk.kind)
+        actor, peer = self.index.actor_events(pid), self.index.peer_events(pid)
+        actor, peer = actor[actor < n], peer[peer < n]  # the index may have grown past sk
         out = ProcessSeries(
             _mailbox(self.sk, pid, actor, peer),
             _memory(self.sk, self.source, actor),

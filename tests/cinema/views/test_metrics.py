@@ -20,7 +20,7 @@ def bank(tmp_path: Path) -> Session:
 
 def test_the_cache_matches_the_full_scan_for_every_process(bank: Session) -> None:
     sk = bank.skeleton
-    cache = metrics.MetricsCache(sk, bank, bank.t_first, bank.t_last, bins=50)
+    cache = metrics.MetricsCache(sk, bank, bank.index, bank.t_first, bank.t_last, bins=50)
     for pid in bank.processes:
         got = cache.series(pid)
         for a, b in (
@@ -33,7 +33,7 @@ def test_the_cache_matches_the_full_scan_for_every_process(bank: Session) -> Non
 
 
 def test_series_are_computed_once_per_process(bank: Session) -> None:
-    cache = metrics.MetricsCache(bank.skeleton, bank, bank.t_first, bank.t_last, size=2)
+    cache = metrics.MetricsCache(bank.skeleton, bank, bank.index, bank.t_first, bank.t_last, size=2)
     pids = sorted(bank.processes)[:3]
     first = cache.series(pids[0])
     assert cache.series(pids[0]) is first and cache.computed == 1
@@ -42,12 +42,3 @@ def test_series_are_computed_once_per_process(bank: Session) -> None:
     assert cache.computed == 3
     cache.series(pids[0])
     assert cache.computed == 4
-
-
-def test_pid_index_slices_are_each_process_events(bank: Session) -> None:
-    sk = bank.skeleton
-    index = metrics.PidIndex(sk)
-    for pid in list(bank.processes)[:10]:
-        assert np.array_equal(index.actor(pid), np.flatnonzero(sk.pid == pid))
-        assert np.array_equal(index.peer(pid), np.flatnonzero(sk.peer == pid))
-    assert len(index.actor(0xFFFFFFFF)) == 0
