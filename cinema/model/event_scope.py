@@ -20,7 +20,7 @@ from cinema.model.expr_eval import FAILURES, Fn, Scope, equal, message_type
 from cinema.model.index import SessionIndex
 from recorder.events import KIND_NAMES, NO_PEER, Event, EventKind
 from recorder.session.format import FrameType
-from recorder.session.reader import Columns, SessionReader, Skeleton
+from recorder.session.reader import SessionReader, Skeleton
 
 __all__ = ["MSG_KINDS", "NAME_KINDS", "EventScope", "EventTable", "reader_of"]
 
@@ -117,14 +117,14 @@ class EventTable:
     def peer(self) -> np.ndarray:
         return self._columns().peer
 
-    def columns(self, start: int, stop: int) -> Columns:
-        """The fixed fields of events ``start <= seq < stop`` (from the loaded columns, or
-        from just the frames that hold them)."""
-        return self.reader.columns(start, stop)
+    def columns(self, start: int, stop: int) -> Skeleton:
+        """``ts, kind, pid, peer`` of events ``start <= seq < stop`` (from the loaded columns,
+        or from just the skeletons of the frames that hold them)."""
+        return self.index.activity.window(start, stop)
 
     def time_of(self, seq: int) -> int:
         """The timestamp of event ``seq``, without loading the whole column."""
-        return int(self.reader.columns(seq, seq + 1).ts[0])
+        return int(self.columns(seq, seq + 1).ts[0])
 
     def seq_at_or_before(self, t_ns: float) -> int:
         """The last event at or before ``t_ns`` (``-1`` before the first), reading the frame
@@ -143,7 +143,7 @@ class EventTable:
         # timestamps may repeat across a frame boundary: this frame and the next
         lo = int(firsts[k])
         hi = int(firsts[k + 1] + counts[k + 1]) if k + 1 < len(firsts) else n
-        ts = self.reader.columns(lo, hi).ts
+        ts = self.columns(lo, hi).ts
         return lo + int(np.searchsorted(ts, t_ns, side="right")) - 1
 
     @property

@@ -160,12 +160,34 @@ class EventFilter:
         lo, hi = self._time_range(session, *self._seq_range(session, 0, None))
         if hi <= lo:
             return
-        for fs in session.reader.scan(lo, hi, where=lambda fs: np.flatnonzero(self._mask(fs))):
-            assert fs.rows is not None
-            for j in fs.rows.tolist():
-                if pat is not None and not pat.search(data_text(fs.data(j))):
-                    continue
-                yield fs.event(j)
+        for a, b in self._kind_runs(session, lo, hi):
+            for fs in session.reader.scan(a, b, where=lambda fs: np.flatnonzero(self._mask(fs))):
+                assert fs.rows is not None
+                for j in fs.rows.tolist():
+                    if pat is not None and not pat.search(data_text(fs.data(j))):
+                        continue
+                    yield fs.event(j)
+
+    def _kind_runs(self, session: Session, lo: int, hi: int) -> list[tuple[int, int]]:
+        """``lo .. hi - 1`` cut down to runs of frames that may hold one of :attr:`kinds`
+        (the file's frame summaries tell which cannot: those are never decompressed)."""
+        if self.kinds is None:
+            return [(lo, hi)]
+        activity = session.index.activity
+        spans = activity.spans()
+        frames = activity.frames_with(list(self.kinds), stored_only=True)
+        if len(frames) == spans.frames:
+            return [(lo, hi)]
+        runs: list[tuple[int, int]] = []
+        if not len(frames):
+            return runs
+        cuts = np.flatnonzero(np.diff(frames) != 1) + 1
+        for run in np.split(frames, cuts):
+            a = max(lo, int(spans.first[run[0]]))
+            b = min(hi, int(spans.first[run[-1]] + spans.count[run[-1]]))
+            if b > a:
+                runs.append((a, b))
+        return runs
 
     def _time_range(self, session: Session, lo: int, hi: int) -> tuple[int, int]:
         """Narrow ``lo .. hi - 1`` to the frames whose time span meets the time bounds (read

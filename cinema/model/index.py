@@ -1,4 +1,4 @@
-"""The one index of a session: messages, sends by ref, states and events by process.
+"""The one index of a session: messages, sends by ref, states and events by process, activity.
 
 Flow analysis, conditions, state history, playback, metrics, the timeline and the graph all
 ask the same questions of a session: which SEND does this RECEIVE consume, what became of this
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cinema.model.activity import Activity
 from recorder.events import EventKind
 from recorder.session.reader import SessionReader
 
@@ -279,6 +280,8 @@ class SessionIndex:
         self._actor = _ByValue()
         self._peer = _ByValue()
         self._ended: tuple[int, IntArray] | None = None
+        #: Per-frame kinds and process activity, and cached windows of event columns.
+        self.activity = Activity(reader)
 
     @classmethod
     def of(cls, source: Any) -> SessionIndex:

@@ -16,12 +16,10 @@ or scrubbing around a spot, replays a few hundred events at most.
 from __future__ import annotations
 
 import bisect
-import gc
 import logging
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -45,8 +43,10 @@ __all__ = ["Session", "Subscriber"]
 log = logging.getLogger("cinema.model")
 log.addHandler(logging.NullHandler())
 
-#: How far before its target a long replay leaves a checkpoint world in the cache.
+#: How far before its target a long replay leaves checkpoint worlds in the cache, and how far
+#: apart (stepping back then replays at most _NEAR events).
 _CHECKPOINT = 512
+_NEAR = 64
 #: Spacing of the checkpoints a replay leaves in a keyframe interval seeked into before.
 _GRID = 2048
 
@@ -67,7 +67,6 @@ class Session:
         self._worlds: OrderedDict[int, World] = OrderedDict()
         self._world_cache = max(2, world_cache)
         self._kf_worlds: OrderedDict[int, World] = OrderedDict()
-        self._fresh_keyframe = False  # a keyframe was decoded since the last gc freeze
         self._visited: set[int] = set()  # keyframe intervals (by first seq - 1) seeked into
         self._subscribers: list[Subscriber] = []
         self._sends = SendFinder(reader)  # the SENDs of messages keyframes list
@@ -115,12 +114,10 @@ class Session:
             self._subscribers.remove(callback)
 
     def close(self) -> None:
-        """Close the file. Cycles among objects a seek froze (see ``_gc_paused``) become
-        collectable again."""
+        """Close the file."""
         self.reader.close()
         self._worlds.clear()
         self._kf_worlds.clear()
-        gc.unfreeze()
 
     def __enter__(self) -> Session:
         return self
@@ -247,11 +244,7 @@ class Session:
         if w is not None:
             self._worlds.move_to_end(seq)
             return w
-        with _gc_paused() as pause:
-            base = self._base_for(seq)
-            w = self._replay(base, seq)
-            pause.freeze = self._fresh_keyframe
-            self._fresh_keyframe = False
+        w = self._replay(self._base_for(seq), seq)
         self._remember(w)
         return w
 
@@ -297,7 +290,6 @@ class Session:
             w = world_from_keyframe(
                 kf_seq, got[1], self._resolve, self.process_name, t, self._sends.mailbox
             )
-            self._fresh_keyframe = True
             self._kf_worlds[kf_seq] = w
             if len(self._kf_worlds) > 4:
                 self._kf_worlds.popitem(last=False)
@@ -306,8 +298,9 @@ class Session:
         return cached
 
     def _replay(self, base: World, seq: int) -> World:
-        # A long replay leaves one checkpoint _CHECKPOINT events before its target, so
-        # stepping back from here replays at most that many events, not the whole interval.
+        # A long replay leaves checkpoints every _NEAR events over the last _CHECKPOINT events
+        # before its target, so stepping back from here replays at most _NEAR events, not the
+        # whole interval.
         # The second seek into a keyframe interval also leaves a checkpoint every _GRID events
         # of its way (costing a few ms once): scrubbing back and forth there, or seeking
         # nearby, then replays at most _GRID events instead of up to a whole interval.
@@ -318,12 +311,15 @@ class Session:
             stops.extend(range(origin + ((base.seq - origin) // _GRID + 1) * _GRID, seq, _GRID))
         else:
             self._visited.add(origin)
-        if seq - _CHECKPOINT > (stops[-1] if stops else base.seq) + _CHECKPOINT:
-            stops.append(seq - _CHECKPOINT)
+        last = stops[-1] if stops else base.seq
+        if seq - last > _NEAR:
+            near = range(max(seq - _CHECKPOINT, last + 1 + _NEAR), seq, _NEAR)
+            stops.extend(x for x in near if x > last)
         stops.append(seq)
         for end in stops:
             rp = Replayer(w, self.data)
-            cols = _columns.window(self.reader, w.seq + 1, end + 1)
+            # the skeleton and refs of the frames replayed (their payloads stay compressed)
+            cols = self.index.activity.columns(w.seq + 1, end + 1)
             rp.apply_columns(cols.start, cols.ts, cols.kind, cols.pid, cols.peer, cols.ref)
             w = rp.world()
             if end < seq:
@@ -352,37 +348,6 @@ def _mailbox_ids(row: Mapping[str, Any]) -> list[int]:
     if not isinstance(rows, (list, tuple)):
         return []
     return [r[0] for r in rows if isinstance(r, (list, tuple)) and r and type(r[0]) is int]
-
-
-class _GcPause:
-    freeze = False
-
-
-@contextmanager
-def _gc_paused() -> Iterator[_GcPause]:
-    """Hold off the cyclic garbage collector while building a world.
-
-    A seek allocates tens of thousands of acyclic objects next to big cached keyframes; left
-    alone, the collector's full passes over that heap made one seek in ten 5-20x slower.
-    Reference counting still frees everything; the collector resumes afterwards.
-
-    A decoded keyframe is ~20,000 long-lived containers (rows, links, mailbox ids): once the
-    collector resumes, its young- and middle-generation passes would scan them all again
-    (2 ms, then 16 ms, then a 40 ms full pass: the p99 of a seek). Setting ``freeze`` moves
-    everything alive into the permanent generation instead (:func:`gc.freeze`): those objects
-    are still freed by reference counting when the caches drop them; only cycles among them
-    would wait for :func:`gc.unfreeze` (:meth:`Session.close` calls it).
-    """
-    pause = _GcPause()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield pause
-    finally:
-        if pause.freeze:
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def _fmt_rel(ns: int) -> str:

@@ -1,8 +1,9 @@
 """Starting the desktop app: open a session (with progress and cancel), windows, recent files.
 
 :func:`run_viewer` is the entry point of ``cinema open``, bare ``cinema`` and ``cinema demo``.
-A session is loaded in a worker thread (index, event columns, lane index, message pairs) while
-a progress dialog with a Cancel button runs; a file that cannot be read shows one clear message
+A session is opened in a worker thread (its index, process table and per-frame activity: what
+the first screen needs; the events are read as panels show them) while a progress dialog with
+a Cancel button runs; a file that cannot be read shows one clear message
 box, never a traceback. Tests replace :data:`error_box` to see the message.
 """
 
@@ -65,14 +66,16 @@ OPEN_ERRORS = (SessionFormatError, ModelError, UserError, OSError, ValueError)
 
 
 def load_parts(path: str, progress: Callable[[str], None] = lambda _s: None) -> tuple[Session, Any]:
-    """Open ``path`` and build the lane index and message pairs: Qt-free, runs in a worker."""
+    """Open ``path`` and lay out its lanes: Qt-free, runs in a worker. Only the index, the
+    process table and (for the first screen) the per-frame activity are read: the events
+    themselves are read as the panels show them."""
     progress("reading the index")
     session = Session.open(path)
-    progress(f"loading {session.event_count:,} events")
-    _ = session.skeleton
     _ = session.processes
-    progress("indexing lanes and messages")
-    return session, build_viewport(session)
+    progress(f"summarising {session.event_count:,} events")
+    viewport = build_viewport(session)
+    session.index.activity.lanes()  # what the first screen of the timeline is drawn from
+    return session, viewport
 
 
 def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:

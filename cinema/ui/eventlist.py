@@ -114,18 +114,17 @@ class EventTableModel(QAbstractTableModel):
 
     def cell(self, seq: int, column: str, role: int) -> Any:
         """What column ``column`` (one of :data:`COLUMNS`) shows for event ``seq``."""
-        sk = self.state.skeleton
+        ts, kind, pid, peer = self.state.columns_at(seq)
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "#":
                 return f"{seq:,}"
             if column == "time":
-                return format_offset(int(sk.ts[seq]) - self.state.session.t_first)
+                return format_offset(ts - self.state.session.t_first)
             if column == "kind":
-                return KIND_NAMES.get(int(sk.kind[seq]), str(sk.kind[seq]))
+                return KIND_NAMES.get(kind, str(kind))
             if column == "process":
-                return self.state.process_label(int(sk.pid[seq]))
+                return self.state.process_label(pid)
             if column == "peer":
-                peer = int(sk.peer[seq])
                 return self.state.process_label(peer) if peer != NO_PEER else ""
             return self._detail(seq)
         if role == Qt.ItemDataRole.ForegroundRole and column == "details":
@@ -135,7 +134,7 @@ class EventTableModel(QAbstractTableModel):
                 else None
             )
         if role == Qt.ItemDataRole.ForegroundRole and column == "kind":
-            cat = KIND_CATEGORY.get(int(sk.kind[seq]))
+            cat = KIND_CATEGORY.get(kind)
             return QColor(CATEGORIES[cat][0]) if cat else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("#", "time"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -59,10 +59,8 @@ _ALARM = "#e0302b"
 
 def graph_model(state: ViewState, previous: GraphModel | None = None) -> GraphModel:
     """The graph model of ``state``'s session (keeping ``previous``'s open/closed subtrees)."""
-    sk = state.skeleton
     session = state.session
     names = {pid: p.name for pid, p in session.processes.items()}
-    vp = state.viewport
     labels: dict[int, str] = {}
 
     def message_label(send_seq: int) -> str:
@@ -76,8 +74,8 @@ def graph_model(state: ViewState, previous: GraphModel | None = None) -> GraphMo
         return labels[send_seq]
 
     model = GraphModel(
-        sk.ts, sk.kind, sk.pid, sk.peer, vp.send_seq, vp.recv_seq, names,
-        slot_of=slot_keys(session.processes), message_label=message_label,
+        state.viewport.source, names, slot_of=slot_keys(session.processes),
+        message_label=message_label,
     )  # fmt: skip
     if previous is not None:
         model.sup_view.collapsed = previous.sup_view.collapsed

@@ -137,7 +137,9 @@ class MetricsWidget(QWidget):
     def _new_cache(self) -> metrics.MetricsCache:
         st = self.state
         t0, t1 = (st.session.t_first, st.session.t_last) if st.event_count else (0, 1)
-        return metrics.MetricsCache(st.skeleton, st.session, st.session.index, t0, t1, bins=200)
+        return metrics.MetricsCache(
+            lambda: st.skeleton, st.session, st.session.index, t0, t1, bins=200
+        )
 
     def legend_text(self) -> str:
         """The legend as plain text: one ``name <pid>`` per plotted process."""

@@ -10,6 +10,7 @@ computation here is a call into :mod:`cinema.model`.
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,17 @@ from PySide6.QtCore import QElapsedTimer, QObject, QThread, QTimer, Signal
 from cinema.model import present
 from cinema.model.breakpoints import BreakpointSet, Hit
 from cinema.model.errors import ModelError
+from cinema.model.event_scope import EventTable
 from cinema.model.playback import MAX_EVENTS_PER_SECOND, LogEntry, PlaybackController
 from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
 from cinema.model.world import World
 from cinema.ui.hits import HitsComputer
 from cinema.views.damage import Damage, Problem
+from cinema.views.timeline_source import SessionTimeline
 from cinema.views.viewport import LaneLayout, Viewport
 from recorder.session.format import SessionFormatError
+from recorder.session.reader import Skeleton
 
 __all__ = ["ViewState"]
 
@@ -85,7 +89,6 @@ class ViewState(QObject):
     ):
         super().__init__(parent)
         self.session = session
-        self.skeleton = session.skeleton
         self.pid = -1
         self.event_seq = -1
         self.live = session.reader.path is None
@@ -95,6 +98,7 @@ class ViewState(QObject):
         self.autosave = True
         self._world: World | None = None
         self._world_seq = -2
+        self._blocks: OrderedDict[int, tuple[list[int], ...]] = OrderedDict()
         if viewport is None:
             viewport = build_viewport(session)
         self.viewport = viewport
@@ -179,11 +183,33 @@ class ViewState(QObject):
             self._world_seq = self.seq
         return self._world
 
+    @property
+    def skeleton(self) -> Skeleton:
+        """The columns of every event (loaded on first use: a first screen reads only the
+        events it shows, through :meth:`columns_at`)."""
+        return self.session.skeleton
+
+    def columns_at(self, seq: int) -> tuple[int, int, int, int]:
+        """``(ts, kind, pid, peer)`` of event ``seq`` (from a small cache of event windows)."""
+        block = seq >> 10
+        cols = self._blocks.get(block)
+        if cols is None:
+            w = self.session.index.activity.window(block << 10, (block + 1) << 10)
+            cols = (w.ts.tolist(), w.kind.tolist(), w.pid.tolist(), w.peer.tolist())
+            self._blocks[block] = cols
+            if len(self._blocks) > 64:
+                self._blocks.popitem(last=False)
+        j = seq - (block << 10)
+        if j >= len(cols[0]):  # a live session grew past a cached block
+            del self._blocks[block]
+            return self.columns_at(seq)
+        return cols[0][j], cols[1][j], cols[2][j], cols[3][j]
+
     def time_ns(self, seq: int | None = None) -> int:
         s = self.seq if seq is None else seq
         if s < 0 or not self.event_count:
             return int(self.session.t_first) if self.event_count else 0
-        return int(self.skeleton.ts[min(s, self.event_count - 1)])
+        return self.columns_at(min(s, self.event_count - 1))[0]
 
     def rel_ns(self, seq: int | None = None) -> int:
         """Nanoseconds from the first event to ``seq`` (default: the playhead)."""
@@ -194,7 +220,7 @@ class ViewState(QObject):
 
     def seq_at_time(self, t_ns: float) -> int:
         """The last event at or before ``t_ns`` (-1 before the first)."""
-        return int(np.searchsorted(self.skeleton.ts, int(t_ns), side="right")) - 1
+        return EventTable.of(self.session).seq_at_or_before(int(t_ns))
 
     def process_label(self, pid: int) -> str:
         return present.process_label(self.session, pid)
@@ -233,7 +259,8 @@ class ViewState(QObject):
         hit = self.controller.highlight
         if hit is None or not 0 <= hit.seq < self.event_count:
             return []
-        pids = (int(self.skeleton.pid[hit.seq]), int(self.skeleton.peer[hit.seq]))
+        _ts, _kind, pid, peer = self.columns_at(hit.seq)
+        pids = (pid, peer)
         return list(dict.fromkeys(p for p in pids if p != 0xFFFFFFFF))
 
     def bookmark_seqs(self) -> list[int]:
@@ -259,7 +286,7 @@ class ViewState(QObject):
             return
         self.event_seq = seq
         self.sigEvent.emit(seq)
-        pid = int(self.skeleton.pid[seq])
+        pid = self.columns_at(seq)[2]
         if pid != 0xFFFFFFFF:
             self.select_process(pid)
         if seek:
@@ -444,7 +471,7 @@ class ViewState(QObject):
         if n == before:
             return
         self._known_events = n
-        self.skeleton = self.session.skeleton
+        self._blocks.clear()
         collapsed = set(self.layout.collapsed)
         self.viewport = build_viewport(self.session)
         self.layout = self.viewport.layout
@@ -526,8 +553,5 @@ class ViewState(QObject):
 
 
 def build_viewport(session: Session) -> Viewport:
-    """Lanes and the (lane, time) index of a session; message pairs (the session's index)
-    for the arrows."""
-    sk = session.skeleton
-    layout = LaneLayout(session.processes)
-    return Viewport(sk.ts, sk.kind, sk.pid, layout, session.index.messages().paired())
+    """The lanes of a session and the viewport that draws them (it reads nothing yet)."""
+    return Viewport(SessionTimeline(session), LaneLayout(session.processes))

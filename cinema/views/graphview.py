@@ -28,6 +28,7 @@ from cinema.model.world import STATUSES, World
 from cinema.views.layout import Point, TreeLayout, ego_layout
 from cinema.views.sequence import sequence_frame
 from cinema.views.supervision import DisplayTree, SupervisionView
+from cinema.views.timeline_source import TimelineSource
 from recorder.events import NO_PID, EventKind
 
 __all__ = ["GraphFrame", "GraphModel"]
@@ -92,8 +93,9 @@ class GraphModel:
     """Computes :class:`GraphFrame` s for a session.
 
     Args:
-        ts, kind, pid, peer: skeleton columns.
-        send_seq, recv_seq: paired messages (sorted by send), as the timeline's viewport has them.
+        source: the events (:class:`~cinema.views.timeline_source.SessionTimeline` for a
+            session): windows of columns near the playhead, and the paired messages and the
+            whole columns the message views read (on first use).
         names: pid -> process name.
         slot_of: pid -> slot key of the supervision view (see
             :func:`~cinema.views.supervision.slot_keys`).
@@ -103,25 +105,16 @@ class GraphModel:
 
     def __init__(
         self,
-        ts: npt.NDArray[np.int64],
-        kind: npt.NDArray[np.uint8],
-        pid: npt.NDArray[np.uint32],
-        peer: npt.NDArray[np.uint32],
-        send_seq: IntArray,
-        recv_seq: IntArray,
+        source: TimelineSource,
         names: Mapping[int, str],
         *,
         slot_of: Mapping[int, int] | None = None,
         message_label: Callable[[int], str] | None = None,
     ) -> None:
-        self.ts, self.kind, self.pid, self.peer = ts, kind, pid, peer
-        self.send_seq, self.recv_seq = send_seq, recv_seq
+        self.source = source
         self.names = names
         self.message_label = message_label
-        crashes = np.flatnonzero(kind == EventKind.CRASH)
-        self.sup_view = SupervisionView(
-            names, slot_of, dict(zip(pid[crashes].tolist(), crashes.tolist(), strict=True))
-        )
+        self.sup_view = SupervisionView(names, slot_of, crashes=self._crashes_between)
         self.display: DisplayTree | None = None  # the supervision view's last tree
         self.tree = TreeLayout()
         self._drawn_from: Mapping[int, Point] | None = None
@@ -130,13 +123,56 @@ class GraphModel:
         self._edges_for: Mapping[int, Point] | None = None
         self._edges: FloatArray = np.zeros((0, 4))
         self._stubs_from = -1
-        self._restart_seqs = np.flatnonzero(kind == EventKind.RESTART)
+        self._pairs: tuple[IntArray, IntArray] | None = None
+
+    # ---------------------------------------------------------------- columns (on first use)
+
+    @property
+    def ts(self) -> npt.NDArray[np.int64]:
+        return self.source.skeleton().ts
+
+    @property
+    def kind(self) -> npt.NDArray[np.uint8]:
+        return self.source.skeleton().kind
+
+    @property
+    def pid(self) -> npt.NDArray[np.uint32]:
+        return self.source.skeleton().pid
+
+    @property
+    def peer(self) -> npt.NDArray[np.uint32]:
+        return self.source.skeleton().peer
+
+    @property
+    def send_seq(self) -> IntArray:
+        """SENDs of the paired messages, ascending (paired on first use)."""
+        return self._paired()[0]
+
+    @property
+    def recv_seq(self) -> IntArray:
+        return self._paired()[1]
+
+    def _paired(self) -> tuple[IntArray, IntArray]:
+        if self._pairs is None:
+            s, r = self.source.messages()
+            order = np.argsort(s, kind="stable")
+            self._pairs = (np.asarray(s, np.int64)[order], np.asarray(r, np.int64)[order])
+        return self._pairs
+
+    def _crashes_between(self, lo: int, hi: int) -> dict[int, int]:
+        """pid -> its CRASH among events ``lo .. hi``."""
+        cols = self.source.window(lo, hi + 1)
+        at = np.flatnonzero(cols.kind == EventKind.CRASH)
+        return dict(zip(cols.pid[at].tolist(), (at + max(lo, 0)).tolist(), strict=True))
 
     # ---------------------------------------------------------------- helpers
 
     def _messages(self, seq: int, recent: int) -> tuple[IntArray, IntArray]:
         """Indices (into send/recv arrays) of messages sent in the last ``recent`` events and of
         those in flight at ``seq``."""
+        near = self.source.window(seq - recent + 1, seq + 1)
+        if not (near.kind == EventKind.SEND).any():  # nothing sent lately: no pairing needed
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         hi = int(np.searchsorted(self.send_seq, seq, side="right"))
         lo = int(np.searchsorted(self.send_seq, seq - recent, side="right"))
         idx = np.arange(lo, hi, dtype=np.int64)
@@ -180,14 +216,18 @@ class GraphModel:
 
     def _recently_restarted(self, seq: int, window: int = 2000) -> set[int]:
         """New pids of children restarted in the last ``window`` events."""
-        r = self._restart_seqs
-        sel = r[(r <= seq) & (r > seq - window)]
-        return {int(self.peer[s]) for s in sel if self.peer[s] != NO_PID}
+        cols = self.source.window(seq - window + 1, seq + 1)
+        peers = cols.peer[cols.kind == EventKind.RESTART]
+        return {int(p) for p in peers.tolist() if p != NO_PID}
 
     def _message_edges(
         self, frame: GraphFrame, pos: Mapping[int, Point], seq: int, recent: int
     ) -> None:
         idx, flying = self._messages(seq, recent)
+        if not len(idx):
+            frame.recent = np.zeros((0, 4), np.float64)
+            frame.dots = np.zeros((0, 2), np.float64)
+            return
         s_pid = self.pid[self.send_seq[idx]]
         r_pid = self.pid[self.recv_seq[idx]]
         rows = [

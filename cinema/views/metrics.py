@@ -14,6 +14,7 @@ often the playhead moves.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -128,7 +129,7 @@ class MetricsCache:
     """Series per process for one session length, computed once per process (LRU).
 
     Args:
-        sk: the event skeleton.
+        sk: the event skeleton, or a callable returning it (called on the first series).
         source: decodes events (PROFILE samples) -- a Session.
         index: each process's events (the session's index, ``Session.index``).
         t0, t1: the time span of the message-rate bins (ns).
@@ -139,14 +140,22 @@ class MetricsCache:
     """
 
     def __init__(
-        self, sk: Skeleton, source: _EventSource, index: _ProcessEvents, t0: int, t1: int, *,
-        bins: int = 200, size: int = 64,
+        self, sk: Skeleton | Callable[[], Skeleton], source: _EventSource, index: _ProcessEvents,
+        t0: int, t1: int, *, bins: int = 200, size: int = 64,
     ) -> None:  # fmt: skip
-        self.sk, self.source, self.t0, self.t1, self.bins = sk, source, t0, t1, bins
+        self._sk = sk
+        self.source, self.t0, self.t1, self.bins = source, t0, t1, bins
         self.index = index
         self.size = max(int(size), 1)
         self._series: OrderedDict[int, ProcessSeries] = OrderedDict()
         self.computed = 0  # how many processes' series were computed (for tests)
+
+    @property
+    def sk(self) -> Skeleton:
+        """The skeleton (a callable given instead is called on first use)."""
+        if not isinstance(self._sk, Skeleton):
+            self._sk = self._sk()
+        return self._sk
 
     def series(self, pid: int) -> ProcessSeries:
         """Mailbox, memory and message rate of ``pid`` (computed once, then cached)."""

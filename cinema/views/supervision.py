@@ -25,7 +25,7 @@ supervisors, never leaf by leaf.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,6 +102,8 @@ class SupervisionView:
         names: pid -> process name (for search and ordering).
         slot_of: pid -> slot key (see :func:`slot_keys`); missing pids are their own slot.
         crash_seq: pid -> event number of its CRASH.
+        crashes: ``crashes(lo, hi)`` -> pid -> its CRASH among events ``lo .. hi`` (instead of
+            ``crash_seq``: only the recent crashes are ever looked up).
         budget: at most this many nodes are opened automatically.
         recent: a crashed child stays in its slot this many events at most.
     """
@@ -112,12 +114,14 @@ class SupervisionView:
         slot_of: Mapping[int, int] | None = None,
         crash_seq: Mapping[int, int] | None = None,
         *,
+        crashes: Callable[[int, int], Mapping[int, int]] | None = None,
         budget: int = 250,
         recent: int = 2000,
     ) -> None:
         self.names = names
         self.slot_of = dict(slot_of or {})
         self.crash_seq = dict(crash_seq or {})
+        self.crashes = crashes
         self.budget = budget
         self.recent = recent
         self.collapsed: set[int] = set()  # the user's (and the first view's) choices
@@ -183,9 +187,12 @@ class SupervisionView:
         sup_rows = table.rows_of(sups)
         sup_alive = (sup_rows >= 0) & table.alive[np.maximum(sup_rows, 0)]
         out: dict[int, int] = {}
+        crash_seq = (
+            self.crashes(seq - self.recent + 1, seq) if self.crashes is not None else self.crash_seq
+        )
         for row, sup, ok in zip(rows.tolist(), sups.tolist(), sup_alive.tolist(), strict=True):
             pid = int(table.pid[row])
-            crashed_at = self.crash_seq.get(pid)
+            crashed_at = crash_seq.get(pid)
             if not ok or crashed_at is None or not seq - self.recent < crashed_at <= seq:
                 continue
             key = self.slot_of.get(pid, pid)

@@ -1,33 +1,35 @@
 """What the timeline shows for a window of time and lanes, at pixel resolution (Qt-free).
 
-The timeline draws one lane per process, grouped by the supervision tree (depth-first order, so a
-subtree is a contiguous run of lanes and can be collapsed into one row). For a visible window
-``[t0, t1)`` and a range of rows, :meth:`Viewport.frame` returns either individual event glyphs
-(when few events are visible) or a density image of ``rows x pixels`` counts, plus the message
-arrows inside the window. The cost depends on the number of *visible rows and pixels*, not on the
-size of the session: events are sorted once by (lane, time) so that each lane is a sorted run, and
-one vectorised ``searchsorted`` over composite keys counts every (row, pixel) bin at once.
-(Perfetto's UI draws tracks the same way: only the visible window, at pixel resolution.)
+The timeline draws one lane per process, grouped by the supervision tree
+(:mod:`cinema.views.lanes`). For a visible window ``[t0, t1]`` and a range of rows,
+:meth:`Viewport.frame` returns either individual event glyphs (when few events are visible) or
+a density image of ``rows x pixels`` counts, plus the message arrows inside the window. Nothing
+is computed for the whole session up front: the cost of a frame depends on what is visible
+(Perfetto's UI draws tracks the same way).
 
-Collapsed groups of more than :data:`EXACT_GROUP_LANES` lanes use a precomputed coarse
-(lane x time) prefix-sum grid, linearly interpolated inside a coarse bin: exact at coarse
-resolution, approximate below it.
+- A window of at most :data:`EXACT_EVENTS` events is read event by event (a window of the
+  session's columns, :meth:`TimelineSource.window`), and counted exactly.
+- A wider one is drawn from the per-frame activity of each process (how many events each
+  process acts in each frame of ~4,000 events, :class:`~cinema.model.activity.FrameLanes`,
+  which the writer stores in the file), each frame's count spread evenly over its time span:
+  exact at frame resolution, approximate below it -- and such a window holds over 40 frames
+  per 100 pixels anyway. When few events of it are visible, their glyphs come from the events
+  of each visible process (the session's index).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from cinema.model.present import pid_text
+from cinema.views.lanes import NO_PID, LaneLayout, LaneRow, ProcessLike, lane_order
+from cinema.views.timeline_source import ArrayTimeline, TimelineSource
 
 __all__ = [
-    "COARSE_BINS",
-    "EXACT_GROUP_LANES",
+    "ARROW_LIMIT",
+    "EXACT_EVENTS",
     "GLYPH_LIMIT",
     "Frame",
     "LaneLayout",
@@ -43,159 +45,16 @@ GLYPH_LIMIT = 20_000
 ARROW_LIMIT = 400
 #: Glyphs per pixel column past which a window is drawn as density (glyphs would overlap).
 GLYPHS_PER_PIXEL = 3.0
-#: Collapsed groups with at most this many lanes are counted exactly.
-EXACT_GROUP_LANES = 64
-#: Resolution of the coarse grid used for big collapsed groups.
-COARSE_BINS = 1024
-
-NO_PID = 0xFFFFFFFF
+#: Windows of at most this many events are counted event by event; wider ones from the
+#: per-frame activity.
+EXACT_EVENTS = 200_000
+#: A window of more events than this draws no arrows (without pairing a single message).
+ARROW_WINDOW_EVENTS = 50 * ARROW_LIMIT * 8
+#: Rows covering more lanes than this find their glyphs in the window's events, not per lane.
+LANE_GLYPH_LANES = 64
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-
-class ProcessLike(Protocol):
-    """What the lane layout needs of a process (``recorder.session.reader.ProcessInfo``)."""
-
-    @property
-    def pid(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def behaviour(self) -> str: ...
-    @property
-    def parent(self) -> int: ...
-    @property
-    def supervisor(self) -> int: ...
-
-
-def _tree_parent(p: ProcessLike, known: Mapping[int, ProcessLike]) -> int | None:
-    for candidate in (p.supervisor, p.parent):
-        if (
-            candidate is not None
-            and candidate != NO_PID
-            and candidate in known
-            and candidate != p.pid
-        ):
-            return int(candidate)
-    return None
-
-
-def lane_order(processes: Mapping[int, ProcessLike]) -> tuple[list[int], list[int], dict[int, int]]:
-    """Depth-first order of the supervision tree (supervisor, else parent; roots by pid).
-
-    Returns ``(pids in order, depth of each, subtree end rank of each pid)``: the subtree of the
-    process at rank ``r`` is the ranks ``r .. end[pid] - 1``.
-    """
-    children: dict[int | None, list[int]] = {}
-    for pid in sorted(processes):
-        children.setdefault(_tree_parent(processes[pid], processes), []).append(pid)
-    order: list[int] = []
-    depth: list[int] = []
-    end: dict[int, int] = {}
-    seen: set[int] = set()
-    # iterative DFS: a 10,000-process tree must not hit the recursion limit
-    stack: list[tuple[int, int, bool]] = [
-        (pid, 0, False) for pid in reversed(children.get(None, []))
-    ]
-    while stack:
-        pid, d, done = stack.pop()
-        if done:
-            end[pid] = len(order)
-            continue
-        if pid in seen:  # a cycle in corrupt data: show the process once
-            continue
-        seen.add(pid)
-        order.append(pid)
-        depth.append(d)
-        stack.append((pid, d, True))
-        stack.extend((c, d + 1, False) for c in reversed(children.get(pid, [])))
-    for pid in sorted(set(processes) - seen):  # unreachable (cycles): append flat
-        order.append(pid)
-        depth.append(0)
-        end[pid] = len(order)
-    return order, depth, end
-
-
-@dataclass(frozen=True, slots=True)
-class LaneRow:
-    """One row of the timeline: a process lane, or a collapsed subtree drawn as one row."""
-
-    pid: int
-    label: str
-    depth: int
-    lo: int  # first lane rank covered
-    hi: int  # one past the last lane rank covered
-    has_children: bool
-    collapsed: bool
-
-
-class LaneLayout:
-    """Lanes (one per process, depth-first by supervision tree) and the rows shown for them.
-
-    Args:
-        processes: pid -> process info (anything with pid, name, behaviour, parent, supervisor).
-        collapsed: pids of processes whose subtree is shown as one row.
-    """
-
-    def __init__(self, processes: Mapping[int, ProcessLike], collapsed: Iterable[int] = ()) -> None:
-        self.processes = processes
-        self.order, self.depth, self._end = lane_order(processes)
-        max_pid = max(processes, default=-1)
-        self.rank_of_pid = np.full(max_pid + 2, len(self.order), dtype=np.int64)
-        for r, pid in enumerate(self.order):
-            self.rank_of_pid[pid] = r
-        self.lane_count = len(self.order)
-        self.collapsed: set[int] = set()
-        self.rows: list[LaneRow] = []
-        self.row_of_rank = np.zeros(self.lane_count + 1, dtype=np.int64)
-        self.set_collapsed(collapsed)
-
-    def rank(self, pids: npt.ArrayLike) -> IntArray:
-        """Lane rank of each pid (``lane_count`` for an unknown pid)."""
-        p = np.asarray(pids)
-        if p.dtype.kind not in "u":  # negative pids are unknown too
-            p = np.where(p < 0, len(self.rank_of_pid) - 1, p)
-        # the table's last entry is lane_count: any pid past it (NO_PID included) is unknown
-        out: IntArray = self.rank_of_pid[np.minimum(p, len(self.rank_of_pid) - 1)]
-        return out
-
-    def set_collapsed(self, collapsed: Iterable[int]) -> None:
-        """Show the subtree of each given pid as one row (and the others expanded)."""
-        self.collapsed = {int(p) for p in collapsed if int(p) in self._end}
-        rows: list[LaneRow] = []
-        r = 0
-        n = self.lane_count
-        row_of_rank = np.full(n + 1, -1, dtype=np.int64)
-        while r < n:
-            pid = self.order[r]
-            end = self._end[pid]
-            has_children = end > r + 1
-            folded = has_children and pid in self.collapsed
-            p = self.processes[pid]
-            label = f"{p.name} {pid_text(pid)}"
-            hi = end if folded else r + 1
-            row_of_rank[r:hi] = len(rows)
-            rows.append(LaneRow(pid, label, self.depth[r], r, hi, has_children, folded))
-            r = hi
-        self.rows = rows
-        self.row_of_rank = row_of_rank
-
-    def toggle(self, pid: int) -> None:
-        """Collapse an expanded group or expand a collapsed one."""
-        self.set_collapsed(self.collapsed ^ {pid})
-
-    def row_of_pid(self, pid: int) -> int:
-        """The row showing ``pid`` (its group's row when collapsed); -1 when unknown."""
-        if not 0 <= pid < len(self.rank_of_pid) - 1:
-            return -1
-        return int(self.row_of_rank[self.rank_of_pid[pid]])
-
-    def visible_rows(self, y0: float, y1: float) -> tuple[int, int]:
-        """Rows ``[lo, hi)`` intersecting ``[y0, y1]`` (row ``i`` spans ``i - 0.5 .. i + 0.5``)."""
-        lo = max(0, int(np.floor(y0 + 0.5)))
-        hi = min(len(self.rows), int(np.ceil(y1 + 0.5)))
-        return lo, max(lo, hi)
 
 
 @dataclass(slots=True)
@@ -216,111 +75,183 @@ class Frame:
     arrows: IntArray = field(default_factory=lambda: np.zeros((0, 4), np.int64))  # x0,row0,x1,row1
 
 
+class _LaneTable:
+    """The per-frame activity ordered by lane: entries of lane ``r`` are
+    ``[starts[r], starts[r + 1])``, by frame."""
+
+    __slots__ = ("count", "entries", "frame", "starts")
+
+    def __init__(self, source: TimelineSource, layout: LaneLayout) -> None:
+        lanes = source.lanes()
+        ranks = layout.rank(lanes.pid)
+        # entries come in frame order: a stable sort by lane keeps it inside each lane (a
+        # 16-bit key sorts by radix)
+        key = ranks.astype(np.uint16) if layout.lane_count < 0xFFFF else ranks
+        order = np.argsort(key, kind="stable")
+        self.frame = lanes.frame[order]
+        self.count = lanes.events[order].astype(np.float64)
+        self.starts = np.searchsorted(ranks[order], np.arange(layout.lane_count + 2))
+        self.entries = len(lanes.frame)
+
+
 class Viewport:
     """Selects and aggregates the events of a window of the timeline.
 
     Args:
-        ts, kind, pid: the session skeleton columns (indexed by sequence number).
+        source: the events (:class:`~cinema.views.timeline_source.SessionTimeline` for a
+            session).
         layout: the lanes.
-        messages: optional ``(send_seq, recv_seq)`` arrays of paired messages, for arrows.
+        exact_events: windows of at most this many events are counted event by event.
     """
 
     def __init__(
-        self,
-        ts: npt.NDArray[np.int64],
-        kind: npt.NDArray[np.uint8],
-        pid: npt.NDArray[np.uint32],
+        self, source: TimelineSource, layout: LaneLayout, *, exact_events: int = EXACT_EVENTS
+    ) -> None:
+        self.source = source
+        self.layout = layout
+        self.exact_events = exact_events
+        self.t_first = source.t_first
+        self.t_last = source.t_last
+        self._table: _LaneTable | None = None
+        self._messages: tuple[IntArray, IntArray, IntArray, IntArray, int] | None = None
+
+    @classmethod
+    def from_arrays(
+        cls,
+        ts: npt.ArrayLike,
+        kind: npt.ArrayLike,
+        pid: npt.ArrayLike,
         layout: LaneLayout,
         messages: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-    ) -> None:
-        self.ts = ts
-        self.kind = kind
-        self.pid = pid
-        self.layout = layout
-        self.t_first = int(ts[0]) if len(ts) else 0
-        self.t_last = int(ts[-1]) if len(ts) else 0
-        ranks = layout.rank(pid)
-        # events sorted by lane, then time (ts is already in time order: a stable sort keeps
-        # it); a 16-bit key lets numpy use its radix sort, ~10x faster than on int64
-        small = ranks.astype(np.uint16) if layout.lane_count < 0xFFFF else ranks
-        self.order: IntArray = np.argsort(small, kind="stable")
-        counts = np.bincount(ranks, minlength=layout.lane_count + 1)
-        sorted_ranks = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        self._ranks = ranks
-        span = self.t_last - self.t_first + 2
-        self._shift = 0
-        while (layout.lane_count + 2) * (span >> self._shift) >= 2**62:
-            self._shift += 1  # absurd durations: quantise time so keys fit in int64
-        self._span = (span >> self._shift) + 1
-        rel = (ts[self.order] - self.t_first) >> self._shift
-        self.keys: IntArray = sorted_ranks * self._span + rel
-        self._coarse: npt.NDArray[np.int64] | None = None
-        self.send_seq = self.recv_seq = np.zeros(0, np.int64)
-        self._max_latency = 0
-        self._send_ts = np.zeros(0, np.int64)
-        if messages is not None:
-            s = np.asarray(messages[0], dtype=np.int64)
-            r = np.asarray(messages[1], dtype=np.int64)
-            ok = (s >= 0) & (r >= 0) & (s < len(ts)) & (r < len(ts))
+        **options: int,
+    ) -> Viewport:
+        """A viewport over events held in arrays (``frame_events`` cuts them into frames)."""
+        frame_events = options.pop("frame_events", 4096)
+        return cls(ArrayTimeline(ts, kind, pid, messages, frame_events=frame_events), layout,
+                   **options)  # fmt: skip
+
+    # ---------------------------------------------------------------- messages
+
+    @property
+    def send_seq(self) -> IntArray:
+        """SENDs of the paired messages, ascending (paired on first use)."""
+        return self._paired()[0]
+
+    @property
+    def recv_seq(self) -> IntArray:
+        """The outcome event of each message of :attr:`send_seq`."""
+        return self._paired()[1]
+
+    def _paired(self) -> tuple[IntArray, IntArray, IntArray, IntArray, int]:
+        if self._messages is None:
+            s, r = self.source.messages()
+            n = self.source.event_count
+            s, r = np.asarray(s, np.int64), np.asarray(r, np.int64)
+            ok = (s >= 0) & (r >= 0) & (s < n) & (r < n)
             s, r = s[ok], r[ok]
             by_send = np.argsort(s, kind="stable")
-            self.send_seq, self.recv_seq = s[by_send], r[by_send]
-            self._send_ts = ts[self.send_seq]
-            lat = ts[self.recv_seq] - self._send_ts
-            self._max_latency = int(lat.max()) if len(lat) else 0
+            s, r = s[by_send], r[by_send]
+            send_ts, recv_ts = self.source.at(s).ts, self.source.at(r).ts
+            lat = recv_ts - send_ts
+            self._messages = (s, r, send_ts, recv_ts, int(lat.max()) if len(lat) else 0)
+        return self._messages
 
-    # ---------------------------------------------------------------- keys & counts
+    # ---------------------------------------------------------------- the window
 
-    def _key(self, ranks: IntArray, t: IntArray) -> IntArray:
-        rel = np.clip(np.asarray(t, np.int64) - self.t_first, -1, self.t_last - self.t_first + 1)
-        rel = np.where(rel < 0, -1, rel >> self._shift)
-        return ranks * self._span + rel
+    def _frames(self, t0: int, t1: int) -> tuple[int, int]:
+        """Frames ``[ka, kb)`` whose time spans meet ``[t0, t1]``."""
+        spans = self.source.spans()
+        ka = int(np.searchsorted(spans.t1, t0, side="left"))
+        kb = int(np.searchsorted(spans.t0, t1, side="right"))
+        return ka, max(ka, kb)
 
-    def _lane_counts(self, ranks: IntArray, edges: IntArray) -> IntArray:
-        """Counts of events per (lane, bin) for lanes ``ranks`` and bin ``edges`` (ns)."""
-        q = self._key(ranks[:, None], edges[None, :])
-        # keys are < ranks*span + span, so a query below a lane's start lands at its start
-        pos = np.searchsorted(self.keys, q.ravel(), side="left").reshape(q.shape)
-        return np.diff(pos, axis=1).astype(np.int64)
+    def _events_between(self, ka: int, kb: int) -> int:
+        spans = self.source.spans()
+        if kb <= ka:
+            return 0
+        return int(spans.first[kb - 1] + spans.count[kb - 1] - spans.first[ka])
 
-    def _coarse_grid(self) -> npt.NDArray[np.int64]:
-        """``(lanes + 1, COARSE_BINS + 1)`` prefix sums over lanes and time."""
-        if self._coarse is None:
-            n = self.layout.lane_count
-            dur = max(self.t_last - self.t_first, 1)
-            b = np.minimum((self.ts - self.t_first) * COARSE_BINS // dur, COARSE_BINS - 1)
-            r = self._ranks
-            ok = r < n
-            flat = np.bincount(r[ok] * COARSE_BINS + b[ok], minlength=n * COARSE_BINS)
-            grid = np.zeros((n + 1, COARSE_BINS + 1), dtype=np.int64)
-            grid[1:, 1:] = flat.reshape(n, COARSE_BINS)
-            self._coarse = grid.cumsum(axis=0).cumsum(axis=1)
-        return self._coarse
+    def _window(self, ka: int, kb: int, t0: int, t1: int) -> tuple[int, IntArray, np.ndarray,
+                                                                   np.ndarray]:  # fmt: skip
+        """Events of frames ``[ka, kb)`` with ``t0 <= ts <= t1``: (first seq, ts, kind, pid)."""
+        spans = self.source.spans()
+        start = int(spans.first[ka])
+        cols = self.source.window(start, int(spans.first[kb - 1] + spans.count[kb - 1]))
+        a = int(np.searchsorted(cols.ts, t0, side="left"))
+        b = int(np.searchsorted(cols.ts, t1, side="right"))
+        return start + a, cols.ts[a:b], cols.kind[a:b], cols.pid[a:b]
 
-    def _group_counts(self, lo: int, hi: int, edges: IntArray) -> FloatArray:
-        if hi - lo <= EXACT_GROUP_LANES:
-            c = self._lane_counts(np.arange(lo, hi, dtype=np.int64), edges)
-            summed: FloatArray = c.sum(axis=0).astype(np.float64)
-            return summed
-        grid = self._coarse_grid()
-        cum = (grid[hi] - grid[lo]).astype(np.float64)  # cumulative over coarse bins
-        dur = max(self.t_last - self.t_first, 1)
-        grid_t = self.t_first + np.arange(COARSE_BINS + 1) * (dur / COARSE_BINS)
-        at = np.interp(edges.astype(np.float64), grid_t, cum)
-        return np.diff(at)
+    def _lanes_of_rows(self, rows: list[LaneRow]) -> IntArray:
+        if not rows:
+            return np.zeros(0, np.int64)
+        return np.concatenate([np.arange(r.lo, r.hi) for r in rows]).astype(np.int64)
+
+    # ---------------------------------------------------------------- counts
 
     def row_counts(self, row_lo: int, row_hi: int, edges: IntArray) -> FloatArray:
-        """Event counts ``(rows, len(edges) - 1)`` for rows ``[row_lo, row_hi)``."""
-        rows = self.layout.rows[row_lo:row_hi]
-        out = np.zeros((len(rows), max(len(edges) - 1, 0)), dtype=np.float64)
-        single = [i for i, r in enumerate(rows) if r.hi - r.lo == 1]
-        if single:
-            ranks = np.array([rows[i].lo for i in single], dtype=np.int64)
-            out[single] = self._lane_counts(ranks, edges)
+        """Event counts ``(rows, len(edges) - 1)`` for rows ``[row_lo, row_hi)``: event ``e``
+        counts in bin ``i`` when ``edges[i] <= ts[e] < edges[i + 1]``."""
+        edges = np.asarray(edges, np.int64)
+        nrows = max(min(row_hi, len(self.layout.rows)) - row_lo, 0)
+        out = np.zeros((nrows, max(len(edges) - 1, 0)), np.float64)
+        if not nrows or len(edges) < 2 or not self.source.event_count:
+            return out
+        t0, t1 = int(edges[0]), int(edges[-1]) - 1
+        ka, kb = self._frames(t0, t1)
+        if kb <= ka:
+            return out
+        if self._events_between(ka, kb) <= self.exact_events:
+            _, ts, _, pid = self._window(ka, kb, t0, t1)
+            return self._exact_counts(ts, pid, row_lo, nrows, edges)
+        return self._summary_counts(row_lo, nrows, edges, ka, kb)
+
+    def _exact_counts(
+        self, ts: IntArray, pid: np.ndarray, row_lo: int, nrows: int, edges: IntArray
+    ) -> FloatArray:
+        row = self.layout.row_of_rank[self.layout.rank(pid)] - row_lo
+        b = np.searchsorted(edges, ts, side="right") - 1
+        ok = (row >= 0) & (row < nrows) & (b >= 0) & (b < len(edges) - 1)
+        bins = len(edges) - 1
+        flat = np.bincount(row[ok] * bins + b[ok], minlength=nrows * bins)
+        return flat.reshape(nrows, bins).astype(np.float64)
+
+    def _summary_counts(
+        self, row_lo: int, nrows: int, edges: IntArray, ka: int, kb: int
+    ) -> FloatArray:
+        """Counts from the per-frame activity, each frame's events spread evenly over its span
+        ``[t0, t1 + 1)``."""
+        if self._table is None or self._table.entries != len(self.source.lanes().frame):
+            self._table = _LaneTable(self.source, self.layout)
+        tab = self._table
+        spans = self.source.spans()
+        nf = kb - ka
+        rows = self.layout.rows[row_lo : row_lo + nrows]
+        grid = np.zeros((nrows, nf), np.float64)  # events per (row, frame of the window)
         for i, r in enumerate(rows):
-            if r.hi - r.lo > 1:
-                out[i] = self._group_counts(r.lo, r.hi, edges)
-        return out
+            lo, hi = int(tab.starts[r.lo]), int(tab.starts[r.hi])
+            if hi <= lo:
+                continue
+            f, c = tab.frame[lo:hi], tab.count[lo:hi]
+            if r.hi - r.lo == 1:  # one lane: its entries are by frame
+                a, b = np.searchsorted(f, ka), np.searchsorted(f, kb)
+                f, c = f[a:b], c[a:b]
+            else:
+                keep = (f >= ka) & (f < kb)
+                f, c = f[keep], c[keep]
+            grid[i] = np.bincount(f - ka, weights=c, minlength=nf)
+        cum = np.zeros((nrows, nf + 1), np.float64)
+        np.cumsum(grid, axis=1, out=cum[:, 1:])
+        # the events before each edge: whole frames ending before it, plus the covered share
+        # of the frame it falls in
+        f0 = spans.t0[ka:kb].astype(np.float64)
+        f1 = spans.t1[ka:kb].astype(np.float64) + 1.0
+        e = edges.astype(np.float64)
+        j = np.searchsorted(f1, e, side="right")  # frames wholly before the edge
+        jj = np.minimum(j, nf - 1)
+        inside = (j < nf) & (f0[jj] < e)
+        frac = np.where(inside, (e - f0[jj]) / (f1[jj] - f0[jj]), 0.0)
+        at = cum[:, j] + grid[:, jj] * frac[None, :]
+        return np.diff(at, axis=1)
 
     # ---------------------------------------------------------------- frames
 
@@ -338,38 +269,65 @@ class Viewport:
         if t1i <= t0i:
             t1i = t0i + 1
         row_lo, row_hi = self.layout.visible_rows(y0, y1)
-        if row_hi <= row_lo or not len(self.ts):
+        if row_hi <= row_lo or not self.source.event_count:
             return Frame(t0i, t1i, row_lo, row_hi, "empty", 0)
-        window = self.row_counts(row_lo, row_hi, np.array([t0i, t1i + 1], dtype=np.int64))
-        visible = round(float(window.sum()))
-        if visible <= min(glyph_limit, GLYPHS_PER_PIXEL * max(pixels, 1)):
-            fr = self._glyphs(t0i, t1i, row_lo, row_hi, visible)
+        ka, kb = self._frames(t0i, t1i)
+        if kb <= ka:
+            return Frame(t0i, t1i, row_lo, row_hi, "empty", 0)
+        window_events = self._events_between(ka, kb)
+        edges = np.linspace(t0i, t1i + 1, max(pixels, 1) + 1).astype(np.int64)
+        glyphs_at_most = min(glyph_limit, GLYPHS_PER_PIXEL * max(pixels, 1))
+        nrows = row_hi - row_lo
+        if window_events <= self.exact_events:
+            first, ts, kind, pid = self._window(ka, kb, t0i, t1i)
+            row = self.layout.row_of_rank[self.layout.rank(pid)]
+            shown = (row >= row_lo) & (row < row_hi)
+            visible = int(shown.sum())
+            if visible <= glyphs_at_most:
+                sel = np.flatnonzero(shown)
+                fr = Frame(t0i, t1i, row_lo, row_hi, "glyphs", visible, glyph_seq=sel + first,
+                           glyph_x=ts[sel].astype(np.int64), glyph_row=row[sel],
+                           glyph_kind=kind[sel])  # fmt: skip
+            else:
+                fr = Frame(t0i, t1i, row_lo, row_hi, "density", visible)
+                fr.density = self._exact_counts(ts, pid, row_lo, nrows, edges)
         else:
-            edges = np.linspace(t0i, t1i + 1, max(pixels, 1) + 1).astype(np.int64)
-            fr = Frame(t0i, t1i, row_lo, row_hi, "density", visible)
-            fr.density = self.row_counts(row_lo, row_hi, edges)
+            density = self._summary_counts(row_lo, nrows, edges, ka, kb)
+            visible = round(float(density.sum()))
+            if visible <= glyphs_at_most:
+                fr = self._lane_glyphs(t0i, t1i, row_lo, row_hi, ka, kb)
+            else:
+                fr = Frame(t0i, t1i, row_lo, row_hi, "density", visible, density=density)
         fr.arrows = self.arrows(t0i, t1i, row_lo, row_hi)
         return fr
 
-    def _glyphs(self, t0: int, t1: int, row_lo: int, row_hi: int, visible: int) -> Frame:
+    def _lane_glyphs(self, t0: int, t1: int, row_lo: int, row_hi: int, ka: int, kb: int) -> Frame:
+        """Glyphs of a wide window with few visible events: each visible process's events."""
         rows = self.layout.rows[row_lo:row_hi]
-        lanes = np.concatenate([np.arange(r.lo, r.hi) for r in rows]).astype(np.int64)
-        a = np.searchsorted(self.keys, self._key(lanes, np.full(len(lanes), t0)), side="left")
-        b = np.searchsorted(self.keys, self._key(lanes, np.full(len(lanes), t1 + 1)), side="left")
-        n = b - a
-        total = int(n.sum())
-        if total == 0:
-            return Frame(t0, t1, row_lo, row_hi, "glyphs", 0)
-        # gather the runs [a_i, b_i) without a Python loop over lanes
-        starts = np.repeat(a - np.concatenate(([0], np.cumsum(n)[:-1])), n)
-        idx = starts + np.arange(total)
-        seq = np.sort(self.order[idx])
+        if any(r.hi - r.lo > LANE_GLYPH_LANES for r in rows):
+            first, ts, kind, pid = self._window(ka, kb, t0, t1)
+            row = self.layout.row_of_rank[self.layout.rank(pid)]
+            sel = np.flatnonzero((row >= row_lo) & (row < row_hi))
+            return Frame(t0, t1, row_lo, row_hi, "glyphs", len(sel), glyph_seq=sel + first,
+                         glyph_x=ts[sel].astype(np.int64), glyph_row=row[sel],
+                         glyph_kind=kind[sel])  # fmt: skip
+        spans = self.source.spans()
+        lo = int(spans.first[ka])
+        hi = int(spans.first[kb - 1] + spans.count[kb - 1])
+        order = self.layout.order
+        parts = []
+        for rank in self._lanes_of_rows(rows).tolist():
+            seqs = self.source.lane_events(order[rank])
+            parts.append(seqs[np.searchsorted(seqs, lo) : np.searchsorted(seqs, hi)])
+        seq = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        cols = self.source.at(seq)
+        keep = (cols.ts >= t0) & (cols.ts <= t1)
+        seq = seq[keep]
         return Frame(
-            t0, t1, row_lo, row_hi, "glyphs", max(visible, total),
-            glyph_seq=seq,
-            glyph_x=self.ts[seq].astype(np.int64),
-            glyph_row=self.layout.row_of_rank[self._ranks[seq]],
-            glyph_kind=self.kind[seq],
+            t0, t1, row_lo, row_hi, "glyphs", len(seq), glyph_seq=seq,
+            glyph_x=cols.ts[keep].astype(np.int64),
+            glyph_row=self.layout.row_of_rank[self.layout.rank(cols.pid[keep])],
+            glyph_kind=cols.kind[keep],
         )  # fmt: skip
 
     def arrows(
@@ -377,37 +335,40 @@ class Viewport:
     ) -> IntArray:
         """Messages in flight during ``[t0, t1]`` between visible rows: ``(x0, row0, x1, row1)``.
 
-        Empty when more than ``limit`` would be drawn (they would be an unreadable smear).
+        Empty when more than ``limit`` would be drawn (they would be an unreadable smear), and
+        for windows of more than :data:`ARROW_WINDOW_EVENTS` events (without pairing any).
         """
-        if not len(self.send_seq):
-            return np.zeros((0, 4), np.int64)
-        send_ts = self._send_ts
-        a = int(np.searchsorted(send_ts, t0 - self._max_latency, side="left"))
+        none = np.zeros((0, 4), np.int64)
+        ka, kb = self._frames(t0, t1)
+        if kb <= ka or self._events_between(ka, kb) > ARROW_WINDOW_EVENTS:
+            return none
+        send_seq, recv_seq, send_ts, recv_ts, max_latency = self._paired()
+        if not len(send_seq):
+            return none
+        a = int(np.searchsorted(send_ts, t0 - max_latency, side="left"))
         b = int(np.searchsorted(send_ts, t1, side="right"))
         if b - a > 50 * limit:
-            return np.zeros((0, 4), np.int64)
-        s, r = self.send_seq[a:b], self.recv_seq[a:b]
-        x0, x1 = self.ts[s], self.ts[r]
+            return none
+        s, r = send_seq[a:b], recv_seq[a:b]
+        x0, x1 = send_ts[a:b], recv_ts[a:b]
         keep = x1 >= t0
-        row_s = self.layout.row_of_rank[self._ranks[s]]
-        row_r = self.layout.row_of_rank[self._ranks[r]]
+        s_cols, r_cols = self.source.at(s), self.source.at(r)
+        row_s = self.layout.row_of_rank[self.layout.rank(s_cols.pid)]
+        row_r = self.layout.row_of_rank[self.layout.rank(r_cols.pid)]
         keep &= (row_s >= row_lo) & (row_s < row_hi) & (row_r >= row_lo) & (row_r < row_hi)
         keep &= row_s != row_r
         if int(keep.sum()) > limit:
-            return np.zeros((0, 4), np.int64)
+            return none
         return np.stack([x0[keep], row_s[keep], x1[keep], row_r[keep]], axis=1).astype(np.int64)
 
     # ---------------------------------------------------------------- stepping
 
     def step_in_lane(self, pid: int, seq: int, direction: int) -> int | None:
         """The next (``direction`` > 0) or previous event of process ``pid`` strictly after /
-        before ``seq``; None when there is none. O(log n) on the (lane, time) index."""
-        rank = int(self.layout.rank(np.array([pid]))[0])
-        if rank >= self.layout.lane_count:
+        before ``seq``; None when there is none (the session's index of events by process)."""
+        if pid == NO_PID:
             return None
-        a = int(np.searchsorted(self.keys, rank * self._span - 1, side="right"))
-        b = int(np.searchsorted(self.keys, (rank + 1) * self._span - 1, side="right"))
-        seqs = self.order[a:b]  # ascending: the stable sort kept time (= seq) order in a lane
+        seqs = self.source.lane_events(pid)
         if direction > 0:
             i = int(np.searchsorted(seqs, seq, side="right"))
             return int(seqs[i]) if i < len(seqs) else None

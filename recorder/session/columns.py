@@ -188,6 +188,10 @@ class ColumnStore:
         """EVENTS frames whose refs are loaded."""
         return self._ref_frames
 
+    def skeleton_complete(self, ix: FrameIndex) -> bool:
+        """Whether the skeleton covers every event frame of ``ix``."""
+        return self._skel_frames == len(ix.ev_frames)
+
     def complete(self, ix: FrameIndex) -> bool:
         """Whether both columns cover every event frame of ``ix``."""
         n = len(ix.ev_frames)

@@ -256,6 +256,11 @@ class SessionReader:
         except SessionFormatError as exc:
             raise self._err(exc) from None
 
+    @property
+    def skeleton_loaded(self) -> bool:
+        """Whether :meth:`skeleton` is already loaded for every event (costs nothing now)."""
+        return self._columns.skeleton_complete(self._ix)
+
     def refs(self) -> np.ndarray:
         """The ``ref`` column of every event (message ids, monitor refs, ...)."""
         self._check_headers(self._ix.ev_frames[self._columns.ref_frames :])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cinema.views.viewport import EXACT_GROUP_LANES, LaneLayout, Viewport, lane_order
+from cinema.views.viewport import LaneLayout, Viewport, lane_order
 from recorder.events import NO_PID
 from recorder.session.reader import ProcessInfo
 
@@ -47,7 +47,7 @@ def test_unknown_pids_map_past_the_last_lane() -> None:
     ]
 
 
-def _viewport(n: int = 10_000, workers: int = 4, seed: int = 3) -> Viewport:
+def _viewport(n: int = 10_000, workers: int = 4, seed: int = 3, **options: int) -> Viewport:
     rng = np.random.default_rng(seed)
     procs = _procs(workers)
     pids = np.array(sorted(procs), np.uint32)
@@ -55,22 +55,22 @@ def _viewport(n: int = 10_000, workers: int = 4, seed: int = 3) -> Viewport:
     pid = rng.choice(pids, n).astype(np.uint32)
     kind = rng.integers(0, 20, n).astype(np.uint8)
     send = np.arange(0, n - 2, 7)
-    return Viewport(ts, kind, pid, LaneLayout(procs), (send, send + 2))
+    return Viewport.from_arrays(ts, kind, pid, LaneLayout(procs), (send, send + 2), **options)
 
 
 def _brute_counts(vp: Viewport, row: int, edges: np.ndarray) -> np.ndarray:
     r = vp.layout.rows[row]
-    ranks = vp.layout.rank(vp.pid)
+    ranks = vp.layout.rank(vp.source.pid)
     sel = (ranks >= r.lo) & (ranks < r.hi)
-    counts, _ = np.histogram(vp.ts[sel], bins=edges)
+    counts, _ = np.histogram(vp.source.ts[sel], bins=edges)
     # np.histogram closes the last bin; the viewport's bins are half-open [a, b)
-    counts[-1] -= int(np.sum(vp.ts[sel] == edges[-1]))
+    counts[-1] -= int(np.sum(vp.source.ts[sel] == edges[-1]))
     return counts
 
 
 def test_density_counts_match_a_brute_force_histogram() -> None:
     vp = _viewport()
-    t0, t1 = int(vp.ts[1000]), int(vp.ts[8000])
+    t0, t1 = int(vp.source.ts[1000]), int(vp.source.ts[8000])
     fr = vp.frame(t0, t1, -0.5, 10, pixels=50, glyph_limit=0)
     assert fr.mode == "density" and fr.density is not None
     edges = np.linspace(t0, t1 + 1, 51).astype(np.int64)
@@ -81,21 +81,21 @@ def test_density_counts_match_a_brute_force_histogram() -> None:
 
 def test_glyphs_are_exactly_the_visible_events() -> None:
     vp = _viewport()
-    t0, t1 = int(vp.ts[5000]), int(vp.ts[5100])
+    t0, t1 = int(vp.source.ts[5000]), int(vp.source.ts[5100])
     fr = vp.frame(t0, t1, 1.5, 3.5, pixels=800)  # rows 2 and 3 only
     assert fr.mode == "glyphs"
-    rows = vp.layout.row_of_rank[vp.layout.rank(vp.pid)]
-    expect = np.flatnonzero((vp.ts >= t0) & (vp.ts <= t1) & (rows >= 2) & (rows <= 3))
+    rows = vp.layout.row_of_rank[vp.layout.rank(vp.source.pid)]
+    expect = np.flatnonzero((vp.source.ts >= t0) & (vp.source.ts <= t1) & (rows >= 2) & (rows <= 3))
     np.testing.assert_array_equal(fr.glyph_seq, expect)
     assert set(fr.glyph_row.tolist()) <= {2, 3}
-    np.testing.assert_array_equal(fr.glyph_x, vp.ts[expect])
+    np.testing.assert_array_equal(fr.glyph_x, vp.source.ts[expect])
 
 
 def test_many_events_turn_into_density() -> None:
     vp = _viewport()
     fr = vp.frame(vp.t_first, vp.t_last, -0.5, 10, pixels=100)
     assert fr.mode == "density"
-    assert fr.visible_events == len(vp.ts)
+    assert fr.visible_events == len(vp.source.ts)
 
 
 def test_collapsed_group_counts_are_the_sum_of_its_lanes() -> None:
@@ -106,31 +106,31 @@ def test_collapsed_group_counts_are_the_sum_of_its_lanes() -> None:
     np.testing.assert_array_equal(got, _brute_counts(vp, 1, edges))
 
 
-def test_big_groups_use_the_coarse_grid_and_keep_totals() -> None:
-    vp = _viewport(n=20_000, workers=EXACT_GROUP_LANES + 10)
+def test_big_groups_keep_totals() -> None:
+    vp = _viewport(n=20_000, workers=74)
     vp.layout.set_collapsed([0])
     edges = np.array([vp.t_first, vp.t_last + 1])
     total = vp.row_counts(0, 1, edges)[0].sum()
     group = vp.layout.rows[0]
-    ranks = vp.layout.rank(vp.pid)
+    ranks = vp.layout.rank(vp.source.pid)
     assert total == pytest.approx(np.sum((ranks >= group.lo) & (ranks < group.hi)), rel=1e-6)
 
 
 def test_arrows_join_sender_and_receiver_rows_inside_the_window() -> None:
     vp = _viewport()
-    t0, t1 = int(vp.ts[3000]), int(vp.ts[3060])
+    t0, t1 = int(vp.source.ts[3000]), int(vp.source.ts[3060])
     fr = vp.frame(t0, t1, -0.5, 10, pixels=800)
-    rows = vp.layout.row_of_rank[vp.layout.rank(vp.pid)]
+    rows = vp.layout.row_of_rank[vp.layout.rank(vp.source.pid)]
     for x0, r0, x1, r1 in fr.arrows.tolist():
-        s = int(np.flatnonzero(vp.ts == x0)[0])
+        s = int(np.flatnonzero(vp.source.ts == x0)[0])
         assert x1 >= t0 and x0 <= t1
         assert rows[s] == r0 and r0 != r1
 
 
 def test_step_in_lane() -> None:
     vp = _viewport(n=500)
-    pid = int(vp.pid[100])
-    mine = np.flatnonzero(vp.pid == pid)
+    pid = int(vp.source.pid[100])
+    mine = np.flatnonzero(vp.source.pid == pid)
     nxt = vp.step_in_lane(pid, 100, 1)
     assert nxt == int(mine[mine > 100][0])
     prev = vp.step_in_lane(pid, 100, -1)
@@ -153,3 +153,47 @@ def test_frame_cost_does_not_grow_with_the_session() -> None:
 
     small, big = _viewport(n=10_000), _viewport(n=1_000_000)
     assert cost(big) < 10 * cost(small) + 0.005
+
+
+@pytest.mark.parametrize("collapsed", [(), (1,), (0,)])
+def test_wide_windows_count_from_the_frame_activity_exactly_at_frame_edges(
+    collapsed: tuple[int, ...],
+) -> None:
+    """Past ``exact_events`` a window is counted from the per-frame activity: at frame
+    boundaries the counts are the exact ones, and the totals always are."""
+    exact = _viewport(n=30_000, workers=9, frame_events=500)
+    wide = _viewport(n=30_000, workers=9, frame_events=500, exact_events=0)
+    for vp in (exact, wide):
+        vp.layout.set_collapsed(collapsed)
+    spans = wide.source.spans()
+    edges = np.r_[spans.t0[::7], spans.t1[-1] + 1].astype(np.int64)
+    rows = len(wide.layout.rows)
+    got, want = wide.row_counts(0, rows, edges), exact.row_counts(0, rows, edges)
+    np.testing.assert_allclose(got, want)
+    fine = np.linspace(wide.t_first, wide.t_last + 1, 333).astype(np.int64)
+    got = wide.row_counts(0, rows, fine)
+    np.testing.assert_allclose(got.sum(axis=1), exact.row_counts(0, rows, fine).sum(axis=1))
+    assert (got >= 0).all()
+    fr = wide.frame(wide.t_first, wide.t_last, -0.5, rows, pixels=300)
+    assert fr.mode == "density" and fr.visible_events == 30_000
+
+
+def test_a_wide_window_with_few_visible_events_draws_their_glyphs() -> None:
+    """Few events in the visible lanes of a wide window: each lane's own events, exactly."""
+    rng = np.random.default_rng(5)
+    procs = _procs(6)
+    n = 40_000
+    ts = np.cumsum(rng.integers(1, 50, n)).astype(np.int64)
+    pid = np.full(n, 7, np.uint32)  # nearly everything happens in the last worker's lane
+    rare = rng.choice(n, 40, replace=False)
+    pid[rare] = rng.choice([2, 3], 40)
+    kind = rng.integers(0, 20, n).astype(np.uint8)
+    vp = Viewport.from_arrays(ts, kind, pid, LaneLayout(procs), exact_events=1000,
+                              frame_events=512)  # fmt: skip
+    rows = [vp.layout.row_of_pid(2), vp.layout.row_of_pid(3)]
+    fr = vp.frame(int(ts[0]), int(ts[-1]), min(rows) - 0.4, max(rows) + 0.4, pixels=800)
+    want = np.flatnonzero(np.isin(pid, [2, 3]))
+    assert fr.mode == "glyphs"
+    np.testing.assert_array_equal(fr.glyph_seq, want)
+    np.testing.assert_array_equal(fr.glyph_x, ts[want])
+    assert set(fr.glyph_row.tolist()) == set(rows)
