@@ -234,7 +234,7 @@ class Activity:
             e = np.zeros(0, np.int64)
             return Columns(start, e, e.astype(np.uint8), e.astype(np.uint32),
                            e.astype(np.uint32), e)  # fmt: skip
-        if self.reader.skeleton_loaded:
+        if self.reader.refs_loaded or (self.reader.skeleton_loaded and not refs):
             sk = self.reader.skeleton()
             ref = self.reader.refs()[start:stop] if refs else np.zeros(0, np.int64)
             return Columns(start, sk.ts[start:stop], sk.kind[start:stop], sk.pid[start:stop],
@@ -257,6 +257,26 @@ class Activity:
             return Columns(start, *parts[0])
         joined = [np.concatenate([p[i] for p in parts]) for i in range(5)]
         return Columns(start, *joined)
+
+    def at(self, seqs: npt.ArrayLike) -> Skeleton:
+        """``ts, kind, pid, peer`` of the given events (ascending or not), reading only the
+        frames that hold them when the session's columns are not loaded."""
+        at = np.asarray(seqs, np.int64)
+        if self.reader.skeleton_loaded or not len(at):
+            sk = self.reader.skeleton()
+            return Skeleton(sk.ts[at], sk.kind[at], sk.pid[at], sk.peer[at])
+        spans = self.spans()
+        frames = spans.of_seq(at)
+        out = [np.empty(len(at), dt) for dt in (np.int64, np.uint8, np.uint32, np.uint32)]
+        with self._lock:
+            for k in np.unique(frames).tolist():
+                self._load_blocks(k, k)
+                fs = self._blocks[k]
+                rows = np.flatnonzero(frames == k)
+                j = at[rows] - int(spans.first[k])
+                for col, src in zip(out, (fs.ts, fs.kind, fs.pid, fs.peer), strict=True):
+                    col[rows] = src[j]
+        return Skeleton(*out)
 
     def _load_blocks(self, ka: int, kb: int) -> None:
         spans = self.spans()

@@ -216,7 +216,7 @@ class EventListWidget(QWidget):
         st = self.state
         try:
             query = parse_query(
-                st.skeleton, st.session.processes, self.filter.text(),
+                lambda: st.skeleton, st.session.processes, self.filter.text(),
                 st.session.t_first if st.event_count else None,
             )  # fmt: skip
             if query.expression is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -77,12 +77,15 @@ def _contains(name: str, text: str) -> str:
 
 
 def parse_query(
-    sk: Skeleton, processes: Mapping[int, Any], text: str, t_first: int | None = None
+    sk: Skeleton | Callable[[], Skeleton],
+    processes: Mapping[int, Any],
+    text: str,
+    t_first: int | None = None,
 ) -> Query:
     """Parse ``text`` and answer its column terms.
 
     Args:
-        sk: the skeleton columns.
+        sk: the skeleton columns (or a callable giving them: an empty query reads none).
         processes: pid -> process (with ``name``).
         text: the filter box's text.
         t_first: the session's first timestamp (times are relative to it; default: the
@@ -97,6 +100,8 @@ def parse_query(
         raise QueryError(f"{text.strip()}: {exc} (close the quote)") from None
     if not terms:
         return Query(None, None)
+    if not isinstance(sk, Skeleton):
+        sk = sk()
     n = len(sk.kind)
     t0 = int(t_first) if t_first is not None else (int(sk.ts[0]) if n else 0)
     mask = np.ones(n, dtype=bool)

@@ -74,8 +74,7 @@ class SessionTimeline:
         return self.session.skeleton  # type: ignore[no-any-return]
 
     def at(self, seqs: IntArray) -> Skeleton:
-        sk = self.session.skeleton
-        return Skeleton(sk.ts[seqs], sk.kind[seqs], sk.pid[seqs], sk.peer[seqs])
+        return self.activity.at(seqs)  # type: ignore[no-any-return]
 
     def lane_events(self, pid: int) -> IntArray:
         out: IntArray = self.index.actor_events(pid)

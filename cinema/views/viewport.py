@@ -52,6 +52,9 @@ EXACT_EVENTS = 200_000
 ARROW_WINDOW_EVENTS = 50 * ARROW_LIMIT * 8
 #: Rows covering more lanes than this find their glyphs in the window's events, not per lane.
 LANE_GLYPH_LANES = 64
+#: Few visible events of a wide window spread over at most this many frames are found by
+#: reading those frames; over more, in the session's index of events by process.
+LANE_GLYPH_FRAMES = 256
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -181,6 +184,20 @@ class Viewport:
         b = int(np.searchsorted(cols.ts, t1, side="right"))
         return start + a, cols.ts[a:b], cols.kind[a:b], cols.pid[a:b]
 
+    def _frames_of_lanes(self, lanes: IntArray, ka: int, kb: int) -> IntArray:
+        """The frames in ``[ka, kb)`` where one of ``lanes`` acts (from the activity)."""
+        tab = self._lane_table()
+        got = [tab.frame[int(tab.starts[r]) : int(tab.starts[r + 1])] for r in lanes.tolist()]
+        if not got:
+            return np.zeros(0, np.int64)
+        f = np.unique(np.concatenate(got))
+        return f[(f >= ka) & (f < kb)]
+
+    def _lane_table(self) -> _LaneTable:
+        if self._table is None or self._table.entries != len(self.source.lanes().frame):
+            self._table = _LaneTable(self.source, self.layout)
+        return self._table
+
     def _lanes_of_rows(self, rows: list[LaneRow]) -> IntArray:
         if not rows:
             return np.zeros(0, np.int64)
@@ -220,9 +237,7 @@ class Viewport:
     ) -> FloatArray:
         """Counts from the per-frame activity, each frame's events spread evenly over its span
         ``[t0, t1 + 1)``."""
-        if self._table is None or self._table.entries != len(self.source.lanes().frame):
-            self._table = _LaneTable(self.source, self.layout)
-        tab = self._table
+        tab = self._lane_table()
         spans = self.source.spans()
         nf = kb - ka
         rows = self.layout.rows[row_lo : row_lo + nrows]
@@ -311,14 +326,28 @@ class Viewport:
             return Frame(t0, t1, row_lo, row_hi, "glyphs", len(sel), glyph_seq=sel + first,
                          glyph_x=ts[sel].astype(np.int64), glyph_row=row[sel],
                          glyph_kind=kind[sel])  # fmt: skip
-        spans = self.source.spans()
-        lo = int(spans.first[ka])
-        hi = int(spans.first[kb - 1] + spans.count[kb - 1])
-        order = self.layout.order
-        parts = []
-        for rank in self._lanes_of_rows(rows).tolist():
-            seqs = self.source.lane_events(order[rank])
-            parts.append(seqs[np.searchsorted(seqs, lo) : np.searchsorted(seqs, hi)])
+        lanes = self._lanes_of_rows(rows)
+        frames = self._frames_of_lanes(lanes, ka, kb)
+        if len(frames) <= LANE_GLYPH_FRAMES:
+            # the few frames those processes act in: read just them
+            want = np.zeros(self.layout.lane_count + 1, bool)
+            want[lanes] = True
+            parts = []
+            cuts = np.flatnonzero(np.diff(frames) != 1) + 1
+            spans = self.source.spans()
+            for run in np.split(frames, cuts) if len(frames) else []:
+                a = int(spans.first[run[0]])
+                cols = self.source.window(a, int(spans.first[run[-1]] + spans.count[run[-1]]))
+                parts.append(np.flatnonzero(want[self.layout.rank(cols.pid)]) + a)
+        else:  # spread over many frames: the session's index of events by process
+            spans = self.source.spans()
+            lo = int(spans.first[ka])
+            hi = int(spans.first[kb - 1] + spans.count[kb - 1])
+            order = self.layout.order
+            parts = []
+            for rank in lanes.tolist():
+                seqs = self.source.lane_events(order[rank])
+                parts.append(seqs[np.searchsorted(seqs, lo) : np.searchsorted(seqs, hi)])
         seq = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         cols = self.source.at(seq)
         keep = (cols.ts >= t0) & (cols.ts <= t1)

@@ -23,7 +23,11 @@ GenServer states are frozen (:func:`recorder.payload.freeze`) when their STATE e
 recorded; keyframes embed those same bytes, so an unchanged state is never encoded again.
 Keyframes are adaptive: one is taken when at least ``max(keyframe_min_events,
 8 * live processes)`` events passed since the last, so a keyframe (which grows with the number
-of processes) stays a small fraction of the file. The Recorder's own schedule is switched off.
+of processes) stays a small fraction of the file -- or sooner, once :data:`SPAWNS_PER_KEYFRAME`
+processes were spawned since the last one (and a quarter of ``keyframe_min_events`` events
+passed): a tree of thousands of processes booting is a long run of events a replay must apply
+one by one (spawns, child specs, names, links), and this bounds what a seek there replays.
+The Recorder's own schedule is switched off.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ log.addHandler(logging.NullHandler())
 ENV_RECORD = "CINEMA_RECORD"
 ENV_SEED = "CINEMA_RECORD_SEED"
 _NEVER = 1 << 62
+#: Processes spawned since the last keyframe that make the next one due (see the docstring).
+SPAWNS_PER_KEYFRAME = 512
 _STATE = int(EventKind.STATE)
 
 #: ``record(kind, pid, peer, ref, data)``.
@@ -152,6 +158,7 @@ class Recording:
         world: Callable[[], dict[str, Any]],
         live_processes: Callable[[], int],
         keyframe_min_events: int,
+        spawned: Callable[[], int] | None = None,
     ) -> None:
         self.record: Record = _ignore
         self.active = False
@@ -166,6 +173,8 @@ class Recording:
         self._clock = clock
         self._world = world
         self._live = live_processes
+        self._spawned = spawned
+        self._spawned_at_keyframe = 0
         self._push_keyframe: Callable[[Any], None] | None = None
         self._pull_keyframe: Callable[[], None] | None = None
         self._last_keyframe = 0
@@ -273,8 +282,12 @@ class Recording:
         """Take a keyframe if enough events passed since the last (see the module docstring)."""
         if self._push_keyframe is None and self._pull_keyframe is None:
             return
-        due = max(self.keyframe_min_events, 8 * self._live())
-        if self.events_emitted() - self._last_keyframe >= due:
+        since = self.events_emitted() - self._last_keyframe
+        if since >= max(self.keyframe_min_events, 8 * self._live()) or (
+            self._spawned is not None
+            and self._spawned() - self._spawned_at_keyframe >= SPAWNS_PER_KEYFRAME
+            and since >= self.keyframe_min_events // 4
+        ):
             self.keyframe()
 
     def keyframe(self) -> None:
@@ -283,6 +296,8 @@ class Recording:
         if push is None and pull is None:
             return
         self._last_keyframe = max(self.events_emitted(), 0)
+        if self._spawned is not None:
+            self._spawned_at_keyframe = self._spawned()
         if pull is not None:  # the sink calls back for the world (older sink protocol)
             try:
                 pull()

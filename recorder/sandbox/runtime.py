@@ -69,7 +69,8 @@ class Runtime:
             recording; ``None`` for none.
         keyframe_min_events: keyframes are taken every ``max(keyframe_min_events,
             8 * live processes)`` events, so keyframe bytes stay a small fraction of a file
-            however many processes there are.
+            however many processes there are (and after every 512 spawns, so that a seek into
+            a big tree's boot replays a bounded stretch).
         step_cost_ns: virtual time one process step costs in deterministic mode.
         recorder_options: extra keyword arguments for the :class:`~recorder.Recorder` created
             when ``record`` is a path (``flush_interval``, ``compress``, ``wall_clock``, ...).
@@ -118,6 +119,7 @@ class Runtime:
             world=lambda: world(self),
             live_processes=self.processes.__len__,
             keyframe_min_events=keyframe_min_events,
+            spawned=lambda: self._next_pid,
         )
         self.registry = Registry(self.processes, self.recording)
         self.post = PostOffice(

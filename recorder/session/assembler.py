@@ -20,6 +20,7 @@ import msgpack
 
 from recorder.events import NO_PEER, EventKind
 from recorder.payload import EventBatch, PayloadError, decode_payload
+from recorder.session import summary
 from recorder.session.format import TRAILER, TRAILER_MAGIC, FrameType
 from recorder.session.frames import (
     Compressor,
@@ -76,6 +77,7 @@ class FrameAssembler:
         self.processes: dict[int, list[Any]] = {}
         self.t_first: int | None = None
         self.t_last = 0
+        self._summaries = summary.Summarizer()
 
     @property
     def frames_waiting(self) -> int:
@@ -86,8 +88,14 @@ class FrameAssembler:
         """Build the EVENTS frame of one captured batch (an empty batch makes none)."""
         if not batch.count:
             return
-        self._built.append((raw_batch(batch, self._next_seq), batch.kind, _spawns(batch)))
+        raw = raw_batch(batch, self._next_seq)
+        self._built.append((raw, batch.kind, _spawns(batch)))
+        self._summaries.add(self._next_seq, batch.kind, batch.pid)
         self._next_seq += batch.count
+        if self._summaries.due():  # every 64 frames, their summaries in a META frame
+            body = {summary.KEY: self._summaries.take()}
+            meta = raw_map_frame(FrameType.META, body, self._next_seq, raw.t_last, structural=False)
+            self._built.append((meta, b"", []))
 
     def keyframe(self, ts: int, world: Any) -> None:
         """Build a keyframe of ``world`` (frozen by the caller) after the events so far."""
@@ -172,6 +180,9 @@ class FrameAssembler:
                 "t_last": array("q", cols[5]).tobytes(),
             },
         }
+        tail = self._summaries.take()  # the frames after the last summary META frame
+        if tail is not None:
+            body[summary.KEY] = tail
         frame = encode_map_frame(
             FrameType.FOOTER, body, self._comp, self.seq, self.t_last, structural=False
         )

@@ -261,6 +261,11 @@ class SessionReader:
         """Whether :meth:`skeleton` is already loaded for every event (costs nothing now)."""
         return self._columns.skeleton_complete(self._ix)
 
+    @property
+    def refs_loaded(self) -> bool:
+        """Whether :meth:`skeleton` and :meth:`refs` are both loaded for every event."""
+        return self._columns.complete(self._ix)
+
     def refs(self) -> np.ndarray:
         """The ``ref`` column of every event (message ids, monitor refs, ...)."""
         self._check_headers(self._ix.ev_frames[self._columns.ref_frames :])

@@ -178,8 +178,15 @@ def test_wide_windows_count_from_the_frame_activity_exactly_at_frame_edges(
     assert fr.mode == "density" and fr.visible_events == 30_000
 
 
-def test_a_wide_window_with_few_visible_events_draws_their_glyphs() -> None:
-    """Few events in the visible lanes of a wide window: each lane's own events, exactly."""
+@pytest.mark.parametrize("frames_read", [256, 0])
+def test_a_wide_window_with_few_visible_events_draws_their_glyphs(
+    frames_read: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few events in the visible lanes of a wide window: each lane's own events, exactly
+    (read from the frames they are in, or from the events by process past a few frames)."""
+    from cinema.views import viewport
+
+    monkeypatch.setattr(viewport, "LANE_GLYPH_FRAMES", frames_read)
     rng = np.random.default_rng(5)
     procs = _procs(6)
     n = 40_000
