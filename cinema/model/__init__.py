@@ -4,11 +4,12 @@ Layering inside the package (each module imports only those above it)::
 
     errors, render, present             messages; the one text and JSON presentation of
                                         values, events and processes
-    _facts <- _proc <- world <- _from_keyframe, _replay, _sends <- session
+    _facts <- _proc <- world <- _from_keyframe, _replay, _sends <- index <- session
                                         the world at event N (docs/world-schema.md): keyframe +
                                         replay, LRU of worlds; status tables of every process
                                         without views; keyframe messages read via their SENDs
-    timeline, history, flow, filters    per-process timelines, state history and diffs,
+                                        (the index's one SEND lookup)
+    history, flow, filters              state history and diffs,
                                         message pairing and the communication graph, search
 
 Nothing here imports Qt, nor the view-models of :mod:`cinema.views` (which read this engine);

@@ -28,6 +28,7 @@ _K = EventKind
 
 #: Kinds whose ``msg`` is the payload of the SEND with the event's ref (SEND: its own data).
 MSG_KINDS = frozenset({_K.SEND, _K.RECEIVE, _K.TIMEOUT, _K.INTERCEPT, _K.DELAY, _K.DROP, _K.STATE})
+_BEFORE_SEND = frozenset({_K.INTERCEPT, _K.DELAY})
 _REASON_KINDS = frozenset({_K.EXIT, _K.CRASH, _K.DROP, _K.RESTART, _K.EXIT_SIGNAL})
 
 #: Payload names that are ``none`` outside these kinds (lets a condition skip other events).
@@ -169,9 +170,10 @@ class EventTable:
     def event(self, seq: int) -> Event:
         return self.reader.event(seq)
 
-    def send_of(self, ref: int) -> int | None:
-        """The seq of the SEND event of message ``ref`` (None when it is not recorded)."""
-        return self.index.send_of(ref)
+    def send_of(self, ref: int, before: int | None = None) -> int | None:
+        """The seq of the SEND of message ``ref`` before event ``before`` (default: any; None
+        when it is not recorded): the index's one SEND lookup."""
+        return self.index.send_of(ref, before)
 
     def prev_state_of(self, seq: int, pid: int) -> int | None:
         """The latest STATE event of ``pid`` strictly before ``seq``."""
@@ -266,7 +268,9 @@ class EventScope(Scope):
             return self.event.data
         if self.kind_code not in MSG_KINDS:
             return None
-        send = self.table.send_of(int(self.table.ref[self.seq]))
+        # an INTERCEPT or DELAY is recorded before the SEND of the message it holds back
+        before = None if self.kind_code in _BEFORE_SEND else self.seq
+        send = self.table.send_of(int(self.table.ref[self.seq]), before)
         return None if send is None else self.table.event(send).data
 
     def _n_msg_type(self) -> str | None:

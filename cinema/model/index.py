@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cinema.model._sends import SendFinder
 from cinema.model.activity import Activity
 from recorder.events import EventKind
 from recorder.session.reader import SessionReader
@@ -275,7 +276,8 @@ class SessionIndex:
         self.reader = reader
         self._lock = threading.RLock()
         self._messages = Messages(self)
-        self._send_refs: tuple[int, IntArray, IntArray] | None = None  # (n, refs, seqs)
+        #: The SEND of a message id before an event (keyframe mailboxes, conditions' ``msg``).
+        self.sends = SendFinder(reader)
         self._states: tuple[int, IntArray, IntArray] | None = None  # (n, pids, seqs) by pid
         self._actor = _ByValue()
         self._peer = _ByValue()
@@ -315,28 +317,15 @@ class SessionIndex:
                     m._grow(self.reader.skeleton().kind, self.refs(), n)
         return m
 
-    def send_of(self, ref: int) -> int | None:
-        """The seq of the first SEND of message ``ref`` (``None``: not recorded, or 0)."""
+    def send_of(self, ref: int, before: int | None = None) -> int | None:
+        """The seq of the latest SEND of message ``ref`` before event ``before`` (default: the
+        session's end; ``None``: not recorded, or ``ref`` 0). The session's one SEND lookup
+        (:class:`~cinema.model._sends.SendFinder`, :attr:`sends`): it scans the kind and ref
+        columns backwards from ``before`` in growing windows, so it never loads whole columns."""
         if ref == 0:
             return None
-        refs, seqs = self._sends_by_ref()
-        i = int(np.searchsorted(refs, ref))
-        if i < len(refs) and int(refs[i]) == ref:
-            return int(seqs[i])
-        return None
-
-    def _sends_by_ref(self) -> tuple[IntArray, IntArray]:
-        n = self.event_count
-        got = self._send_refs
-        if got is None or got[0] != n:
-            with self._lock:
-                got = self._send_refs
-                if got is None or got[0] != n:
-                    seqs = self.messages().send_seq
-                    refs = self.refs()[seqs].astype(np.int64)
-                    order = np.argsort(refs, kind="stable")  # stable: the first SEND first
-                    got = self._send_refs = (n, refs[order], seqs[order])
-        return got[1], got[2]
+        got = self.sends.seq_of(ref, self.event_count if before is None else before)
+        return got if got >= 0 else None
 
     # ------------------------------------------------------------------ states
 

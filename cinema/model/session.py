@@ -29,7 +29,6 @@ from cinema.model._from_keyframe import empty_world, world_from_keyframe
 from cinema.model._overlay import Lazy
 from cinema.model._proc import KfLazy, KfMessage
 from cinema.model._replay import Replayer
-from cinema.model._sends import SendFinder
 from cinema.model.errors import ModelError
 from cinema.model.index import SessionIndex
 from cinema.model.world import World
@@ -69,7 +68,7 @@ class Session:
         self._kf_worlds: OrderedDict[int, World] = OrderedDict()
         self._visited: set[int] = set()  # keyframe intervals (by first seq - 1) seeked into
         self._subscribers: list[Subscriber] = []
-        self._sends = SendFinder(reader)  # the SENDs of messages keyframes list
+        self._sends = SessionIndex.of(reader).sends  # the SENDs of messages keyframes list
 
     # ------------------------------------------------------------------ construction
 

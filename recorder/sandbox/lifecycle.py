@@ -68,6 +68,11 @@ class Lifecycle:
         self.signals: Signals | None = None
         self._next_pid = 0
 
+    @property
+    def spawned(self) -> int:
+        """How many processes were spawned so far (the next pid number)."""
+        return self._next_pid
+
     def spawn(
         self,
         body: ProcessBody,

@@ -119,7 +119,7 @@ class Runtime:
             world=lambda: world(self),
             live_processes=self.processes.__len__,
             keyframe_min_events=keyframe_min_events,
-            spawned=lambda: self._next_pid,
+            spawned=lambda: self.lifecycle.spawned,
         )
         self.registry = Registry(self.processes, self.recording)
         self.post = PostOffice(
