@@ -117,12 +117,14 @@ def command(
         refuse_to_overwrite(record_path, force)
     path = record_path or default_record_path(scenario)
     from cinema.cli._paths import check_output
+    from recorder.sandbox.scenarios import scenario_rerun
 
     check_output(path, "session")
     metadata = {
         "scenario": scenario,
         "program": f"cinema demo --scenario {scenario}",
         "scale": scale,
+        "rerun": scenario_rerun(scenario, scale=scale),  # what `cinema verify` re-runs
     }
     if not headless and live and display_problem() is None:
         from cinema.cli._live_demo import run_live_demo

@@ -43,6 +43,16 @@ def _storm(rt: Any, seconds: float, payload: int = 0) -> None:
     rt.run()
 
 
+def _metadata(scenario: str, scale: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {"scenario": scenario, "program": f"live demo {scenario}"}
+    if scenario != "storm":  # a built-in scenario: `cinema verify` re-runs it as a demo
+        from recorder.sandbox.scenarios import scenario_rerun
+
+        meta["scale"] = scale
+        meta["rerun"] = scenario_rerun(scenario, scale=scale)
+    return meta
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recorder.live", description=__doc__)
     parser.add_argument("--scenario", default="bank", help="bank, chat, pipeline or storm")
@@ -69,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         deterministic=deterministic,
         seed=args.seed,
         record=args.record,
-        metadata={"scenario": args.scenario, "program": f"live demo {args.scenario}"},
+        metadata=_metadata(args.scenario, args.scale),
         listen=args.listen,
         live_options={
             "pace": args.pace,

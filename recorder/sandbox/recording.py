@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder.events import EventKind
 from recorder.payload import Pid, Ref, freeze
+from recorder.sandbox.provenance import ENV_RERUN, program_rerun, rerun_path
 from recorder.session.writer import Recorder
 from recorder.sink import EventSink, wants_world
 
@@ -101,6 +102,7 @@ RecordTarget = str | os.PathLike[str] | Recorder | EventSink | None
 
 _default_sinks: list[EventSink] = []
 _env_uses = 0
+_rerun_redirects = 0  # files a re-run (CINEMA_RERUN) redirected so far
 
 
 def push_default_sink(sink: EventSink) -> None:
@@ -327,24 +329,36 @@ def open_sink(
     metadata: dict[str, Any],
     recorder_options: dict[str, Any],
     need_recorder: bool = False,
+    replay_options: dict[str, Any] | None = None,
 ) -> tuple[Any, bool] | None:
     """Resolve where a runtime's events go (see the module docstring).
 
     Args:
         need_recorder: when nothing else records, open a :class:`~recorder.Recorder` with no
             file anyway (its ``outputs``, a live server, take the stream).
+        replay_options: the runtime options a re-run needs (the header's ``rerun`` map, see
+            :mod:`recorder.sandbox.provenance`).
 
     Returns:
         ``(sink, owned)``, or ``None`` when nothing records.
     """
+    global _rerun_redirects
+    from_env = False
     if record is None:
         record = _env_path()
+        from_env = record is not None
         if record is None and _default_sinks and not need_recorder:
             record = _default_sinks[-1]
     if record is None and not need_recorder:
         return None
     if record is not None and not isinstance(record, (str, os.PathLike)):
         return record, False
+    if record is not None:
+        rerun_folder = os.environ.get(ENV_RERUN, "").strip()
+        if rerun_folder and not from_env:  # a re-run never writes over the program's files
+            _rerun_redirects += 1
+            record = rerun_path(rerun_folder, _rerun_redirects)
+        metadata = _with_rerun(metadata, from_env, replay_options or {})
     meta = {
         "program": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python",
         "argv": list(sys.argv),
@@ -360,3 +374,17 @@ def open_sink(
         **recorder_options,
     }
     return Recorder(record, **options), True
+
+
+def _with_rerun(
+    metadata: dict[str, Any], from_env: bool, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``metadata`` with the header's ``rerun`` map (:mod:`recorder.sandbox.provenance`): the
+    caller's (a scenario's), else the program's; none when the caller passes ``None``."""
+    rerun = metadata.get("rerun", ...)
+    if rerun is None:  # the caller says a re-run of this program means nothing
+        return {k: v for k, v in metadata.items() if k != "rerun"}
+    if not isinstance(rerun, dict):
+        how, index = ("cinema record", _env_uses) if from_env else ("program", None)
+        rerun = program_rerun(how=how, runtime_index=index)
+    return {**metadata, "rerun": {**rerun, "options": dict(options)}}

@@ -191,6 +191,10 @@ class Runtime:
             metadata=metadata or {},
             recorder_options=recorder_options or {},
             need_recorder=live is not None,
+            replay_options={
+                "profile_interval_ms": profile_interval_ms,
+                "step_cost_ns": step_cost_ns,
+            },
         )
         if opened is not None:
             self.recording.attach(opened[0], owned=opened[1])

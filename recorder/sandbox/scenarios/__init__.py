@@ -5,12 +5,15 @@ Each module has ``run(runtime, *, scale=1)``; :data:`SCENARIOS` maps names to th
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
+from recorder.sandbox import provenance
 from recorder.sandbox.runtime import Runtime
 from recorder.sandbox.scenarios import bank, chat, pipeline
 
-__all__ = ["SCENARIOS", "Scenario"]
+__all__ = ["SCENARIOS", "Scenario", "run_scenario", "scenario_rerun"]
 
 Scenario = Callable[..., None]
 
@@ -33,3 +36,11 @@ def run_scenario(name: str, runtime: Runtime, *, scale: int = 1) -> None:
     except KeyError:
         raise KeyError(f"unknown scenario {name!r} (scenarios: {', '.join(SCENARIOS)})") from None
     fn(runtime, scale=scale)
+
+
+def scenario_rerun(name: str, *, scale: int = 1) -> dict[str, Any]:
+    """The header's ``rerun`` map for a recording of scenario ``name`` (what ``cinema verify``
+    re-runs; see :mod:`recorder.sandbox.provenance`), with the hash of its module's source."""
+    fn = SCENARIOS.get(name)
+    source = inspect.getsourcefile(fn) if fn is not None else None
+    return provenance.scenario_rerun(name, scale=scale, source=source)
