@@ -9,7 +9,8 @@ bound to the module-level name ``command``::
     def command(session: str) -> None:
         \"\"\"Summarise a session file.\"\"\"
 
-and is registered by adding its module name to :data:`COMMAND_MODULES` below. Command modules
+and is registered by adding its module name to :data:`COMMAND_MODULES` below (a module
+``gen_test`` defines the command ``gen-test``). Command modules
 keep their imports light: anything that needs Qt (or another heavy dependency) imports it inside
 the command function, so ``cinema --help`` and the headless commands never load Qt.
 
@@ -37,7 +38,7 @@ __all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
 #: Modules under ``cinema.cli`` that each define one subcommand as ``command``.
 COMMAND_MODULES: tuple[str, ...] = (
     "info", "breaks", "events", "state", "graph", "demo", "record", "open", "screenshot", "attach",
-    "analyze", "verify", "gentest",
+    "analyze", "verify", "gen_test",
 )  # fmt: skip
 
 

@@ -43,7 +43,12 @@ def _heavy(modules: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [("--help",), ("--version",), *((name, "--help") for name in COMMAND_MODULES)]
+    "args",
+    [
+        ("--help",),
+        ("--version",),
+        *((name.replace("_", "-"), "--help") for name in COMMAND_MODULES),
+    ],
 )
 def test_help_and_version_stay_light(args: tuple[str, ...]) -> None:
     code, modules, text = _imports(*args)

@@ -21,7 +21,8 @@ RECORD = """
     from recorder.sandbox.scenarios import SCENARIOS
 
     scenario, path = sys.argv[1], sys.argv[2]
-    fixed = {"argv": [], "host": "test", "pid": 0, "program": "identity", "python": "3"}
+    fixed = {"argv": [], "host": "test", "pid": 0, "program": "identity", "python": "3",
+             "rerun": None}  # no re-run facts: the command line names the file
     if scenario == "values":  # a Recorder fed values of every kind, straight
         @dataclass
         class Account:
