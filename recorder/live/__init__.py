@@ -15,6 +15,7 @@ Layers (lowest first): ``protocol``, ``auth``, ``conditions``, ``ring``, ``restr
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from recorder.live.auth import ConnectionInfo, list_sessions, runtime_dir
@@ -86,13 +87,28 @@ def prepare(
     recorder_options: dict[str, Any],
     live_options: dict[str, Any] | None,
     from_env: bool,
-) -> tuple[LiveServer, float, dict[str, Any]]:
+) -> tuple[LiveServer | None, float, dict[str, Any]]:
     """Bind the server before the runtime opens its recorder; returns the server, its pace and
-    the recorder options (short flush interval, the server as an output)."""
-    options = dict(_env_options() if from_env else {})
-    options.update(live_options or {})
-    pace = float(options.pop("pace", 0.0))
-    server = LiveServer(listen, **options)
+    the recorder options (short flush interval, the server as an output).
+
+    A server the environment asked for (``CINEMA_LISTEN``, the program's code did not) that
+    cannot start -- a port in use, a bad address or option, a path that is not a socket --
+    must not stop the program: one line on stderr, and the program runs without live attach
+    (``None``). A server the code asked for raises, as any bad argument does.
+    """
+    try:
+        options = dict(_env_options() if from_env else {})
+        options.update(live_options or {})
+        pace = float(options.pop("pace", 0.0))
+        server = LiveServer(listen, **options)
+    except (OSError, ValueError) as exc:
+        if not from_env:
+            raise
+        sys.stderr.write(
+            f"cinema live: cannot listen on {listen!r} ({ENV_LISTEN}): {exc}; "
+            "the program runs without live attach\n"
+        )
+        return None, 0.0, recorder_options
     rec = {"flush_interval": LIVE_FLUSH_INTERVAL, **recorder_options}
     rec["outputs"] = [*rec.get("outputs", ()), server.output]
     return server, pace, rec

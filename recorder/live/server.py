@@ -210,8 +210,11 @@ class LiveServer:
         self.runtime: Runtime | None = None
         self.connection_file: str | None = None
         self.snapshots: dict[int, SystemSnapshot] = {}
-        self.refused: list[tuple[str, str]] = []  # (peer, reason), for tests and status
-        self.dropped: list[tuple[str, str]] = []
+        # (peer, reason) of the latest refusals and drops: bounded, a connection flood must not
+        # grow the observed program's memory
+        self.refused: deque[tuple[str, str]] = deque(maxlen=_KEEP_REFUSALS)
+        self.dropped: deque[tuple[str, str]] = deque(maxlen=_KEEP_REFUSALS)
+        self._refusals_logged = _LogBudget()
         self.closed = False
         self._clients: list[_Client] = []
         self._lock = threading.Lock()
@@ -563,7 +566,7 @@ class LiveServer:
         }
 
     def _refuse(self, client: _Client, reason: str) -> None:
-        log.warning("refused %s: %s", client.peer, reason)
+        self._refusals_logged.log("refused %s: %s", client.peer, reason)
         self.refused.append((client.peer, reason))
         with self._lock:
             client.control.clear()
@@ -750,6 +753,32 @@ class LiveServer:
 
 #: Data messages the server sends are at most this big (frames are cut into chunks).
 SERVER_DATA_CHUNK = 1 << 20
+
+
+#: Refusals and drops kept for ``status`` and tests.
+_KEEP_REFUSALS = 1000
+
+
+class _LogBudget:
+    """At most ``burst`` warnings per ``window`` seconds, then one line saying how many were
+    left out: a flood of bad connections must not flood the program's stderr."""
+
+    def __init__(self, burst: int = 20, window: float = 10.0) -> None:
+        self.burst, self.window = burst, window
+        self._start = -window
+        self._count = self._skipped = 0
+
+    def log(self, msg: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._start >= self.window:
+            if self._skipped:
+                log.warning("... and %d more refused in %g s", self._skipped, self.window)
+            self._start, self._count, self._skipped = now, 0, 0
+        if self._count < self.burst:
+            self._count += 1
+            log.warning(msg, *args)
+        else:
+            self._skipped += 1
 
 
 def _log_to_stderr() -> None:

@@ -127,3 +127,45 @@ def test_recording_starts_at_once_while_paused_and_refuses_bad_targets(
         client.close()
     with SessionReader(path) as r:
         assert r.keyframe_seqs and r.keyframe_seqs[0] == 0 and not r.recovered
+
+
+PROGRAM = """
+from recorder.sandbox import Runtime
+from recorder.sandbox.scenarios import SCENARIOS
+
+with Runtime(deterministic=True, seed=1) as rt:
+    SCENARIOS["bank"](rt, scale=1)
+print("after the with block", rt.live is None)
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "port in use", "bad address", "bad option"])
+def test_a_server_the_environment_asks_for_never_stops_the_program(
+    tmp_path: Path, runtime_dir: Path, how: str
+) -> None:
+    import subprocess
+    import sys
+
+    precious = tmp_path / "notes.txt"
+    precious.write_text("precious")
+    busy = socket.create_server(("127.0.0.1", 0))
+    env = dict(os.environ, CINEMA_RUNTIME_DIR=str(runtime_dir))
+    env["CINEMA_LISTEN"] = {
+        "file": f"unix:{precious}",
+        "port in use": str(busy.getsockname()[1]),
+        "bad address": "nowhere:port",
+        "bad option": "tcp",
+    }[how]
+    if how == "bad option":
+        env["CINEMA_LISTEN_OPTIONS"] = "pace=fast"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        busy.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "after the with block True"
+    assert done.stderr.count("the program runs without live attach") == 1
+    assert "Traceback" not in done.stderr
+    assert precious.read_text() == "precious"
