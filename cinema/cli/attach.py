@@ -142,8 +142,9 @@ def _print_events(
 
     from cinema.model import present
     from cinema.model.live import condition_tree
+    from cinema.model.moments import pid_number
     from recorder.events import kind_from_name
-    from recorder.live import LiveClient
+    from recorder.live import LiveClient, LiveError
     from recorder.session.reader import SessionReader
 
     try:
@@ -165,10 +166,16 @@ def _print_events(
     if processes:
         pids = []
         for p in processes:
-            if p.isdigit():
-                pids.append(int(p))
-            else:
+            number = pid_number(p)
+            if number is not None:
+                pids.append(number)
+                continue
+            if len(p) > 256 or any(c.isdigit() for c in p.strip()[:1]):
+                raise UserError(f"--process {p[:40]!r}: not a process number or a name")
+            try:
                 pids.append(int(client.request("info", pid=p)["info"]["pid"].n))
+            except LiveError as exc:
+                raise UserError(f"--process {p!r}: {exc}") from None
         sub["pids"], sub["hops"] = pids, hops
     reader = SessionReader(None)
     names = _Names(reader)

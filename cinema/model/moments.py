@@ -15,7 +15,7 @@ from typing import NamedTuple
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
 
-__all__ = ["Moment", "parse_moment", "resolve_processes"]
+__all__ = ["Moment", "parse_moment", "pid_number", "resolve_processes"]
 
 _UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "µs": 1_000, "ns": 1}
 # ASCII digits only (\d also takes "²" and other scripts' digits), and not too many of them:
@@ -73,6 +73,16 @@ def parse_moment(session: Session, text: str) -> Moment:
 def _shown(text: str) -> str:
     """User text for a message (cut in the middle past 60 characters)."""
     return repr(text if len(text) <= 60 else f"{text[:28]}…{text[-28:]}")
+
+
+def pid_number(text: str) -> int | None:
+    """The process number ``text`` gives (``N`` or ``<0.N.0>``, ASCII digits, below 2^32),
+    or ``None`` when it is not one (a name, or a number no process can have)."""
+    m = _PID.fullmatch(text.strip())
+    if m is None:
+        return None
+    pid = int(m.group(1) or m.group(2))
+    return pid if pid < 1 << 32 else None
 
 
 def resolve_processes(session: Session, text: str) -> list[int]:

@@ -78,3 +78,21 @@ def test_record_listen_and_attach_with_a_token_file(tmp_path: Path, monkeypatch)
     rec.wait(60)
     assert got.returncode == 0, got.stderr
     assert [json.loads(x)["kind"] for x in got.stdout.splitlines()] and out.exists()
+
+
+def test_odd_process_arguments_and_token_files_end_cleanly(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CINEMA_RUNTIME_DIR", str(tmp_path / "rt"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    p = Program(["--scenario", "bank", "--linger"])
+    try:
+        for arg in ("9" * 5000, "²", "4294967296", "x" * 300):
+            got = _run("attach", p.port, "--headless", "--events", "--count", "1", "-p", arg)
+            assert got.returncode == 2 and "--process" in got.stderr, got.stderr
+            assert "Traceback" not in got.stderr and len(got.stderr) < 400
+        got = _run("attach", p.port, "--headless", "--events", "--token-file", str(fifo))
+        assert got.returncode == 2 and "not a regular file" in got.stderr, got.stderr
+        got = _run("attach", p.port, "--headless", "--events", "--count", "1", "-p", "<0.0.0>")
+        assert got.returncode == 0, got.stderr
+    finally:
+        p.stop()
