@@ -145,6 +145,7 @@ def _print_events(
     from cinema.model.moments import pid_number
     from recorder.events import kind_from_name
     from recorder.live import LiveClient, LiveError
+    from recorder.live.protocol import int_field
     from recorder.session.reader import SessionReader
 
     try:
@@ -173,9 +174,13 @@ def _print_events(
             if len(p) > 256 or any(c.isdigit() for c in p.strip()[:1]):
                 raise UserError(f"--process {p[:40]!r}: not a process number or a name")
             try:
-                pids.append(int(client.request("info", pid=p)["info"]["pid"].n))
+                info = client.request("info", pid=p, expect={"info": dict})["info"]
             except LiveError as exc:
                 raise UserError(f"--process {p!r}: {exc}") from None
+            number = getattr(info.get("pid"), "n", info.get("pid"))
+            if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 1 << 32:
+                raise UserError(f"--process {p!r}: the server's answer names no process")
+            pids.append(number)
         sub["pids"], sub["hops"] = pids, hops
     reader = SessionReader(None)
     names = _Names(reader)
@@ -190,10 +195,14 @@ def _print_events(
     def on_notice(msg: dict[str, Any]) -> None:
         with lock:
             if msg.get("op") == "seqs":
-                state["firsts"].append(int(msg["first"]))
-                state["sources"].append(np.frombuffer(msg["source"], "<i8"))
+                first, source = msg.get("first"), msg.get("source")
+                if not isinstance(first, int) or not isinstance(source, bytes) or len(source) % 8:
+                    client.fail("the server sent a malformed 'seqs' notice")
+                    return
+                state["firsts"].append(first)
+                state["sources"].append(np.frombuffer(source, "<i8"))
             elif msg.get("op") == "gap":
-                state["offset"] = int(msg.get("seq_offset", state["offset"]))
+                state["offset"] = int_field(msg, "seq_offset", state["offset"])
                 click.echo(f"# missed {msg.get('missed')} events (too slow to read)", err=True)
             elif msg.get("op") == "paused" and not as_json:
                 click.echo(f"# paused at #{msg.get('seq')}: {msg.get('reason')}", err=True)
@@ -205,7 +214,7 @@ def _print_events(
 
     client.on_data, client.on_notice, client.on_close = on_data, on_notice, on_close
     reply = client.subscribe(**sub)
-    state["offset"] = int(reply.get("seq_offset", 0))
+    state["offset"] = int_field(reply, "seq_offset", 0)
     if not as_json:
         click.echo(f"# attached to {client.where}: {welcome.get('program', '')} "
                    f"({welcome.get('events', 0):,} events so far)", err=True)  # fmt: skip

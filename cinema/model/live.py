@@ -39,6 +39,7 @@ from cinema.model.expr import (
 )
 from cinema.model.session import Session
 from recorder.live import LiveClient, LiveError
+from recorder.live.protocol import int_field
 from recorder.live.restream import lost_frame, renumber
 from recorder.live.savefile import StreamFile
 from recorder.session.format import (
@@ -164,9 +165,9 @@ class LiveSource:
         self.paused = bool(welcome.get("paused"))
         reply = client.subscribe(history=self.history)
         with self._lock:
-            self._server_offset = int(reply.get("seq_offset", 0))
+            self._server_offset = int_field(reply, "seq_offset", 0)
         with contextlib.suppress(LiveError):
-            self.breakpoints = list(client.request("status").get("breakpoints", []))
+            self.breakpoints = _dicts(client.request("status").get("breakpoints"))
         self._emit({"op": "connected", "welcome": welcome})
         return welcome
 
@@ -275,14 +276,14 @@ class LiveSource:
         op = msg.get("op")
         if op == "gap":
             with self._lock:
-                self._server_offset = int(msg.get("seq_offset", self._server_offset))
+                self._server_offset = int_field(msg, "seq_offset", self._server_offset)
         elif op == "paused":
             self.paused = True
             self.paused_at = msg
         elif op == "resumed":
             self.paused = False
         elif op == "breakpoints":
-            self.breakpoints = list(msg.get("list", []))
+            self.breakpoints = _dicts(msg.get("list"))
         self._emit(msg)
 
     def _on_close(self, reason: str) -> None:
@@ -334,7 +335,9 @@ class LiveSource:
             ModelError: the sandbox cannot evaluate it (the reason says why).
         """
         cond = condition_tree(text)
-        reply = self.request("break_add", text=text, tree=cond["tree"], once=once)
+        reply = self.request(
+            "break_add", text=text, tree=cond["tree"], once=once, expect={"breakpoint": dict}
+        )
         bp: dict[str, Any] = reply["breakpoint"]
         return bp
 
@@ -343,7 +346,7 @@ class LiveSource:
 
     def info(self, pid: int | str) -> dict[str, Any]:
         """Everything about a live process (state, mailbox, links, ...), now."""
-        info: dict[str, Any] = self.request("info", pid=pid)["info"]
+        info: dict[str, Any] = self.request("info", pid=pid, expect={"info": dict})["info"]
         return info
 
     def set_state(self, pid: int | str, path: list[Any], value: Any) -> dict[str, Any]:
@@ -355,7 +358,9 @@ class LiveSource:
         condition on the message (``msg_type == "deposit"``)."""
         if where:
             fields["where"] = condition_tree(where)
-        rule: dict[str, Any] = self.request("intercept_add", action=action, **fields)["rule"]
+        rule: dict[str, Any] = self.request(
+            "intercept_add", action=action, expect={"rule": dict}, **fields
+        )["rule"]
         return rule
 
     def remove_rule(self, rule_id: int) -> None:
@@ -407,3 +412,8 @@ def _frame_bytes(h: Any) -> bytes:
         b"CFRM", h.type, h.flags, 0, h.count, h.crc, h.first_seq, h.t_first, h.t_last,
         *h.stored, *h.raw,
     )  # fmt: skip
+
+
+def _dicts(found: Any) -> list[dict[str, Any]]:
+    """The maps of a list a server sent (anything else it sent is left out)."""
+    return [b for b in found if isinstance(b, dict)] if isinstance(found, list) else []

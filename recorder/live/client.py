@@ -33,11 +33,51 @@ from recorder.live.protocol import (
     encode_control,
 )
 
-__all__ = ["LiveClient", "LiveError", "resolve_address"]
+__all__ = ["LiveClient", "LiveError", "checked_welcome", "resolve_address"]
 
 
 class LiveError(Exception):
     """Attaching or a request failed (the message is for the user)."""
+
+
+_WELCOME_FIELDS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "events": (int, 0),
+    "pid": (int, None),
+    "program": (str, ""),
+    "session_file": (str, None),
+    "paused": (bool, False),
+    "deterministic": (bool, False),
+}
+
+
+def checked_welcome(msg: dict[str, Any]) -> dict[str, Any]:
+    """A server's welcome with the protocol version checked and every field of its type (a
+    field of another type takes its default: what the server says is not trusted).
+
+    Raises:
+        LiveError: no protocol version, or another major version than this client's.
+    """
+    proto = msg.get("protocol")
+    if not (
+        isinstance(proto, (list, tuple))
+        and len(proto) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in proto)
+    ):
+        raise LiveError("the server's welcome names no protocol version")
+    if proto[0] != PROTOCOL[0]:
+        raise LiveError(
+            f"the server speaks live protocol {proto[0]}.{proto[1]}; this Cinema speaks "
+            f"{PROTOCOL[0]}.{PROTOCOL[1]}"
+        )
+    out = dict(msg, protocol=list(proto))
+    for key, (kind, default) in _WELCOME_FIELDS.items():
+        value: Any = out.get(key)
+        ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+        if not ok or (kind is int and value < 0):
+            out[key] = default
+        elif isinstance(value, str):
+            out[key] = value[:1000]
+    return out
 
 
 def resolve_address(target: str | int | None) -> tuple[str, Any, auth.ConnectionInfo | None]:
@@ -183,6 +223,11 @@ class LiveClient:
         if first.get("op") != "welcome":
             self._drop()
             raise LiveError(f"{self.where}: unexpected answer to hello: {first.get('op')!r}")
+        try:
+            first = checked_welcome(first)
+        except LiveError as exc:
+            self._drop()
+            raise LiveError(f"{self.where}: {exc}") from None
         self.welcome = first
         sock.settimeout(None)
         self._thread = threading.Thread(target=self._run, name="cinema-attach", daemon=True)
@@ -290,11 +335,24 @@ class LiveClient:
             self._closed(f"connection lost: {exc}")
             raise LiveError(f"connection lost: {exc}") from None
 
-    def request(self, op: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+    def request(
+        self,
+        op: str,
+        *,
+        timeout: float | None = None,
+        expect: dict[str, type | tuple[type, ...]] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         """Send a request and wait for its reply.
 
+        Args:
+            expect: fields the reply must hold, and their types (what a caller reads from
+                it): a server that answers otherwise is refused with a clear error instead of
+                a ``KeyError`` somewhere later.
+
         Raises:
-            LiveError: the server said no (its reason), no reply in time, or disconnected.
+            LiveError: the server said no (its reason), no reply in time, disconnected, or a
+                reply without the ``expect``-ed fields.
         """
         req_id = next(self._ids)
         event = threading.Event()
@@ -309,7 +367,11 @@ class LiveClient:
             raise LiveError(f"{op}: {self.closed_reason or 'disconnected'}")
         reply = box[0]
         if not reply.get("ok"):
-            raise LiveError(f"{op}: {reply.get('error', 'refused')}")
+            raise LiveError(f"{op}: {str(reply.get('error', 'refused'))[:1000]}")
+        for key, kind in (expect or {}).items():
+            value = reply.get(key)
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+                raise LiveError(f"{op}: the server's answer has no valid {key!r}")
         return reply
 
     def subscribe(self, **subscription: Any) -> dict[str, Any]:

@@ -37,6 +37,7 @@ __all__ = [
     "decode_control",
     "encode_control",
     "encode_data",
+    "int_field",
 ]
 
 #: The first 8 bytes in each direction (high byte and newline catch text-mode mangling).
@@ -167,3 +168,12 @@ class MessageReader:
         finally:
             if start:
                 del buf[:start]
+
+
+def int_field(msg: dict[str, Any], key: str, default: int) -> int:
+    """``msg[key]`` when it is an int (not a bool) that fits an int64, else ``default``: the
+    numbers a peer sends are read, never trusted."""
+    value = msg.get(key, default)
+    if isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < 1 << 63:
+        return value
+    return default

@@ -4,6 +4,8 @@ with the reason, at once, and what was received before stays (a real socket on l
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,8 +28,15 @@ def _data(chunk: bytes) -> bytes:
 class EvilServer:
     """Welcomes anyone, answers every request with ok, then sends ``stream`` as DATA."""
 
-    def __init__(self, stream: bytes) -> None:
+    def __init__(
+        self,
+        stream: bytes,
+        welcome: dict[str, Any] | None = None,
+        answer: dict[str, Any] | None = None,
+    ) -> None:
         self.stream = stream
+        self.welcome = welcome
+        self.answer = {"seq_offset": 0} if answer is None else answer
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -66,11 +75,12 @@ class EvilServer:
 
     def _answer(self, conn: socket.socket, msg: dict[str, Any]) -> None:
         if msg.get("op") == "hello":
-            welcome = {"op": "welcome", "protocol": list(PROTOCOL), "pid": 1, "program": "evil",
-                       "session_file": None, "events": 0, "paused": False}  # fmt: skip
+            welcome = self.welcome or {"op": "welcome", "protocol": list(PROTOCOL), "pid": 1,
+                                       "program": "evil", "session_file": None, "events": 0,
+                                       "paused": False}  # fmt: skip
             conn.sendall(encode_control(welcome))
         elif "id" in msg:
-            conn.sendall(encode_control({"re": msg["id"], "ok": True, "seq_offset": 0}))
+            conn.sendall(encode_control({"re": msg["id"], "ok": True, **self.answer}))
 
     def close(self) -> None:
         self.sock.close()
@@ -112,3 +122,42 @@ def test_the_live_source_keeps_what_came_before_and_says_why_it_stopped(bomb_ser
     assert not source.connected
     assert source.closed_reason is not None and "cannot be read" in source.closed_reason
     source.discard()
+
+
+def _cinema(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cinema", *args], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("welcome", "answer", "expected"),
+    [
+        ({"op": "welcome", "protocol": [99, 0]}, None, "speaks live protocol 99.0"),
+        ({"op": "welcome", "protocol": "1.0"}, None, "names no protocol version"),
+        ({"op": "welcome", "protocol": [1, 0], "events": "lots", "program": 7},
+         {"seq_offset": "zz", "info": "none"}, "--process"),
+        ({"op": "welcome", "protocol": [1, 0]}, {"info": {"pid": "x"}}, "names no process"),
+    ],
+)  # fmt: skip
+def test_a_server_that_answers_oddly_is_refused_in_one_line(
+    tmp_path: Path, welcome: dict[str, Any], answer: dict[str, Any] | None, expected: str
+) -> None:
+    server = EvilServer(b"", welcome=welcome, answer=answer)
+    token = tmp_path / "token"
+    token.write_text("any")
+    try:
+        got = _cinema("attach", f"127.0.0.1:{server.port}", "--token-file", str(token),
+                      "--headless", "--events", "--count", "1", "-p", "bank")  # fmt: skip
+    finally:
+        server.close()
+    assert got.returncode == 2, got.stderr
+    assert "Traceback" not in got.stderr and expected in got.stderr, got.stderr
+
+
+def test_odd_fields_of_a_welcome_take_their_defaults() -> None:
+    from recorder.live.client import checked_welcome
+
+    w = checked_welcome({"op": "welcome", "protocol": (1, 7), "events": -5, "pid": True,
+                         "program": ["x"], "paused": "yes", "session_file": 3})  # fmt: skip
+    assert w["protocol"] == [1, 7] and w["events"] == 0 and w["pid"] is None
+    assert w["program"] == "" and w["paused"] is False and w["session_file"] is None
