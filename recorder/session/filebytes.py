@@ -11,6 +11,7 @@ price is one system call per frame read.
 
 from __future__ import annotations
 
+import io
 import os
 
 from recorder.session.format import SessionFormatError
@@ -28,9 +29,12 @@ class FileBytes:
         size: the file's size when it was opened (what the index was built from).
     """
 
-    __slots__ = ("_fd", "size")
+    __slots__ = ("_fd", "_file", "size")
 
     def __init__(self, fd: int, size: int) -> None:
+        # a file object owns the descriptor: a reader nobody closed gives it back when it is
+        # collected (a bare descriptor would leak until the process ends)
+        self._file: io.FileIO | None = io.FileIO(fd, "rb", closefd=True)
         self._fd: int | None = fd
         self.size = size
 
@@ -64,6 +68,6 @@ class FileBytes:
         return data
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._file is not None:
+            self._file.close()
+            self._file = self._fd = None

@@ -102,3 +102,16 @@ def test_reading_a_session_is_unchanged_by_the_reads(tmp_path: Path) -> None:
         labels = [e.data["label"] for e in r.events()]
         assert labels[0] == "event 0" and labels[-1] == "event 2999" and len(labels) == 3000
         assert r.event(1234).data["label"] == "event 1234"
+
+
+def test_a_reader_nobody_closes_gives_its_file_back(tmp_path: Path) -> None:
+    import gc
+    import os
+
+    path = tmp_path / "s.cinema"
+    _session(path, 300)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(100):
+        SessionReader(path).event(5)  # never closed: dropped at once
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) - before <= 2
