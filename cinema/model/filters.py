@@ -29,6 +29,7 @@ from cinema.model.session import Session
 from recorder.events import Event
 from recorder.session.format import FrameType
 from recorder.session.reader import Skeleton
+from recorder.session.scan import FrameScan
 
 __all__ = ["EventFilter", "compile_pattern"]
 
@@ -160,34 +161,28 @@ class EventFilter:
         lo, hi = self._time_range(session, *self._seq_range(session, 0, None))
         if hi <= lo:
             return
-        for a, b in self._kind_runs(session, lo, hi):
-            for fs in session.reader.scan(a, b, where=lambda fs: np.flatnonzero(self._mask(fs))):
-                assert fs.rows is not None
-                for j in fs.rows.tolist():
-                    if pat is not None and not pat.search(data_text(fs.data(j))):
-                        continue
-                    yield fs.event(j)
+        frames = self._kind_frames(session)
 
-    def _kind_runs(self, session: Session, lo: int, hi: int) -> list[tuple[int, int]]:
-        """``lo .. hi - 1`` cut down to runs of frames that may hold one of :attr:`kinds`
-        (the file's frame summaries tell which cannot: those are never decompressed)."""
+        def where(fs: FrameScan) -> np.ndarray:
+            return np.flatnonzero(self._mask(fs))
+
+        for fs in session.reader.scan(lo, hi, where=where, frames=frames):
+            assert fs.rows is not None
+            for j in fs.rows.tolist():
+                if pat is not None and not pat.search(data_text(fs.data(j))):
+                    continue
+                yield fs.event(j)
+
+    def _kind_frames(self, session: Session) -> list[int] | None:
+        """The EVENTS frames that may hold one of :attr:`kinds` (``None``: all of them): the
+        file's frame summaries tell which cannot, and those are never decompressed."""
         if self.kinds is None:
-            return [(lo, hi)]
+            return None
         activity = session.index.activity
-        spans = activity.spans()
         frames = activity.frames_with(list(self.kinds), stored_only=True)
-        if len(frames) == spans.frames:
-            return [(lo, hi)]
-        runs: list[tuple[int, int]] = []
-        if not len(frames):
-            return runs
-        cuts = np.flatnonzero(np.diff(frames) != 1) + 1
-        for run in np.split(frames, cuts):
-            a = max(lo, int(spans.first[run[0]]))
-            b = min(hi, int(spans.first[run[-1]] + spans.count[run[-1]]))
-            if b > a:
-                runs.append((a, b))
-        return runs
+        if len(frames) == activity.spans().frames:
+            return None
+        return frames.tolist()  # type: ignore[no-any-return]
 
     def _time_range(self, session: Session, lo: int, hi: int) -> tuple[int, int]:
         """Narrow ``lo .. hi - 1`` to the frames whose time span meets the time bounds (read

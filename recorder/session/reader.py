@@ -14,7 +14,7 @@ import os
 import stat
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeGuard
 
@@ -393,12 +393,14 @@ class SessionReader:
         start: int = 0,
         stop: int | None = None,
         where: Callable[[FrameScan], np.ndarray] | None = None,
+        frames: Iterable[int] | None = None,
     ) -> Iterator[FrameScan]:
         """Events ``start <= seq < stop`` one frame at a time, in bounded memory: each
         :class:`~recorder.session.scan.FrameScan` has the frame's skeleton columns and decodes
         its refs and payloads only when asked; ``where(frame) -> rows`` selects rows ahead of
-        the consumer and skips frames without any (see :mod:`recorder.session.scan`)."""
-        return scan_frames(self, start, stop, where)
+        the consumer and skips frames without any; ``frames`` (EVENTS frame numbers,
+        ascending) visits only those (see :mod:`recorder.session.scan`)."""
+        return scan_frames(self, start, stop, where, frames)
 
     def columns(self, start: int, stop: int) -> Columns:
         """The fixed fields of events ``start <= seq < stop`` (clamped), read from just the

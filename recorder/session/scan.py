@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -176,8 +176,13 @@ def scan_frames(
     start: int,
     stop: int | None,
     where: Callable[[FrameScan], np.ndarray] | None = None,
+    frames: Iterable[int] | None = None,
 ) -> Iterator[FrameScan]:
     """The :class:`FrameScan` s covering events ``start <= seq < stop`` (clamped), in order.
+
+    ``frames`` (EVENTS frame numbers, ascending) restricts the scan to those frames: the
+    others are never read (what a kind filter knows from the frame summaries), and one pool
+    reads ahead across all of them.
 
     With ``where`` (columns -> selected row indexes), frames where it selects nothing are
     skipped, and for the others :attr:`FrameScan.rows` holds the selection and the refs and
@@ -189,7 +194,11 @@ def scan_frames(
     start, stop = max(start, 0), n_events if stop is None else min(stop, n_events)
     if stop <= start:
         return
-    frames = ix.ev_frames[ix.event_frame_of(start) : ix.event_frame_of(stop - 1) + 1]
+    ka, kb = ix.event_frame_of(start), ix.event_frame_of(stop - 1) + 1
+    if frames is None:
+        todo = ix.ev_frames[ka:kb]
+    else:
+        todo = [ix.ev_frames[k] for k in frames if ka <= k < kb]
     sk = reader.skeleton() if reader._columns.complete(ix) else None
 
     def prepare(i: int, decompress: Any = None) -> FrameScan | None:
@@ -208,7 +217,7 @@ def scan_frames(
             fs._load_payloads(decompress)
         return fs
 
-    for fs in _ahead(reader, frames, prepare):
+    for fs in _ahead(reader, todo, prepare):
         if fs is not None:
             yield fs
 
