@@ -105,6 +105,13 @@ class EventKind(IntEnum):
     PROCESS_FLAG = 25
     """pid changed one of its process flags (``erlang:process_flag/2``); data:
     ``{"flag": "trap_exit", "value": bool}``."""
+    CALL = 26
+    """pid called a traced function; ref: the call's id; data: ``{"function": "mod:qualname",
+    "args": tuple, "kwargs": map}`` (kwargs only when given)."""
+    RETURN = 27
+    """a traced call of pid ended; ref: the call's id (its CALL's); data: ``{"function",
+    "result": value}`` or ``{"function", "error": "Type: message"}``, and ``"duration_ns"``
+    (runtime clock), ``"wall_ns"`` (wall time)."""
 
 
 #: Lower-case names, as used on the command line and in breakpoint expressions.

@@ -86,9 +86,17 @@ def default_record_path(scenario: str) -> str:
     default=None,
     help="Headless: also run a live server (PORT, HOST:PORT, unix or tcp) to attach to.",
 )
+@click.option(
+    "--trace-calls",
+    "trace_calls",
+    multiple=True,
+    metavar="MODULE:QUALNAME",
+    help="Record each call of this function made inside a process (see `cinema calls`), e.g. "
+    "recorder.sandbox.scenarios.bank:Account.handle_call. Repeatable.",
+)
 def command(
     scenario: str, seed: int, record_path: str | None, force: bool, headless: bool, scale: int,
-    live: bool, pace: float, listen: str | None,
+    live: bool, pace: float, listen: str | None, trace_calls: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run a demo actor system in the sandbox, record every event, and open the recording.
 
@@ -126,6 +134,15 @@ def command(
         "scale": scale,
         "rerun": scenario_rerun(scenario, scale=scale),  # what `cinema verify` re-runs
     }
+    if trace_calls:
+        from recorder.sandbox.calltrace import ENV_TRACE_CALLS, CallTraceError, resolve_target
+
+        for target in trace_calls:  # a mistake is said now, not from inside the scenario
+            try:
+                resolve_target(target)
+            except CallTraceError as exc:
+                raise UserError(str(exc)) from None
+        os.environ[ENV_TRACE_CALLS] = ",".join(trace_calls)  # the live demo's child too
     if not headless and live and display_problem() is None:
         from cinema.cli._live_demo import run_live_demo
 

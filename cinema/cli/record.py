@@ -64,6 +64,30 @@ def refuse_to_overwrite(path: str, force: bool) -> None:
     help="Let --listen bind a non-loopback address (anyone who reaches it and holds the token "
     "can pause and change the program).",
 )
+@click.option(
+    "--trace-calls",
+    "trace_calls",
+    multiple=True,
+    metavar="MODULE:QUALNAME",
+    help="Record each call of this function (or method: module:Class.method) made inside a "
+    "process: arguments, result or exception, duration (docs/sandbox.md). Repeatable; "
+    "see them with `cinema calls`.",
+)
+@click.option(
+    "--trace-max-calls",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Trace at most N calls in all (default 100,000).",
+)
+@click.option(
+    "--trace-for",
+    "trace_for_ms",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="MS",
+    help="Stop tracing once the runtime clock passes MS milliseconds.",
+)
 @click.argument("program", nargs=-1, required=True, type=click.UNPROCESSED)
 def command(
     output: str,
@@ -71,6 +95,9 @@ def command(
     seed: int | None,
     listen: str | None,
     allow_remote: bool,
+    trace_calls: tuple[str, ...],
+    trace_max_calls: int | None,
+    trace_for_ms: float | None,
     program: tuple[str, ...],
 ) -> None:
     """Record a sandbox program: cinema record -o run.cinema -- python script.py ARGS
@@ -87,6 +114,10 @@ def command(
 
     With --listen the program also runs a live server (CINEMA_LISTEN): attach to it
     while it runs with `cinema attach` (the address is printed on stderr).
+
+    With --trace-calls MODULE:QUALNAME (CINEMA_TRACE_CALLS) each call of that function
+    made inside a process is recorded (CALL and RETURN events); `cinema calls` sums
+    them up per function. A target that cannot be traced is reported and skipped.
     """
     from recorder.sandbox.recording import ENV_RECORD, ENV_SEED
     from recorder.session.writer import ENV_STATUS
@@ -105,6 +136,7 @@ def command(
         env[ENV_STATUS] = status_file
         if seed is not None:
             env[ENV_SEED] = str(seed)
+        env.update(_trace_env(trace_calls, trace_max_calls, trace_for_ms))
         env.update(live_env)
         try:
             status = subprocess.call(args, env=env)
@@ -115,6 +147,28 @@ def command(
         reports = _read_reports(status_file)
     _summarise(output, before, reports, program[0])
     sys.exit(status)
+
+
+def _trace_env(
+    targets: tuple[str, ...], max_calls: int | None, for_ms: float | None
+) -> dict[str, str]:
+    """The environment that makes the program's runtimes trace calls (``--trace-calls``)."""
+    if not targets:
+        return {}
+    from recorder.sandbox.calltrace import ENV_TRACE_CALLS, ENV_TRACE_FOR_MS, ENV_TRACE_MAX_CALLS
+
+    for target in targets:
+        module, sep, name = target.partition(":")
+        if not sep or not module or not name or "," in target:
+            raise UserError(
+                f"--trace-calls {target!r}: write MODULE:QUALNAME, e.g. bank:Account.deposit"
+            )
+    env = {ENV_TRACE_CALLS: ",".join(targets)}
+    if max_calls is not None:
+        env[ENV_TRACE_MAX_CALLS] = str(max_calls)
+    if for_ms is not None:
+        env[ENV_TRACE_FOR_MS] = repr(for_ms)
+    return env
 
 
 def _listen_env(listen: str | None, allow_remote: bool) -> dict[str, str]:

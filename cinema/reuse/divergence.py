@@ -2,8 +2,9 @@
 
 Two events are the same when their kind, process, peer, reference and data are the same. Their
 timestamps are left out (the architecture's determinism promise is "the same event sequence,
-timestamps aside"), and so is the traceback text of a CRASH (its file paths and line numbers
-move whenever the program is edited, while the reason and error stay what the test is about).
+timestamps aside"), and so are the traceback text of a CRASH (its file paths and line numbers
+move whenever the program is edited, while the reason and error stay what the test is about)
+and the wall time of a traced call's RETURN.
 The skeleton columns are compared as arrays and payloads as encoded bytes, so comparing
 millions of events costs little more than reading them; events whose bytes differ are decoded
 to say what differs.
@@ -23,7 +24,9 @@ from recorder.session.reader import SessionReader
 __all__ = ["Divergence", "comparable_data", "differing_fields", "first_divergence"]
 
 _CRASH = int(EventKind.CRASH)
-_UNSTABLE_CRASH_KEYS = frozenset({"traceback"})
+_RETURN = int(EventKind.RETURN)
+#: Data that differs from run to run of the same deterministic program, by kind.
+_UNSTABLE = {_CRASH: frozenset({"traceback"}), _RETURN: frozenset({"wall_ns"})}
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,11 @@ class Divergence:
 
 
 def comparable_data(kind: int, data: Any) -> Any:
-    """An event's data as the comparison sees it (a CRASH without its traceback text)."""
-    if kind == _CRASH and isinstance(data, Mapping):
-        return {k: v for k, v in data.items() if k not in _UNSTABLE_CRASH_KEYS}
+    """An event's data as the comparison sees it (a CRASH without its traceback text, a
+    traced call's RETURN without its wall time)."""
+    unstable = _UNSTABLE.get(kind)
+    if unstable is not None and isinstance(data, Mapping):
+        return {k: v for k, v in data.items() if k not in unstable}
     return data
 
 

@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinema.errors import UserError
+from recorder.sandbox.calltrace import (
+    DEFAULT_MAX_CALLS,
+    ENV_TRACE_CALLS,
+    ENV_TRACE_FOR_MS,
+    ENV_TRACE_MAX_CALLS,
+)
 from recorder.sandbox.provenance import ENV_RERUN, rerun_path, source_digest
 
 __all__ = ["RerunError", "RerunPlan", "plan_rerun", "rerun"]
@@ -166,18 +172,33 @@ def _rerun_scenario(plan: RerunPlan, output: str) -> None:
         )
     options = dict(plan.options)
     with (
-        _without_env("CINEMA_RECORD_SEED", "CINEMA_LISTEN", "CINEMA_RECORD"),
+        _without_env("CINEMA_RECORD_SEED", "CINEMA_LISTEN", "CINEMA_RECORD", ENV_TRACE_CALLS),
         Runtime(
             deterministic=True,
             seed=plan.seed,
             record=output,
             profile_interval_ms=options.get("profile_interval_ms", 100.0),
             step_cost_ns=int(options.get("step_cost_ns", 1000)),
+            **_tracing(options),
             metadata={"scenario": plan.scenario, "scale": plan.scale, "rerun_of": plan.description},
             recorder_options={"flush_interval": None},
         ) as runtime,
     ):
         run(runtime, scale=plan.scale)
+
+
+def _tracing(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The call tracing a recording had (its calls are events too), as Runtime arguments."""
+    targets = options.get("trace_calls")
+    if not isinstance(targets, list) or not targets:
+        return {}
+    bound = options.get("trace_max_calls")
+    until = options.get("trace_for_ms")
+    return {
+        "trace_calls": [str(t) for t in targets],
+        "trace_max_calls": bound if isinstance(bound, int) else DEFAULT_MAX_CALLS,
+        "trace_for_ms": until if isinstance(until, (int, float)) else None,
+    }
 
 
 @contextlib.contextmanager
@@ -205,6 +226,13 @@ def _rerun_program(plan: RerunPlan, folder: str, timeout: float) -> list[str]:
         env["CINEMA_RECORD"] = base
     if plan.seed_env is not None:
         env["CINEMA_RECORD_SEED"] = plan.seed_env
+    options = dict(plan.options)
+    tracing = _tracing(options)
+    if tracing and options.get("trace_from_env"):  # cinema record --trace-calls
+        env[ENV_TRACE_CALLS] = ",".join(tracing["trace_calls"])
+        env[ENV_TRACE_MAX_CALLS] = str(tracing["trace_max_calls"])
+        if tracing["trace_for_ms"] is not None:
+            env[ENV_TRACE_FOR_MS] = repr(float(tracing["trace_for_ms"]))
     args = [sys.executable, *plan.python_argv]
     try:
         done = subprocess.run(

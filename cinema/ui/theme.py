@@ -39,6 +39,7 @@ CATEGORIES: dict[str, tuple[str, tuple[EventKind, ...]]] = {
     "state": ("#d6c21a", (_K.STATE,)),
     "link/monitor": ("#3d7f6e", (_K.LINK, _K.UNLINK, _K.MONITOR, _K.DEMONITOR)),
     "profile": ("#aec7e8", (_K.PROFILE,)),
+    "call": ("#7a8b00", (_K.CALL, _K.RETURN)),  # traced function calls
     "marker": ("#cc148e", (_K.BREAKPOINT, _K.MARKER, _K.SUSPEND, _K.RESUME, _K.LOST)),
 }
 KIND_CATEGORY: dict[int, str] = {int(k): cat for cat, (_c, ks) in CATEGORIES.items() for k in ks}

@@ -3,11 +3,13 @@
 Layers, lowest first (a module imports only from layers below it; ``pyproject.toml``'s
 import-linter contract keeps it so):
 
-1. ``errors``, ``patterns``, ``timers``: values and the timer heap;
+1. ``errors``, ``patterns``, ``timers``: values and the timer heap; ``provenance``: what a
+   session header records so that the run can be repeated;
 2. ``process``: the process API its coroutine uses;
 3. ``memory``, ``recording`` (the one way an event leaves), ``registry``, ``scheduler``;
 4. ``messaging`` (the post office: sends, calls, replies, ``send_after``);
-5. ``signals`` (links, monitors, exit signals), ``interception``, ``observability``;
+5. ``signals`` (links, monitors, exit signals), ``interception``, ``observability``,
+   ``calltrace`` (CALL / RETURN events of traced functions);
 6. ``genserver``; 7. ``childspec``; 8. ``children``; 9. ``introspection``;
    10. ``lifecycle`` (spawning and ending processes), ``starting`` (synchronous GenServer
    starts); 11. ``runtime``, which owns one of each part; 12. ``supervisor``, ``snapshots``;
@@ -16,6 +18,7 @@ import-linter contract keeps it so):
 See ``docs/sandbox.md`` for the user guide.
 """
 
+from recorder.sandbox.calltrace import CallTraceError
 from recorder.sandbox.childspec import ChildSpec, child_spec
 from recorder.sandbox.errors import (
     BadArg,
@@ -44,6 +47,7 @@ __all__ = [
     "BadReturnValue",
     "BreakpointHit",
     "CallError",
+    "CallTraceError",
     "ChildSpec",
     "ChildSpecError",
     "From",

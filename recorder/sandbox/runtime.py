@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind, Trigger
 from recorder.payload import Pid, Ref
+from recorder.sandbox.calltrace import DEFAULT_MAX_CALLS, CallTracer, env_tracing
 from recorder.sandbox.errors import BadArg
 from recorder.sandbox.interception import Interceptor
 from recorder.sandbox.introspection import world
@@ -80,6 +81,14 @@ class Runtime:
             The server is :attr:`live`; it records in memory when nothing else records.
         live_options: keyword arguments of :class:`~recorder.live.LiveServer` (``pace``,
             ``allow_remote``, ``ring_events``, ...).
+        trace_calls: functions (``module:qualname``) whose calls inside processes are
+            recorded as CALL / RETURN events while recording (:mod:`.calltrace`). When
+            ``None``, ``CINEMA_TRACE_CALLS`` (``cinema record --trace-calls``) names them.
+        trace_max_calls: calls traced at most (all functions together).
+        trace_for_ms: stop tracing once the runtime clock passes this many ms.
+
+    Raises:
+        CallTraceError: a ``trace_calls`` target cannot be traced.
     """
 
     def __init__(
@@ -95,6 +104,9 @@ class Runtime:
         recorder_options: dict[str, Any] | None = None,
         listen: Any = None,
         live_options: dict[str, Any] | None = None,
+        trace_calls: Sequence[str] | None = None,
+        trace_max_calls: int = DEFAULT_MAX_CALLS,
+        trace_for_ms: float | None = None,
     ) -> None:
         if deterministic:
             seed = env_seed(seed)
@@ -183,6 +195,22 @@ class Runtime:
             live, pace, recorder_options = prepare(
                 listen, recorder_options or {}, live_options, from_env
             )
+        tracing: tuple[list[str], int, float | None] | None = None
+        trace_from_env = False
+        if trace_calls is not None:
+            tracing = (list(trace_calls), trace_max_calls, trace_for_ms)
+        else:
+            tracing = env_tracing()
+            trace_from_env = tracing is not None
+        replay: dict[str, Any] = {
+            "profile_interval_ms": profile_interval_ms,
+            "step_cost_ns": step_cost_ns,
+        }
+        if tracing is not None:  # a re-run traces the same calls (they are events too)
+            replay.update(
+                trace_calls=tracing[0], trace_max_calls=tracing[1], trace_for_ms=tracing[2],
+                trace_from_env=trace_from_env,
+            )  # fmt: skip
         opened = open_sink(
             record,
             clock=self.clock,
@@ -191,15 +219,19 @@ class Runtime:
             metadata=metadata or {},
             recorder_options=recorder_options or {},
             need_recorder=live is not None,
-            replay_options={
-                "profile_interval_ms": profile_interval_ms,
-                "step_cost_ns": step_cost_ns,
-            },
+            replay_options=replay,
         )
         if opened is not None:
             self.recording.attach(opened[0], owned=opened[1])
             self.scheduler.on_housekeeping(self.recording.maybe_keyframe)
             self.observability.start_profiling()
+        #: The call tracer (:class:`~recorder.sandbox.calltrace.CallTracer`), when tracing.
+        self.calltracer: CallTracer | None = None
+        if tracing is not None and self.recording.active:
+            self.calltracer = CallTracer(
+                tracing[0], recording=self.recording, scheduler=self.scheduler,
+                max_calls=tracing[1], duration_ms=tracing[2], strict=not trace_from_env,
+            )  # fmt: skip
         #: The live attach server (:class:`recorder.live.LiveServer`), when listening.
         self.live = live.attach(self, pace=pace) if live is not None else None
 
@@ -207,7 +239,9 @@ class Runtime:
 
     def close(self) -> None:
         """Stop recording (closes a Recorder this runtime opened) and the live server, if any.
-        Processes stay as they are."""
+        Processes stay as they are; traced functions are themselves again."""
+        if self.calltracer is not None:
+            self.calltracer.close()
         self.recording.close()
         if self.live is not None:
             self.live.close()

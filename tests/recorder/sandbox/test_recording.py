@@ -16,7 +16,8 @@ from recorder.sandbox.scenarios import SCENARIOS
 from recorder.session.reader import SessionReader
 from recorder.testing import CaptureSink
 
-ALL_BUT_LOST = {k for k in EventKind if k != EventKind.LOST}
+# LOST needs a full buffer; CALL / RETURN need call tracing switched on
+ALL_BUT_LOST = set(EventKind) - {EventKind.LOST, EventKind.CALL, EventKind.RETURN}
 
 
 def run_scenario(name: str, seed: int, **runtime_options: Any) -> list[Event]:
