@@ -168,17 +168,24 @@ class Observability:
         if not rec.active:
             return
         queued = 0
-        memory = 0
+        memory = 0  # of the processes sampled now
+        total_memory = 0  # of every live process, as of its latest sample
+        cpu = 0
+        handled = 0
         for proc in list(self._processes.values()):
             mailbox_len = len(proc._mailbox)
             queued += mailbox_len
+            cpu += proc._cpu_ns
+            handled += proc._handled
             mark = (proc._handled, proc._cpu_ns, mailbox_len)
             if mark == proc._profile_mark:
+                total_memory += proc._sampled_memory
                 continue
             proc._profile_mark = mark
             proc_memory = process_memory(proc)
             proc._sampled_memory = proc_memory  # what keyframes show until the next sample
             memory += proc_memory
+            total_memory += proc_memory
             rec.record(
                 _PROFILE,
                 proc._n,
@@ -200,6 +207,9 @@ class Observability:
                 "processes": len(self._processes),
                 "messages_queued": queued,
                 "memory_sampled": memory,
+                "memory": total_memory,
+                "cpu_ns": cpu,
+                "handled": handled,
                 "timers": len(self._scheduler.timers),
             },
         )

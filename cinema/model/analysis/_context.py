@@ -28,6 +28,8 @@ class Context:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: Results other analyses keep for the session (by name).
+        self.memo: dict[str, Any] = {}
 
     @cached_property
     def sk(self) -> Skeleton:
