@@ -49,6 +49,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+O", "Open a session"),
     ("W / S, A / D, 0", "Timeline: zoom in / out, pan, fit all"),
     ("Double-click a lane", "Collapse / expand a supervisor's subtree"),
+    ("Y", "Why? Explain the selected event (causes and effects, on the timeline)"),
+    ("Ctrl+Shift+A", "Show the findings (cinema analyze)"),
 )
 
 SETTINGS_ORG, SETTINGS_APP = "Cinema", "cinema"
@@ -122,6 +124,9 @@ class MainWindow(QMainWindow):
             ("metrics", "Metrics", self.metrics),
         ):
             self.add_panel(key, title, widget, bottom)
+        from cinema.ui.analysis_panels import install
+
+        self.analysis = install(self)  # Findings, Why, the Top table beside the metrics
         self.docks["events"].raise_()
 
         self.status_pos = QLabel()

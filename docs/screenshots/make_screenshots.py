@@ -173,6 +173,25 @@ def main() -> None:
     save(panel(win, "metrics", (1000, 340)), "metrics.png")
     win.close()
 
+    # analysis: a finding with its marks, the why-path of a receive, the Top table
+    st, win = window(bank, size=(1500, 950))
+    a = win.analysis
+    win.show_panel("findings")
+    a.findings.select(next(i for i, f in enumerate(a.findings.findings)
+                           if f.detector == "supervisor_gave_up"))  # fmt: skip
+    _settle(ensure_app("light"))
+    save(win, "findings.png")
+    st.select_event(2755)
+    a.explain()
+    _settle(ensure_app("light"))
+    save(win, "why.png")
+    win.show_panel("metrics")
+    st.seek(2000)
+    a.top.refresh()
+    _settle(ensure_app("light"))
+    save(win, "top.png")
+    win.close()
+
     # a damaged file: one banner, the rest works
     frames_bank = record_frames(tmp)
     damaged = damage(frames_bank, tmp)

@@ -1,0 +1,174 @@
+"""The Findings panel: what ``cinema analyze`` finds, worst first; a finding seeks to its first
+proving event and the timeline marks all of them (rings on the lanes, by severity).
+
+The analysis runs once per session length, on demand ("Analyze" or opening the panel) for big
+sessions and at once for small ones; the panel only lists the model's findings.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QGuiApplication
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cinema.model import present
+from cinema.model.analysis import Finding, Severity, analyze
+from cinema.ui.state import ViewState
+
+__all__ = ["AUTO_ANALYZE_EVENTS", "SEVERITY_COLORS", "FindingMarks", "FindingsPanel"]
+
+#: Sessions up to this many events are analysed as soon as the panel is made.
+AUTO_ANALYZE_EVENTS = 300_000
+SEVERITY_COLORS = {Severity.ERROR: "#d62728", Severity.WARNING: "#e08a00", Severity.INFO: "#1f77d4"}
+_FINDING_ROLE = Qt.ItemDataRole.UserRole
+_SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class FindingMarks:
+    """Rings around a finding's proving events on the timeline's lanes."""
+
+    def __init__(self, timeline: Any, state: ViewState) -> None:
+        self.timeline, self.state = timeline, state
+        self.item = pg.ScatterPlotItem(size=16, symbol="o", brush=None)
+        self.item.setZValue(20)
+        timeline.plot.addItem(self.item)
+        self.finding: Finding | None = None
+        state.sigLayout.connect(self.redraw)
+
+    def show(self, finding: Finding | None) -> None:
+        self.finding = finding
+        self.redraw()
+
+    def redraw(self) -> None:
+        f = self.finding
+        if f is None or not f.events:
+            self.item.setData(x=[], y=[])
+            return
+        st = self.state
+        seqs = np.asarray(f.events, dtype=np.int64)
+        x = (st.skeleton.ts[seqs] - st.session.t_first) / 1e9
+        y = [st.layout.row_of_pid(int(p)) for p in st.skeleton.pid[seqs]]
+        color = SEVERITY_COLORS[f.severity]
+        self.item.setData(x=x, y=np.asarray(y, np.float64), pen=pg.mkPen(color, width=2.5))
+
+
+class FindingsPanel(QWidget):
+    """The findings of the session, worst first. Selecting one seeks to its first event and
+    marks its events on the timeline; selecting an event row seeks to that event."""
+
+    def __init__(self, state: ViewState, marks: FindingMarks | None = None,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.state, self.marks = state, marks
+        self.findings: list[Finding] = []
+        self._analysed_at = -1
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.run_button = QPushButton("Analyze")
+        self.run_button.setToolTip("Run every detector over the session (cinema analyze)")
+        self.run_button.clicked.connect(self.run)
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.run_button)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Finding", "Detector"])
+        self.tree.setColumnWidth(0, 640)
+        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(False)
+        self.tree.currentItemChanged.connect(self._on_current)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(head)
+        lay.addWidget(self.tree, 1)
+        state.sigGrown.connect(lambda _n: self._stale())
+        if state.event_count and state.event_count <= AUTO_ANALYZE_EVENTS:
+            self.run()
+        else:
+            self.summary.setText(
+                f"{state.event_count:,} events: press Analyze to run the detectors "
+                "(about 3 s per million events)."
+            )
+
+    def showEvent(self, ev: Any) -> None:
+        super().showEvent(ev)
+        if self._analysed_at < 0 and self.state.event_count:
+            self.run()
+
+    def _stale(self) -> None:
+        if self._analysed_at >= 0 and self._analysed_at != self.state.event_count:
+            self.summary.setText(self.summary.text() + "  (the session grew: Analyze again)")
+
+    def run(self) -> None:
+        """Analyse the session now (a busy cursor meanwhile) and list the findings."""
+        st = self.state
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.findings = analyze(st.session) if st.event_count else []
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self._analysed_at = st.event_count
+        self._fill()
+
+    def _fill(self) -> None:
+        st = self.state
+        self.tree.clear()
+        counts = {s: sum(f.severity == s for f in self.findings) for s in Severity}
+        if not self.findings:
+            self.summary.setText("No findings: nothing the detectors look for happened.")
+        else:
+            parts = [f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n]
+            self.summary.setText(f"{len(self.findings)} findings: {', '.join(parts)}")
+        for f in self.findings:
+            color = QColor(SEVERITY_COLORS[f.severity])
+            item = QTreeWidgetItem([f"{f.severity.label.upper()}  {f.title}", f.detector])
+            item.setForeground(0, QBrush(color))
+            item.setData(0, _FINDING_ROLE, f)
+            item.setToolTip(0, f.explanation)
+            why = QTreeWidgetItem([textwrap.fill(f.explanation, 150), ""])
+            why.setFlags(why.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+            item.addChild(why)
+            for seq in f.events:
+                ev = st.session.event(seq)
+                row = QTreeWidgetItem([present.event_line(st.session, ev, 120), ""])
+                row.setData(0, _SEQ_ROLE, seq)
+                item.addChild(row)
+            self.tree.addTopLevelItem(item)
+            why.setFirstColumnSpanned(True)
+        first = self.tree.topLevelItem(0)
+        if first is not None:
+            first.setExpanded(True)
+
+    def select(self, index: int) -> None:
+        """Select finding ``index`` (as a click does)."""
+        item = self.tree.topLevelItem(index)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+
+    def _on_current(self, item: QTreeWidgetItem | None, _prev: Any = None) -> None:
+        if item is None:
+            return
+        seq = item.data(0, _SEQ_ROLE)
+        finding = item.data(0, _FINDING_ROLE)
+        parent = item.parent()
+        if finding is None and parent is not None:
+            finding = parent.data(0, _FINDING_ROLE)
+        if self.marks is not None:
+            self.marks.show(finding)
+        if seq is None and finding is not None and finding.seq >= 0:
+            seq = finding.seq
+            item.setExpanded(True)
+        if seq is not None:
+            self.state.select_event(int(seq))
