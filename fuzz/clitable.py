@@ -33,6 +33,10 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("graph", "{file}"),
     ("graph", "{file}", "--format", "json"),
     ("screenshot", "{file}", "-o", "{out}/shot.png"),
+    ("analyze", "{file}", "--json"),
+    ("why", "{file}", "--event", "1"),
+    ("top", "{file}", "--json"),
+    ("sql", "{file}", "SELECT * FROM events JOIN processes USING (pid) LIMIT 5"),
 )
 
 

@@ -82,10 +82,12 @@ def events_table(session: Session, *, payloads: bool) -> pa.Table:
     data: pa.Array
     text: pa.Array
     if payloads and n:
-        d_col, t_col = [], []
+        d_col: list[str | None] = []
+        t_col: list[str] = []
         for ev in session.events():
-            d_col.append(json.dumps(present.to_json(ev.data), allow_nan=False))
-            t_col.append(present.data_text(ev.data))
+            d = ev.data
+            d_col.append(None if d is None else json.dumps(present.to_json(d), allow_nan=False))
+            t_col.append(present.data_text(d))
         data, text = pa.array(d_col, pa.string()), pa.array(t_col, pa.string())
     else:
         data = text = pa.nulls(n, pa.string())

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from cinema.model import present
 from cinema.model.analysis import Finding, Severity, analyze
 from cinema.ui.state import ViewState
+from recorder.session.format import SessionFormatError
 
 __all__ = ["AUTO_ANALYZE_EVENTS", "SEVERITY_COLORS", "FindingMarks", "FindingsPanel"]
 
@@ -117,6 +118,12 @@ class FindingsPanel(QWidget):
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             self.findings = analyze(st.session) if st.event_count else []
+        except SessionFormatError as exc:  # a damaged part of the file: say so, in place
+            self.findings = []
+            self._analysed_at = st.event_count
+            self.tree.clear()
+            self.summary.setText(f"Cannot analyse: {st.report(exc).text()}")
+            return
         finally:
             QGuiApplication.restoreOverrideCursor()
         self._analysed_at = st.event_count

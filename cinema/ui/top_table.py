@@ -21,6 +21,7 @@ from cinema.model import present
 from cinema.model.errors import ModelError
 from cinema.model.top import SORT_KEYS, Top, top
 from cinema.ui.state import ViewState
+from recorder.session.format import SessionFormatError
 
 __all__ = ["COLUMNS", "TopTable"]
 
@@ -93,6 +94,10 @@ class TopTable(QWidget):
             self.result = t = top(st.session, seq, by=str(self.by.currentData()), limit=50)
         except (ModelError, ValueError) as exc:
             self.caption.setText(str(exc))
+            return
+        except SessionFormatError as exc:  # a damaged part of the file: say so, in place
+            self.table.setRowCount(0)
+            self.caption.setText(st.report(exc).text())
             return
         self.caption.setText(f"after #{seq} · {t.alive} alive · from the latest PROFILE samples")
         self.table.setRowCount(len(t.rows))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from cinema.model import present
 from cinema.model.causality import Why, why
 from cinema.ui.state import ViewState
+from recorder.session.format import SessionFormatError
 
 __all__ = ["BACK_COLOR", "FORWARD_COLOR", "WhyPanel", "WhyPath"]
 
@@ -135,7 +136,12 @@ class WhyPanel(QWidget):
     def explain(self, seq: int) -> None:
         """Compute and show the chain of event ``seq``."""
         st = self.state
-        self.chain = c = why(st.session, seq, max_hops=self.hops.value())
+        try:
+            self.chain = c = why(st.session, seq, max_hops=self.hops.value())
+        except SessionFormatError as exc:  # a damaged part of the file: say so, in place
+            self.clear()
+            self.title.setText(f"Cannot explain #{seq}: {st.report(exc).text()}")
+            return
         s = st.session
         self.title.setText(f"<b>Why</b> {present.event_line(s, s.event(seq), 100)}")
         self.tree.clear()
