@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.recorder.live.conftest import Program
+from tests.recorder.live.conftest import Program, attach
 
 CINEMA = [sys.executable, "-m", "cinema"]
 
@@ -24,9 +24,19 @@ def test_headless_prints_the_crashes_as_they_come_with_the_file_numbers(
 ) -> None:
     monkeypatch.setenv("CINEMA_RUNTIME_DIR", str(tmp_path / "rt"))
     path = tmp_path / "bank.cinema"
-    p = Program(["--scenario", "bank", "--pace", "1", "--record", str(path)])
+    # paused until the client is there (a loaded machine starts `cinema attach` slowly: the
+    # scenario must not be over by then)
+    p = Program(["--scenario", "bank", "--pace", "1", "--record", str(path), "--paused"])
     try:
-        got = _run("attach", p.port, "--headless", "--events", "--kind", "crash", "--json")
+        client = subprocess.Popen(
+            [*CINEMA, "attach", p.port, "--headless", "--events", "--kind", "crash", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        )  # fmt: skip
+        control = attach(p.address)
+        control.wait(lambda: len(control.client.request("status")["clients"]) >= 2, timeout=60)
+        control.client.request("resume")
+        stdout, stderr = client.communicate(timeout=120)
+        got = subprocess.CompletedProcess(client.args, client.returncode, stdout, stderr)
     finally:
         p.stop()
     assert got.returncode == 0, got.stderr
