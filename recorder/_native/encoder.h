@@ -35,5 +35,6 @@ int cinema_limits_read(PyObject *obj, CinemaLimits *out);
 int cinema_encode_into(Buf *out, PyObject *value, const CinemaLimits *lim);
 
 extern PyTypeObject CinemaEventBuffer_Type;
+extern PyTypeObject CinemaMonotonicClock_Type;
 
 #endif /* CINEMA_ENCODER_H */

@@ -19,10 +19,70 @@ typedef struct {
     uint8_t kind;
 } Row;
 
+/* MonotonicClock(origin=0): time.monotonic_ns() - origin, the clock of a real-time runtime
+ * (recorder.payload._buffer.MonotonicClock is its twin). An EventBuffer whose clock is one
+ * reads it in C, with no Python call per event. */
+typedef struct {
+    PyObject_HEAD
+    int64_t origin;
+} MonotonicClockObject;
+
+static int64_t monotonic_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
+}
+
+static int mc_init(MonotonicClockObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"origin", NULL};
+    long long origin = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|L:MonotonicClock", kwlist, &origin)) {
+        return -1;
+    }
+    self->origin = (int64_t)origin;
+    return 0;
+}
+
+static PyObject *mc_call(MonotonicClockObject *self, PyObject *args, PyObject *kwds) {
+    if (PyTuple_GET_SIZE(args) != 0 || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "MonotonicClock() takes no arguments");
+        return NULL;
+    }
+    return PyLong_FromLongLong((long long)(monotonic_now() - self->origin));
+}
+
+static PyObject *mc_get_origin(MonotonicClockObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromLongLong((long long)self->origin);
+}
+
+static PyObject *mc_repr(MonotonicClockObject *self) {
+    return PyUnicode_FromFormat("MonotonicClock(origin=%lld)", (long long)self->origin);
+}
+
+static PyGetSetDef mc_getset[] = {
+    {"origin", (getter)mc_get_origin, NULL, "time.monotonic_ns() at the clock's zero.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject CinemaMonotonicClock_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "recorder._native._core.MonotonicClock",
+    .tp_basicsize = sizeof(MonotonicClockObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "MonotonicClock(origin=0)\n\n"
+              "A nanosecond clock: time.monotonic_ns() - origin. An EventBuffer reads it in C.",
+    .tp_call = (ternaryfunc)mc_call,
+    .tp_repr = (reprfunc)mc_repr,
+    .tp_getset = mc_getset,
+    .tp_init = (initproc)mc_init,
+    .tp_new = PyType_GenericNew,
+};
+
 typedef struct {
     PyObject_HEAD
     PyObject *clock;
     int fast_clock;
+    int64_t origin; /* subtracted from CLOCK_MONOTONIC when fast_clock */
     PyObject *limits;
     CinemaLimits lim;
     Row *rows;
@@ -64,7 +124,11 @@ static int eb_init(EventBufferObject *self, PyObject *args, PyObject *kwds) {
     Py_INCREF(limits);
     Py_XSETREF(self->limits, limits);
     self->lim = lim;
-    self->fast_clock = clock == cinema_state.monotonic_ns;
+    self->fast_clock = clock == cinema_state.monotonic_ns ||
+                       Py_TYPE(clock) == &CinemaMonotonicClock_Type;
+    self->origin = Py_TYPE(clock) == &CinemaMonotonicClock_Type
+                       ? ((MonotonicClockObject *)clock)->origin
+                       : 0;
     return 0;
 }
 
@@ -121,7 +185,8 @@ static int read_clock(EventBufferObject *self, int64_t *ts) {
     if (self->fast_clock) {
         struct timespec t;
         if (clock_gettime(CLOCK_MONOTONIC, &t) == 0) {
-            *ts = (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
+            uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+            *ts = (int64_t)(now - (uint64_t)self->origin); /* wraps, like _buffer._wrap_i64 */
             return 0;
         }
     }

@@ -229,7 +229,7 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__core(void) {
-    if (PyType_Ready(&CinemaEventBuffer_Type) < 0) {
+    if (PyType_Ready(&CinemaEventBuffer_Type) < 0 || PyType_Ready(&CinemaMonotonicClock_Type) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module_def);
@@ -239,6 +239,12 @@ PyMODINIT_FUNC PyInit__core(void) {
     Py_INCREF(&CinemaEventBuffer_Type);
     if (PyModule_AddObject(m, "EventBuffer", (PyObject *)&CinemaEventBuffer_Type) < 0) {
         Py_DECREF(&CinemaEventBuffer_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&CinemaMonotonicClock_Type);
+    if (PyModule_AddObject(m, "MonotonicClock", (PyObject *)&CinemaMonotonicClock_Type) < 0) {
+        Py_DECREF(&CinemaMonotonicClock_Type);
         Py_DECREF(m);
         return NULL;
     }

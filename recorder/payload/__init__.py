@@ -71,6 +71,7 @@ __all__ = [
     "EventBatch",
     "EventBuffer",
     "Limits",
+    "MonotonicClock",
     "Opaque",
     "Packed",
     "PayloadError",
@@ -126,10 +127,12 @@ def _py_encode(value: Any, limits: Limits = DEFAULT_LIMITS, /) -> bytes:
 if _native is not None:
     _encode: _Encode = _native.encode
     EventBuffer: type[_buffer.EventBuffer] = _native.EventBuffer
+    MonotonicClock: type[_buffer.MonotonicClock] = _native.MonotonicClock
     ts_deltas: Callable[[bytes], bytes] = _native.ts_deltas
 else:
     _encode = _py_encode
     EventBuffer = _buffer.EventBuffer
+    MonotonicClock = _buffer.MonotonicClock
     ts_deltas = _buffer.ts_deltas
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from recorder.payload._types import DEFAULT_LIMITS, Limits
 
-__all__ = ["PAYLOAD_ARENA_LIMIT", "EventBatch", "EventBuffer", "ts_deltas"]
+__all__ = ["PAYLOAD_ARENA_LIMIT", "EventBatch", "EventBuffer", "MonotonicClock", "ts_deltas"]
 
 _LITTLE = sys.byteorder == "little"
 _U32 = 0xFFFFFFFF
@@ -45,6 +45,32 @@ def _wrap_i64(v: int) -> int:
         return v
     v &= _U64
     return v - (1 << 64) if v > _I64_MAX else v
+
+
+class MonotonicClock:
+    """A nanosecond clock: ``time.monotonic_ns() - origin`` (a real-time runtime's clock).
+
+    The native twin is read by the native :class:`EventBuffer` in C, without a Python call per
+    event; this one is an ordinary callable.
+    """
+
+    __slots__ = ("_origin",)
+
+    def __init__(self, origin: int = 0) -> None:
+        self._origin = operator.index(origin)
+        if not _I64_MIN <= self._origin <= _I64_MAX:
+            raise OverflowError("origin must fit an int64")
+
+    @property
+    def origin(self) -> int:
+        """``time.monotonic_ns()`` at the clock's zero."""
+        return self._origin
+
+    def __call__(self) -> int:
+        return time.monotonic_ns() - self._origin
+
+    def __repr__(self) -> str:
+        return f"MonotonicClock(origin={self._origin})"
 
 
 class EventBatch:

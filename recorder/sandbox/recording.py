@@ -1,11 +1,13 @@
 """Recording: the one way an event leaves a runtime, and where it goes.
 
 Every event of a runtime goes through :meth:`Recording.record`. It is bound once: to a no-op
-while nothing records, or to a forwarder to the sink. The forwarder never lets a sink hurt the
-program: a sink whose ``emit`` (or ``keyframe``) raises is detached, the failure is logged once
-and counted in :attr:`Recording.sink_failures`, and the program runs on unrecorded (the rule of
-Trio's ``Instrument``). Hot paths test :attr:`Recording.active` first, so that building an
-event's data costs nothing when nobody records.
+while nothing records, to a :class:`~recorder.Recorder`'s own native ``emit`` (which never
+raises into the program), or to a forwarder to any other sink. Neither lets a sink hurt the
+program: a sink whose ``emit`` (or ``keyframe``) raises, or a Recorder closed under the runtime,
+is detached, the failure is logged once and counted in :attr:`Recording.sink_failures`, and the
+program runs on unrecorded (the rule of Trio's ``Instrument``). Hot paths test
+:attr:`Recording.active` first, so that building an event's data costs nothing when nobody
+records.
 
 Where events go, in order of precedence:
 
@@ -39,9 +41,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recorder.events import EventKind
-from recorder.payload import Pid, Ref, freeze
+from recorder.payload import Packed, Pid, Ref, freeze
 from recorder.sandbox.provenance import ENV_RERUN, program_rerun, rerun_path
-from recorder.session.writer import Recorder
+from recorder.session.writer import Recorder, RecorderClosed
 from recorder.sink import EventSink, wants_world
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ __all__ = [
     "open_sink",
     "pop_default_sink",
     "push_default_sink",
+    "state_data",
 ]
 
 log = logging.getLogger("recorder.sandbox")
@@ -77,25 +80,38 @@ Record = Callable[[int, int, int, int, Any], None]
 
 #: Types whose values never change: recorded as they are, without freezing.
 IMMUTABLE = frozenset({int, float, complex, str, bytes, bool, type(None), Pid, Ref})
-_CHECK_DEPTH = 3
-
-
-def _immutable(value: Any, depth: int) -> bool:
-    t = type(value)
-    if t in IMMUTABLE:
-        return True
-    if t is tuple and depth > 0 and len(value) <= 8:
-        return all(_immutable(item, depth - 1) for item in value)
-    return False
 
 
 def captured(value: Any) -> Any:
-    """``value`` as it is now, for the recording: itself if it cannot change (numbers,
-    strings, pids, small tuples of those), else frozen into a :class:`~recorder.payload.Packed`
-    (a mutable message may be changed by its receiver, or by its sender, after it was sent)."""
-    if _immutable(value, _CHECK_DEPTH):
+    """``value`` as it is now, for the recording: itself if its type cannot change (numbers,
+    strings, pids), else frozen into a :class:`~recorder.payload.Packed` (a mutable message
+    may be changed by its receiver, or by its sender, after it was sent).
+
+    Tuples are frozen too: proving in Python that a tuple holds nothing mutable costs several
+    times what the native encoder takes to freeze it, and the frozen bytes are the ones the
+    recorder would have written for the tuple (then copied, not encoded again)."""
+    if type(value) in IMMUTABLE:
         return value
     return freeze(value)
+
+
+_STATE_PREFIXES: dict[str, bytes] = {}
+
+
+def state_data(trigger: str, frozen: Packed) -> Packed:
+    """The data of a STATE event, ``{"trigger": trigger, "state": frozen}``, frozen: the same
+    bytes the encoder writes for that map, made by joining the map's encoded beginning (one
+    per trigger, encoded once) and the state's bytes, so the state is not copied through a
+    Python dict and a second encoder pass for every event."""
+    prefix = _STATE_PREFIXES.get(trigger) if type(trigger) is str else None
+    if prefix is None:
+        whole = freeze({"trigger": trigger, "state": None}).data
+        if type(trigger) is not str or not whole.endswith(b"\xc0"):
+            return freeze({"trigger": trigger, "state": frozen})
+        prefix = whole[:-1]
+        if len(_STATE_PREFIXES) < 64:
+            _STATE_PREFIXES[trigger] = prefix
+    return Packed(prefix + (frozen.data or b"\xc0"))  # empty bytes: None, as encoded alone
 
 
 RecordTarget = str | os.PathLike[str] | Recorder | EventSink | None
@@ -190,12 +206,22 @@ class Recording:
         self.path = getattr(sink, "path", None)
         emit = sink.emit
         failed = self._sink_failed
+        forward: Record
+        if isinstance(sink, Recorder):
+            # A Recorder's emit (one native call) never raises into the program: a recording
+            # that fails stops on its own. The one exception is an emit after someone else
+            # closed it: the Recorder tells us when it closes, and record() then detaches on
+            # the next event as if the sink had raised. Binding emit directly saves a Python
+            # call per event, the largest part of what the choke point itself costs.
+            sink.add_close_listener(self._sink_closed)
+            forward = emit
+        else:
 
-        def forward(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
-            try:
-                emit(kind, pid, peer, ref, data)
-            except Exception as exc:  # a broken sink never hurts the program
-                failed(exc, "emit")
+            def forward(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+                try:
+                    emit(kind, pid, peer, ref, data)
+                except Exception as exc:  # a broken sink never hurts the program
+                    failed(exc, "emit")
 
         keyframe = getattr(sink, "keyframe", None)
         if callable(keyframe):
@@ -234,6 +260,17 @@ class Recording:
         self.active = False
         self._push_keyframe = None
         self._pull_keyframe = None
+        if isinstance(self.sink, Recorder):
+            self.sink.remove_close_listener(self._sink_closed)
+
+    def _sink_closed(self) -> None:
+        # The Recorder was closed under us (maybe on another thread): the next event detaches.
+        if self.active:
+            self.record = self._emit_after_close
+
+    def _emit_after_close(self, kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
+        if self.active:
+            self._sink_failed(RecorderClosed("emit() on a closed Recorder"), "emit")
 
     def _sink_failed(self, exc: BaseException, what: str) -> None:
         sink = self.sink
@@ -271,7 +308,7 @@ class Recording:
         if self.active:
             frozen = freeze(proc._state)
             proc._recorded_state = frozen
-            self.record(_STATE, proc._n, peer, ref, {"trigger": trigger, "state": frozen})
+            self.record(_STATE, proc._n, peer, ref, state_data(trigger, frozen))
 
     # ------------------------------------------------------------------ keyframes
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from recorder.payload import MonotonicClock
 from recorder.sandbox.errors import ProcessExit, exit_reason_of, is_normal_reason
 from recorder.sandbox.process import NOT_DOOMED, PARK, TIMED_OUT, YIELD, Process
 from recorder.sandbox.timers import TimerEntry, TimerHeap
@@ -76,7 +77,11 @@ class Scheduler:
         self._vnow = 0
         self._t0 = time.monotonic_ns()
         #: The runtime clock in ns (virtual in deterministic mode).
-        self.clock: Callable[[], int] = self._virtual_clock if deterministic else self._real_clock
+        # Real time: a MonotonicClock, which the native event buffer reads without a Python
+        # call per recorded event.
+        self.clock: Callable[[], int] = (
+            self._virtual_clock if deterministic else MonotonicClock(self._t0)
+        )
         self._stop_requested = False
         self._async_pending = 0
         self._async_wakeup: asyncio.Event | None = None
@@ -90,9 +95,6 @@ class Scheduler:
 
     def _virtual_clock(self) -> int:
         return self._vnow
-
-    def _real_clock(self) -> int:
-        return time.monotonic_ns() - self._t0
 
     def now_ms(self) -> float:
         """The runtime clock in milliseconds (virtual in deterministic mode)."""

@@ -152,6 +152,8 @@ class Recorder:
         self._check_every = max(1, min(check_every, buffer_events // 4 or 1))
         # Batches are handed over at frame boundaries: each becomes one frame.
         self._handoff_events = max(1, min(frame_events, buffer_events // 4))
+        # Events handed over and waiting past which a handover wakes the writer thread.
+        self._wake_backlog = max(1, min(buffer_events // 4, 32 * self._handoff_events))
         self._half_interval = flush_interval / 2 if flush_interval is not None else 0.0
         self._last_keyframe_n = 0
         self._lost = 0
@@ -160,6 +162,7 @@ class Recorder:
         self._discarded = 0
         self._closed = False
         self._flush_ids = itertools.count(1)
+        self._close_listeners: list[Callable[[], object]] = []
 
         self._warned = False
 
@@ -254,13 +257,16 @@ class Recorder:
         full = len(buf) >= self._handoff_events or buf.nbytes >= FRAME_BYTES
         if self._flush_interval is None:
             if full:
-                pipe.handoff()
+                pipe.handoff(wake=pipe.backlog >= self._wake_backlog)
             return
         now = time.monotonic()
         if pipe.overdue(now):
             pipe.write_pass()  # the writer thread is starved: write from here
         elif full or now - pipe.handoff_at >= self._half_interval:
-            pipe.handoff()
+            # The writer thread wakes on its own every half flush interval; waking it for
+            # every frame costs the program a GIL round trip per frame (on a busy machine,
+            # a scheduler time slice each), so only a backlog wakes it early.
+            pipe.handoff(wake=pipe.backlog >= self._wake_backlog)
 
     def _schedule_check(self) -> None:
         # The next check comes when the buffer holds a frame's worth, exactly (so frames do not
@@ -321,7 +327,7 @@ class Recorder:
         except Exception:  # the encoder never raises; a world that is not a world might
             log.exception("keyframe world could not be encoded; keyframe skipped")
             return
-        self._pipe.handoff((KEYFRAME, self._clock(), frozen))
+        self._pipe.handoff((KEYFRAME, self._clock(), frozen), wake=False)  # see _maybe_handoff
 
     def add_output(self, output: Output, *, header: bool = False) -> None:
         """Send every later byte to ``output`` as well (the live server). With ``header``,
@@ -333,6 +339,17 @@ class Recorder:
         if header:
             self._drain.send(output, self.header)
         self._outputs.append(output)
+
+    def add_close_listener(self, listener: Callable[[], object]) -> None:
+        """Call ``listener()`` when :meth:`close` starts (on the closing thread): an event
+        source that calls :meth:`emit` directly stops before its next event would raise
+        :class:`RecorderClosed`. A listener that raises is logged and ignored."""
+        self._close_listeners.append(listener)
+
+    def remove_close_listener(self, listener: Callable[[], object]) -> None:
+        """Undo :meth:`add_close_listener`."""
+        if listener in self._close_listeners:
+            self._close_listeners.remove(listener)
 
     def remove_output(self, output: Output) -> None:
         """Stop sending bytes to ``output``."""
@@ -356,6 +373,12 @@ class Recorder:
         """
         if self._closed:
             return
+        for listener in list(self._close_listeners):  # first: before emit starts refusing
+            try:
+                listener()
+            except Exception:  # a listener's bug never stops the footer
+                log.exception("recorder close listener failed")
+        self._close_listeners.clear()
         if self._dropping:
             self._record_lost()
         self._closed = True
