@@ -2,7 +2,8 @@
 
 Three figures, each against a baseline measured in the same run:
 
-- hot path: ``Recorder.emit`` per event vs a bare ``list.append`` of the same tuple;
+- hot path: ``Recorder.emit`` per event vs a bare ``list.append`` of the same tuple, with the
+  calling loop, and net of it (the bare loop, timed in the same rounds, subtracted from both);
 - sustained throughput: first ``emit`` to ``close()`` returning (everything encoded, compressed
   and on disk) vs writing the same events as a plain msgpack dump;
 - size: bytes per event in the session file (zstd) vs the plain msgpack dump.
@@ -89,6 +90,13 @@ def _append_all(rows: list[Row]) -> list[Row]:
     return out
 
 
+def _loop_only(rows: list[Row]) -> None:
+    # The calling loop alone (unpacking each row, as the others do): what a per-event figure
+    # pays before emit or append is even called.
+    for kind, pid, peer, ref, data in rows:  # noqa: B007
+        pass
+
+
 def _msgpack_dump(path: str, rows: list[Row]) -> None:
     pack = msgpack.Packer().pack
     clock = time.monotonic_ns
@@ -98,15 +106,17 @@ def _msgpack_dump(path: str, rows: list[Row]) -> None:
             write(pack((clock(), kind, pid, peer, ref, data)))
 
 
-def _hot_path(rows: list[Row], rounds: int, tmp: str) -> tuple[float, float]:
-    """Median seconds per event of emit and of a bare append.
+def _hot_path(rows: list[Row], rounds: int, tmp: str) -> tuple[float, float, float]:
+    """Median seconds per event of emit, of a bare append, and of the loop around them.
 
     emit runs with the recorder open, so its writer thread competes for the GIL as it would in
-    the observed program; append runs with no recorder alive (each recorder is closed first).
+    the observed program; append and the bare loop run with no recorder alive (each recorder
+    is closed first).
     """
     path = os.path.join(tmp, "hot.cinema")
     emit_s: list[float] = []
     append_s: list[float] = []
+    loop_s: list[float] = []
 
     def timed_emit() -> None:
         rec = _recorder(path)
@@ -120,10 +130,21 @@ def _hot_path(rows: list[Row], rounds: int, tmp: str) -> tuple[float, float]:
         _append_all(rows)
         append_s.append(time.perf_counter() - t0)
 
+    def timed_loop() -> None:
+        t0 = time.perf_counter()
+        _loop_only(rows)
+        loop_s.append(time.perf_counter() - t0)
+
+    order = (timed_emit, timed_append, timed_loop)
     for i in range(rounds):
-        for fn in (timed_emit, timed_append) if i % 2 == 0 else (timed_append, timed_emit):
+        for fn in order if i % 2 == 0 else order[::-1]:
             fn()
-    return statistics.median(emit_s) / len(rows), statistics.median(append_s) / len(rows)
+    n = len(rows)
+    return (
+        statistics.median(emit_s) / n,
+        statistics.median(append_s) / n,
+        statistics.median(loop_s) / n,
+    )
 
 
 @benchmark("record", help="Recorder.emit hot path, sustained events/s to disk, bytes/event")
@@ -146,14 +167,25 @@ def _figures(
     rows: list[Row], n_hot: int, hot_rounds: int, rounds: int, tmp: str
 ) -> Iterator[Figure]:
     n = len(rows)
-    emit_s, append_s = _hot_path(rows[:n_hot], hot_rounds, tmp)
+    emit_s, append_s, loop_s = _hot_path(rows[:n_hot], hot_rounds, tmp)
     yield Figure(
         "emit cost per event",
         emit_s * 1e6,
         "us/event",
         baseline=append_s * 1e6,
+        note=f"the loop included; baseline: list.append of the same tuple; median of "
+        f"{hot_rounds} x {n_hot:,}",
+    )
+    # What the program pays per event for calling emit, the loop that calls it taken out
+    # (the loop costs the same with or without a recorder: the figure the goal is about).
+    yield Figure(
+        "emit cost per event, net of the loop",
+        (emit_s - loop_s) * 1e6,
+        "us/event",
+        baseline=(append_s - loop_s) * 1e6,
         goal="<= 0.5 us/event",
-        note=f"baseline: list.append of the same tuple; median of {hot_rounds} x {n_hot:,}",
+        note=f"the bare loop ({loop_s * 1e9:.0f} ns/event) subtracted from both; baseline: "
+        "list.append of the same tuple",
     )
 
     session = os.path.join(tmp, "sustained.cinema")

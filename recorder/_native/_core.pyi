@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recorder.payload._buffer import EventBatch
-from recorder.payload._types import Limits
+from recorder.payload._types import Limits, Packed
 
 API_VERSION: int
 
@@ -21,6 +21,7 @@ def setup(
 ) -> None: ...
 def encode(value: Any, limits: Limits | None = None, /) -> bytes: ...
 def ts_deltas(ts: bytes, /) -> bytes: ...
+def freeze(value: Any, limits: Limits | None = None) -> Packed: ...
 
 class EventBuffer:
     def __init__(self, clock: Callable[[], int] = ..., limits: Limits = ...) -> None: ...

@@ -161,6 +161,59 @@ static PyObject *encode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return r;
 }
 
+PyDoc_STRVAR(freeze_doc,
+             "freeze(value, limits=None) -> Packed\n\n"
+             "recorder.payload.freeze in one C call: value encoded now, as a Packed (a Packed\n"
+             "is returned as it is).");
+
+static PyObject *freeze(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                       PyObject *kwnames) {
+    CinemaState *S = &cinema_state;
+    PyObject *a[2] = {NULL, NULL};
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > 2 || nargs + nkw > 2) {
+        PyErr_SetString(PyExc_TypeError, "freeze(value, limits=None)");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        a[i] = args[i];
+    }
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+        int slot = PyUnicode_CompareWithASCIIString(name, "value") == 0    ? 0
+                   : PyUnicode_CompareWithASCIIString(name, "limits") == 0 ? 1
+                                                                           : -1;
+        if (slot < 0 || a[slot] != NULL) {
+            PyErr_Format(PyExc_TypeError, "freeze() got an unexpected or repeated argument %R",
+                         name);
+            return NULL;
+        }
+        a[slot] = args[nargs + k];
+    }
+    if (a[0] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "freeze() needs a value");
+        return NULL;
+    }
+    if (Py_TYPE(a[0]) == S->packed_type) {
+        Py_INCREF(a[0]);
+        return a[0];
+    }
+    PyObject *data = encode(self, a, a[1] != NULL ? 2 : 1);
+    if (data == NULL) {
+        return NULL;
+    }
+    /* Packed is a slotted Python class whose only state is its `data` slot: allocate it and
+     * fill the slot, as Packed(data) would, without running its __init__ in Python. */
+    PyTypeObject *t = S->packed_type;
+    PyObject *packed = t->tp_alloc(t, 0);
+    if (packed == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    *(PyObject **)((char *)packed + S->packed_off) = data; /* the new reference moves in */
+    return packed;
+}
+
 PyDoc_STRVAR(ts_deltas_doc,
              "ts_deltas(ts, /) -> bytes\n\n"
              "int64 little-endian deltas of an int64 little-endian column (the first is 0),\n"
@@ -211,6 +264,7 @@ static PyMethodDef methods[] = {
      "setup(default_limits, Pid, Ref, Packed, ExtType, EventBatch, field_marker, "
      "bigint_max_bits): hand over the Python types the encoder recognises."},
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL, encode_doc},
+    {"freeze", (PyCFunction)(void (*)(void))freeze, METH_FASTCALL | METH_KEYWORDS, freeze_doc},
     {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -147,14 +147,26 @@ def encode_payload(value: Any, limits: Limits = DEFAULT_LIMITS) -> bytes:
     return _encode(value, limits)
 
 
-def freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
-    """Capture ``value`` now: encode it (as :func:`encode_payload`) into a :class:`Packed`.
-
-    Idempotent: freezing a ``Packed`` returns it unchanged.
-    """
+def _py_freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
     if type(value) is Packed:
         return value
     return Packed(_encode(value, limits))
+
+
+def freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
+    """Capture ``value`` now: encode it (as :func:`encode_payload`) into a :class:`Packed`.
+
+    Idempotent: freezing a ``Packed`` returns it unchanged. (With the native encoder this is
+    one C call: the program thread freezes every mutable message and state it records.)
+    """
+    return _py_freeze(value, limits)
+
+
+if _native is not None and hasattr(_native, "freeze"):
+    freeze = _native.freeze  # the same, in C
+
+
+_INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack packs as an int
 
 
 def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
@@ -163,6 +175,8 @@ def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
     It is the encoded value read back without decoding extensions, so packing it (or encoding
     it again, with the same or larger limits) gives the same bytes as encoding ``value``.
     """
+    if type(value) is int and _INT_MIN <= value <= _UINT_MAX:
+        return value  # a msgpack int as it is (keyframe columns hold thousands of ids)
     data = _encode(value, limits)
     if not data:
         return None

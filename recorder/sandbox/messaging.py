@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recorder.events import NO_PEER, NO_PID, NO_REF, EventKind
-from recorder.payload import Pid, Ref
+from recorder.payload import Pid, Ref, freeze
 from recorder.sandbox.errors import BadArg, CallError, ReceiveTimeout
 from recorder.sandbox.process import NOTHING, Envelope, From, Process
-from recorder.sandbox.recording import IMMUTABLE, captured
+from recorder.sandbox.recording import IMMUTABLE
 from recorder.sandbox.timers import TimerEntry
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class PostOffice:
         rec = self._rec
         if rec.active:
             # Captured now: the session shows what was sent, whatever happens to it later.
-            recorded = message if type(message) in IMMUTABLE else captured(message)
+            recorded = message if type(message) in IMMUTABLE else freeze(message)
             rec.record(_SEND, sender_n, target_n, msg_id, recorded)
         else:
             recorded = None

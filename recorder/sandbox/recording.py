@@ -194,6 +194,8 @@ class Recording:
         self._spawned = spawned
         self._spawned_at_keyframe = 0
         self._push_keyframe: Callable[[Any], None] | None = None
+        #: The Recorder's own emit when record() is bound to it (nobody else sees the data).
+        self._direct: Record | None = None
         self._pull_keyframe: Callable[[], None] | None = None
         self._last_keyframe = 0
 
@@ -214,7 +216,7 @@ class Recording:
             # the next event as if the sink had raised. Binding emit directly saves a Python
             # call per event, the largest part of what the choke point itself costs.
             sink.add_close_listener(self._sink_closed)
-            forward = emit
+            forward = self._direct = emit
         else:
 
             def forward(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
@@ -258,6 +260,7 @@ class Recording:
         """Stop recording: :meth:`record` becomes a no-op again."""
         self.record = _ignore
         self.active = False
+        self._direct = None
         self._push_keyframe = None
         self._pull_keyframe = None
         if isinstance(self.sink, Recorder):
@@ -308,7 +311,11 @@ class Recording:
         if self.active:
             frozen = freeze(proc._state)
             proc._recorded_state = frozen
-            self.record(_STATE, proc._n, peer, ref, state_data(trigger, frozen))
+            record = self.record
+            if record is self._direct:  # straight into a Recorder: the map frozen whole
+                record(_STATE, proc._n, peer, ref, state_data(trigger, frozen))
+            else:  # a sink or a live gate may read the map (the same bytes either way)
+                record(_STATE, proc._n, peer, ref, {"trigger": trigger, "state": frozen})
 
     # ------------------------------------------------------------------ keyframes
 
