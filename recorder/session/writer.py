@@ -152,8 +152,6 @@ class Recorder:
         self._check_every = max(1, min(check_every, buffer_events // 4 or 1))
         # Batches are handed over at frame boundaries: each becomes one frame.
         self._handoff_events = max(1, min(frame_events, buffer_events // 4))
-        # Events handed over and waiting past which a handover wakes the writer thread.
-        self._wake_backlog = max(1, min(buffer_events // 4, 32 * self._handoff_events))
         self._half_interval = flush_interval / 2 if flush_interval is not None else 0.0
         self._last_keyframe_n = 0
         self._lost = 0
@@ -257,16 +255,13 @@ class Recorder:
         full = len(buf) >= self._handoff_events or buf.nbytes >= FRAME_BYTES
         if self._flush_interval is None:
             if full:
-                pipe.handoff(wake=pipe.backlog >= self._wake_backlog)
+                pipe.handoff()
             return
         now = time.monotonic()
         if pipe.overdue(now):
             pipe.write_pass()  # the writer thread is starved: write from here
         elif full or now - pipe.handoff_at >= self._half_interval:
-            # The writer thread wakes on its own every half flush interval; waking it for
-            # every frame costs the program a GIL round trip per frame (on a busy machine,
-            # a scheduler time slice each), so only a backlog wakes it early.
-            pipe.handoff(wake=pipe.backlog >= self._wake_backlog)
+            pipe.handoff()
 
     def _schedule_check(self) -> None:
         # The next check comes when the buffer holds a frame's worth, exactly (so frames do not
@@ -327,7 +322,7 @@ class Recorder:
         except Exception:  # the encoder never raises; a world that is not a world might
             log.exception("keyframe world could not be encoded; keyframe skipped")
             return
-        self._pipe.handoff((KEYFRAME, self._clock(), frozen), wake=False)  # see _maybe_handoff
+        self._pipe.handoff((KEYFRAME, self._clock(), frozen))
 
     def add_output(self, output: Output, *, header: bool = False) -> None:
         """Send every later byte to ``output`` as well (the live server). With ``header``,
