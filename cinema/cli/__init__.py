@@ -38,7 +38,7 @@ __all__ = ["COMMAND_MODULES", "CinemaGroup", "main"]
 #: Modules under ``cinema.cli`` that each define one subcommand as ``command``.
 COMMAND_MODULES: tuple[str, ...] = (
     "info", "breaks", "events", "state", "graph", "demo", "record", "open", "screenshot", "attach",
-    "analyze", "verify", "gen_test", "calls", "why", "top", "sql",
+    "analyze", "verify", "gen_test", "calls", "why", "top", "sql", "export",
 )  # fmt: skip
 
 

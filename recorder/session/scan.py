@@ -64,6 +64,25 @@ class FrameScan:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def skip(self) -> int:
+        """Events of the frame before the first one of this scan."""
+        return self._skip
+
+    def payload_block(self) -> tuple[bytes, np.ndarray]:
+        """The frame's decompressed payload block and its offset table (``n + 1`` int64
+        positions into the block, for all ``n`` events of the frame): event ``j`` of this scan
+        is ``block[offsets[skip + j] : offsets[skip + j + 1]]``. Checks the frame's CRC and
+        the table on first use, like :meth:`data`.
+
+        Raises:
+            SessionFormatError: the frame is corrupt.
+        """
+        if self._offsets is None:
+            self._load_payloads()
+        assert self._offsets is not None
+        return self._payloads, self._offsets
+
     def _col(self, i: int) -> np.ndarray:
         col = self._cols[i]
         if col is None:

@@ -1,0 +1,209 @@
+"""The ``chrome-trace`` export: the Trace Event Format, for Perfetto and chrome://tracing.
+
+The JSON Object Format of the Trace Event Format (Google's "Trace Event Format" document),
+written as a stream: ``{"traceEvents": [...], "displayTimeUnit": "ns", "otherData": {...}}``.
+
+- **Tracks**: every actor process is a thread (``tid`` = pid + 1, named ``name <0.N.0>`` by a
+  ``thread_name`` metadata event), and the threads are grouped by supervisor: the trace's
+  "process" ``pid`` = supervisor pid + 1 holds that supervisor's children (named ``children of
+  sup <0.N.0>``); processes without a supervisor are in the ``top level`` group.
+- **Handler runs** are complete slices (``ph: "X"``) from a RECEIVE to the process's last event
+  before its next RECEIVE (or its end), named after the message (``handle transfer``).
+- **Messages**: a SEND is a zero-length slice on the sender (``send transfer``, the message in
+  its ``args``) and the start of a flow (``ph: "s"``, ``id`` = the message id); the RECEIVE ends
+  the flow (``ph: "f"``, ``bp: "e"``), binding it to the handler slice: Perfetto draws an arrow
+  from send to receive.
+- **Everything else** (state changes, crashes, exits, restarts, links, ...) is an instant event
+  (``ph: "i"``, ``s: "t"``) named by its kind, with the event's data in ``args``.
+
+Times are µs since the session's first event (``ts`` with ns precision, three decimals).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from cinema.model.export.redact import Redactor
+from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
+from cinema.model.expr_eval import message_type
+from cinema.model.present import to_json
+from cinema.model.session import Session
+from recorder.events import KIND_NAMES, NO_PID, NO_REF, EventKind
+
+__all__ = ["TOP_LEVEL_GROUP", "write_chrome_trace"]
+
+#: The trace "process" of the actor processes without a supervisor.
+TOP_LEVEL_GROUP = 0x7FFFFFFF
+_K = EventKind
+_CHUNK_BYTES = 1 << 20
+
+
+class _Tracks:
+    """Thread and group ids of actor processes, and their metadata events (emitted once)."""
+
+    def __init__(self, session: Session, names: ExportNames) -> None:
+        self._session = session
+        self._names = names
+        self._where: dict[int, str] = {}
+        self._groups: set[int] = set()
+        self.meta: list[str] = []
+
+    def label(self, pid: int) -> str:
+        return f"{self._names.process_name(pid)} <0.{pid}.0>"
+
+    def where(self, pid: int) -> str:
+        """``"pid":G,"tid":T`` of an actor process (its metadata queued on first use)."""
+        w = self._where.get(pid)
+        if w is not None:
+            return w
+        if pid == NO_PID:
+            group, tid, name = TOP_LEVEL_GROUP, 0, "no process"
+        else:
+            info = self._session.processes.get(pid)
+            sup = info.supervisor if info is not None else NO_PID
+            group = TOP_LEVEL_GROUP if sup in (NO_PID, pid) or sup < 0 else sup + 1
+            tid, name = pid + 1, self.label(pid)
+            if group != TOP_LEVEL_GROUP:
+                self._group(group, f"children of {self.label(sup)}", sup)
+        if group == TOP_LEVEL_GROUP:
+            self._group(group, "top level", -1)
+        w = f'"pid":{group},"tid":{tid}'
+        self.meta.append(
+            f'{{"ph":"M","name":"thread_name",{w},"args":{{"name":{json.dumps(name)}}}}}'
+        )
+        self.meta.append(
+            f'{{"ph":"M","name":"thread_sort_index",{w},"args":{{"sort_index":{tid}}}}}'
+        )
+        self._where[pid] = w
+        return w
+
+    def _group(self, group: int, name: str, order: int) -> None:
+        if group in self._groups:
+            return
+        self._groups.add(group)
+        self.meta.append(
+            f'{{"ph":"M","name":"process_name","pid":{group},"tid":0,'
+            f'"args":{{"name":{json.dumps(name)}}}}}'
+        )
+        self.meta.append(
+            f'{{"ph":"M","name":"process_sort_index","pid":{group},"tid":0,'
+            f'"args":{{"sort_index":{order + 1}}}}}'
+        )
+
+
+def write_chrome_trace(
+    session: Session, lo: int, hi: int, opts: ExportOptions, redactor: Redactor, out: IO[bytes],
+    progress: Progress | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Write the selected events of ``lo <= seq < hi`` as a Trace Event Format JSON object."""
+    names = ExportNames(session, redactor)
+    tracks = _Tracks(session, names)
+    dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+    t0 = session.t_first
+    inflight: dict[int, str] = {}  # message id -> its type, between SEND and RECEIVE / DROP
+    handler: dict[int, list[Any]] = {}  # pid -> [ts, name, seq, msg_id, sender] of its run
+    last_ts: dict[int, int] = {}  # pid -> timestamp of its latest event
+    buf: list[str] = []
+    size = 0
+    n = 0
+    first = True
+
+    def flush() -> None:
+        nonlocal buf, size, first
+        if buf:
+            text = ",\n".join(buf)
+            out.write(((",\n" if not first else "") + text).encode("utf-8"))
+            first = False
+            buf = []
+            size = 0
+
+    def close_run(pid: int, run: list[Any]) -> str:
+        start, name, seq, msg_id, sender = run
+        dur = max(last_ts.get(pid, start) - start, 0)
+        w = tracks.where(pid)
+        frm = "null" if sender is None else json.dumps(tracks.label(sender))
+        return (
+            f'{{"ph":"X","cat":"handler","name":{json.dumps(name)},{w},'
+            f'"ts":{(start - t0) / 1000:.3f},"dur":{dur / 1000:.3f},'
+            f'"args":{{"seq":{seq},"msg_id":{msg_id},"from":{frm}}}}}'
+        )
+
+    out.write(b'{"traceEvents":[\n')
+    for chunk in chunks(session, lo, hi, opts, redactor, progress):
+        seqs, tss, kinds = chunk.seq.tolist(), chunk.ts.tolist(), chunk.kind.tolist()
+        pids, peers, refs = chunk.pid.tolist(), chunk.peer.tolist(), chunk.ref.tolist()
+        for i in range(len(seqs)):
+            seq, ts, kind, pid, peer, ref = seqs[i], tss[i], kinds[i], pids[i], peers[i], refs[i]
+            w = tracks.where(pid)
+            us = f"{(ts - t0) / 1000:.3f}"
+            if kind == _K.RECEIVE:
+                run = handler.pop(pid, None)
+                if run is not None:
+                    buf.append(close_run(pid, run))
+                what = inflight.pop(ref, None)
+                if what is not None:
+                    buf.append(
+                        f'{{"ph":"f","bp":"e","cat":"message","name":"message","id":{ref},'
+                        f'{w},"ts":{us}}}'
+                    )
+                sender = None if peer == NO_PID else peer
+                handler[pid] = [ts, f"handle {what}" if what else "handle", seq, ref, sender]
+            elif kind == _K.SEND:
+                data = chunk.data(i)
+                what = message_type(data)
+                to = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
+                buf.append(
+                    f'{{"ph":"X","cat":"send","name":{json.dumps("send " + what)},{w},'
+                    f'"ts":{us},"dur":0,"args":{{"seq":{seq},"msg_id":{ref},"to":{to},'
+                    f'"message":{dumps(to_json(data))}}}}}'
+                )
+                if ref != NO_REF:
+                    inflight[ref] = what
+                    buf.append(
+                        f'{{"ph":"s","cat":"message","name":"message","id":{ref},{w},"ts":{us}}}'
+                    )
+            else:
+                if kind == _K.EXIT or kind == _K.CRASH:
+                    run = handler.pop(pid, None)
+                    if run is not None:
+                        last_ts[pid] = ts
+                        buf.append(close_run(pid, run))
+                elif kind == _K.DROP:
+                    inflight.pop(ref, None)
+                data = chunk.data(i)
+                name = KIND_NAMES.get(kind, f"kind {kind}")
+                if kind == _K.STATE and isinstance(data, dict):
+                    name = f"state ({data.get('trigger')})"
+                elif kind == _K.RESTART and isinstance(data, dict):
+                    name = f"restart {data.get('child_id')}"
+                peer_text = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
+                buf.append(
+                    f'{{"ph":"i","s":"t","cat":{json.dumps(KIND_NAMES.get(kind, "event"))},'
+                    f'"name":{json.dumps(name)},{w},"ts":{us},"args":{{"seq":{seq},'
+                    f'"peer":{peer_text},"data":{dumps(to_json(data))}}}}}'
+                )
+            last_ts[pid] = ts
+        n += len(seqs)
+        if tracks.meta:
+            buf.extend(tracks.meta)
+            tracks.meta = []
+        size += len(seqs)
+        if size >= 4096:
+            flush()
+    for pid, run in handler.items():
+        buf.append(close_run(pid, run))
+    buf.extend(tracks.meta)
+    flush()
+    other = {
+        "exported_by": "cinema export",
+        "cut_from": session.reader.path,
+        "range": [lo, hi - 1],
+        "events": n,
+        "note": opts.note,
+        "redaction": redactor.report.to_json(),
+    }
+    out.write(b'\n],\n"displayTimeUnit":"ns",\n"otherData":')
+    out.write(json.dumps(other, allow_nan=False).encode("utf-8"))
+    out.write(b"}\n")
+    return {"events": n}
