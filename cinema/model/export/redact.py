@@ -34,7 +34,6 @@ from typing import Any
 
 import msgpack
 import numpy as np
-
 import re2  # google-re2: linear time whatever the input, as every user pattern
 
 from cinema.model.errors import ModelError
