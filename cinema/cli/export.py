@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["command", "seq_bounds"]
 
-_FORMATS = ("chrome-trace", "jsonl")
-_SUFFIX = {".json": "chrome-trace", ".jsonl": "jsonl"}
+_FORMATS = ("cinema", "chrome-trace", "jsonl")
+_SUFFIX = {".cinema": "cinema", ".json": "chrome-trace", ".jsonl": "jsonl"}
 
 
 def seq_bounds(session: Session, t_from: str | None, t_to: str | None) -> tuple[int, int]:
@@ -40,6 +40,17 @@ def seq_bounds(session: Session, t_from: str | None, t_to: str | None) -> tuple[
     if hi < lo or lo > session.event_count - 1:
         raise ModelError(f"no event between --from {t_from} and --to {t_to}")
     return lo, hi
+
+
+def _sidecar(session: str) -> tuple[list[Any] | None, list[tuple[int, str]] | None]:
+    """The breakpoints and bookmarks kept beside the session, for a bundle (none: none)."""
+    from cinema.model.sidecar import load_sidecar, sidecar_path
+
+    path = sidecar_path(session)
+    if not path.exists():
+        return None, None
+    bps, marks = load_sidecar(path)
+    return bps.to_json(), [(m.seq, m.note) for m in marks]
 
 
 class _Bar:
@@ -138,6 +149,7 @@ def command(
 
     \b
     Examples:
+      cinema export run.cinema -o cut.cinema --from 1.5s --to 2s --note "the overdraft"
       cinema export run.cinema -o run.json            # open in ui.perfetto.dev
       cinema export run.cinema -o run.jsonl --from 1.5s --to 2s --redact path:state.card.number
       cinema export run.cinema -o db.jsonl -p db --kind send --redact '/\\d{16}/'
@@ -151,9 +163,7 @@ def command(
     from cinema.model.session import Session
     from recorder.events import kind_from_name
 
-    fmt = fmt or _SUFFIX.get(Path(output).suffix.lower())
-    if fmt is None:
-        raise ModelError(f"{output}: name the format with --format (or end OUT in .json, .jsonl)")
+    fmt = fmt or _SUFFIX.get(Path(output).suffix.lower(), "cinema")
     with Session.open(session) as s:
         pids = sorted({p for text in processes for p in resolve_processes(s, text)}) or None
         try:
@@ -161,8 +171,9 @@ def command(
         except ValueError as exc:
             raise ModelError(str(exc)) from None
         lo, hi = seq_bounds(s, t_from, t_to)
+        bps, marks = _sidecar(session)
         opts = ExportOptions(
-            fmt, lo, hi, pids, codes, Rules.parse(rules), note,
+            fmt, lo, hi, pids, codes, Rules.parse(rules), note, bps, marks,
         )  # fmt: skip
         with _Bar(f"export {fmt}") as bar:
             result = export_session(s, output, opts, progress=bar)

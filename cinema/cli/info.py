@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["command", "print_info", "summarize"]
+__all__ = ["command", "cut_lines", "print_info", "summarize"]
 
 
 def summarize(path: str) -> dict[str, Any]:
@@ -56,7 +56,37 @@ def summarize(path: str) -> dict[str, Any]:
             "program": to_json(meta.get("program")),
             "scenario": to_json(meta.get("scenario")),
             "seed": to_json(meta.get("seed")),
+            "export": _export_facts(meta),
         }
+
+
+def _export_facts(meta: Any) -> dict[str, Any] | None:
+    """What a bundle says of its cut (``cinema export``): where from, range, processes, note."""
+    from cinema.model.present import to_json
+
+    cut = meta.get("export")
+    if not isinstance(cut, dict):
+        return None
+    doc = to_json(cut)
+    return doc if isinstance(doc, dict) else None
+
+
+def cut_lines(cut: dict[str, Any]) -> list[str]:
+    """The lines ``cinema info`` (and the window's session info) print for a bundle's cut."""
+    rng = cut.get("range") or [None, None]
+    t_rng = cut.get("t_range") or [0.0, 0.0]
+    lines = [
+        f"cut from    {cut.get('cut_from')}: events #{rng[0]}..#{rng[1]} "
+        f"(+{t_rng[0]:.6f}s to +{t_rng[1]:.6f}s) of {cut.get('original_events', 0):,}"
+    ]
+    procs = cut.get("processes")
+    who = "all" if not procs else ", ".join(f"{p['name']} <0.{p['pid']}.0>" for p in procs)
+    lines.append(f"processes   {who}")
+    if cut.get("note"):
+        lines.append(f"note        {cut['note']}")
+    if cut.get("exported_at"):
+        lines.append(f"exported    {cut['exported_at']}")
+    return lines
 
 
 def print_info(path: str, as_json: bool = False) -> None:
@@ -79,6 +109,8 @@ def print_info(path: str, as_json: bool = False) -> None:
         what = s["scenario"] or s["program"]
         seed = f", seed {s['seed']}" if s["seed"] is not None else ""
         lines.append(f"recorded    {what}{seed}")
+    if s["export"]:
+        lines.extend(cut_lines(s["export"]))
     lines.append(f"lost        {s['lost_events']:,} events dropped by the recorder")
     if s["recovered"]:
         lines.append(f"recovered   yes: {s['recovery_note']}")

@@ -91,6 +91,7 @@ def _view_state(
 
     A breakpoint file that cannot be used never stops the session from opening: it is
     ignored, with a warning on stderr (and in ``warnings``, for the status bar)."""
+    from cinema.model.export.imported import bundle_facts
     from cinema.model.sidecar import load_sidecar, sidecar_path
 
     bps, marks = None, None
@@ -98,6 +99,10 @@ def _view_state(
     try:
         if side.exists():
             bps, marks = load_sidecar(side)
+        else:  # a bundle from `cinema export` brings its own (saving writes the file beside it)
+            facts = bundle_facts(session)
+            if facts is not None:
+                bps, marks = facts.breakpoints(), facts.bookmarks
     except (ModelError, OSError) as exc:
         text = f"ignoring the breakpoint file: {' '.join(str(exc).split())}"
         print(f"cinema: warning: {text}", file=sys.stderr, flush=True)

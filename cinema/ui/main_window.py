@@ -60,6 +60,18 @@ MIN_SIZE = (720, 460)
 COMPACT_BELOW = (1100, 700)
 
 
+def _bundle_facts(state: ViewState) -> Any:
+    """The facts of a bundle (``cinema export``), or None (a recording, a live session)."""
+    from cinema.model.export.imported import bundle_facts
+
+    if getattr(state.session.reader, "path", None) is None:
+        return None
+    try:
+        return bundle_facts(state.session)
+    except Exception:  # a damaged META frame never stops the window
+        return None
+
+
 class MainWindow(QMainWindow):
     """One session: timeline (centre), playback bar, dock panels."""
 
@@ -71,7 +83,6 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
         self.theme: Theme = THEMES[theme]
         title = getattr(state.session.reader, "path", None) or "live session"
-        self.setWindowTitle(f"Cinema — {title}")
         self.setObjectName("CinemaMainWindow")
         self.setDockNestingEnabled(True)
         self.compact = False
@@ -92,6 +103,25 @@ class MainWindow(QMainWindow):
         )
         self.banner.setVisible(False)
         lay.addWidget(self.banner)
+        # a bundle from `cinema export` says what it was cut from, and the exporter's note
+        self.cut_banner = QLabel()
+        self.cut_banner.setObjectName("cut_banner")
+        self.cut_banner.setWordWrap(True)
+        self.cut_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.cut_banner.setStyleSheet(
+            "background: #e3effc; color: #12385e; border-bottom: 1px solid #9cc2ea;"
+            " padding: 4px 8px"
+        )
+        self.bundle = _bundle_facts(state)
+        if self.bundle is not None:
+            text = "✂ " + self.bundle.summary()
+            if self.bundle.note:
+                text += f"  Note: {self.bundle.note}"
+            self.cut_banner.setText(text)
+            title = f"{title} (cut from {self.bundle.cut.get('cut_from')})"
+        self.cut_banner.setVisible(self.bundle is not None)
+        lay.addWidget(self.cut_banner)
+        self.setWindowTitle(f"Cinema — {title}")
         lay.addWidget(self.timeline, 1)
         self.setCentralWidget(centre)
         # the transport spans the whole window (above the docks): the slider keeps its width

@@ -518,6 +518,43 @@ class SessionReader:
             self._kf_cache.move_to_end(j)
         return kf_seq, world
 
+    def keyframe_body(self, kf_seq: int) -> bytes:
+        """The raw (decompressed, CRC-checked) msgpack body of the keyframe at exactly
+        ``kf_seq``: what a tool that copies keyframes into another file needs, undecoded.
+
+        Raises:
+            KeyError: no keyframe at ``kf_seq``.
+            SessionFormatError: the frame is corrupt.
+        """
+        j = bisect.bisect_left(self._ix.kf_seqs, kf_seq)
+        if j >= len(self._ix.kf_seqs) or self._ix.kf_seqs[j] != kf_seq:
+            raise KeyError(kf_seq)
+        i = self._ix.kf_frames[j]
+        try:
+            h = self._header(i)
+            body = self._body(i, h)
+            check_crc(h, body)
+            return decode_block(h, body, 0, self._decompress)
+        except SessionFormatError as exc:
+            raise self._err(exc) from None
+
+    def meta_frames(self) -> list[dict[str, Any]]:
+        """The maps of the session's META frames, in file order (metadata appended during or
+        after a recording: an export's breakpoints, bookmarks, note and redaction report).
+        A corrupt META frame is skipped: it holds nothing the events need."""
+        out: list[dict[str, Any]] = []
+        for i, t in enumerate(self._ix.types):
+            if t != FrameType.META:
+                continue
+            try:
+                h = self._header(i)
+                body = self._body(i, h)
+                check_crc(h, body)
+                out.append(decode_map_block(h, decode_block(h, body, 0, self._decompress)))
+            except SessionFormatError:
+                continue
+        return out
+
     # ------------------------------------------------------------------ processes & stats
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: The formats, in the order the CLI and the dialog offer them.
-FORMATS = ("chrome-trace", "jsonl")
+FORMATS = ("cinema", "chrome-trace", "jsonl")
 #: ``progress(events_done, events_total)``: called after each frame.
 Progress = Callable[[int, int], object]
 
@@ -59,15 +59,20 @@ class ExportOptions:
             every kind so that it replays).
         rules: what to redact (the default key names unless told otherwise).
         note: the exporter's note, carried by the bundle (and the chrome-trace metadata).
+        breakpoints: breakpoints as their JSON form (``BreakpointSet.to_json()``), for the
+            bundle.
+        bookmarks: ``(seq, note)`` pairs of the original, for the bundle (renumbered there).
     """
 
-    format: str = "jsonl"
+    format: str = "cinema"
     seq_from: int | None = None
     seq_to: int | None = None
     processes: Sequence[int] | None = None
     kinds: Sequence[int] | None = None
     rules: Rules = field(default_factory=Rules)
     note: str = ""
+    breakpoints: Sequence[Mapping[str, Any]] | None = None
+    bookmarks: Sequence[tuple[int, str]] | None = None
 
     def check(self, session: Session) -> tuple[int, int]:
         """The event numbers ``lo <= seq < hi`` to export.
@@ -236,9 +241,13 @@ def _writer(fmt: str) -> Writer:
         from cinema.model.export.jsonl import write_jsonl
 
         return write_jsonl
-    from cinema.model.export.chrome import write_chrome_trace
+    if fmt == "chrome-trace":
+        from cinema.model.export.chrome import write_chrome_trace
 
-    return write_chrome_trace
+        return write_chrome_trace
+    from cinema.model.export.bundle import write_bundle
+
+    return write_bundle
 
 
 def export_session(

@@ -179,6 +179,7 @@ def test_chrome_trace_of_a_cut_has_no_dangling_flow_ends(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (("-f", "cinema", "--kind", "send"), "--kind applies to"),
         (("--from", "#5", "--to", "#2"), "no event between"),
         (("--redact", "path:card"), "ROOT.FIELD"),
         (("--redact", "re:(unclosed"), "bad regular expression"),
