@@ -4,42 +4,15 @@ formats."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from cinema.cli._model_args import TIME_HELP, range_bounds, session_argument
+from cinema.cli._model_args import TIME_HELP, session_argument
 
-if TYPE_CHECKING:
-    from cinema.model.session import Session
+__all__ = ["command"]
 
-__all__ = ["command", "seq_bounds"]
-
-_FORMATS = ("cinema", "chrome-trace", "jsonl")
-_SUFFIX = {".cinema": "cinema", ".json": "chrome-trace", ".jsonl": "jsonl"}
-
-
-def seq_bounds(session: Session, t_from: str | None, t_to: str | None) -> tuple[int, int]:
-    """``--from`` / ``--to`` as inclusive event numbers (a time keeps every event at it).
-
-    Raises:
-        ModelError: a bound that is not a moment, or a range with no event.
-    """
-    from cinema.model.errors import ModelError
-
-    r = range_bounds(session, t_from, t_to)
-    lo, hi = 0, session.event_count - 1
-    if r.seq_from is not None:
-        lo = r.seq_from
-    if r.t_from is not None:
-        lo = 0 if r.t_from <= session.t_first else session.seq_at_time(r.t_from - 1) + 1
-    if r.seq_to is not None:
-        hi = r.seq_to
-    if r.t_to is not None:
-        hi = session.seq_at_time(min(r.t_to, session.t_last))
-    if hi < lo or lo > session.event_count - 1:
-        raise ModelError(f"no event between --from {t_from} and --to {t_to}")
-    return lo, hi
+_FORMATS = ("cinema", "chrome-trace", "jsonl", "parquet")
 
 
 def _sidecar(session: str) -> tuple[list[Any] | None, list[tuple[int, str]] | None]:
@@ -153,24 +126,27 @@ def command(
       cinema export run.cinema -o run.json            # open in ui.perfetto.dev
       cinema export run.cinema -o run.jsonl --from 1.5s --to 2s --redact path:state.card.number
       cinema export run.cinema -o db.jsonl -p db --kind send --redact '/\\d{16}/'
+      cinema export run.cinema -o run.parquet --redact path:state.card.number
     """
     import json
     from pathlib import Path
 
     from cinema.model.errors import ModelError
     from cinema.model.export import ExportOptions, Rules, export_session
+    from cinema.model.export.scope import SUFFIXES, moment_range
     from cinema.model.moments import resolve_processes
     from cinema.model.session import Session
     from recorder.events import kind_from_name
 
-    fmt = fmt or _SUFFIX.get(Path(output).suffix.lower(), "cinema")
+    by_suffix = {suffix: name for name, suffix in SUFFIXES.items()}
+    fmt = fmt or by_suffix.get(Path(output).suffix.lower(), "cinema")
     with Session.open(session) as s:
         pids = sorted({p for text in processes for p in resolve_processes(s, text)}) or None
         try:
             codes = [int(kind_from_name(k)) for k in kinds] or None
         except ValueError as exc:
             raise ModelError(str(exc)) from None
-        lo, hi = seq_bounds(s, t_from, t_to)
+        lo, hi = moment_range(s, t_from, t_to)
         bps, marks = _sidecar(session)
         opts = ExportOptions(
             fmt, lo, hi, pids, codes, Rules.parse(rules), note, bps, marks,

@@ -47,6 +47,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+F", "Search events (filter box)"),
     ("Ctrl+B", "Toggle a bookmark at the playhead"),
     ("Ctrl+O", "Open a session"),
+    ("Ctrl+E", "Export the session, or a cut of it, redacted (File › Export…)"),
     ("W / S, A / D, 0", "Timeline: zoom in / out, pan, fit all"),
     ("Double-click a lane", "Collapse / expand a supervisor's subtree"),
     ("Y", "Why? Explain the selected event (causes and effects, on the timeline)"),
@@ -218,6 +219,9 @@ class MainWindow(QMainWindow):
         self.act_open = m_file.addAction("&Open…")
         self.act_open.setShortcut(QKeySequence.StandardKey.Open)
         self.recent_menu = m_file.addMenu("Open &recent")
+        self.act_export = m_file.addAction("&Export…", self.show_export)
+        self.act_export.setShortcut(QKeySequence("Ctrl+E"))
+        self.act_export.setEnabled(not self.state.live)
         m_file.addSeparator()
         m_file.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         m_view = mb.addMenu("&View")
@@ -290,6 +294,15 @@ class MainWindow(QMainWindow):
         for w in (self.timeline, self.playback, self.graph, self.inspector, self.metrics):
             w.apply_theme(self.theme)
         self.settings.setValue("theme", name)
+
+    def show_export(self) -> QDialog:
+        """File › Export…: a cut of this session, redacted, in one of the export formats."""
+        from cinema.ui.export_dialog import ExportDialog
+
+        dlg = ExportDialog(self.state, self)
+        dlg.setModal(True)
+        dlg.show()
+        return dlg
 
     def show_shortcuts(self) -> QDialog:
         dlg = QDialog(self)

@@ -65,7 +65,7 @@ def _mailbox(raw: bytes, redactor: Redactor) -> bytes:
 
 
 def _lazy(key: str, raw: Any, redactor: Redactor) -> Any:
-    if not isinstance(raw, bytes) or not redactor.active:
+    if not isinstance(raw, bytes) or not redactor.active or not redactor.may_touch(raw):
         return raw
     if key == "mailbox":
         return _mailbox(raw, redactor)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
+from cinema.model.export._json import json_message_type, payload_json
 from cinema.model.export.redact import Redactor
 from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
 from cinema.model.expr_eval import message_type
@@ -92,6 +93,11 @@ class _Tracks:
         )
 
 
+def _text(v: Any) -> str:
+    """A trigger or child id in an instant's name (their JSON form is a plain string)."""
+    return v if type(v) is str else json.dumps(v)
+
+
 def write_chrome_trace(
     session: Session, lo: int, hi: int, opts: ExportOptions, redactor: Redactor, out: IO[bytes],
     progress: Progress | None = None,
@@ -150,13 +156,18 @@ def write_chrome_trace(
                 sender = None if peer == NO_PID else peer
                 handler[pid] = [ts, f"handle {what}" if what else "handle", seq, ref, sender]
             elif kind == _K.SEND:
-                data = chunk.data(i)
-                what = message_type(data)
+                raw = chunk.payload(i)
+                fast = payload_json(raw)
+                what = json_message_type(fast[0]) if fast is not None else None
+                if what is None:
+                    data = chunk.data(i)
+                    what = message_type(data)
+                text = dumps(to_json(data)) if fast is None else fast[1]
                 to = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
                 buf.append(
                     f'{{"ph":"X","cat":"send","name":{json.dumps("send " + what)},{w},'
                     f'"ts":{us},"dur":0,"args":{{"seq":{seq},"msg_id":{ref},"to":{to},'
-                    f'"message":{dumps(to_json(data))}}}}}'
+                    f'"message":{text}}}}}'
                 )
                 if ref != NO_REF:
                     inflight[ref] = what
@@ -171,17 +182,21 @@ def write_chrome_trace(
                         buf.append(close_run(pid, run))
                 elif kind == _K.DROP:
                     inflight.pop(ref, None)
-                data = chunk.data(i)
+                fast = payload_json(chunk.payload(i))
+                if fast is None:
+                    form = to_json(chunk.data(i))
+                    fast = (form, dumps(form))
+                form, text = fast
                 name = KIND_NAMES.get(kind, f"kind {kind}")
-                if kind == _K.STATE and isinstance(data, dict):
-                    name = f"state ({data.get('trigger')})"
-                elif kind == _K.RESTART and isinstance(data, dict):
-                    name = f"restart {data.get('child_id')}"
+                if kind == _K.STATE and type(form) is dict:
+                    name = f"state ({_text(form.get('trigger'))})"
+                elif kind == _K.RESTART and type(form) is dict:
+                    name = f"restart {_text(form.get('child_id'))}"
                 peer_text = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
                 buf.append(
                     f'{{"ph":"i","s":"t","cat":{json.dumps(KIND_NAMES.get(kind, "event"))},'
                     f'"name":{json.dumps(name)},{w},"ts":{us},"args":{{"seq":{seq},'
-                    f'"peer":{peer_text},"data":{dumps(to_json(data))}}}}}'
+                    f'"peer":{peer_text},"data":{text}}}}}'
                 )
             last_ts[pid] = ts
         n += len(seqs)

@@ -259,6 +259,7 @@ class Redactor:
         self.rules = rules
         self.report = Report(rules.describe())
         self._keys = [(k, _ENGINE.compile(_key_regex(k))) for k in rules.keys]
+        self._key_cache: dict[str, str | None] = {}
         self._paths = rules.paths
         self._patterns = [(p, _compile(p, f"re:{p}")) for p in rules.patterns]
         # Prefilters over whole payload blocks: key rules over the lower-cased bytes, path rules
@@ -428,11 +429,18 @@ class _Walk:
     def _key_rule(self, key: Any) -> str | None:
         if not isinstance(key, str):
             return None
+        cache = self.r._key_cache
+        if key in cache:
+            return cache[key]
         low = key.lower()
+        rule = None
         for name, rx in self.r._keys:
             if rx.search(low) is not None:
-                return f"key:{name}"
-        return None
+                rule = f"key:{name}"
+                break
+        if len(cache) < 100_000:  # keys repeat: field names, map keys
+            cache[key] = rule
+        return rule
 
     def value(self, v: Any, roots: list[tuple[str, ...]], depth: int) -> Any:
         if depth > _MAX_DEPTH:

@@ -30,6 +30,7 @@ from recorder.session.scan import FrameScan
 
 __all__ = [
     "FORMATS",
+    "SUFFIXES",
     "Chunk",
     "ExportNames",
     "ExportOptions",
@@ -37,11 +38,15 @@ __all__ = [
     "Progress",
     "chunks",
     "export_session",
+    "moment_range",
+    "preview",
     "roots_of",
 ]
 
 #: The formats, in the order the CLI and the dialog offer them.
-FORMATS = ("cinema", "chrome-trace", "jsonl")
+FORMATS = ("cinema", "chrome-trace", "jsonl", "parquet")
+#: The file suffix of each format (what ``cinema export`` guesses the format from).
+SUFFIXES = {"cinema": ".cinema", "chrome-trace": ".json", "jsonl": ".jsonl", "parquet": ".parquet"}
 #: ``progress(events_done, events_total)``: called after each frame.
 Progress = Callable[[int, int], object]
 
@@ -232,6 +237,57 @@ def chunks(
         progress(total, total)
 
 
+def moment_range(session: Session, t_from: str | None, t_to: str | None) -> tuple[int, int]:
+    """``--from`` / ``--to`` texts (``#120``, ``1.5s``; empty: the ends) as inclusive event
+    numbers; a time keeps every event at that time.
+
+    Raises:
+        ModelError: a text that is not a moment, or a range with no event.
+    """
+    from cinema.model.moments import parse_moment
+
+    n = session.event_count
+    if n == 0:
+        raise ModelError("the session has no events to export")
+    lo, hi = 0, n - 1
+    if t_from and t_from.strip():
+        m = parse_moment(session, t_from)
+        if m.seq is not None:
+            lo = session.check_seq(m.seq)
+        else:
+            assert m.t_ns is not None
+            lo = 0 if m.t_ns <= session.t_first else (
+                n if m.t_ns > session.t_last else session.seq_at_time(m.t_ns - 1) + 1
+            )  # fmt: skip
+    if t_to and t_to.strip():
+        m = parse_moment(session, t_to)
+        if m.seq is not None:
+            hi = session.check_seq(m.seq)
+        else:
+            assert m.t_ns is not None
+            hi = (
+                -1 if m.t_ns < session.t_first else session.seq_at_time(min(m.t_ns, session.t_last))
+            )
+    if hi < lo or lo >= n:
+        raise ModelError(f"no event between --from {t_from} and --to {t_to}")
+    return lo, hi
+
+
+def preview(session: Session, opts: ExportOptions, limit: int = 5000) -> tuple[Report, int]:
+    """What the redaction rules cut in the first ``limit`` events the export would write:
+    ``(report, events looked at)`` (the File › Export… dialog shows it before exporting).
+
+    Raises:
+        ModelError: bad options.
+    """
+    lo, hi = opts.check(session)
+    redactor = Redactor(opts.rules)
+    seen = 0
+    for chunk in chunks(session, lo, min(hi, lo + limit), opts, redactor):
+        seen += len(chunk)
+    return redactor.report, seen
+
+
 Writer = Callable[[Session, int, int, ExportOptions, Redactor, IO[bytes], Progress | None],
                   dict[str, Any]]  # fmt: skip
 
@@ -241,6 +297,10 @@ def _writer(fmt: str) -> Writer:
         from cinema.model.export.jsonl import write_jsonl
 
         return write_jsonl
+    if fmt == "parquet":
+        from cinema.model.export.parquet import write_parquet
+
+        return write_parquet
     if fmt == "chrome-trace":
         from cinema.model.export.chrome import write_chrome_trace
 

@@ -205,3 +205,30 @@ def test_export_never_overwrites_its_own_session(demo_files: dict[str, str]) -> 
     )
     assert code == 2 and "overwrite the session" in err
     assert Path(demo_files["pipeline"]).read_bytes() == before
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def test_parquet_holds_the_events_table_of_docs_sql(demo: str, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from cinema.model.present import data_text, from_json
+
+    out = tmp_path / "events.parquet"
+    _ok("export", demo, "-o", str(out), "--redact", "none", "--from", "#50")
+    rows = [
+        json.loads(line) for line in _ok("events", demo, "--json", "--from", "#50").splitlines()
+    ]
+    table = pq.read_table(out)
+    assert table.schema.names == [
+        "seq", "ts", "t", "kind", "pid", "process", "peer", "peer_process", "ref", "data", "text",
+    ]  # fmt: skip
+    assert table.num_rows == len(rows)
+    for got, row in zip(table.to_pylist(), rows, strict=True):
+        data = got.pop("data")
+        text = got.pop("text")
+        want = row.pop("data")
+        assert (json.loads(data) if data is not None else None) == want
+        assert got == row
+        assert text == data_text(from_json(want))  # the listing's rendering, in full

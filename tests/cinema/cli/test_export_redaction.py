@@ -15,7 +15,7 @@ from recorder.session.format import FILE_HEADER, FRAME_HEADER, unpack_frame_head
 
 from ._secrets import KEPT, RULES, SECRETS, record_secrets
 
-FORMATS = ("cinema", "jsonl", "chrome-trace")
+FORMATS = ("cinema", "jsonl", "chrome-trace", "parquet")
 
 
 def _cinema(*args: str) -> str:
@@ -30,9 +30,17 @@ def secrets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _all_bytes(path: Path) -> list[bytes]:
-    """The file's bytes and, when it is a session, every block of every frame decompressed."""
+    """The file's bytes and, decompressed, what they hold: every block of every frame of a
+    session, every value of every column of a Parquet file."""
     data = path.read_bytes()
     out = [data]
+    if data.startswith(b"PAR1"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        out.append(json.dumps(table.to_pylist(), default=str).encode())
+        out.append(str(pq.read_metadata(path).metadata).encode())
+        return out
     if not data.startswith(b"\x89CINEMA\n"):
         return out
     dctx = zstandard.ZstdDecompressor()

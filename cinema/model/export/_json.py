@@ -1,0 +1,117 @@
+"""The JSON text of an encoded payload in one pass: the fast path of the exports.
+
+``json.dumps(present.to_json(decode_payload(raw)))`` builds every value twice in Python (the
+decoded value, then its JSON form). :func:`payload_json` lets msgpack's C unpacker build the JSON
+form directly (extension types and maps through two small hooks) and gives the same text, about
+twice as fast. Whatever it cannot give exactly as :func:`cinema.model.present.to_json` does (sets,
+whose order ``to_json`` sorts; NaN and infinities; a record whose field names are not plain
+strings) it declines, returning ``None``, and the caller takes the reference path.
+``tests/cinema/model/export/test_json.py`` holds the two to the same text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import msgpack
+
+from cinema.model.expr_eval import CALL_WRAPPERS
+from recorder.events import NO_PID
+
+__all__ = ["json_message_type", "payload_json"]
+
+
+class _Decline(Exception):
+    pass
+
+
+def _pairs(pairs: list[tuple[Any, Any]]) -> Any:
+    if all(type(k) is str and not k.startswith("$") for k, _ in pairs):
+        return dict(pairs)
+    return {"$map": [[k, v] for k, v in pairs]}
+
+
+def _ext(code: int, data: bytes) -> Any:
+    inner = msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=_ext,
+                            object_pairs_hook=_pairs)  # fmt: skip
+    if code == 1:
+        if type(inner) is not list:
+            raise _Decline
+        return {"$tuple": inner}
+    if code == 4:
+        if not (type(inner) is list and len(inner) == 2 and type(inner[1]) is dict):
+            raise _Decline
+        fields = inner[1]
+        if "$map" in fields:  # field names that are not plain strings: the reference path
+            raise _Decline
+        return {"$type": str(inner[0]), **fields}
+    if code == 6 and type(inner) is int:
+        return {"$pid": None if inner < 0 or inner == NO_PID else inner}
+    if code == 7 and type(inner) is int:
+        return {"$ref": inner}
+    if code == 8 and type(inner) is list and len(inner) == 2:
+        return {"$opaque": str(inner[0]), "repr": str(inner[1])}
+    if code == 9 and type(inner) is list and len(inner) == 3:
+        size = inner[1] if type(inner[1]) is int else 0
+        return {"$truncated": str(inner[0]), "size": size, "preview": inner[2]}
+    if code == 5 and type(inner) is list and len(inner) == 3:
+        return {"$enum": str(inner[0]), "name": str(inner[1]), "value": inner[2]}
+    raise _Decline  # sets, big integers, unknown or malformed extensions
+
+
+def _default(o: Any) -> Any:
+    if type(o) is bytes:
+        return {"$bytes": base64.b64encode(o).decode("ascii")}
+    raise _Decline
+
+
+_ENCODE = json.JSONEncoder(allow_nan=False, default=_default).encode
+#: Larger payloads take the reference path (which cuts values nested past 100 levels; a
+#: payload this small cannot nest that deep within the recorder's limits).
+_MAX_RAW = 1 << 20
+
+
+def payload_json(raw: bytes) -> tuple[Any, str] | None:
+    """``(form, json.dumps(to_json(v), allow_nan=False))`` of ``v = decode_payload(raw)``
+    (without building ``v``), or ``None`` when the reference path must say it (module docs).
+    ``form`` is ``to_json(v)`` but for bytes, which stay bytes in it."""
+    if not raw:
+        return None, "null"
+    if len(raw) > _MAX_RAW:
+        return None
+    try:
+        value = msgpack.unpackb(raw, raw=False, strict_map_key=False, ext_hook=_ext,
+                                object_pairs_hook=_pairs)  # fmt: skip
+        return value, _ENCODE(value)
+    except (_Decline, ValueError, TypeError, RecursionError, msgpack.ExtraData,
+            msgpack.FormatError, msgpack.StackError, UnicodeDecodeError):  # fmt: skip
+        return None
+
+
+def json_message_type(j: Any) -> str | None:
+    """:func:`cinema.model.expr_eval.message_type` of a message in its JSON form (``None``:
+    ask the decoded value)."""
+    for _ in range(4):
+        items = j.get("$tuple") if type(j) is dict else None
+        if items and type(items[0]) is str and items[0] in CALL_WRAPPERS:
+            if len(items) < 2:
+                return str(items[0])
+            j = items[-1]
+            continue
+        break
+    if type(j) is dict:
+        items = j.get("$tuple")
+        if items is not None and len(j) == 1:
+            return items[0] if items and type(items[0]) is str else None
+        if "$type" in j:
+            return str(j["$type"]).rpartition(".")[2]
+        if "$enum" in j:
+            return str(j["$enum"]).rpartition(".")[2]
+        if not any(k.startswith("$") for k in j) and type(j.get("type")) is str:
+            return str(j["type"])
+        return None
+    if type(j) is str:
+        return j
+    return None
