@@ -31,6 +31,7 @@ from cinema.model.export._repack import repack
 from cinema.model.export.redact import Redactor
 from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
 from cinema.model.session import Session
+from recorder.session import summary
 from recorder.session.format import TRAILER, TRAILER_MAGIC, FrameType, pack_file_header
 from recorder.session.frames import Compressor, RawFrame, build_frames, raw_map_frame
 
@@ -59,6 +60,7 @@ class _Writer:
         self.seq = 0
         self.t_first: int | None = None
         self.t_last = 0
+        self.summaries = summary.Summarizer()  # format 1.1: every frame's kinds and pids
 
     def add(self, frame: RawFrame) -> None:
         self.pending.append(frame)
@@ -88,6 +90,7 @@ class _Writer:
             "t_last": self.t_last,
             "kinds": {int(k): int(v) for k, v in sorted(self.kinds.items())},
             "processes": msgpack.packb(processes, use_bin_type=True),
+            summary.KEY: self.summaries.take(),
             "frames": {
                 "offset": array("q", cols[0]).tobytes(),
                 "type": bytes(cols[1]),
@@ -143,6 +146,7 @@ class _Events:
         blocks = (skeleton, ref.astype("<i8").tobytes(), payload_block)
         w = self.w
         w.add(RawFrame(FrameType.EVENTS, self.n, w.seq, int(ts[0]), int(ts[-1]), blocks))
+        w.summaries.add(w.seq, blocks[0][16 * self.n :], blocks[0][8 * self.n : 12 * self.n])
         w.kinds.update(dict(zip(*np.unique(kind, return_counts=True), strict=True)))
         if w.t_first is None:
             w.t_first = int(ts[0])
