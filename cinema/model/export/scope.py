@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -329,12 +330,26 @@ def export_session(
     if target.is_dir():
         raise ModelError(f"{target}: is a directory; name the file to write")
     redactor = Redactor(opts.rules)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".export", dir=folder)
+    real = Path(os.path.realpath(target))  # a symlink keeps pointing at the export
+    mode = real.stat().st_mode if real.exists() else None
+    if mode is not None and not stat.S_ISREG(mode):
+        # a device (/dev/null, /dev/stdout ...) is written in place: renaming a file over it
+        # would destroy it; a FIFO would block until someone reads it
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise ModelError(f"{target}: is a FIFO or socket; name a regular file to write")
+        with open(real, "wb") as f:
+            extra = _writer(opts.format)(session, lo, hi, opts, redactor, f, progress)
+        return ExportResult(
+            str(target), opts.format, int(extra.pop("events", 0)), 0, redactor.report, extra
+        )
+    folder = real.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".export", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             extra = _writer(opts.format)(session, lo, hi, opts, redactor, f, progress)
-        os.replace(tmp, target)
+        if mode is not None:
+            os.chmod(tmp, stat.S_IMODE(mode))  # the file it replaces keeps its permissions
+        os.replace(tmp, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -232,3 +232,29 @@ def test_parquet_holds_the_events_table_of_docs_sql(demo: str, tmp_path: Path) -
         assert (json.loads(data) if data is not None else None) == want
         assert got == row
         assert text == data_text(from_json(want))  # the listing's rendering, in full
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def test_an_export_never_destroys_what_its_target_is(demo: str, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    # a device is written in place, never renamed over (a rename would replace /dev/null)
+    _ok("export", demo, "-o", os.devnull, "--format", "jsonl")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    # a symlink keeps pointing at the export, which keeps the replaced file's permissions
+    real = tmp_path / "real.jsonl"
+    real.write_text("old")
+    real.chmod(0o644)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    _ok("export", demo, "-o", str(link), "--format", "jsonl")
+    assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("{")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    # a FIFO is refused at once (nobody reads it)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code, _out, err = _run("export", demo, "-o", str(fifo), "--format", "jsonl")
+    assert code == 2 and "FIFO" in err and "Traceback" not in err
