@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -40,7 +41,11 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
     Each line: event number, time since the start, kind, process (-> or <- its peer) and
     the data, as `cinema events` prints them. The expression language is described in
     docs/expressions.md; --json rows are described in docs/json-schema.md.
+
+    A file damaged in the middle is searched except for the events it cannot read: a warning
+    on stderr says which (--json also lists them under "unreadable"), and the exit status is 1.
     """
+    from cinema.cli._damage import DamageReport
     from cinema.model import present
     from cinema.model.condition import Condition
     from cinema.model.expr import ExprError
@@ -53,9 +58,10 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
         _bad_expression(exc)
         return
     with Session.open(session) as s:
+        damage = DamageReport(s, "not searched")
         hits: list[Event] = []
         more = False
-        for seq in cond.iter_hits(s):
+        for seq in _readable_hits(cond, s, damage):
             if limit is not None and len(hits) >= limit:
                 more = True
                 break
@@ -67,14 +73,29 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
                 "count": len(hits),
                 "truncated": more,
                 "evaluation_errors": cond.errors,
+                "unreadable": [
+                    {"first": p.first, "last": p.last, "reason": p.reason}
+                    for p in damage.damage.problems
+                ],
             }
             click.echo(json.dumps(doc, indent=2, allow_nan=False))
-            return
-        for ev in hits:
-            click.echo(present.event_line(s, ev))
-        what = f"{len(hits)} hit{'s' if len(hits) != 1 else ''}"
-        if more:
-            what += f" (stopped at --limit {limit})"
-        if cond.errors:
-            what += f"; {cond.errors} evaluation error(s) counted as false"
-        click.echo(what)
+        else:
+            for ev in hits:
+                click.echo(present.event_line(s, ev))
+            what = f"{len(hits)} hit{'s' if len(hits) != 1 else ''}"
+            if more:
+                what += f" (stopped at --limit {limit})"
+            if cond.errors:
+                what += f"; {cond.errors} evaluation error(s) counted as false"
+            click.echo(what)
+    damage.finish()
+
+
+def _readable_hits(cond: Any, session: Any, damage: Any, chunk: int = 1 << 20) -> Iterator[int]:
+    """The hits of ``cond`` in order, a chunk at a time, leaving out (and telling ``damage``)
+    only what a damaged file cannot give (as the window's hit job does)."""
+    from cinema.views.hitjob import readable_hits
+
+    n = session.event_count
+    for a in range(0, n, chunk):
+        yield from readable_hits(cond, session, a, min(a + chunk, n), damage.note).tolist()

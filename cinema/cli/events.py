@@ -59,12 +59,16 @@ def command(
     events (--from '#52' --to '#52' is event 52); a time keeps every event at that time.
     --json prints one row per line, described in docs/json-schema.md.
 
+    A file damaged in the middle is listed except for the events it cannot read: a warning
+    on stderr says which, and the exit status is 1.
+
     \b
     Examples:
       cinema events run.cinema --kind crash --kind restart
       cinema events run.cinema --process db --from 1.5s --to 2s
       cinema events run.cinema --from '#100' --to '#200' --match '/timeout|retry/' --json
     """
+    from cinema.cli._damage import DamageReport
     from cinema.model import present
     from cinema.model.errors import ModelError
     from cinema.model.filters import EventFilter
@@ -80,10 +84,12 @@ def command(
             raise ModelError(str(exc)) from None
         bounds = range_bounds(s, t_from, t_to)
         flt = EventFilter(processes=pids, kinds=codes, match=match, **bounds._asdict())
-        for shown, ev in enumerate(flt.scan(s)):
+        damage = DamageReport(s, "not listed")
+        for shown, ev in enumerate(flt.scan(s, on_error=damage)):
             if limit is not None and shown >= limit:
                 break
             if as_json:
                 click.echo(json.dumps(present.event_row(s, ev), allow_nan=False))
             else:
                 click.echo(present.event_line(s, ev))
+    damage.finish()

@@ -17,7 +17,7 @@ syntax, matched in linear time: :mod:`cinema.model.pattern`) searched in the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from cinema.model.pattern import Pattern, compile_regex, compile_text
 from cinema.model.present import data_text
 from cinema.model.session import Session
 from recorder.events import Event
-from recorder.session.format import FrameType
+from recorder.session.format import FrameType, SessionFormatError
 from recorder.session.reader import Skeleton
 from recorder.session.scan import FrameScan
 
@@ -150,12 +150,20 @@ class EventFilter:
                 break
         return np.array(got, dtype=np.int64)
 
-    def scan(self, session: Session) -> Iterator[Event]:
+    def scan(
+        self,
+        session: Session,
+        on_error: Callable[[SessionFormatError, int | None], None] | None = None,
+    ) -> Iterator[Event]:
         """The matching events in order, payloads decoded, read a frame at a time.
 
         Only the skeleton of the frames in range is read, plus the payloads of the events that
         pass the column conditions (all of them when there is a pattern; else only those
         yielded). Memory stays bounded whatever the session's size.
+
+        A damaged file raises :class:`SessionFormatError` where the scan meets the damage;
+        with ``on_error(exc, seq)`` the scan tells it instead and goes on: ``seq`` is the one
+        event whose data cannot be decoded, or None for a whole frame that cannot be read.
         """
         pat = compile_pattern(self.match) if self.match else None
         lo, hi = self._time_range(session, *self._seq_range(session, 0, None))
@@ -166,12 +174,20 @@ class EventFilter:
         def where(fs: FrameScan) -> np.ndarray:
             return np.flatnonzero(self._mask(fs))
 
-        for fs in session.reader.scan(lo, hi, where=where, frames=frames):
+        on_frame = None if on_error is None else (lambda exc: on_error(exc, None))
+        for fs in session.reader.scan(lo, hi, where=where, frames=frames, on_error=on_frame):
             assert fs.rows is not None
             for j in fs.rows.tolist():
-                if pat is not None and not pat.search(data_text(fs.data(j))):
+                try:
+                    if pat is not None and not pat.search(data_text(fs.data(j))):
+                        continue
+                    ev = fs.event(j)
+                except SessionFormatError as exc:
+                    if on_error is None:
+                        raise
+                    on_error(exc, fs.first_seq + j)
                     continue
-                yield fs.event(j)
+                yield ev
 
     def _kind_frames(self, session: Session) -> list[int] | None:
         """The EVENTS frames that may hold one of :attr:`kinds` (``None``: all of them): the

@@ -20,6 +20,7 @@ from cinema.model.errors import ModelError
 from cinema.model.index import DROPPED, LOST, OUTCOMES, QUEUED, RECEIVED, TIMED_OUT
 from cinema.model.session import Session
 from recorder.events import EventKind
+from recorder.session.format import SessionFormatError
 from recorder.session.reader import Skeleton
 
 __all__ = [
@@ -61,9 +62,12 @@ class MessageFlow:
     receiver: np.ndarray
     msg_id: np.ndarray
     _sizes: np.ndarray = field(init=False, repr=False)
+    unreadable: list[SessionFormatError] = field(init=False, repr=False)
+    """Frames of a damaged file whose message sizes could not be read (counted as 0 bytes)."""
 
     def __post_init__(self) -> None:
         self._sizes = np.full(len(self.send_seq), -1, dtype=np.int64)
+        self.unreadable = []
 
     def __len__(self) -> int:
         return len(self.send_seq)
@@ -76,11 +80,32 @@ class MessageFlow:
             seqs = self.send_seq[todo]
             lo, hi = int(seqs.min()), int(seqs.max()) + 1
             if hi - lo <= 64 * len(todo):  # dense enough: read the offsets of the whole span
-                self._sizes[todo] = _columns.payload_sizes(self.session.reader, lo, hi)[seqs - lo]
+                self._sizes[todo] = self._payload_sizes(lo, hi)[seqs - lo]
             else:
                 for i, s in zip(todo.tolist(), seqs.tolist(), strict=True):
-                    self._sizes[i] = _columns.payload_sizes(self.session.reader, s, s + 1)[0]
+                    self._sizes[i] = self._payload_sizes(s, s + 1)[0]
         return self._sizes[idx]
+
+    def _payload_sizes(self, lo: int, hi: int) -> np.ndarray:
+        """Payload sizes of events ``lo .. hi-1``; in a damaged file, frame by frame, the
+        unreadable frames' sizes as 0 and the frames in :attr:`unreadable`."""
+        reader = self.session.reader
+        try:
+            return _columns.payload_sizes(reader, lo, hi)
+        except SessionFormatError:
+            pass
+        out = np.zeros(hi - lo, dtype=np.int64)
+        seq = lo
+        while seq < hi:
+            _, stop = reader.frame_bounds(seq)
+            end = min(stop, hi)
+            try:
+                out[seq - lo : end - lo] = _columns.payload_sizes(reader, seq, end)
+            except SessionFormatError as exc:
+                if all(e.offset != exc.offset for e in self.unreadable):
+                    self.unreadable.append(exc)
+            seq = end
+        return out
 
     def row_of_send(self, seq: int) -> int:
         """The row of SEND event ``seq``, or -1."""

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +37,7 @@ from cinema.model.condition import Condition
 from recorder.session.format import FrameType, SessionFormatError
 from recorder.session.reader import SessionReader
 
-__all__ = ["CHUNK", "PROCESS_ABOVE", "HitJob"]
+__all__ = ["CHUNK", "PROCESS_ABOVE", "HitJob", "frames_between", "readable_hits"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -196,18 +197,65 @@ class HitJob:
             self._done = True
 
     def _chunk(self, cond: Condition, reader: SessionReader, a: int, b: int) -> IntArray:
+        return readable_hits(cond, reader, a, b, lambda exc, _seqs: self.errors.append(exc))
+
+
+def readable_hits(
+    cond: Condition,
+    source: Any,
+    a: int,
+    b: int,
+    on_error: Callable[[SessionFormatError, list[int] | None], None],
+) -> IntArray:
+    """The hits of ``cond`` in events ``a .. b-1`` of a file that may be damaged.
+
+    A range that meets unreadable data is searched again frame by frame; a frame that itself
+    cannot be read is told as ``on_error(exc, None)``; a readable frame some of whose events
+    need unreadable data from another frame (a RECEIVE whose message was sent there) is
+    searched event by event, and the events left out are told as ``on_error(exc, seqs)``.
+    Every hit that can be computed is returned, and nothing is left out silently.
+    """
+    errors, evaluated = cond.errors, cond.evaluated
+    try:
+        return cond.hits(source, a, b)
+    except SessionFormatError:
+        cond.errors, cond.evaluated = errors, evaluated  # counted again below
+    reader = getattr(source, "reader", source)
+    out: list[IntArray] = []
+    for lo, hi in frames_between(reader, a, b):
+        errors, evaluated = cond.errors, cond.evaluated
         try:
-            return cond.hits(reader, a, b)
-        except SessionFormatError:
-            pass
-        # a damaged frame in this chunk: frame by frame, keeping what reads
-        out: list[IntArray] = []
-        for lo, hi in _frames_between(reader, a, b):
+            out.append(cond.hits(source, lo, hi))
+            continue
+        except SessionFormatError as exc:
+            cond.errors, cond.evaluated = errors, evaluated
+            if _same_frame(reader, lo, exc.offset):  # this very frame is unreadable
+                on_error(exc, None)
+                continue
+            cause = exc
+        missed: list[int] = []
+        for seq in range(lo, hi):
+            errors, evaluated = cond.errors, cond.evaluated
             try:
-                out.append(cond.hits(reader, lo, hi))
+                out.append(cond.hits(source, seq, seq + 1))
             except SessionFormatError as exc:
-                self.errors.append(exc)
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
+                cond.errors, cond.evaluated = errors, evaluated
+                cause = exc
+                missed.append(seq)
+        if missed:
+            on_error(cause, missed)
+    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+
+
+def _same_frame(reader: SessionReader, seq: int, offset: int | None) -> bool:
+    """Whether file ``offset`` lies in the EVENTS frame that holds event ``seq``."""
+    if offset is None:
+        return True  # nothing says it is elsewhere
+    t = reader.frame_table()
+    ev = t["type"] == FrameType.EVENTS
+    firsts, offsets = t["first_seq"][ev], t["offset"][ev]
+    k = int(np.searchsorted(firsts, seq, side="right")) - 1
+    return k == int(np.searchsorted(offsets, offset, side="right")) - 1
 
 
 def _child_main(argv: list[str]) -> int:
@@ -228,7 +276,7 @@ def _child_main(argv: list[str]) -> int:
     return 0
 
 
-def _frames_between(reader: SessionReader, a: int, b: int) -> list[tuple[int, int]]:
+def frames_between(reader: SessionReader, a: int, b: int) -> list[tuple[int, int]]:
     """The event ranges of the frames that overlap ``[a, b)``, clipped to it."""
     t = reader.frame_table()
     ev = t["type"] == FrameType.EVENTS

@@ -394,13 +394,15 @@ class SessionReader:
         stop: int | None = None,
         where: Callable[[FrameScan], np.ndarray] | None = None,
         frames: Iterable[int] | None = None,
+        on_error: Callable[[SessionFormatError], None] | None = None,
     ) -> Iterator[FrameScan]:
         """Events ``start <= seq < stop`` one frame at a time, in bounded memory: each
         :class:`~recorder.session.scan.FrameScan` has the frame's skeleton columns and decodes
         its refs and payloads only when asked; ``where(frame) -> rows`` selects rows ahead of
         the consumer and skips frames without any; ``frames`` (EVENTS frame numbers,
-        ascending) visits only those (see :mod:`recorder.session.scan`)."""
-        return scan_frames(self, start, stop, where, frames)
+        ascending) visits only those; ``on_error(exc)`` is told of each frame that cannot be
+        read, and the scan goes on (see :mod:`recorder.session.scan`)."""
+        return scan_frames(self, start, stop, where, frames, on_error)
 
     def columns(self, start: int, stop: int) -> Columns:
         """The fixed fields of events ``start <= seq < stop`` (clamped), read from just the

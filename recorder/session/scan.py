@@ -196,6 +196,7 @@ def scan_frames(
     stop: int | None,
     where: Callable[[FrameScan], np.ndarray] | None = None,
     frames: Iterable[int] | None = None,
+    on_error: Callable[[SessionFormatError], None] | None = None,
 ) -> Iterator[FrameScan]:
     """The :class:`FrameScan` s covering events ``start <= seq < stop`` (clamped), in order.
 
@@ -207,6 +208,11 @@ def scan_frames(
     skipped, and for the others :attr:`FrameScan.rows` holds the selection and the refs and
     payloads are already decompressed: the predicate and the decompression run ahead, on the
     pool, while the consumer decodes and prints.
+
+    A frame that cannot be read (corrupt, or failing its checksum) raises
+    :class:`SessionFormatError`, in order, when the scan reaches it; with ``on_error`` it is
+    handed to ``on_error`` instead and the scan goes on with the next frame (a damaged file
+    still lists everything it can).
     """
     ix = reader._ix
     n_events = ix.event_count
@@ -220,7 +226,13 @@ def scan_frames(
         todo = [ix.ev_frames[k] for k in frames if ka <= k < kb]
     sk = reader.skeleton() if reader._columns.complete(ix) else None
 
-    def prepare(i: int, decompress: Any = None) -> FrameScan | None:
+    def prepare(i: int, decompress: Any = None) -> FrameScan | SessionFormatError | None:
+        try:
+            return _prepare(i, decompress)
+        except SessionFormatError as exc:  # raised where the consumer reaches this frame
+            return exc
+
+    def _prepare(i: int, decompress: Any = None) -> FrameScan | None:
         first, count = ix.firsts[i], ix.counts[i]
         lo, hi = max(start, first), min(stop, first + count)
         if sk is not None:
@@ -237,13 +249,19 @@ def scan_frames(
         return fs
 
     for fs in _ahead(reader, todo, prepare):
-        if fs is not None:
+        if isinstance(fs, SessionFormatError):
+            if on_error is None:
+                raise fs
+            on_error(fs)
+        elif fs is not None:
             yield fs
 
 
 def _ahead(
-    reader: SessionReader, frames: list[int], prepare: Callable[..., FrameScan | None]
-) -> Iterator[FrameScan | None]:
+    reader: SessionReader,
+    frames: list[int],
+    prepare: Callable[..., FrameScan | SessionFormatError | None],
+) -> Iterator[FrameScan | SessionFormatError | None]:
     """``prepare(frame)`` of each frame in order, up to :data:`LOOKAHEAD` frames ahead on a
     small thread pool (zstd releases the GIL); inline for a few frames or one core."""
     if len(frames) < 4 or (os.cpu_count() or 1) < 2:
@@ -252,7 +270,7 @@ def _ahead(
         return
     local = threading.local()  # a zstd decompression context is not thread-safe
 
-    def work(i: int) -> FrameScan | None:
+    def work(i: int) -> FrameScan | SessionFormatError | None:
         dctx = getattr(local, "dctx", None)
         if dctx is None and reader._decompress is not None:
             import zstandard
@@ -260,7 +278,7 @@ def _ahead(
             dctx = local.dctx = zstandard.ZstdDecompressor().decompress
         return prepare(i, dctx)
 
-    pending: deque[Future[FrameScan | None]] = deque()
+    pending: deque[Future[FrameScan | SessionFormatError | None]] = deque()
     todo = iter(frames)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
         try:

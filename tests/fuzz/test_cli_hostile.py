@@ -1,7 +1,9 @@
 """Hostile input on the command line: every subcommand over every crafted session, and a table
 of bad paths, times, event numbers and processes, in subprocesses (``fuzz.clitable`` runs many
 command lines through the real entry point in one process). The outcome is always exit status
-0, or 2 with one ``cinema: error:`` line on stderr; never a traceback, a hang or a crash."""
+0, or 2 with one ``cinema: error:`` line on stderr, or 1 when a command listed a damaged file
+but for the events it could not read (``cinema: warning:`` lines naming them, then one
+``cinema: the file is damaged:`` line); never a traceback, a hang or a crash."""
 
 from __future__ import annotations
 
@@ -53,6 +55,11 @@ def _clean(exit_code: int, stderr: list[str], usage_ok: bool = False) -> str | N
         return "a traceback"
     if exit_code == 0:
         return None
+    if exit_code == 1:  # listed but for what it could not read (cinema/cli/_damage.py)
+        rest = [line for line in stderr if not line.startswith("cinema: warning:")]
+        if len(rest) == 1 and rest[0].startswith("cinema: the file is damaged: "):
+            return None
+        return f"exit status 1 without the one damage summary: {rest[:5]}"
     if exit_code != 2:
         return f"exit status {exit_code}"
     lines = [line for line in stderr if not line.startswith("cinema: warning:")]

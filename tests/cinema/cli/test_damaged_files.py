@@ -1,0 +1,133 @@
+"""A file damaged in the middle: every command lists what it can read, says on stderr which
+events it cannot read, and exits with status 1 (the window shows a banner and the rest; the
+commands used to stop at the damage with exit 2 and print nothing after it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recorder.session.format import FrameType
+from recorder.session.reader import SessionReader
+
+from .conftest import cinema
+
+EXPR = 'msg_type == "transfer"'  # reads payloads, RECEIVEs read their SENDs
+
+
+def _record_bank(path: Path) -> Path:
+    """The bank demo (seed 5) recorded in frames of 500 events."""
+    from recorder.sandbox.runtime import Runtime
+    from recorder.sandbox.scenarios import run_scenario
+
+    rt = Runtime(
+        deterministic=True,
+        seed=5,
+        record=str(path),
+        recorder_options={"flush_interval": None, "frame_events": 500},
+    )
+    run_scenario("bank", rt)
+    rt.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, int, int]:
+    """(sound file, the same with one byte flipped in its third events frame, first, last)."""
+    folder = tmp_path_factory.mktemp("damaged")
+    sound = _record_bank(folder / "bank.cinema")
+    with SessionReader(sound) as r:
+        t = r.frame_table()
+    ev = t["type"] == FrameType.EVENTS
+    offsets, firsts, counts = t["offset"][ev], t["first_seq"][ev], t["count"][ev]
+    data = bytearray(sound.read_bytes())
+    data[int(offsets[3]) - 40] ^= 0xFF  # the end of the third frame: its payload block
+    damaged = folder / "damaged.cinema"
+    damaged.write_bytes(bytes(data))
+    first = int(firsts[2])
+    return str(sound), str(damaged), first, first + int(counts[2]) - 1
+
+
+def _rows(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_events_lists_everything_but_the_damaged_frame(files: tuple[str, str, int, int]) -> None:
+    sound, damaged, first, last = files
+    code, out, err = cinema("events", damaged, "--json")
+    assert code == 1
+    _, whole, _ = cinema("events", sound, "--json")
+    expected = [r for r in _rows(whole) if not first <= r["seq"] <= last]
+    assert _rows(out) == expected  # everything before and after the damage, as it is
+    assert f"events #{first:,}–#{last:,} cannot be read (frame checksum mismatch" in err
+    assert f"{last - first + 1} events could not be read" in err
+    assert "Traceback" not in err
+    # text too, and a filter that never needs the damaged payloads reads a sound listing
+    code, text, _ = cinema("events", damaged)
+    assert code == 1 and len(text.splitlines()) == len(expected)
+    code, crashes, err = cinema("events", damaged, "--kind", "crash")
+    assert (code, err) == (0, "") and crashes == cinema("events", sound, "--kind", "crash")[1]
+
+
+def test_breaks_gives_every_hit_it_can_and_says_what_it_left_out(
+    files: tuple[str, str, int, int], validator: Callable[[str], Any]
+) -> None:
+    sound, damaged, first, last = files
+    code, out, err = cinema("breaks", damaged, "--when", EXPR, "--json")
+    assert code == 1 and "Traceback" not in err
+    doc = json.loads(out)
+    assert [e for e in validator("breaks").iter_errors(doc)] == []
+    spans = [(u["first"], u["last"]) for u in doc["unreadable"]]
+    assert (first, last) in spans
+    _, whole, _ = cinema("breaks", sound, "--when", EXPR, "--json")
+    every = [h["seq"] for h in json.loads(whole)["hits"]]
+    left_out = [s for s in every if any(a <= s <= b for a, b in spans)]
+    # nothing silently missing: each hit of the sound file is listed or said to be left out
+    assert [h["seq"] for h in doc["hits"]] == [s for s in every if s not in left_out]
+    assert any(first <= s <= last for s in left_out)
+    # RECEIVEs outside the damaged frame whose SEND is inside it cannot be evaluated: said
+    # (the bank's transfers cross the frame's edges), not dropped quietly
+    assert any(span != (first, last) for span in spans)
+    assert f"need events #{first:,}–#{last:,}, which cannot be read: not searched" in err
+
+
+def test_graph_counts_the_readable_sizes_and_says_which_are_missing(
+    files: tuple[str, str, int, int], validator: Callable[[str], Any]
+) -> None:
+    sound, damaged, first, last = files
+    code, out, err = cinema("graph", damaged, "--format", "json")
+    assert code == 1 and f"events #{first:,}–#{last:,} cannot be read" in err
+    doc = json.loads(out)
+    assert [e for e in validator("graph").iter_errors(doc)] == []
+    assert [(u["first"], u["last"]) for u in doc["unreadable"]] == [(first, last)]
+    whole = json.loads(cinema("graph", sound, "--format", "json")[1])
+    assert whole["unreadable"] == []
+    # the same messages; only the bytes of those sent in the damaged frame are missing
+    assert sum(e["count"] for e in doc["edges"]) == sum(e["count"] for e in whole["edges"])
+    assert 0 < sum(e["bytes"] for e in doc["edges"]) < sum(e["bytes"] for e in whole["edges"])
+    code, dot, _ = cinema("graph", damaged)
+    assert code == 1 and dot.startswith("digraph")
+
+
+def test_state_shows_what_it_can_and_says_where_it_cannot(
+    files: tuple[str, str, int, int],
+) -> None:
+    sound, damaged, first, last = files
+    code, out, _ = cinema("state", damaged, "--event", str(first - 1))
+    assert code == 0 and out == cinema("state", sound, "--event", str(first - 1))[1]
+    code, out, err = cinema("state", damaged, "--event", str(last + 100))
+    assert code == 2 and out == ""
+    assert err.startswith(f"cinema: error: the world after event #{last + 100:,} cannot be shown")
+    assert f"events #{first:,}–#{last:,} cannot be read" in err
+    assert f"it can be shown up to event #{first - 1:,}" in err
+
+
+def test_a_sound_file_says_nothing_and_exits_0(files: tuple[str, str, int, int]) -> None:
+    sound, _, _, _ = files
+    for args in (["events", sound], ["breaks", sound, "--when", EXPR], ["graph", sound]):
+        code, _, err = cinema(*args)
+        assert (code, err) == (0, ""), args
