@@ -140,6 +140,8 @@ def process_lines(names: Names, p: ProcessView, *, mailbox_limit: int = 10) -> l
     if p.registered:
         head += f" registered={brief(p.registered)}"
     lines = [f"{head} restarts={p.restarts} handled={p.handled}"]
+    if not p.alive:
+        lines.append(f"    exit reason: {brief(p.exit_reason, 300)}")
     if p.state is not None:
         lines.append(f"    state: {brief(p.state, 300)}")
     if p.mailbox_len:
@@ -302,6 +304,7 @@ def process_row(p: ProcessView) -> dict[str, Any]:
         "handled": p.handled,
         "cpu_ns": p.cpu_ns,
         "memory": p.memory,
+        "exit_reason": to_json(p.exit_reason),
     }
 
 

@@ -121,3 +121,27 @@ def test_match_and_tilde_find_what_the_event_list_shows(demo: str) -> None:
         literal = re.escape(fragment).replace("\\", "\\\\").replace("'", "\\'")
         _, out, _ = cinema("breaks", demo, "--when", f"data ~ '(?i){literal}'", "--json")
         assert [h["seq"] for h in json.loads(out)["hits"]] == want, fragment
+
+
+def test_state_says_why_each_process_ended(demo: str) -> None:
+    """Every ended process's EXIT / CRASH reason, as the world holds it, in text and JSON."""
+    with Session.open(demo) as s:
+        seq = s.event_count - 1
+        world = s.world_at(seq)
+        ended = [p for p in world.processes.values() if not p.alive]
+        assert ended
+        code, text, _ = cinema("state", demo, "--event", str(seq))
+        assert code == 0
+        for p in ended:
+            assert f"    exit reason: {present.brief(p.exit_reason, 300)}" in text
+        code, out, _ = cinema("state", demo, "--event", str(seq), "--json")
+        rows = {r["pid"]: r for r in json.loads(out)["processes"]}
+        for p in world.processes.values():
+            assert rows[p.pid]["exit_reason"] == (
+                None if p.alive else present.to_json(p.exit_reason)
+            )
+        assert any(
+            "exception" in json.dumps(rows[p.pid]["exit_reason"])
+            for p in ended
+            if p.status == "crashed"
+        ) or not any(p.status == "crashed" for p in ended)
