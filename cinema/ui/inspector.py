@@ -163,7 +163,7 @@ class InspectorWidget(QWidget):
         if self.problem:
             pass  # said above
         elif proc is None:
-            label = st.process_label(st.pid) if st.pid >= 0 else ""
+            label = html.escape(st.process_label(st.pid)) if st.pid >= 0 else ""
             self.title.setText(
                 f"{label} — not alive at this point" if label else "No process selected"
             )
@@ -197,8 +197,9 @@ class InspectorWidget(QWidget):
     def _show_process(self, p: ProcessView) -> None:
         st = self.state
         color = STATUS_COLORS.get(p.status, self.theme.foreground)
-        self.title.setText(
-            f"{p.name} &lt;0.{p.pid}.0&gt; <span style='color:{color}'>● {p.status}</span>"
+        self.title.setText(  # a title in rich text: the name is the program's, escaped
+            f"{html.escape(p.name)} &lt;0.{p.pid}.0&gt; "
+            f"<span style='color:{color}'>● {p.status}</span>"
             f" <small>at event #{st.seq:,}</small>"
         )
         sec = self._section("Process", p.behaviour)
@@ -223,6 +224,10 @@ class InspectorWidget(QWidget):
         ]
         for k, v in rows:
             QTreeWidgetItem(sec, [k, v])
+        if not p.alive:  # why it ended: the EXIT / CRASH reason, whole on selection and copy
+            item = QTreeWidgetItem(sec, ["exit reason", brief(p.exit_reason, 120)])
+            item.setData(1, FULL_TEXT, full_text(p.exit_reason))
+            item.setToolTip(1, full_text(p.exit_reason)[:2000])
         changes, changed_at = last_state_change(st, p.pid)
         paths = [tuple(c.path) for c in changes]
         summary = f"changed at #{changed_at:,}" if changed_at is not None else ""

@@ -28,6 +28,7 @@ from cinema.ui.hits import HitsComputer
 from cinema.views.damage import Damage, Problem
 from cinema.views.timeline_source import SessionTimeline
 from cinema.views.viewport import LaneLayout, Viewport
+from recorder.events import NO_PID
 from recorder.session.format import SessionFormatError
 from recorder.session.reader import Skeleton
 
@@ -261,7 +262,7 @@ class ViewState(QObject):
             return []
         _ts, _kind, pid, peer = self.columns_at(hit.seq)
         pids = (pid, peer)
-        return list(dict.fromkeys(p for p in pids if p != 0xFFFFFFFF))
+        return list(dict.fromkeys(p for p in pids if p != NO_PID))
 
     def bookmark_seqs(self) -> list[int]:
         return [b.seq for b in self.bookmarks]
@@ -276,6 +277,12 @@ class ViewState(QObject):
         self.controller.seek_time(int(t_ns))
 
     def select_process(self, pid: int) -> None:
+        """Select process ``pid`` (``-1``: none). No process (``NO_PID``: the sandbox's sender
+        outside any process, a lifeline of the messages view) is nothing to inspect: it
+        leaves the selection as it is and says so."""
+        if pid == NO_PID or not -1 <= pid < 2**31:  # sigProcess carries a signed 32-bit int
+            self.sigMessage.emit("No process: the sender outside any process (the runtime)")
+            return
         if pid != self.pid:
             self.pid = pid
             self.sigProcess.emit(pid)
@@ -287,7 +294,7 @@ class ViewState(QObject):
         self.event_seq = seq
         self.sigEvent.emit(seq)
         pid = self.columns_at(seq)[2]
-        if pid != 0xFFFFFFFF:
+        if pid != NO_PID:
             self.select_process(pid)
         if seek:
             self.seek(seq)

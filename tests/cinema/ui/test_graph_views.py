@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt
 from benchmarks._sessions import write_synthetic
 from cinema.model.expr_eval import message_type
 from cinema.ui.graph import ProcessGraphWidget
-from recorder.events import EventKind
+from recorder.events import NO_PID, EventKind
 
 from ._trees import record_flat_tree
 
@@ -232,3 +232,45 @@ def test_a_tree_that_grows_under_the_playhead_opens_level_by_level(
     assert root in tree.children and 50 <= len(w.frame.pids) <= 250  # the root opened
     assert all(int(h) > 0 for p, h in zip(w.frame.pids, w.frame.hidden, strict=True) if p != root)
     st.close()
+
+
+def test_clicking_the_outside_senders_lifeline_selects_nothing(qtbot, state, settings) -> None:  # type: ignore[no-untyped-def]
+    """The messages view draws the sandbox's sender outside any process (no process:
+    ``NO_PID``) as a lifeline. A click on it leaves the selection and says why; selecting
+    0xFFFFFFFF overflowed ``sigProcess`` (a signed int) and broke the timeline's slot."""
+    from cinema.ui.main_window import MainWindow
+
+    win = MainWindow(state, settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    sk = state.skeleton
+    sends = np.flatnonzero((sk.kind == EventKind.SEND) & (sk.pid == NO_PID))
+    assert len(sends), "the bank demo sends from outside any process (its shutdown)"
+    seq = int(sends[-1])
+    receiver = int(sk.peer[seq])
+    state.select_process(receiver)
+    state.seek(seq + 1)
+    w = win.graph
+    w.set_view("messages")
+    w.refresh()
+    assert NO_PID in w.frame.pids
+    said: list[str] = []
+    state.sigMessage.connect(said.append)
+    other = next(p for p in w.frame.pids if p not in (NO_PID, receiver))
+
+    def click(pid: int) -> None:
+        j = w.frame.pids.index(pid)
+        pos = w.plot.getViewBox().mapViewToScene(QPointF(w.frame.x[j], w.frame.y[j]))
+        at = w.plot.mapFromScene(pos)
+        qtbot.mouseClick(w.plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
+
+    click(NO_PID)  # the outside lifeline: nothing to inspect, said
+    assert state.pid == receiver
+    assert said and "outside any process" in said[0]
+    click(other)  # a process's lifeline: selected as ever
+    assert state.pid == other
+    win.timeline.refresh()
+    win.inspector.refresh()
+    assert "not alive" not in win.inspector.title.text()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication
 
 from cinema.model import history
+from cinema.model.present import brief
 from cinema.ui.inspector import InspectorWidget
 from recorder.events import EventKind
 
@@ -60,3 +62,53 @@ def test_a_crash_shows_its_traceback_on_lines_and_copies_it(qtbot, state) -> Non
     w.tree.setFocus()
     qtbot.keyClick(w.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text().startswith("error: RuntimeError")
+
+
+def test_a_dead_process_says_why_it_ended(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    """The world holds each ended process's EXIT / CRASH reason: the inspector shows it."""
+    w = InspectorWidget(state)
+    qtbot.addWidget(w)
+    sk = state.skeleton
+    crash = int(np.flatnonzero(sk.kind == EventKind.CRASH)[0])
+    state.select_event(crash)
+    w.refresh()
+    proc = state.world().process(int(sk.pid[crash]))
+    assert proc is not None and not proc.alive and proc.exit_reason is not None
+    rows = dict(_rows(w.sections["Process"]))
+    assert rows["exit reason"] == brief(proc.exit_reason, 120)
+    assert "RuntimeError" in rows["exit reason"]
+    # alive processes have no such row
+    state.select_event(0)
+    w.refresh()
+    assert "exit reason" not in dict(_rows(w.sections["Process"]))
+
+
+def test_the_title_shows_a_process_name_as_text_not_markup(qtbot, qapp, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The title is rich text (the coloured status): a name is the program's and is escaped."""
+    from cinema.ui.app import load_state
+    from recorder.sandbox.runtime import Runtime
+
+    async def idle(proc):  # type: ignore[no-untyped-def]
+        return None
+
+    name = "<b>bold</b> & <i>co</i>"
+    path = tmp_path / "names.cinema"
+    rt = Runtime(deterministic=True, seed=1, record=str(path), profile_interval_ms=None)
+    rt.spawn(idle, name=name)
+    rt.run()
+    rt.close()
+    st = load_state(str(path))
+    st.autosave = False
+    w = InspectorWidget(st)
+    qtbot.addWidget(w)
+    st.select_event(0)
+    w.refresh()
+    doc = QTextDocument()
+    doc.setHtml(w.title.text())
+    assert doc.toPlainText().startswith(f"{name} <0.0.0>")
+    st.seek(st.event_count - 1)  # ended: the "not alive" title escapes it too
+    st.select_process(-1)
+    st.select_process(0)
+    w.refresh()
+    doc.setHtml(w.title.text())
+    assert name in doc.toPlainText()

@@ -136,3 +136,22 @@ def test_times_use_adaptive_units_everywhere(qtbot, window, state) -> None:  # t
     axis = window.timeline.plot.getAxis("bottom")
     labels = axis.tickStrings([x - 1e-6, x, x + 1e-6], 1.0, 1e-6)
     assert all(lab.endswith(" s") and len(lab) < 14 for lab in labels), labels
+
+
+def test_a_small_window_stops_at_its_minimum_and_degrades(qtbot, state, settings) -> None:  # type: ignore[no-untyped-def]
+    """Below ~900x600 the slider collapsed and labels overlapped: the window has a minimum
+    size, and below COMPACT_BELOW it turns compact (graph and inspector share a dock) with the
+    slider still usable."""
+    from cinema.ui.main_window import COMPACT_BELOW, MIN_SIZE
+
+    win = MainWindow(state, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.resize(300, 200)  # smaller than anyone can use
+    qtbot.waitUntil(lambda: win.compact)
+    assert win.width() >= MIN_SIZE[0]
+    assert win.height() >= MIN_SIZE[1]
+    assert win.playback.slider.isVisible() and win.playback.slider.width() >= 120
+    win.resize(COMPACT_BELOW[0] + 200, COMPACT_BELOW[1] + 200)
+    qtbot.waitUntil(lambda: not win.compact)
