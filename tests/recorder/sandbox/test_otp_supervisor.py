@@ -407,10 +407,12 @@ def test_simple_one_for_one_starts_children_from_one_template(mode: str) -> None
 
 
 @requires_otp
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_the_sandbox_does_what_otp_25_does(name: str) -> None:
-    """Run ``otp/supervisor_rules.escript`` on the real OTP and compare every outcome."""
+def test_the_sandbox_does_what_otp_25_does(name: str, mode: str) -> None:
+    """Run ``otp/supervisor_rules.escript`` on the real OTP and compare every outcome, in both
+    scheduler modes (``realtime`` must follow the same rules)."""
     reference = otp_outcomes("supervisor_rules.escript")
     assert name in reference, f"the escript has no scenario {name}"
     assert "crashed" not in reference[name], reference[name]
-    assert run_scenario("deterministic", SCENARIOS[name]) == reference[name]
+    assert run_scenario(mode, SCENARIOS[name]) == reference[name]
