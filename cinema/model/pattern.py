@@ -20,11 +20,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import re2  # google-re2
-
 from cinema.model.errors import ModelError
 
-__all__ = ["MAX_PATTERN", "Pattern", "PatternError", "compile_regex", "compile_text"]
+__all__ = ["MAX_PATTERN", "Pattern", "PatternError", "compile_regex", "compile_text", "re2"]
 
 #: Longest pattern accepted (characters).
 MAX_PATTERN = 4000
@@ -51,6 +49,24 @@ class PatternError(ModelError):
         self.reason = reason
         shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
         super().__init__(f"bad regular expression {shown!r}: {reason}")
+
+
+@functools.cache
+def re2() -> Any:
+    """The ``re2`` module (google-re2), imported when a pattern is first compiled, so that
+    commands without patterns neither pay for it nor need it.
+
+    Raises:
+        ModelError: google-re2 is not installed (``./run`` installs it).
+    """
+    try:
+        import re2 as module
+    except ImportError:
+        raise ModelError(
+            "patterns need google-re2, which is not installed here: run ./run (or "
+            "pip install google-re2) to set up Cinema's environment"
+        ) from None
+    return module
 
 
 class Pattern:
@@ -93,18 +109,19 @@ def _compile(pattern: str, ignore_case: bool, literal: bool) -> Pattern:
     if len(pattern) > MAX_PATTERN:
         raise PatternError(pattern, f"longer than {MAX_PATTERN:,} characters")
     source = pattern if literal else _checked(pattern)
-    options = re2.Options()
+    engine = re2()
+    options = engine.Options()
     options.log_errors = False  # RE2 would print every bad pattern on stderr
     options.never_capture = True  # only "does it match": the DFA, no submatches
     options.case_sensitive = not ignore_case
     options.literal = literal
     options.max_mem = _MAX_MEM
     try:
-        re2.compile(source, options)  # validates, with RE2's own message
-        matcher = re2.Set.SearchSet(options)
+        engine.compile(source, options)  # validates, with RE2's own message
+        matcher = engine.Set.SearchSet(options)
         matcher.Add(source)
         matcher.Compile()
-    except re2.error as exc:
+    except engine.error as exc:
         raise PatternError(pattern, _reason(exc)) from None
     return Pattern(pattern, matcher.Match, ignore_case)
 

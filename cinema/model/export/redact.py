@@ -34,12 +34,10 @@ from typing import Any
 
 import msgpack
 import numpy as np
-import re2  # google-re2: linear time whatever the input, as every user pattern
 
 from cinema.model.errors import ModelError
-from cinema.model.pattern import PatternError, compile_regex
+from cinema.model.pattern import PatternError, compile_regex, re2
 
-_ENGINE: Any = re2
 ENGINE = "re2"
 
 __all__ = [
@@ -166,10 +164,10 @@ def _compile(pattern: str, spec: str) -> Any:
     finding spans (the redactor cuts matches out)."""
     try:
         compile_regex(pattern)
-        return _ENGINE.compile(pattern)
+        return re2().compile(pattern)
     except PatternError as exc:
         raise ModelError(f"redaction rule {spec!r}: {exc}") from None
-    except re2.error as exc:
+    except re2().error as exc:
         raise ModelError(f"redaction rule {spec!r}: bad regular expression: {exc}") from None
 
 
@@ -258,7 +256,7 @@ class Redactor:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self.report = Report(rules.describe())
-        self._keys = [(k, _ENGINE.compile(_key_regex(k))) for k in rules.keys]
+        self._keys = [(k, re2().compile(_key_regex(k))) for k in rules.keys]
         self._key_cache: dict[str, str | None] = {}
         self._paths = rules.paths
         self._patterns = [(p, _compile(p, f"re:{p}")) for p in rules.patterns]
@@ -272,7 +270,7 @@ class Redactor:
             if literal is None or literal.isdigit():
                 self._everything = True
             else:
-                plain.append(_ENGINE.compile(re.escape(literal)))
+                plain.append(re2().compile(re.escape(literal)))
         if any(_CONTEXTUAL.search(p) for p in rules.patterns):
             self._everything = True
         self._lowered = lowered
