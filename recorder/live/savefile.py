@@ -15,14 +15,13 @@ import os
 import stat
 import struct
 import tempfile
-from array import array
 from typing import IO, Any
 
-import msgpack
 import numpy as np
 
 from recorder.events import NO_PEER, EventKind
 from recorder.payload import PayloadError, decode_payload
+from recorder.session.assembler import footer_body
 from recorder.session.columns import decode_event_frame
 from recorder.session.format import (
     FRAME_HEADER,
@@ -153,27 +152,10 @@ class StreamFile:
         """Write the footer and trailer and put the file in place; returns its path."""
         if self._file is None:
             return self.path
-        cols: list[tuple[int, ...]] = (
-            list(zip(*self._index, strict=True)) if self._index else [()] * 6
-        )
-        footer = {
-            "events": self.events,
-            "lost": self._lost,
-            "t_first": self._t_first if self._t_first is not None else 0,
-            "t_last": self._t_last,
-            "kinds": {int(k): int(v) for k, v in sorted(self._kinds.items())},
-            "processes": msgpack.packb(
-                [self._processes[p] for p in sorted(self._processes)], use_bin_type=True
-            ),
-            "frames": {
-                "offset": array("q", cols[0]).tobytes(),
-                "type": bytes(cols[1]),
-                "first_seq": array("q", cols[2]).tobytes(),
-                "count": array("q", cols[3]).tobytes(),
-                "t_first": array("q", cols[4]).tobytes(),
-                "t_last": array("q", cols[5]).tobytes(),
-            },
-        }
+        footer = footer_body(
+            self.events, self._lost, self._t_first, self._t_last, self._kinds,
+            self._processes, self._index,
+        )  # fmt: skip
         offset = self._offset
         self._write(
             encode_map_frame(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import struct
 from array import array
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgpack
@@ -31,7 +32,7 @@ from recorder.session.frames import (
     raw_map_frame,
 )
 
-__all__ = ["FrameAssembler"]
+__all__ = ["FrameAssembler", "footer_body"]
 
 #: Payload bytes past which the recorder hands a batch over early (a reader refuses blocks over
 #: 256 MiB).
@@ -49,6 +50,37 @@ class Round(NamedTuple):
     def has_events(self, upto: int | None = None) -> bool:
         """Whether the first ``upto`` frames (all by default) hold events."""
         return any(f[0].ftype == FrameType.EVENTS for f in self.frames[:upto])
+
+
+def footer_body(
+    events: int,
+    lost: int,
+    t_first: int | None,
+    t_last: int,
+    kinds: Mapping[int, int],
+    processes: Mapping[int, list[Any]],
+    index: Sequence[tuple[int, int, int, int, int, int]],
+) -> dict[str, Any]:
+    """The FOOTER map of a session (docs/session-format.md): counts, the process table and
+    the frame index ``(offset, type, first_seq, count, t_first, t_last)`` of every frame."""
+    cols: list[tuple[int, ...]] = list(zip(*index, strict=True)) if index else [()] * 6
+    return {
+        "events": events,
+        "lost": lost,
+        "t_first": t_first if t_first is not None else 0,
+        "t_last": t_last,
+        "kinds": {int(k): int(v) for k, v in sorted(kinds.items())},
+        # Packed on its own: a reader decodes the process table only when asked for it.
+        "processes": msgpack.packb([processes[p] for p in sorted(processes)], use_bin_type=True),
+        "frames": {
+            "offset": array("q", cols[0]).tobytes(),
+            "type": bytes(cols[1]),
+            "first_seq": array("q", cols[2]).tobytes(),
+            "count": array("q", cols[3]).tobytes(),
+            "t_first": array("q", cols[4]).tobytes(),
+            "t_last": array("q", cols[5]).tobytes(),
+        },
+    }
 
 
 class FrameAssembler:
@@ -159,27 +191,10 @@ class FrameAssembler:
 
     def footer(self, lost: int) -> bytes:
         """The FOOTER frame and trailer for everything :meth:`written` so far."""
-        idx = self.index
-        cols: list[tuple[int, ...]] = list(zip(*idx, strict=True)) if idx else [()] * 6
-        body = {
-            "events": self.seq,
-            "lost": lost,
-            "t_first": self.t_first if self.t_first is not None else 0,
-            "t_last": self.t_last,
-            "kinds": {int(k): int(v) for k, v in sorted(self.kind_counts.items())},
-            # Packed on its own: a reader decodes the process table only when asked for it.
-            "processes": msgpack.packb(
-                [self.processes[p] for p in sorted(self.processes)], use_bin_type=True
-            ),
-            "frames": {
-                "offset": array("q", cols[0]).tobytes(),
-                "type": bytes(cols[1]),
-                "first_seq": array("q", cols[2]).tobytes(),
-                "count": array("q", cols[3]).tobytes(),
-                "t_first": array("q", cols[4]).tobytes(),
-                "t_last": array("q", cols[5]).tobytes(),
-            },
-        }
+        body = footer_body(
+            self.seq, lost, self.t_first, self.t_last, self.kind_counts, self.processes,
+            self.index,
+        )  # fmt: skip
         tail = self._summaries.take()  # the frames after the last summary META frame
         if tail is not None:
             body[summary.KEY] = tail
