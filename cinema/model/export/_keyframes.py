@@ -148,8 +148,8 @@ def copied_keyframe(raw: bytes, seq: int, redactor: Redactor) -> bytes:
             up.unpack()
             at = up.tell()
             return b"\x82" + _packb("seq") + _packb(seq) + raw[at:]
-    except Exception:
-        pass
+    except (ValueError, msgpack.UnpackException):
+        pass  # not the usual layout: rewritten whole below
     m = msgpack.unpackb(raw, raw=False, strict_map_key=False)
     m["seq"] = seq
     return _packb(m)
