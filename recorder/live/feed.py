@@ -3,9 +3,11 @@
 A :class:`ClientFeed` turns the ring (and, for ``history="all"``, the session file being
 written) into what one client receives: the file header, then frames numbered from 0 without
 gaps. It starts where the subscription says (the whole file, the oldest keyframe of the ring,
-or its newest), renumbers frames when it did not start at 0, and when the client fell so far
-behind that the ring dropped its next frames, it puts a LOST event in their place and goes on
-from the next keyframe (the client is told with a ``gap`` notice). Filtered subscriptions get
+or its newest), renumbers frames when it did not start at 0. When the client fell so far behind
+that the ring dropped its next frames, it reads them back from the session file being written
+(a slow client on a busy machine loses nothing); only without a file (or when the file cannot
+be read) does it put a LOST event in their place and go on from the next keyframe (the client
+is told with a ``gap`` notice). Filtered subscriptions get
 rebuilt frames (and a ``seqs`` notice mapping them back to the session's numbers).
 """
 
@@ -61,6 +63,12 @@ class ClientFeed:
         self.gaps = 0
         self.tail_sent = False
         self._pending: list[Item] = [("data", header)]
+        self.header = header
+        self.session_file = session_file
+        #: The file offset just past the last frame this client was given (or skipped), to
+        #: read it back from the file when the ring dropped what comes next.
+        self.resume_offset: int | None = None
+        self.catch_ups = 0  # times the client was behind the ring and read the file instead
         self._file: IO[bytes] | None = None
         self._file_decoder: StreamDecoder | None = None
         self.cursor = ring.next_number
@@ -132,6 +140,11 @@ class ClientFeed:
         ring = self.ring
         while size < budget:
             if self.cursor < ring.first_number:
+                if self._catch_up_from_file():
+                    size += self._pull_file(out, budget - size)
+                    if self._file is not None:
+                        break
+                    continue
                 if not self._skip_gap(out):
                     break
                 continue
@@ -142,9 +155,32 @@ class ClientFeed:
             for fr in frames:
                 size += self._send_frame(fr, out)
                 self.cursor = fr.number + 1
+                self.resume_offset = fr.offset + len(fr.data)
                 if size >= budget:
                     break
         return out
+
+    def _catch_up_from_file(self) -> bool:
+        """The ring dropped this client's next frame: read on from the session file, at the
+        offset just past the last frame it was given, if that frame is on disk."""
+        ring = self.ring
+        oldest = ring.oldest()
+        at = self.resume_offset
+        if self.session_file is None or at is None or oldest is None or at >= oldest.offset:
+            return False
+        dec = StreamDecoder()
+        try:
+            dec.feed(self.header)
+            dec.skip_to(at)
+            f = open(self.session_file, "rb")  # noqa: SIM115 - closed in close()
+            f.seek(at)
+        except (OSError, ValueError, SessionFormatError) as exc:
+            log.warning("cannot read %s to catch a client up: %s", self.session_file, exc)
+            self.session_file = None  # do not try again: gaps from now on
+            return False
+        self._file, self._file_decoder = f, dec
+        self.catch_ups += 1
+        return True
 
     def _maybe_tail(self, out: list[Item]) -> None:
         """The recording finished: a client that got the file's very bytes gets its end too
@@ -267,17 +303,21 @@ class ClientFeed:
                 self._switch_to_ring(None)
                 return size
             for fr in frames:
-                if fr.header.type == FrameType.FOOTER:
+                h = fr.header
+                if h.type == FrameType.FOOTER:
                     continue
-                data = FRAME_HEADER.pack(*_header_fields(fr.header)) + fr.body
-                if fr.header.type == FrameType.EVENTS:
-                    self.client_next = fr.header.first_seq + fr.header.count
+                data = FRAME_HEADER.pack(*_header_fields(h)) + fr.body
+                self.resume_offset = h.offset + len(data)
                 if self.sub.filtered:
                     if fr.header.type == FrameType.EVENTS:
                         size += self._send_filtered(
                             RingFrame(-1, fr.header, data, fr.header.offset), out
                         )
                     continue
+                if self.delta and h.type in (FrameType.EVENTS, FrameType.KEYFRAME):
+                    data = renumber(data, h, h.first_seq - self.delta, self.decompress)
+                if h.type == FrameType.EVENTS:
+                    self.client_next = h.first_seq - self.delta + h.count
                 out.append(("data", data))
                 size += len(data)
             if dec.footer_seen:
@@ -306,6 +346,7 @@ class ClientFeed:
             return
         # could not stitch the file to the ring: continue at a ring keyframe, after a gap
         self.cursor = -1  # < first_number: the next pull notes the gap
+        self.resume_offset = None  # (not another read of the same file)
 
 
 def _header_fields(h: Any) -> tuple[Any, ...]:

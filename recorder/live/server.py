@@ -152,6 +152,7 @@ class _Client:
             "subscribed": feed is not None,
             "missed": feed.missed if feed is not None else 0,
             "behind_frames": feed.behind() if feed is not None else 0,
+            "caught_up_from_file": feed.catch_ups if feed is not None else 0,
             "sent_bytes": self.sent_bytes,
         }
 

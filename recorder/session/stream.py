@@ -69,6 +69,18 @@ class StreamDecoder:
         """Bytes received that do not yet make a complete frame."""
         return len(self._buf)
 
+    def skip_to(self, offset: int) -> None:
+        """Continue at stream ``offset`` (a frame boundary past the header), as when a reader
+        resumes in the middle of a file it read the header of.
+
+        Raises:
+            ValueError: the header was not read yet, bytes are pending, or ``offset`` lies
+                inside the header.
+        """
+        if self.meta is None or self._buf or offset < self.header_size:
+            raise ValueError("skip_to needs the header read, nothing pending, a frame offset")
+        self._pos = offset
+
     def feed(self, data: bytes) -> list[Frame]:
         """Add bytes; return every frame completed by them (possibly none).
 

@@ -15,7 +15,7 @@ from recorder.live.savefile import StreamFile
 from recorder.session.reader import SessionReader
 from recorder.session.stream import StreamDecoder
 
-from .conftest import attach
+from .conftest import Received, attach
 
 CRASH = ["binary", "==", ["name", "kind"], ["lit", "crash"]]
 
@@ -333,3 +333,40 @@ def test_a_stalled_client_neither_slows_the_sandbox_nor_costs_the_others(
         assert recorded.event_count > 50_000
         _same_events(fast.reader, recorded)  # the reading client lost nothing
     stalled.close()
+
+
+def test_a_client_that_falls_behind_the_ring_catches_up_from_the_session_file(
+    program, tmp_path: Path
+) -> None:
+    """A slow client on a busy machine: the ring dropped the frames it has not read yet, but the
+    session file being written still has them; it gets them from there, with no gap."""
+    path = tmp_path / "storm.cinema"
+    p = program(
+        "--scenario", "storm", "--seconds", "2", "--payload", "300", "--record", str(path),
+        "--linger", "--ring-events", "5000",
+    )  # fmt: skip
+    client = LiveClient(p.address, name="slow")
+    client.connect()
+    got = Received(client)
+    taken = got._data
+    paused: list[bool] = []
+
+    def slow(data: bytes) -> None:
+        if not paused:  # the first bytes: stop reading while the ring goes round many times
+            paused.append(True)
+            time.sleep(1.5)
+        taken(data)
+
+    client.on_data = slow
+    client.subscribe()
+    assert p.finished.wait(30)
+    got.wait(lambda: got.client.request("status")["clients"][0]["behind_frames"] == 0, 30)
+    status = got.client.request("status")["clients"][0]
+    p.stop()
+    got.wait(lambda: bool(got.closed))
+    assert status["caught_up_from_file"] >= 1, status
+    assert status["missed"] == 0
+    assert not [n for n in got.notices if n.get("op") == "gap"]
+    with SessionReader(path) as recorded:
+        assert recorded.event_count > 5000 * 4  # the ring went round several times
+        _same_events(got.reader, recorded)

@@ -112,3 +112,29 @@ def test_a_reconnect_continues_the_same_session(program, tmp_path: Path) -> None
         assert r.event_count == src.session.event_count and not r.recovered
     src.discard()
     p.stop()
+
+
+def test_a_filtered_late_attach_reads_its_history_from_the_file(program, tmp_path: Path) -> None:
+    """history="all" with a filter, after the ring dropped the start: the events come from the
+    session file, numbered from 0 without gaps, and each maps back to its session number."""
+    path = tmp_path / "storm.cinema"
+    p = program(
+        "--scenario", "storm", "--seconds", "1", "--record", str(path), "--linger",
+        "--ring-events", "5000",
+    )  # fmt: skip
+    assert p.finished.wait(30)
+    with SessionReader(path) as full:
+        sk = full.skeleton()
+        want = int(((sk.kind == EventKind.SEND) & ((sk.pid == 1) | (sk.peer == 1))).sum())
+        assert len(sk.kind) > 5000 * 4  # the ring no longer holds the start
+    got = attach(p.address, history="all", kinds=["send"], pids=[1], hops=0)
+    got.wait(lambda: sum(n.get("op") == "seqs" for n in got.notices) > 0)
+    got.wait(lambda: (got.reader.skeleton().kind == EventKind.SEND).sum() >= want)
+    time.sleep(0.3)
+    k = got.reader.skeleton()
+    sends = k.kind == EventKind.SEND
+    assert int(sends.sum()) == want
+    assert ((k.pid[sends] == 1) | (k.peer[sends] == 1)).all()
+    first = [n["first"] for n in got.notices if n.get("op") == "seqs"]
+    assert first == sorted(first) and first[0] == 0  # client numbers from 0, in order
+    p.stop()
