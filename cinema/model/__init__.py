@@ -17,7 +17,6 @@ the CLI, the UI and the tests all ask these same objects.
 """
 
 from cinema.model.errors import ModelError
-from cinema.model.render import render_value
 from cinema.model.session import Session, Subscriber
 from cinema.model.world import (
     STATUSES,
@@ -28,6 +27,7 @@ from cinema.model.world import (
     SupervisorView,
     World,
 )
+from recorder.payload.render import render_value
 
 __all__ = [
     "STATUSES",

@@ -2,7 +2,7 @@
 
 Text: :func:`brief` (one line cut to a table cell) and :func:`full` (the whole text, which
 ``cinema events --match``, the event list's search and the expression language's ``~`` search)
-are the one rendering of :mod:`cinema.model.render`. Pids print as ``<0.N.0>``, a process as
+are the one rendering of :mod:`recorder.payload.render`. Pids print as ``<0.N.0>``, a process as
 ``name <0.N.0>``, "no process" as ``-`` in text and ``null`` in JSON.
 
 JSON: :func:`to_json` gives the typed JSON form of a decoded value, and :func:`event_row` /
@@ -17,9 +17,9 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cinema.model.render import render_value, sorted_members
 from recorder.events import KIND_NAMES, NO_PID, NO_REF, Event
 from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
+from recorder.payload.render import render_value, sorted_members
 
 if TYPE_CHECKING:
     from cinema.model.analysis.findings import Finding

@@ -5,10 +5,11 @@ The client parses the condition text with the model's own safe parser
 (``cinema.model.expr.parse``) and sends the text with the tree, as nested lists (see
 ``docs/live.md``); the recorder may not import ``cinema``, so this module checks the tree
 (known node kinds, names, functions and operators; bounded depth, size and literals) and
-compiles it into closures with the same value semantics as ``cinema.model.expr_eval``, over the
-same values: every payload is normalised through the recording's own encoder first
-(:func:`recorder.payload.freeze`), so a condition sees what the model will see in the file.
-``tests/recorder/live/test_conditions.py`` checks both evaluators against each other.
+compiles it into closures with the value semantics of ``cinema.model.expr_eval`` (one
+definition: :mod:`recorder.payload.semantics`), over the same values: every payload is
+normalised through the recording's own encoder first (:func:`recorder.payload.freeze`), so a
+condition sees what the model will see in the file. ``tests/cinema/model/test_live_conditions.py``
+checks both evaluators against each other on the three demos.
 
 Evaluation is total: a failing operand counts as false, never an exception into the sandbox.
 Regular expressions (``~``) run in the sandbox only when ``google-re2`` (linear-time) is
@@ -21,7 +22,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
+from recorder.payload.semantics import FAILURES, matches, truth
+from recorder.payload.semantics import FUNCTIONS as _FUNCS
+from recorder.payload.semantics import arith as _arith
+from recorder.payload.semantics import compare as _compare
+from recorder.payload.semantics import contains as _contains
+from recorder.payload.semantics import get_field as _field
+from recorder.payload.semantics import get_item as _item
+from recorder.payload.semantics import number as _number
 
 __all__ = [
     "FUNCTIONS",
@@ -53,21 +61,13 @@ _MAX_DEPTH = 64
 _MAX_NODES = 4096
 _MAX_STR = 4096
 _MAX_INT = 10**40
-_CALL_WRAPPERS = frozenset({"$call", "$cast", "$gen_call", "$gen_cast"})
 
 
 class ConditionError(ValueError):
     """A tree that is not a valid condition (the reason is for the client)."""
 
 
-class _Failure(Exception):
-    pass
-
-
-_FAILURES: tuple[type[BaseException], ...] = (
-    _Failure, TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError,
-    AttributeError, RecursionError, re.error,
-)  # fmt: skip
+_FAILURES: tuple[type[BaseException], ...] = (*FAILURES, re.error)
 
 
 class Scope:
@@ -84,194 +84,7 @@ Fn = Callable[[Scope], Any]
 
 
 # --------------------------------------------------------------------------- value semantics
-# The same rules as cinema.model.expr_eval (checked by the differential tests).
-
-
-def _norm(v: Any) -> Any:
-    return v.n if isinstance(v, (Pid, Ref)) else v
-
-
-def equal(a: Any, b: Any) -> bool:
-    a, b = _norm(a), _norm(b)
-    if isinstance(a, EnumValue) and not isinstance(b, EnumValue):
-        return bool(a.name == b) if isinstance(b, str) else bool(a.value == b)
-    if isinstance(b, EnumValue) and not isinstance(a, EnumValue):
-        return equal(b, a)
-    return bool(a == b)
-
-
-def _number(v: Any) -> int | float:
-    v = _norm(v)
-    if isinstance(v, (int, float)):
-        return v
-    raise _Failure("not a number")
-
-
-def truth(v: Any) -> bool:
-    if v is None or v is False:
-        return False
-    if isinstance(v, (int, float, str, list, tuple, dict, set, frozenset, bytes)):
-        return bool(v)
-    return True
-
-
-def type_name(v: Any) -> str:
-    if v is None:
-        return "none"
-    if isinstance(v, (Record, EnumValue, Opaque)):
-        return v.type_name
-    if isinstance(v, Pid):
-        return "pid"
-    if isinstance(v, Ref):
-        return "ref"
-    if isinstance(v, Truncated):
-        return "truncated"
-    return type(v).__name__
-
-
-def display(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "none"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v)
-
-
-def message_type(m: Any) -> str:
-    """A message's type, as the model computes it (tuple tag inside call/cast wrappers, a
-    record's or enum's short type name, a string message, a map's ``"type"``)."""
-    for _ in range(4):
-        if isinstance(m, tuple) and m and isinstance(m[0], str) and m[0] in _CALL_WRAPPERS:
-            if len(m) < 2:
-                return m[0]
-            m = m[-1]
-            continue
-        break
-    if isinstance(m, tuple) and m and isinstance(m[0], str):
-        return m[0]
-    if isinstance(m, str):
-        return m
-    if isinstance(m, dict) and isinstance(m.get("type"), str):
-        return str(m["type"])
-    if isinstance(m, (Record, EnumValue)):
-        return m.type_name.rpartition(".")[2]
-    return type_name(m)
-
-
-def _field(obj: Any, name: str) -> Any:
-    if isinstance(obj, dict):
-        if name in obj:
-            return obj[name]
-        raise _Failure(name)
-    if isinstance(obj, Record):
-        for key, value in obj.fields:
-            if key == name:
-                return value
-        raise _Failure(name)
-    if isinstance(obj, EnumValue) and name in ("name", "value"):
-        return obj.name if name == "name" else obj.value
-    raise _Failure(name)
-
-
-def _item(obj: Any, key: Any) -> Any:
-    key = _norm(key)
-    if isinstance(obj, (list, tuple, str)):
-        if isinstance(key, int) and not isinstance(key, bool):
-            return obj[key]
-        raise _Failure("index")
-    if isinstance(obj, dict):
-        return obj[key]
-    if isinstance(obj, Record) and isinstance(key, str):
-        return _field(obj, key)
-    raise _Failure("index")
-
-
-def _contains(container: Any, item: Any) -> bool:
-    if isinstance(container, str):
-        if isinstance(item, str):
-            return item in container
-        raise _Failure("in")
-    if isinstance(container, dict):
-        return any(equal(item, k) for k in container)
-    if isinstance(container, (list, tuple, set, frozenset)):
-        return any(equal(item, x) for x in container)
-    if isinstance(container, Record):
-        return any(equal(item, k) for k, _ in container.fields)
-    raise _Failure("in")
-
-
-def _compare(op: str, a: Any, b: Any) -> bool:
-    if op == "==":
-        return equal(a, b)
-    if op == "!=":
-        return not equal(a, b)
-    a, b = _norm(a), _norm(b)
-    if isinstance(a, EnumValue):
-        a = a.value
-    if isinstance(b, EnumValue):
-        b = b.value
-    if a is None or b is None:
-        raise _Failure("none")
-    if op == "<":
-        return bool(a < b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    return bool(a >= b)
-
-
-def _arith(op: str, a: Any, b: Any) -> Any:
-    if op == "+" and isinstance(a, str) and isinstance(b, str):
-        return a + b
-    x, y = _number(a), _number(b)
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if op == "/":
-        return x / y
-    return x % y
-
-
-def _length(v: Any) -> int:
-    if isinstance(v, (str, list, tuple, dict, set, frozenset, bytes)):
-        return len(v)
-    if isinstance(v, Record):
-        return len(v.fields)
-    raise _Failure("len")
-
-
-def _extreme(pick: Callable[..., Any], args: list[Any]) -> Any:
-    items = args
-    if len(args) == 1:
-        if not isinstance(args[0], (list, tuple, set, frozenset)):
-            raise _Failure("min/max")
-        items = list(args[0])
-    return pick(_norm(x) for x in items)
-
-
-def _affix(s: Any, part: Any, end: bool) -> bool:
-    if not isinstance(s, str) or not isinstance(part, str):
-        raise _Failure("startswith")
-    return s.endswith(part) if end else s.startswith(part)
-
-
-_FUNCS: dict[str, Callable[[list[Any]], Any]] = {
-    "len": lambda a: _length(a[0]),
-    "type": lambda a: type_name(a[0]),
-    "abs": lambda a: abs(_number(a[0])),
-    "min": lambda a: _extreme(min, a),
-    "max": lambda a: _extreme(max, a),
-    "str": lambda a: display(a[0]),
-    "contains": lambda a: _contains(a[0], a[1]),
-    "startswith": lambda a: _affix(a[0], a[1], False),
-    "endswith": lambda a: _affix(a[0], a[1], True),
-}
+# One definition for the model and the sandbox: recorder.payload.semantics.
 
 
 def _guarded(fn: Fn) -> Fn:
@@ -416,7 +229,7 @@ class _Compiler:
         except Exception as exc:
             raise ConditionError(f"bad regular expression: {exc}") from None
         left = self.node(args[1], depth)
-        return lambda s: rx.search(display(left(s))) is not None
+        return lambda s: matches(rx, left(s))
 
     def _call(self, args: list[Any], depth: int) -> Fn:
         self._arity("call", args, 2)

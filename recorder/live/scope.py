@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recorder.events import KIND_NAMES, NO_PEER, EventKind
-from recorder.live.conditions import Fn, Scope, equal, message_type
+from recorder.live.conditions import Fn, Scope
 from recorder.payload import Packed, freeze
+from recorder.payload.semantics import equal, message_type
 
 if TYPE_CHECKING:
     from recorder.sandbox.runtime import Runtime

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from recorder.events import KIND_NAMES, NO_PEER, EventKind, kind_from_name
-from recorder.live.conditions import ConditionError, Scope, compile_tree, message_type
+from recorder.live.conditions import ConditionError, Scope, compile_tree
 from recorder.payload import PayloadError, decode_payload
+from recorder.payload.semantics import message_type
 from recorder.session.columns import DecodedFrame
 
 __all__ = ["Row", "Subscription", "parse_subscription"]

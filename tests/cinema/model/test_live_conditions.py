@@ -41,6 +41,10 @@ CONDITIONS = [
     "abs(-ref) > 100 and ref % 2 == 1",
     'startswith(process, "acct") and kind == "state"',
     'msg.balance >= 0 or msg[0] == "$call"',
+    # the text of values (str(), ~ on a non-string): one rendering in the sandbox and the model
+    'kind == "send" and str(msg) ~ "[(] ?[a-z_]+, "',
+    'state ~ "[({] ?[a-z_]+[=:] ?[a-z0-9]"',
+    'reason ~ "none"',
 ]
 
 

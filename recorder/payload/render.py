@@ -1,8 +1,9 @@
 """The one text form of a decoded payload value, shared by every command and panel.
 
-Use it through :mod:`cinema.model.present` (``brief`` for a table cell or a line, ``full`` for
-the whole text that ``--match`` and the ``~`` operator search). The form is Erlang-ish, close to
-how Erlang prints terms, and always one line:
+Cinema uses it through :mod:`cinema.model.present` (``brief`` for a table cell or a line,
+``full`` for the whole text that ``--match`` and the ``~`` operator search); conditions
+evaluated inside the sandbox use it through :mod:`recorder.payload.semantics`. The form is
+Erlang-ish, close to how Erlang prints terms, and always one line:
 
 - atom-like strings (``ok``, ``one_for_one``, map keys like ``balance``) are bare; any other
   string is in double quotes with backslash escapes (``"acct-1"``, ``"say \\"hi\\"\\n"``), so a

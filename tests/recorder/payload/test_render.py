@@ -7,8 +7,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cinema.model.render import render_value, string_text
 from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
+from recorder.payload.render import render_value, string_text
 
 
 def test_atoms_are_bare_other_strings_double_quoted() -> None:
