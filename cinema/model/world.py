@@ -177,6 +177,17 @@ class World:
         view = self._views.get(pid)
         if view is not None:
             return view
+        p = self.unresolved(pid)
+        if p is None:
+            return None
+        view = self._view(p)
+        self._views[pid] = view
+        return view
+
+    def unresolved(self, pid: int) -> Proc | None:
+        """The process ``pid`` as a private :class:`~cinema.model._proc.Proc` whose payload
+        values are still references (:class:`Lazy`, keyframe values), or ``None``: what an
+        export copies as encoded bytes without decoding a state (the caller owns the copy)."""
         e = self._procs.get(pid)
         if e is None:
             return None
@@ -189,9 +200,19 @@ class World:
         sample = ov.profile_of(pid)
         if sample >= 0:
             p.sample = Lazy(sample)
-        view = self._view(p)
-        self._views[pid] = view
-        return view
+        return p
+
+    def pids(self) -> list[int]:
+        """Every pid of :attr:`processes` (no view built)."""
+        return sorted(self._procs)
+
+    def process_name(self, pid: int) -> str:
+        """The session's name of ``pid`` (what a view shows for a process never named)."""
+        return self._names(pid)
+
+    def resolve(self, v: Any) -> Any:
+        """A payload reference of :meth:`unresolved` decoded (other values as they are)."""
+        return self._resolve(v)
 
     def status_table(self) -> StatusTable:
         """Status, mailbox length, restarts and supervisor of every process (dead ones too),

@@ -155,6 +155,16 @@ class ProcessRow(Mapping[str, Any]):
             return self[key]
         return t.columns[col][self._i]
 
+    def encoded(self, key: str) -> bytes | None:
+        """A lazy field as the encoded payload the keyframe holds (``None``: not a lazy field
+        of this table, or not held encoded): copying it needs no decoding."""
+        t = self._table
+        col = t.index.get(key)
+        if col is None or key not in t.lazy:
+            return None
+        value = t.columns[col][self._i]
+        return value if isinstance(value, bytes) else None
+
     def plain(self) -> dict[str, Any]:
         """Every field but the lazy ones, as a plain dict (one pass, no decoding)."""
         i = self._i

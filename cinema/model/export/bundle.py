@@ -111,18 +111,23 @@ class _Events:
     def __init__(self, w: _Writer) -> None:
         self.w = w
         self.cols: list[tuple[np.ndarray, ...]] = []
-        self.payloads: list[bytes] = []
+        self.lengths: list[np.ndarray] = []
+        self.blocks: list[bytes] = []
         self.n = 0
 
     def add(self, ts: np.ndarray, kind: np.ndarray, pid: np.ndarray, peer: np.ndarray,
-            ref: np.ndarray, payloads: list[bytes]) -> None:  # fmt: skip
+            ref: np.ndarray, lengths: np.ndarray, block: bytes) -> None:  # fmt: skip
+        """Events as columns, their payloads one after another in ``block``."""
+        ends = np.cumsum(lengths)
         start = 0
         while start < len(ts):
             take = min(len(ts) - start, FRAME_EVENTS - self.n)
             end = start + take
             self.cols.append((ts[start:end], kind[start:end], pid[start:end], peer[start:end],
                               ref[start:end]))  # fmt: skip
-            self.payloads.extend(payloads[start:end])
+            a = int(ends[start - 1]) if start else 0
+            self.lengths.append(lengths[start:end])
+            self.blocks.append(block[a : int(ends[end - 1])])
             self.n += take
             start = end
             if self.n >= FRAME_EVENTS:
@@ -137,12 +142,12 @@ class _Events:
         deltas[0] = 0
         np.subtract(ts[1:], ts[:-1], out=deltas[1:])
         offsets = np.zeros(self.n + 1, dtype="<u4")
-        np.cumsum([len(p) for p in self.payloads], out=offsets[1:])
+        np.cumsum(np.concatenate(self.lengths), out=offsets[1:])
         skeleton = b"".join(
             (deltas.tobytes(), pid.astype("<u4").tobytes(), peer.astype("<u4").tobytes(),
              kind.astype("u1").tobytes())
         )  # fmt: skip
-        payload_block = offsets.tobytes() + b"".join(self.payloads)
+        payload_block = offsets.tobytes() + b"".join(self.blocks)
         blocks = (skeleton, ref.astype("<i8").tobytes(), payload_block)
         w = self.w
         w.add(RawFrame(FrameType.EVENTS, self.n, w.seq, int(ts[0]), int(ts[-1]), blocks))
@@ -152,7 +157,7 @@ class _Events:
             w.t_first = int(ts[0])
         w.t_last = int(ts[-1])
         w.seq += self.n
-        self.cols, self.payloads, self.n = [], [], 0
+        self.cols, self.lengths, self.blocks, self.n = [], [], [], 0
 
 
 def write_bundle(
@@ -187,7 +192,8 @@ def write_bundle(
             t = kf_times[lo]
         else:
             world = session.world_at(lo - 1)
-            body = world_keyframe(world, 0, redactor, None if copy else procs)
+            body = world_keyframe(world, 0, redactor, None if copy else procs,
+                                  reader.payload_bytes)  # fmt: skip
             t = world.time_ns
         w.add(RawFrame(FrameType.KEYFRAME, 0, 0, t, t, (body, b"", b"")))
     upcoming = [s for s in kf_seqs if lo < s < hi] if copy else []
@@ -207,8 +213,7 @@ def write_bundle(
         marks.map(chunk.seq, w.seq + events.n)
         named.update(np.unique(chunk.pid).tolist())
         named.update(np.unique(chunk.peer).tolist())
-        payloads = [chunk.payload(i) for i in range(len(chunk))]
-        events.add(chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref, payloads)
+        events.add(chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref, *chunk.payload_run())
     events.flush()
     n = w.seq
     cut["events"] = n
