@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import tempfile
 from array import array
 from collections import Counter
 from typing import IO, Any
@@ -27,6 +28,7 @@ import msgpack
 import numpy as np
 
 from cinema.model.export._keyframes import _texts, copied_keyframe, world_keyframe
+from cinema.model.export._rekey import rekeyed
 from cinema.model.export._repack import repack
 from cinema.model.export.redact import Redactor
 from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
@@ -165,6 +167,22 @@ def write_bundle(
     progress: Progress | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Write the cut ``lo <= seq < hi`` (of ``opts.processes``) as a bundle (module docs)."""
+    if opts.processes is None:
+        return _write(session, lo, hi, opts, redactor, out, progress)
+    # a process cut: its own worlds as keyframes, as far apart as the original's (_rekey)
+    every = max(FRAME_EVENTS, session.event_count // max(len(session.reader.keyframe_seqs), 1))
+    with tempfile.TemporaryDirectory(prefix="cinema-export-") as tmp:
+        first = os.path.join(tmp, "first-pass.cinema")
+        with open(first, "wb") as f:
+            extra = _write(session, lo, hi, opts, redactor, f, progress)
+        extra["keyframes"] = rekeyed(first, out, every)
+    return extra
+
+
+def _write(
+    session: Session, lo: int, hi: int, opts: ExportOptions, redactor: Redactor, out: IO[bytes],
+    progress: Progress | None = None,
+) -> dict[str, Any]:  # fmt: skip
     reader = session.reader
     names = ExportNames(session, redactor)
     procs = sorted(reader.processes) if opts.processes is None else sorted(opts.processes)

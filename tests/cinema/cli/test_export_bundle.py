@@ -127,3 +127,69 @@ def test_breakpoints_bookmarks_note_and_cut_facts_travel(
     validator("info").validate(doc)
     assert doc["export"]["range"] == [1000, 2999]
     assert json.loads(_ok("info", demo_files["bank"], "--json"))["export"] is None
+
+
+def test_a_process_cut_seeks_through_keyframes_as_the_original_does(
+    demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process cut carries keyframes through the cut (not only the first), about as far apart
+    in events as the original's, and each holds the world the cut's own events replay to: a
+    seek from any of them shows what replaying the cut from its start shows."""
+    out = tmp_path / "proc.cinema"
+    with Session.open(demo) as orig:
+        busy = sorted(orig.processes, key=lambda p: -int((orig.skeleton.pid == p).sum()))[:3]
+        spacing = orig.event_count / max(len(orig.reader.keyframe_seqs), 1)
+    args = ["export", demo, "-o", str(out), "--redact", "none", "--from", "#300"]
+    for p in busy:
+        args += ["-p", str(p)]
+    doc = json.loads(_ok(*args, "--json"))
+    with Session.open(out) as cut:
+        n = cut.event_count
+        kf = cut.reader.keyframe_seqs
+        assert kf[0] == 0 and doc["keyframes"] == len(kf)
+        gaps = [b - a for a, b in zip(kf, [*kf[1:], n], strict=True)]
+        # no further apart than the original's (in the cut's events)
+        assert max(gaps) <= max(spacing, 4096), (kf, spacing)
+        if n > 2 * max(spacing, 4096):
+            assert len(kf) > 2
+        step = max(1, n // 40)
+        seqs = sorted({*range(0, n, step), n - 1, *(s - 1 for s in kf if s), *kf})
+        with monkeypatch.context() as m:  # the cut replayed from its first keyframe only
+            m.setattr(type(cut.reader), "keyframe_seqs", property(lambda r: r._ix.kf_seqs[:1]))
+            with Session.open(out) as replayed:
+                want = [_world(replayed.world_at(k)) for k in seqs]
+        for k, w in zip(seqs, want, strict=True):
+            cut._worlds.clear()  # a seek from the nearest keyframe
+            assert _world(cut.world_at(k)) == w, k
+
+
+def test_a_process_cut_of_a_loaded_sandbox_program_keeps_keyframes(tmp_path: Path) -> None:
+    """The sandbox program of the benchmarks (supervised workers, clients calling them): a
+    process cut of a few clients and workers seeks through keyframes as the original does."""
+    from benchmarks._sandbox_sessions import record_sandbox_session
+
+    src = tmp_path / "load.cinema"
+    record_sandbox_session(src, 60_000, workers=100, supervisors=5, clients=20)
+    out = tmp_path / "cut.cinema"
+    with Session.open(src) as orig:
+        names = {orig.process_name(p): p for p in orig.processes}
+        assert len(orig.reader.keyframe_seqs) > 5
+    args = ["export", str(src), "-o", str(out), "--from", "#5000"]
+    for name in ("client1", "client2", "w3", "w7", "sup0"):
+        args += ["-p", name]
+    _ok(*args)
+    with Session.open(src) as orig, Session.open(out) as cut:
+        kf = cut.reader.keyframe_seqs
+        spacing = orig.event_count / len(orig.reader.keyframe_seqs)
+        gaps = [b - a for a, b in zip(kf, [*kf[1:], cut.event_count], strict=True)]
+        assert len(kf) > 1 and max(gaps) <= max(spacing, 4096)
+        pids = {names[x] for x in ("client1", "w3")}
+        last = cut.event_count - 1
+        cut._worlds.clear()
+        got = _world(cut.world_at(last), pids)["processes"]
+        # the last moment from the last keyframe: each chosen process's own state as in the
+        # original at the same event (their own events are all in the cut)
+        want = _world(orig.world_at(orig.event_count - 1), pids)["processes"]
+        for pid in pids:
+            assert got[pid]["state"] == want[pid]["state"]
+            assert got[pid]["handled"] == want[pid]["handled"]
