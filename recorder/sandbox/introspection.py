@@ -7,6 +7,7 @@ they differ (the run queue, CPU time since the last PROFILE sample, a mutated li
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from recorder.payload import Pid
@@ -97,11 +98,10 @@ def _world_process(proc: Process) -> dict[str, Any]:
     # The first messages only, as their SENDs recorded them (the live object may have changed
     # since): a reader finds the others from the events (docs/world-schema.md), so a long
     # mailbox costs a keyframe no more than a short one.
-    mailbox = []
-    for i, (msg_id, sender, message, recorded) in enumerate(proc._mailbox):
-        if i >= _MAILBOX_IN_WORLD:
-            break
-        mailbox.append([msg_id, sender, message if recorded is None else recorded])
+    mailbox = [
+        [msg_id, sender, message if recorded is None else recorded]
+        for msg_id, sender, message, recorded in islice(proc._mailbox, _MAILBOX_IN_WORLD)
+    ]
     mark = proc._profile_mark
     # the recorded notion: has messages to handle (not the run queue, which no event shows)
     status = "suspended" if proc._suspended else "running" if proc._mailbox else "waiting"

@@ -24,8 +24,11 @@ Where events go, in order of precedence:
 GenServer states are frozen (:func:`recorder.payload.freeze`) when their STATE event is
 recorded; keyframes embed those same bytes, so an unchanged state is never encoded again.
 Keyframes are adaptive: one is taken when at least ``max(keyframe_min_events,
-8 * live processes)`` events passed since the last, so a keyframe (which grows with the number
-of processes) stays a small fraction of the file -- or sooner, once :data:`SPAWNS_PER_KEYFRAME`
+8 * (live processes + mailbox entries in the last keyframe))`` events passed since the last, so
+a keyframe (which grows with the number of processes and with the queued messages it shows, up
+to 100 per process) stays a small fraction of the file and of the recording's cost -- a
+fan-out whose receivers keep long mailboxes would otherwise spend more on keyframes than on its
+events -- or sooner, once :data:`SPAWNS_PER_KEYFRAME`
 processes were spawned since the last one (and a quarter of ``keyframe_min_events`` events
 passed): a tree of thousands of processes booting is a long run of events a replay must apply
 one by one (spawns, child specs, names, links), and this bounds what a seek there replays.
@@ -198,6 +201,8 @@ class Recording:
         self._direct: Record | None = None
         self._pull_keyframe: Callable[[], None] | None = None
         self._last_keyframe = 0
+        #: Mailbox entries the last keyframe's world showed (they weigh on its cost as rows do).
+        self._keyframe_messages = 0
 
     # ------------------------------------------------------------------ attaching
 
@@ -329,7 +334,7 @@ class Recording:
         if self._push_keyframe is None and self._pull_keyframe is None:
             return
         since = self.events_emitted() - self._last_keyframe
-        if since >= max(self.keyframe_min_events, 8 * self._live()) or (
+        if since >= max(self.keyframe_min_events, 8 * (self._live() + self._keyframe_messages)) or (
             self._spawned is not None
             and self._spawned() - self._spawned_at_keyframe >= SPAWNS_PER_KEYFRAME
             and since >= self.keyframe_min_events // 4
@@ -358,10 +363,25 @@ class Recording:
             self._push_keyframe = None
             log.exception("building a keyframe world failed; keyframes disabled")
             return
+        self._keyframe_messages = _mailbox_entries(world)
         try:
             push(world)
         except Exception as exc:
             self._sink_failed(exc, "keyframe")
+
+
+def _mailbox_entries(world: dict[str, Any]) -> int:
+    """How many queued messages ``world``'s live processes show (the keyframe's weight beyond
+    its rows)."""
+    procs = world.get("processes")
+    if not isinstance(procs, list):
+        return 0
+    total = 0
+    for p in procs:
+        mailbox = p.get("mailbox") if isinstance(p, dict) else None
+        if isinstance(mailbox, list):
+            total += len(mailbox)
+    return total
 
 
 def open_sink(

@@ -69,8 +69,9 @@ class Runtime:
         profile_interval_ms: runtime-clock milliseconds between PROFILE samples while
             recording; ``None`` for none.
         keyframe_min_events: keyframes are taken every ``max(keyframe_min_events,
-            8 * live processes)`` events, so keyframe bytes stay a small fraction of a file
-            however many processes there are (and after every 512 spawns, so that a seek into
+            8 * (live processes + queued messages the last keyframe showed))`` events, so
+            keyframes stay a small fraction of a file and of the recording's cost however many
+            processes and messages there are (and after every 512 spawns, so that a seek into
             a big tree's boot replays a bounded stretch).
         step_cost_ns: virtual time one process step costs in deterministic mode.
         recorder_options: extra keyword arguments for the :class:`~recorder.Recorder` created

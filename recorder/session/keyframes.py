@@ -128,11 +128,21 @@ def _mailbox_ids(mailbox: Any) -> list[list[Any]] | None:
     if not isinstance(mailbox, (list, tuple)):
         return None
     out: list[list[Any]] = []
+    append = out.append
     for row in mailbox:
         if not (isinstance(row, (list, tuple)) and len(row) >= 2):
             return None
-        out.append([to_structural(row[0]), to_structural(row[1])])
+        msg_id, sender = row[0], row[1]
+        # Ids and senders are small ints (pid numbers): as they are, without a call each.
+        if type(msg_id) is not int or not 0 <= msg_id < _SMALL:
+            msg_id = to_structural(msg_id)
+        if type(sender) is not int or not 0 <= sender < _SMALL:
+            sender = to_structural(sender)
+        append([msg_id, sender])
     return out
+
+
+_SMALL = 1 << 62  # ints msgpack packs as they are (to_structural returns them unchanged)
 
 
 class ProcessRow(Mapping[str, Any]):

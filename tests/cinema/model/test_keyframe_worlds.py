@@ -150,7 +150,9 @@ def test_a_mailbox_past_100_messages_is_whole_from_a_keyframe(tmp_path: Path) ->
                     await proc.receive(lambda m: m % 2 == 1)
 
             async def flood(proc: Process, to: Any) -> None:
-                for i in range(400):
+                # long enough for keyframes in its second half: each one shows 100 queued
+                # messages, which spaces keyframes 8 x (processes + 100) events apart
+                for i in range(1200):
                     proc.send(to, i)
                     await proc.yield_now()
 
