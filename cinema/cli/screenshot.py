@@ -70,6 +70,13 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 )
 @click.option("--theme", type=click.Choice(["light", "dark"]), default="light", show_default=True)
 @click.option(
+    "--why",
+    "explain",
+    is_flag=True,
+    help="Explain the playhead's event first (the Why panel): its causal chain is drawn on "
+    "the timeline and in the messages view.",
+)
+@click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write."
 )
 def command(
@@ -79,12 +86,14 @@ def command(
     view: str,
     size: tuple[int, int],
     theme: str,
+    explain: bool,
     output: str,
 ) -> None:
     """Render the Cinema window on SESSION offscreen and save it as a PNG.
 
     The playhead goes to --event N or --at TIME (default: the last event) and that event's
-    process is selected. No display is needed (Qt's offscreen platform is used when none is set).
+    process is selected; with --why, that event is explained in the Why panel. No display is
+    needed (Qt's offscreen platform is used when none is set).
     """
     if event is not None and at_ns is not None:
         raise click.UsageError("give --event or --at, not both")
@@ -93,5 +102,6 @@ def command(
     check_output(output, "PNG")
     from cinema.ui.screenshot import render  # Qt loads only here
 
-    out = render(session, output, event=event, at_ns=at_ns, view=view, size=size, theme=theme)
+    out = render(session, output, event=event, at_ns=at_ns, view=view, size=size, theme=theme,
+                 why=explain)  # fmt: skip
     click.echo(str(out))

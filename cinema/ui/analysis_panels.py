@@ -28,6 +28,7 @@ class AnalysisPanels:
         self.why_path = WhyPath(window.timeline, st)
         self.findings = FindingsPanel(st, self.finding_marks)
         self.why = WhyPanel(st, self.why_path)
+        self.why.sigChain.connect(window.graph.show_why)  # the path in the messages view too
         self.top = TopTable(st)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         window.add_panel("findings", "Findings", self.findings, bottom)

@@ -37,12 +37,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cinema.model.causality import Why
 from cinema.model.expr_eval import message_type
 from cinema.model.world import STATUSES
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.graph_labels import ArrowPool, LabelPool, screen_angle
+from cinema.ui.graph_why import WhyOverlay
 from cinema.ui.state import ViewState
 from cinema.ui.theme import HIGHLIGHT, STATUS_COLORS, THEMES, Theme
+from cinema.ui.why_path import BACK_COLOR, FORWARD_COLOR
 from cinema.views.graphpixels import STATUS_RANK, PixelView, pick_nodes, pick_segments
 from cinema.views.graphview import GraphFrame, GraphModel
 from cinema.views.labels import estimate_widths, label_priority, place_labels, thin_candidates
@@ -164,6 +167,8 @@ class ProcessGraphWidget(QWidget):
         self.labels = LabelPool(self.plot, self._label_font, (-0.08, 0.5))
         self.message_labels = LabelPool(self.plot, self._label_font, (0.5, 1.0))
         self.heads = ArrowPool(self.plot)
+        self.why = WhyOverlay(self.plot)
+        self.chain: Why | None = None  # the Why panel's chain, drawn in the messages view
         self._auto_fit = True  # refit on resize until the user pans or zooms
         vb = self.plot.getViewBox()
         vb.sigRangeChangedManually.connect(self._on_manual_range)
@@ -237,6 +242,21 @@ class ProcessGraphWidget(QWidget):
         self._last_view_shape = None
         self._pending.request()
 
+    def show_why(self, chain: Why | None) -> None:
+        """Draw ``chain`` (the Why panel's) over the messages view; ``None`` clears it."""
+        self.chain = chain
+        self._last_view_shape = None  # the diagram's rows changed: fit it again
+        self.refresh()
+
+    def _why_note(self) -> str:
+        c = self.chain
+        if c is None or self.view != "messages":
+            return ""
+        return (
+            f" · why #{c.seq:,}: <span style='color:{BACK_COLOR}'>━</span>&nbsp;causes "
+            f"<span style='color:{FORWARD_COLOR}'>━</span>&nbsp;effects (up to the playhead)"
+        )
+
     def set_view(self, view: str) -> None:
         if view not in VIEWS:
             raise ValueError(f"unknown graph view {view!r} (valid: {', '.join(VIEWS)})")
@@ -273,7 +293,7 @@ class ProcessGraphWidget(QWidget):
             return self.model.supervision(world, st.seq)
         if self.view == "process":
             return self.model.process_centric(world, st.seq, st.pid)
-        return self.model.message_centric(world, st.seq, st.pid)
+        return self.model.message_centric(world, st.seq, st.pid, chain=self.chain)
 
     def refresh(self, *_args: Any) -> None:
         """Ask the model for the frame at the playhead and draw it."""
@@ -323,7 +343,8 @@ class ProcessGraphWidget(QWidget):
         if folded:
             shown += f", {folded:,} more in collapsed subtrees"
         self.caption.setText(
-            f"<small>{_CAPTIONS[self.view]} · {shown} · event #{self.state.seq:,}{note}</small>"
+            f"<small>{_CAPTIONS[self.view]} · {shown} · event #{self.state.seq:,}{note}"
+            f"{self._why_note()}</small>"
         )
 
     def pixel_view(self) -> PixelView:
@@ -359,6 +380,7 @@ class ProcessGraphWidget(QWidget):
         self._set_points(self.dots, fr.dots[:, 0], fr.dots[:, 1])
         self._draw_heads(fr, pv)
         self._draw_labels(fr, shown, pv)
+        self.why.draw(fr, size)
 
     def _fit_sizes(self, pv: PixelView) -> np.ndarray:
         """Node sizes no bigger than the room between neighbouring leaves at this zoom (a

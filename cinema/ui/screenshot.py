@@ -45,9 +45,11 @@ def render(
     view: str = "all",
     size: tuple[int, int] = (1600, 1000),
     theme: str = "light",
+    why: bool = False,
 ) -> Path:
     """Open ``path``, put the playhead at ``event`` (or ``at_ns`` after the first event, or the
-    last event), select that event's process, and save ``view`` as a PNG at ``out``."""
+    last event), select that event's process (with ``why``, explain it in the Why panel: its
+    chain on the timeline and in the messages view), and save ``view`` as a PNG at ``out``."""
     with _quiet_size_hint_warnings():
         if view not in VIEWS:
             raise UserError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
@@ -72,6 +74,9 @@ def render(
             win.show()
             for _ in range(3):
                 app.processEvents()
+            if why and state.event_count:
+                win.analysis.why.explain(seq)
+                app.processEvents()
             widget: QWidget = {
                 "all": win,
                 "timeline": win.timeline,
@@ -95,7 +100,7 @@ def render(
                     win.graph.refresh()
                     win.graph.fit_view()
                     app.processEvents()
-            if view in ("all", "timeline") and state.event_count:
+            if view in ("all", "timeline") and state.event_count and not why:
                 # zoom to the ~300 events around the playhead: glyphs and message arrows show
                 ts = state.skeleton.ts
                 lo, hi = max(seq - 150, 0), min(seq + 150, state.event_count - 1)
@@ -109,6 +114,8 @@ def render(
             # which moment the picture shows, readable back from the PNG (tEXt chunks)
             image.setText("cinema-event", str(seq))
             image.setText("cinema-view", view)
+            if why:
+                image.setText("cinema-why", str(seq))
             if not image.save(str(target)):
                 raise UserError(f"{target}: could not write the PNG")
             win.close()

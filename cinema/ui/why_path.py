@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -93,7 +93,14 @@ class WhyPath:
 
 
 class WhyPanel(QWidget):
-    """The chain of one event: causes (newest first), then effects as a tree."""
+    """The chain of one event: causes (newest first), then effects as a tree.
+
+    Signals:
+        sigChain(object): the chain shown changed (a :class:`~cinema.model.causality.Why`,
+            or ``None`` when cleared); the process graph's messages view draws it.
+    """
+
+    sigChain = Signal(object)
 
     def __init__(self, state: ViewState, path: WhyPath | None = None,
                  parent: QWidget | None = None) -> None:  # fmt: skip
@@ -164,6 +171,7 @@ class WhyPanel(QWidget):
             item.setExpanded(True)
         if self.path is not None:
             self.path.show(c)
+        self.sigChain.emit(c)
 
     def _row(self, seq: int, relation: str) -> QTreeWidgetItem:
         s = self.state.session
@@ -176,6 +184,7 @@ class WhyPanel(QWidget):
         self.tree.clear()
         if self.path is not None:
             self.path.show(None)
+        self.sigChain.emit(None)
 
     def _on_current(self, item: QTreeWidgetItem | None, _prev: Any = None) -> None:
         if item is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ from cinema.views.sequence import sequence_frame
 from cinema.views.supervision import DisplayTree, SupervisionView
 from cinema.views.timeline_source import TimelineSource
 from recorder.events import NO_PID, EventKind
+
+if TYPE_CHECKING:
+    from cinema.model.causality import Why
 
 __all__ = ["GraphFrame", "GraphModel"]
 
@@ -66,6 +69,12 @@ class GraphFrame:
     stubs_from: int = -1
     """Edges from this row on are the stubs from a trunk to each child (supervision view): a
     view may leave them out where leaves are too close together to tell them apart."""
+    why_edges: dict[str, FloatArray] = field(default_factory=dict)
+    """The why path's steps as segments, per side (``"back"``, ``"forward"``): messages view."""
+    why_dots: dict[str, FloatArray] = field(default_factory=dict)
+    """The why path's events as points on their lifelines, per side."""
+    why_pids: dict[str, list[int]] = field(default_factory=dict)
+    """The processes the why path passes through, per side."""
 
 
 class _Labels(Sequence[str]):
@@ -362,12 +371,19 @@ class GraphModel:
         return frame
 
     def message_centric(
-        self, world: World, seq: int, pid: int = -1, count: int = 30, columns: int = 12
+        self,
+        world: World,
+        seq: int,
+        pid: int = -1,
+        count: int = 30,
+        columns: int = 12,
+        chain: Why | None = None,
     ) -> GraphFrame:
         """A sequence diagram of the last ``count`` messages up to ``seq`` (those of ``pid``
-        when one is selected): see :func:`cinema.views.sequence.sequence_frame`."""
+        when one is selected), with ``chain``'s why path over it: see
+        :func:`cinema.views.sequence.sequence_frame`."""
         frame = GraphFrame("messages")
-        pos = sequence_frame(self, frame, seq, pid, count, columns)
+        pos = sequence_frame(self, frame, seq, pid, count, columns, chain)
         self._nodes(frame, world, pos, seq)
         return frame
 

@@ -103,3 +103,96 @@ def test_screenshots(qtbot, window, state, tmp_path: Path) -> None:  # type: ign
     assert window.grab().save(str(out / "top.png"))
     for name in ("findings", "why", "top"):
         assert (out / f"{name}.png").stat().st_size > 20_000
+
+
+def _purple_pixels(widget) -> int:  # type: ignore[no-untyped-def]
+    """Pixels of the why path's causes colour (#8e2bd6) in ``widget`` as drawn."""
+    from PySide6.QtGui import QImage
+
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    px = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h).reshape(h, -1)[:, : w * 4]
+    b, g, r = px[:, 0::4].astype(int), px[:, 1::4].astype(int), px[:, 2::4].astype(int)
+    return int(((abs(r - 0x8E) < 24) & (abs(g - 0x2B) < 24) & (abs(b - 0xD6) < 24)).sum())
+
+
+def test_why_path_is_highlighted_in_the_messages_view(qtbot, window, state, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Y draws the chain over the sequence diagram too: every step up to the playhead, its
+    messages (however old: more than the diagram's last 30 of the selected process), the
+    processes it passes; the forward part appears as the playhead reaches it; Clear removes it."""
+    s = state.session
+    graph = window.graph
+    graph.set_view("messages")
+    # a receive whose chain reaches back past the last 30 messages of its process
+    for e in s.events():
+        if e.kind_name != "receive" or e.seq < 1500:
+            continue
+        c = why(s, e.seq)
+        sends = [st.seq for st in c.backward if s.event(st.seq).kind_name == "send"]
+        if len(c.backward) > 6 and len(c.forward) > 2 and sends:
+            mine = graph.model.message_centric(state.world(), e.seq, e.pid)
+            if len(mine.recent) >= 30:
+                break
+    drawn = graph.redraws
+    state.select_event(e.seq)
+    qtbot.waitUntil(lambda: graph.redraws > drawn)
+    plain = _purple_pixels(graph)
+    window.timeline.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Y)
+    assert graph.chain is not None and graph.chain.seq == e.seq
+    fr = graph.frame
+    assert fr is not None and fr.view == "messages"
+    steps = [st for st in c.backward if st.cause >= 0]
+    assert len(fr.why_edges["back"]) == len(steps) and len(fr.why_dots["back"]) == len(c.backward)
+    # a message taken on the chain is drawn, and the path lies over its arrow
+    arrows = {tuple(np.round(row, 6)) for row in fr.recent}
+    on_arrows = [tuple(np.round(row, 6)) in arrows for row in fr.why_edges["back"]]
+    assert sum(on_arrows) >= len(sends)
+    chain_pids = {int(state.skeleton.pid[st.seq]) for st in c.backward}
+    assert set(fr.why_pids["back"]) == chain_pids
+    assert graph.why.drawn["back_rings"] == len(chain_pids & set(fr.pids)) > 0
+    assert "why #" in graph.caption.text()
+    # drawn: the causes' colour shows up in the rendered graph
+    assert _purple_pixels(graph) > plain + 500
+    assert graph.grab().save(str(tmp_path / "why-messages.png"))
+    # the effects appear when the playhead reaches them
+    assert "forward" not in fr.why_edges or not len(fr.why_edges["forward"])
+    last = max(st.seq for st in c.forward)
+    drawn = graph.redraws
+    state.seek(last)
+    qtbot.waitUntil(lambda: graph.redraws > drawn)
+    fwd = [st for st in c.forward if st.cause >= 0]
+    assert len(graph.frame.why_edges["forward"]) == len(fwd) > 0
+    assert graph.why.drawn["forward_edges"] == len(fwd)
+    window.analysis.why.clear()
+    assert graph.chain is None and graph.frame.why_edges == {}
+    assert graph.why.drawn["back_edges"] == graph.why.drawn["forward_edges"] == 0
+    assert "why #" not in graph.caption.text()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_screenshot_why_renders_the_chain(qapp, bank_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``cinema screenshot --why`` (render(why=True)): the chain of the event in the PNG."""
+    from PySide6.QtGui import QImage
+
+    from cinema.ui.screenshot import render
+
+    out = {}
+    for flag in (False, True):
+        out[flag] = render(
+            str(bank_path), str(tmp_path / f"m{flag}.png"), event=2755, view="messages",
+            size=(760, 640), why=flag,
+        )  # fmt: skip
+    with_why, plain = QImage(str(out[True])), QImage(str(out[False]))
+    assert with_why.text("cinema-why") == "2755" and plain.text("cinema-why") == ""
+
+    class _Img:  # _purple_pixels takes a widget; a saved image grabs as itself
+        def __init__(self, img: QImage) -> None:
+            self.img = img
+
+        def grab(self):  # type: ignore[no-untyped-def]
+            from PySide6.QtGui import QPixmap
+
+            return QPixmap.fromImage(self.img)
+
+    assert _purple_pixels(_Img(with_why)) > _purple_pixels(_Img(plain)) + 500

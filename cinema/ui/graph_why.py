@@ -1,0 +1,67 @@
+"""The why path over the process graph's messages view: the causal chain the Why panel shows
+(:func:`cinema.model.causality.why`), in its colours (causes purple, effects teal), drawn from
+the frame's ``why_edges``, ``why_dots`` and ``why_pids`` (:mod:`cinema.views.sequence`): a
+thick line over each step (over the message's arrow when the step is a message taken), a dot
+on every event of the chain, a ring around the lifeline head of every process it passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from cinema.ui.why_path import BACK_COLOR, FORWARD_COLOR
+from cinema.views.graphview import GraphFrame
+from cinema.views.sequence import WHY_SIDES
+
+__all__ = ["WhyOverlay"]
+
+_COLORS = {"back": BACK_COLOR, "forward": FORWARD_COLOR}
+
+
+class WhyOverlay:
+    """The pyqtgraph items of the why path in one graph plot (above edges, below labels)."""
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        self.lines: dict[str, pg.PlotCurveItem] = {}
+        self.dots: dict[str, pg.ScatterPlotItem] = {}
+        self.rings: dict[str, pg.ScatterPlotItem] = {}
+        for side in WHY_SIDES:
+            color = _COLORS[side]
+            line = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(color, width=3.5))
+            line.setSegmentedLineMode("on")
+            dot = pg.ScatterPlotItem(
+                size=9, symbol="o", pen=pg.mkPen("w", width=1), brush=pg.mkBrush(color)
+            )
+            ring = pg.ScatterPlotItem(symbol="o", pen=pg.mkPen(color, width=3), brush=None)
+            for z, item in ((3, line), (4, dot), (2, ring)):
+                item.setZValue(z)
+                plot.addItem(item)
+            self.lines[side], self.dots[side], self.rings[side] = line, dot, ring
+        #: Items drawn per layer by the last :meth:`draw` (for tests).
+        self.drawn: dict[str, int] = {}
+
+    def draw(self, frame: GraphFrame, sizes: np.ndarray) -> None:
+        """Draw ``frame``'s why path (nothing when it has none); ``sizes`` are the node sizes
+        in pixels as drawn."""
+        for side in WHY_SIDES:
+            seg = frame.why_edges.get(side, np.zeros((0, 4)))
+            if len(seg):
+                xs = np.empty(2 * len(seg))
+                ys = np.empty(2 * len(seg))
+                xs[0::2], xs[1::2] = seg[:, 0], seg[:, 2]
+                ys[0::2], ys[1::2] = seg[:, 1], seg[:, 3]
+                self.lines[side].setData(xs, ys)
+            else:
+                self.lines[side].setData([], [])
+            pts = frame.why_dots.get(side, np.zeros((0, 2)))
+            self.dots[side].setData(x=pts[:, 0], y=pts[:, 1])
+            on = np.isin(frame.pid_array, np.asarray(frame.why_pids.get(side, []), np.int64))
+            if side == "forward":  # a process on both sides keeps the causes' ring
+                on &= ~np.isin(
+                    frame.pid_array, np.asarray(frame.why_pids.get("back", []), np.int64)
+                )
+            size = (sizes[on] if len(sizes) == len(on) else np.full(int(on.sum()), 10.0)) + 10
+            self.rings[side].setData(x=frame.x[on], y=frame.y[on], size=size)
+            self.drawn[f"{side}_edges"] = len(seg)
+            self.drawn[f"{side}_dots"] = len(pts)
+            self.drawn[f"{side}_rings"] = int(on.sum())
