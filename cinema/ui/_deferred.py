@@ -34,6 +34,7 @@ class DeferredRefresh(QObject):
         self.dirty = False
         self._posted = False
         self._dock: QDockWidget | None = None
+        self._dock_shown = False  # the dock said it became visible since the last refresh
         widget.installEventFilter(self)
 
     def _post(self) -> None:
@@ -67,6 +68,7 @@ class DeferredRefresh(QObject):
             p.visibilityChanged.connect(self._on_dock_visibility)
 
     def _on_dock_visibility(self, visible: bool) -> None:
+        self._dock_shown = visible
         if visible and self.dirty:
             self._post()
 
@@ -86,9 +88,12 @@ class DeferredRefresh(QObject):
 
     def _fire(self) -> None:
         # a dock that has just become visible may not have its visible region yet: its
-        # visibilityChanged(True) is trusted
-        if self.dirty and (self.on_screen() or (self._dock is not None and self._dock.isVisible())):
+        # visibilityChanged(True) is trusted. Not its isVisible(): a dock in a background tab
+        # is "visible" too, and its panel would refresh unseen (the Findings panel ran every
+        # detector before the first screen).
+        if self.dirty and (self.on_screen() or self._dock_shown):
             self.dirty = False
+            self._dock_shown = False
             self._refresh()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

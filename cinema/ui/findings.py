@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from cinema.model import present
 from cinema.model.analysis import Finding, Severity, analyze
+from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from recorder.session.format import SessionFormatError
 
@@ -95,6 +96,10 @@ class FindingsPanel(QWidget):
         lay.addLayout(head)
         lay.addWidget(self.tree, 1)
         state.sigGrown.connect(lambda _n: self._stale())
+        # A big session is analysed when the panel is first on screen: a background tab gets
+        # a Show event with the window (it stays "visible" to Qt), so showEvent would run the
+        # detectors (7 s on 10 M events) before the window's first screen.
+        self._on_show = DeferredRefresh(self, self._first_shown)
         if state.event_count and state.event_count <= AUTO_ANALYZE_EVENTS:
             self.run()
         else:
@@ -102,9 +107,9 @@ class FindingsPanel(QWidget):
                 f"{state.event_count:,} events: press Analyze to run the detectors "
                 "(about 3 s per million events)."
             )
+            self._on_show.request()
 
-    def showEvent(self, ev: Any) -> None:
-        super().showEvent(ev)
+    def _first_shown(self) -> None:
         if self._analysed_at < 0 and self.state.event_count:
             self.run()
 

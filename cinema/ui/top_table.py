@@ -4,8 +4,6 @@ recomputed at most every 150 ms."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,6 +18,7 @@ from PySide6.QtWidgets import (
 from cinema.model import present
 from cinema.model.errors import ModelError
 from cinema.model.top import SORT_KEYS, Top, top
+from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
 from recorder.session.format import SessionFormatError
 
@@ -66,8 +65,12 @@ class TopTable(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
-        self._timer.timeout.connect(self.refresh)
+        # only while on screen: a background tab is "visible" to Qt, and a refresh reads the
+        # PROFILE samples of the whole session up to the playhead
+        self._pending = DeferredRefresh(self, self.refresh)
+        self._timer.timeout.connect(self._pending.request)
         state.sigPosition.connect(lambda _s: self._schedule())
+        self._pending.request()
 
     def set_by(self, key: str) -> None:
         if key not in SORT_KEYS:
@@ -75,12 +78,9 @@ class TopTable(QWidget):
         self.by.setCurrentIndex(self.by.findData(key))
 
     def _schedule(self) -> None:
-        if self.isVisible():
+        self._pending.dirty = True  # shown later: refreshed then
+        if self._pending.on_screen():
             self._timer.start()
-
-    def showEvent(self, ev: Any) -> None:
-        super().showEvent(ev)
-        self.refresh()
 
     def refresh(self) -> None:
         """Recompute the table for the playhead now."""

@@ -196,3 +196,30 @@ def test_screenshot_why_renders_the_chain(qapp, bank_path: Path, tmp_path: Path)
             return QPixmap.fromImage(self.img)
 
     assert _purple_pixels(_Img(with_why)) > _purple_pixels(_Img(plain)) + 500
+
+
+def test_background_tabs_do_no_work_until_shown(qtbot, state, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A big session's Findings and the Top table sit in background tabs when the window
+    opens: Qt shows them with the window, but neither runs before the user brings it to the
+    front (the Findings panel ran every detector before the first screen: 7 s on 10 M events)."""
+    import cinema.ui.findings as findings_mod
+
+    monkeypatch.setattr(findings_mod, "AUTO_ANALYZE_EVENTS", 0)  # as for a big session
+    w = MainWindow(state, settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1500, 950)
+    w.show()
+    qtbot.waitExposed(w)
+    for _ in range(5):
+        qtbot.wait(20)
+    a = w.analysis
+    assert a.findings._analysed_at < 0 and not a.findings.findings
+    assert a.top.result is None
+    state.seek(state.event_count // 3)
+    qtbot.wait(300)  # past the Top table's 150 ms timer
+    assert a.top.result is None
+    w.show_panel("findings")
+    qtbot.waitUntil(lambda: a.findings._analysed_at == state.event_count)
+    assert [f.title for f in a.findings.findings] == [f.title for f in analyze(state.session)]
+    w.show_panel("metrics")
+    qtbot.waitUntil(lambda: a.top.result is not None and a.top.result.seq == state.seq)
