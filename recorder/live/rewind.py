@@ -205,7 +205,7 @@ def _restore_timers(
     sched, post = rt.scheduler, rt.post
     for entry, info in current:
         if info.kind == "send_after":
-            post._send_after_timers.pop(info.arg[0], None)
+            post.disarm_send_after(info.arg[0])
             sched.timers.cancel(entry)
         elif info.kind == "delayed":
             sched.timers.cancel(entry)
@@ -213,8 +213,7 @@ def _restore_timers(
     for info in saved.timers:
         if info.kind == "send_after":
             arg, _ = _copy(info.arg)
-            entry = sched.timers.add(now + info.left_ns, post._fire_send_after, arg)
-            post._send_after_timers[arg[0]] = entry
+            post.rearm_send_after(now + info.left_ns, arg)
         elif info.kind == "delayed":
             arg, _ = _copy(info.arg)
             sched.timers.add(now + info.left_ns, rt.interceptor._release, arg)

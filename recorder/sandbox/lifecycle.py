@@ -139,6 +139,7 @@ class Lifecycle:
             self._scheduler.timers.cancel(proc._timer)
             proc._timer = None
         self._post.ack(proc, ("error", reason))  # ended before its init acknowledged
+        self._post.cancel_timers_to(n)  # erlang:send_after: timers aimed at its pid go too
         if proc._registered is not None:
             self._registry.unregister(proc._registered)
         normal = is_normal_reason(reason)

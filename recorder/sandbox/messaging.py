@@ -64,6 +64,8 @@ class PostOffice:
         # here; a reply whose alias is gone (the caller timed out) is dropped.
         self._aliases: dict[int, tuple[int, int]] = {}
         self._send_after_timers: dict[int, TimerEntry] = {}
+        #: Timers aimed at a pid: pid number -> their ref numbers (cancelled when it ends).
+        self._timers_to: dict[int, set[int]] = {}
         #: Init acknowledgements to starters outside any process: ref number -> result.
         self.outside_acks: dict[int, Any] = {}
 
@@ -256,18 +258,58 @@ class PostOffice:
     def send_after(
         self, ms: float, to: Pid | str, message: Any, *, sender: Pid | None = None
     ) -> Ref:
-        """Send ``message`` to ``to`` after ``ms`` ms; returns a ref for :meth:`cancel_timer`."""
+        """Send ``message`` to ``to`` after ``ms`` ms; returns a ref for :meth:`cancel_timer`.
+
+        As ``erlang:send_after/3``: a timer aimed at a pid is cancelled when that process ends
+        (or at once, when it is not alive), so nothing is sent; one aimed at a name looks the
+        name up when it fires; the sender ending does not cancel it."""
         ref = self.make_ref()
         sender_n = sender.n if sender is not None else NO_PID
+        if isinstance(to, Pid) and to.n not in self._processes:
+            return ref  # not alive: cancelled before it starts (cancel_timer says so)
         entry = self._scheduler.timers.add(
             self._scheduler.deadline(ms), self._fire_send_after, (ref.n, sender_n, to, message)
         )
         self._send_after_timers[ref.n] = entry
+        if isinstance(to, Pid):
+            self._timers_to.setdefault(to.n, set()).add(ref.n)
         return ref
+
+    def rearm_send_after(self, deadline_ns: int, arg: tuple[int, int, Pid | str, Any]) -> None:
+        """Schedule a saved :meth:`send_after` timer again (a snapshot being restored)."""
+        ref_n, _sender, to, _message = arg
+        self._send_after_timers[ref_n] = self._scheduler.timers.add(
+            deadline_ns, self._fire_send_after, arg
+        )
+        if isinstance(to, Pid):
+            self._timers_to.setdefault(to.n, set()).add(ref_n)
+
+    def disarm_send_after(self, ref_n: int) -> None:
+        """Cancel the :meth:`send_after` timer of reference number ``ref_n``, if pending."""
+        entry = self._send_after_timers.pop(ref_n, None)
+        if entry is not None:
+            self._forget_timer(ref_n, entry[3][2])
+            self._scheduler.timers.cancel(entry)
+
+    def cancel_timers_to(self, pid_n: int) -> None:
+        """The process ``pid_n`` ended: the timers aimed at its pid go with it."""
+        for ref_n in self._timers_to.pop(pid_n, ()):
+            entry = self._send_after_timers.pop(ref_n, None)
+            if entry is not None:
+                self._scheduler.timers.cancel(entry)
+
+    def _forget_timer(self, ref_n: int, to: Pid | str) -> None:
+        if isinstance(to, Pid):
+            refs = self._timers_to.get(to.n)
+            if refs is not None:
+                refs.discard(ref_n)
+                if not refs:
+                    del self._timers_to[to.n]
 
     def _fire_send_after(self, arg: tuple[int, int, Pid | str, Any]) -> None:
         ref_n, sender_n, to, message = arg
         self._send_after_timers.pop(ref_n, None)
+        self._forget_timer(ref_n, to)
         try:
             self.send_from(sender_n, to, message)
         except BadArg:  # the name was unregistered meanwhile: the message goes nowhere
@@ -279,7 +321,10 @@ class PostOffice:
     def cancel_timer(self, ref: Ref) -> float | None:
         """Cancel a :meth:`send_after` timer; the ms it had left, or ``None`` if already fired."""
         entry = self._send_after_timers.pop(ref.n, None)
-        if entry is None or not self._scheduler.timers.cancel(entry):
+        if entry is None:
+            return None
+        self._forget_timer(ref.n, entry[3][2])
+        if not self._scheduler.timers.cancel(entry):
             return None
         deadline: int = entry[0]
         return max(0.0, (deadline - self._scheduler.clock()) / 1e6)

@@ -11,10 +11,21 @@ from typing import Any
 
 import pytest
 
+from recorder.events import EventKind
 from recorder.payload import Pid, Ref
 from recorder.sandbox import ANY, NoProcError, Process
+from recorder.testing import CaptureSink
 
-from ._otp import MODES, alive, mailbox, otp_outcomes, receive_or, requires_otp, run_scenario
+from ._otp import (
+    MODES,
+    alive,
+    mailbox,
+    otp_outcomes,
+    receive_or,
+    requires_otp,
+    run_scenario,
+    runtime,
+)
 
 
 async def waiter(proc: Process) -> None:
@@ -133,6 +144,28 @@ async def shutdown_exits_propagate_through_links(proc: Process, o: dict[str, Any
     proc.exit_process(a3, "kill")
 
 
+async def timers_of_ended_processes(proc: Process, o: dict[str, Any]) -> None:
+    me = proc.pid
+    target = proc.spawn(waiter)
+    to_dead = proc.send_after(100, target, "tick")
+    proc.send(target, "go")
+    await proc.sleep(20)
+    o["aimed_at_ended_pid_pending"] = proc.cancel_timer(to_dead) is not None
+    ended = proc.spawn(waiter)
+    proc.send(ended, "go")
+    await proc.sleep(20)
+    o["aimed_at_dead_pid_pending"] = proc.cancel_timer(proc.send_after(50, ended, "x")) is not None
+
+    async def creator(p: Process) -> None:
+        p.send_after(50, me, "from_ended_creator")
+        await p.receive("go")
+
+    c = proc.spawn(creator)
+    await proc.sleep(5)
+    proc.send(c, "go")
+    o["from_ended_creator"] = await receive_or(proc, "from_ended_creator", 200, "nothing")
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -141,6 +174,7 @@ SCENARIOS = {
         monitor_by_name_reports_the_name,
         demonitor_flush_and_info,
         shutdown_exits_propagate_through_links,
+        timers_of_ended_processes,
     )
 }
 
@@ -219,6 +253,33 @@ def test_shutdown_exits_propagate_through_links(mode: str) -> None:
         "shutdown_tuple_kills": ("shutdown", "done"),
         "normal_kills": "alive",
     }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_timer_aimed_at_a_pid_goes_when_the_process_ends(mode: str) -> None:
+    """erlang(3erl), ``send_after/3``: "If Dest is a pid(), the timer is automatically canceled
+    if the process referred to by the pid() is not alive." The creator ending does not cancel
+    it. Nothing is recorded for a cancelled timer: no SEND from a dead process, no DROP."""
+    assert run_scenario(mode, timers_of_ended_processes) == {
+        "aimed_at_ended_pid_pending": False,
+        "aimed_at_dead_pid_pending": False,
+        "from_ended_creator": "from_ended_creator",
+    }
+    sink = CaptureSink()
+    rt = runtime(mode, sink=sink)
+
+    async def main(proc: Process) -> None:
+        target = proc.spawn(waiter)
+        proc.send_after(30, target, "tick")
+        proc.send(target, "go")
+        await proc.sleep(60)
+
+    rt.spawn(main, name="main")
+    rt.run()
+    rt.close()
+    kinds = [e.kind for e in sink.events]
+    assert EventKind.DROP not in kinds
+    assert [e.data for e in sink.events if e.kind == EventKind.SEND] == ["go"]
 
 
 # --------------------------------------------------------------------------- against OTP 25

@@ -14,7 +14,8 @@ main(_) ->
         link_to_a_dead_process,
         monitor_by_name_reports_the_name,
         demonitor_flush_and_info,
-        shutdown_exits_propagate_through_links
+        shutdown_exits_propagate_through_links,
+        timers_of_ended_processes
     ]).
 
 run(Name) ->
@@ -112,3 +113,20 @@ shutdown_exits_propagate_through_links() ->
     receive {b, B3} -> B3 ! go end,
     o("normal_kills", receive {'DOWN', RA3, process, A3, Why3} -> Why3 after 200 -> alive end),
     exit(A3, kill).
+
+timers_of_ended_processes() ->
+    Self = self(),
+    Target = waiter(),
+    ToDead = erlang:send_after(100, Target, tick),
+    Target ! go,
+    timer:sleep(20),
+    o("aimed_at_ended_pid_pending", erlang:cancel_timer(ToDead) =/= false),
+    Ended = waiter(),
+    Ended ! go,
+    timer:sleep(20),
+    o("aimed_at_dead_pid_pending", erlang:cancel_timer(erlang:send_after(50, Ended, x)) =/= false),
+    C = spawn(fun() -> erlang:send_after(50, Self, from_ended_creator), receive go -> ok end end),
+    timer:sleep(5),
+    C ! go,
+    o("from_ended_creator", receive from_ended_creator -> from_ended_creator
+                            after 200 -> nothing end).
