@@ -12,11 +12,13 @@ setup(
                 "recorder/_native/module.c",
                 "recorder/_native/encoder.c",
                 "recorder/_native/eventbuffer.c",
+                "recorder/_native/scan.c",
             ],
             depends=[
                 "recorder/_native/buffer.h",
                 "recorder/_native/encoder.h",
                 "recorder/_native/cinema_native.h",
+                "recorder/_native/scan.h",
             ],
             extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,

@@ -1,6 +1,7 @@
 /* recorder._native._core: module functions (setup, encode, ts_deltas) and the C API capsule.
  * The EventBuffer type is in eventbuffer.c, the encoder in encoder.c. */
 #include "encoder.h"
+#include "scan.h"
 #include <structmember.h>
 
 /* The offset of the object slot `name` of a slotted class (a member descriptor). */
@@ -266,6 +267,7 @@ static PyMethodDef methods[] = {
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL, encode_doc},
     {"freeze", (PyCFunction)(void (*)(void))freeze, METH_FASTCALL | METH_KEYWORDS, freeze_doc},
     {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
+    {"scan", (PyCFunction)(void (*)(void))cinema_scan, METH_FASTCALL, cinema_scan_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -27,7 +27,7 @@ import msgpack
 
 from recorder.payload import _buffer, _walk
 from recorder.payload._buffer import EventBatch
-from recorder.payload._decode import decode_payload
+from recorder.payload._decode import decode_payload, use_scanner
 from recorder.payload._types import (
     DEFAULT_LIMITS,
     EXT_BIGINT,
@@ -118,6 +118,8 @@ _native, ENCODER = _load_native()
 
 #: Whether the native encoder is in use (``False``: the pure-Python one; see ``ENCODER``).
 NATIVE = _native is not None
+# The native byte scan lets decoding skip its Python-level checks (an older build lacks it).
+use_scanner(getattr(_native, "scan", None))
 
 
 def _py_encode(value: Any, limits: Limits = DEFAULT_LIMITS, /) -> bytes:

@@ -5,12 +5,21 @@ Hostile bytes cost time and memory in proportion to their size: extension nestin
 while decoding, containers nested deeper than :data:`MAX_NESTING` levels in all are refused
 (every reader may then recurse into a value), and so are maps and sets whose keys were chosen
 to share one Python hash (building them would take quadratic time).
+
+When the native module is built, its ``scan`` reads the bytes first, in C (~2 ns a byte): when
+it finds them at most :data:`MAX_NESTING` levels deep, with no map holding more than
+``_HASH_CHECK`` keys whose hash could be chosen (extension values, floats), the value is
+decoded without a Python call per map and without a walk over the decoded value. Anything else
+(deeper, unsure, malformed, or no native module) takes the careful path: a hook per map that
+counts distinct key hashes, then the walk. Plain keys need no count: strings and bytes hash
+with a per-process random key, and at most ~9 ints of msgpack's 64-bit range share a hash.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -25,6 +34,7 @@ from recorder.payload._types import (
     EXT_RECORD,
     EXT_REF,
     EXT_SET,
+    EXT_TRUNCATED,
     EXT_TUPLE,
     MAX_DECODE_DEPTH,
     EnumValue,
@@ -36,7 +46,7 @@ from recorder.payload._types import (
     Truncated,
 )
 
-__all__ = ["MAX_NESTING", "decode_payload"]
+__all__ = ["MAX_NESTING", "decode_payload", "use_scanner"]
 
 #: Deepest nesting of containers (lists, maps, tuples, sets, records...) a decoded value may
 #: have; the encoder's deepest is ``MAX_DEPTH_LIMIT`` (200) plus its markers.
@@ -78,6 +88,19 @@ _FIRST = itemgetter(0)
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
+    return _ext(code, data, _unpack)
+
+
+def _ext_hook_scanned(code: int, data: bytes) -> Any:
+    # scan reads the bodies of the containers; a Pid's, Ref's, Opaque's or big integer's it
+    # skips, so those (a few bytes, or malformed) are unpacked with every check
+    return _ext(code, data, _unpack_scanned if code in _SCANNED else _unpack)
+
+
+_SCANNED = frozenset((EXT_TUPLE, EXT_SET, EXT_FROZENSET, EXT_RECORD, EXT_ENUM, EXT_TRUNCATED))
+
+
+def _ext(code: int, data: bytes, unpack: Callable[[bytes | memoryview], Any]) -> Any:
     depth = getattr(_state, "depth", 0)
     if depth >= MAX_DECODE_DEPTH:
         raise PayloadError(f"payload nested deeper than {MAX_DECODE_DEPTH} extension levels")
@@ -85,7 +108,7 @@ def _ext_hook(code: int, data: bytes) -> Any:
         return Opaque(f"ext{code}", f"<unknown extension {code}, {len(data)} bytes>")
     _state.depth = depth + 1
     try:
-        inner = _unpack(data)
+        inner = unpack(data)
         if code == EXT_TUPLE:
             return tuple(_expect(inner, list, code))
         if code == EXT_SET:
@@ -142,36 +165,60 @@ def _unpack(data: bytes | memoryview) -> Any:
     )
 
 
+def _unpack_scanned(data: bytes | memoryview) -> Any:
+    """``_unpack`` without the per-map collision hook, for bytes ``scan`` vouched for."""
+    return msgpack.unpackb(
+        data, ext_hook=_ext_hook_scanned, strict_map_key=False, raw=False, use_list=True
+    )
+
+
+#: ``scan(data, max_nesting, hash_check)`` of the native module (see recorder/_native/scan.c),
+#: or ``None``: every payload takes the careful path.
+_scan: Callable[[bytes | memoryview, int, int], int] | None = None
+
+
+def use_scanner(scan: Callable[[bytes | memoryview, int, int], int] | None) -> None:
+    """Check payload bytes with ``scan`` before decoding them (``None``: never)."""
+    global _scan
+    _scan = scan
+
+
 _SEQUENCES = (list, tuple, set, frozenset)
 
 
 def _too_deep(value: Any) -> bool:
-    """Whether ``value`` nests containers deeper than :data:`MAX_NESTING` (no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        t = type(v)
-        if t is dict:
-            children: Any = v.values()
-        elif t in _SEQUENCES:
-            children = v
-        elif t is Record:
-            children = [x for _, x in v.fields]
-        elif t is EnumValue:
-            children = (v.value,)
-        elif t is Truncated:
-            children = (v.preview,)
-        else:
-            continue
-        if depth >= MAX_NESTING:
-            if any(type(c) in _CONTAINERS for c in children):
-                return True
-            continue
-        stack.extend((c, depth + 1) for c in children if type(c) in _CONTAINERS)
+    """Whether ``value`` nests containers deeper than :data:`MAX_NESTING` (no recursion).
+
+    Level by level: the next level is every child of this one that is a container, filtered
+    with builtins (``compress`` over ``map(type, ...)``), so the Python work is one step per
+    container, not per value.
+    """
+    level = [value] if type(value) in _CONTAINERS else []
+    depth = 1
+    while level:
+        items: list[Any] = []
+        add, extend = items.append, items.extend
+        for v in level:
+            t = type(v)
+            if t is dict:
+                extend(v.values())
+            elif t in _SEQUENCES:
+                extend(v)
+            elif t is Record:
+                extend([x for _, x in v.fields])
+            elif t is EnumValue:
+                add(v.value)
+            else:  # Truncated
+                add(v.preview)
+        level = list(compress(items, map(_IS_CONTAINER, map(type, items))))
+        if level and depth >= MAX_NESTING:
+            return True
+        depth += 1
     return False
 
 
 _CONTAINERS = frozenset({dict, list, tuple, set, frozenset, Record, EnumValue, Truncated})
+_IS_CONTAINER = _CONTAINERS.__contains__
 
 
 def decode_payload(data: bytes | memoryview) -> Any:
@@ -182,6 +229,16 @@ def decode_payload(data: bytes | memoryview) -> Any:
     """
     if len(data) == 0:
         return None
+    scan = _scan
+    # A scan never finds fewer levels than the value has (repeated map keys only drop
+    # values), so a value it finds shallow enough is; anything else is decided below.
+    if scan is not None and scan(data, MAX_NESTING, _HASH_CHECK) >= 0:
+        try:
+            return _unpack_scanned(data)
+        except PayloadError:
+            raise
+        except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
+            raise PayloadError(f"corrupt payload: {exc}") from None
     try:
         value = _unpack(data)
     except PayloadError:
