@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from cinema.model._sends import SendFinder
 from cinema.model.activity import Activity
+from cinema.model.samples import ProfileSamples
 from recorder.events import EventKind
 from recorder.session.reader import SessionReader
 
@@ -284,6 +285,8 @@ class SessionIndex:
         self._ended: tuple[int, IntArray] | None = None
         #: Per-frame kinds and process activity, and cached windows of event columns.
         self.activity = Activity(reader)
+        #: The PROFILE samples by process, their figures decoded once.
+        self.profiles = ProfileSamples(reader)
 
     @classmethod
     def of(cls, source: Any) -> SessionIndex:

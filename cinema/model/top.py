@@ -7,7 +7,8 @@ Figures come from the PROFILE samples the sandbox records every ``profile_interv
 process's figures are those of its latest sample at or before the moment, as the world and the
 inspector show them. Status and mailbox length are the world's own (exact, not sampled). CPU
 over the last ``window_ns`` is the difference between the latest sample and the latest one
-before the window. Only the samples used are decoded.
+before the window. Only the samples used are decoded, each once per session
+(:class:`~cinema.model.samples.ProfileSamples`); figures that do not fit an int64 read as 0.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 from cinema.model._facts import STATUSES
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
-from recorder.events import NO_PID, EventKind
 
 __all__ = ["SORT_KEYS", "Top", "TopRow", "top"]
 
@@ -64,20 +64,6 @@ class Top:
     system_seq: int = -1
 
 
-def _latest(pids: np.ndarray, seqs: np.ndarray) -> dict[int, int]:
-    """pid -> the last of its ``seqs`` (both ascending by seq)."""
-    if not len(seqs):
-        return {}
-    rp, rs = pids[::-1], seqs[::-1]
-    uniq, first = np.unique(rp, return_index=True)
-    return dict(zip(uniq.tolist(), rs[first].tolist(), strict=True))
-
-
-def _figure(d: Any, key: str) -> int:
-    v = d.get(key) if isinstance(d, dict) else None
-    return int(v) if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
-
-
 def top(
     session: Session, seq: int, *, by: str = "cpu", limit: int | None = 20,
     window_ns: int = 1_000_000_000,
@@ -94,49 +80,46 @@ def top(
     table = world.status_table()
     alive = table.alive
     pids = table.pid[alive].astype(np.int64)
-    status = [STATUSES[int(c)] for c in table.status[alive]]
+    status = table.status[alive]
     mailbox = table.mailbox_len[alive]
     sk = session.skeleton
     ts = int(sk.ts[seq])
-    prof = np.flatnonzero(sk.kind[: seq + 1] == EventKind.PROFILE)
-    ppid = sk.pid[prof].astype(np.int64)
-    system_seqs = prof[ppid == NO_PID]
-    mine = ppid != NO_PID
-    prof, ppid = prof[mine], ppid[mine]
-    now = _latest(ppid, prof)
-    cut = int(np.searchsorted(sk.ts[prof], ts - window_ns, side="right"))
-    then = _latest(ppid[:cut], prof[:cut])
-    wanted = [now[p] for p in pids.tolist() if p in now]
-    wanted += [then[p] for p in pids.tolist() if p in then]
-    sys_seq = int(system_seqs[-1]) if len(system_seqs) else -1
-    if sys_seq >= 0:
-        wanted.append(sys_seq)
-    arr = np.unique(np.asarray(wanted, dtype=np.int64))
-    data = {ev.seq: ev.data for ev in session.reader.events_at(arr)}
+    samples = session.index.profiles
+    now = samples.latest(pids, seq)
+    # the latest sample before the window: samples are in time order
+    upto = samples.seqs[: int(np.searchsorted(samples.seqs, seq, side="right"))]
+    cut = int(np.searchsorted(sk.ts[upto], ts - window_ns, side="right"))
+    then = samples.latest(pids, int(upto[cut - 1])) if cut else np.full(len(pids), -1)
+    fig = samples.figures(now)
+    before = samples.figures(then).cpu_ns
+    cpu = fig.cpu_ns
+    recent = np.maximum(cpu - before, 0)
+    total = int(recent.sum())
+    share = recent / total if total else np.zeros(len(pids))
+    columns = {"cpu_recent_ns": recent, "memory": fig.memory, "mailbox_len": mailbox,
+               "handled": fig.handled, "cpu_ns": cpu}  # fmt: skip
+    # busiest first by ``by``, then by total CPU, then by pid (lexsort: the last key first)
+    order = np.lexsort((pids, -cpu, -columns[SORT_KEYS[by]]))
+    if limit is not None:
+        order = order[:limit]
     procs = session.processes
     rows = []
-    for i, p in enumerate(pids.tolist()):
-        s_now, s_then = now.get(p, -1), then.get(p, -1)
-        d = data.get(s_now)
-        cpu = _figure(d, "cpu_ns")
-        before = _figure(data.get(s_then), "cpu_ns") if s_then >= 0 else 0
+    for i in order.tolist():
+        p = int(pids[i])
         info = procs.get(p)
         rows.append(
             TopRow(
                 pid=p, name=session.process_name(p),
                 behaviour=info.behaviour if info is not None else "process",
-                status=status[i], cpu_ns=cpu, cpu_recent_ns=max(cpu - before, 0),
-                cpu_share=0.0, handled=_figure(d, "handled"), mailbox_len=int(mailbox[i]),
-                memory=_figure(d, "memory"), sampled_seq=s_now,
+                status=STATUSES[int(status[i])], cpu_ns=int(cpu[i]),
+                cpu_recent_ns=int(recent[i]), cpu_share=float(share[i]),
+                handled=int(fig.handled[i]), mailbox_len=int(mailbox[i]),
+                memory=int(fig.memory[i]), sampled_seq=int(now[i]),
             )
         )  # fmt: skip
-    total = sum(r.cpu_recent_ns for r in rows)
-    if total:
-        rows = [r._replace(cpu_share=r.cpu_recent_ns / total) for r in rows]
-    key = SORT_KEYS[by]
-    rows.sort(key=lambda r: (-getattr(r, key), -r.cpu_ns, r.pid))
-    system = data.get(sys_seq) if sys_seq >= 0 else None
+    sys_seq = samples.latest_system(seq)
+    system = session.reader.event(sys_seq).data if sys_seq >= 0 else None
     return Top(
-        seq, ts, by, window_ns, rows[:limit] if limit is not None else rows, len(pids),
+        seq, ts, by, window_ns, rows, len(pids),
         dict(system) if isinstance(system, dict) else {}, sys_seq,
     )  # fmt: skip

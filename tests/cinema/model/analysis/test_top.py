@@ -79,3 +79,35 @@ def test_top_sorts_by_each_figure(tmp_path: Path) -> None:
         assert all(r.cpu_recent_ns <= r.cpu_ns for r in small.rows)
         with pytest.raises(ModelError):
             top(s, mid, by="colour")
+
+
+def _reference(s: Session, seq: int, window_ns: int) -> dict[int, tuple[int, int, int, int, int]]:
+    """pid -> (cpu_ns, cpu_recent_ns, handled, memory, sampled_seq) read event by event."""
+    ts = s.time_of(seq)
+    now: dict[int, tuple[int, dict[str, int]]] = {}
+    then: dict[int, dict[str, int]] = {}
+    for e in s.events(0, seq + 1):
+        if e.kind_name == "profile" and e.pid != NO_PID:
+            now[e.pid] = (e.seq, e.data)
+            if e.ts <= ts - window_ns:
+                then[e.pid] = e.data
+    out = {}
+    for pid in s.world_at(seq).alive():
+        got = now.get(pid)
+        d = got[1] if got else {}
+        cpu = d.get("cpu_ns", 0)
+        recent = max(cpu - then.get(pid, {}).get("cpu_ns", 0), 0)
+        out[pid] = (cpu, recent, d.get("handled", 0), d.get("memory", 0), got[0] if got else -1)
+    return out
+
+
+def test_top_agrees_with_the_samples_read_event_by_event(tmp_path: Path) -> None:
+    with Session.open(_flood(tmp_path / "f.cinema", 5.0)) as s:
+        for seq in (0, 7, s.event_count // 3, s.event_count // 2, s.event_count - 1):
+            for window in (1_000_000, 1_000_000_000):
+                t = top(s, seq, by="cpu", limit=None, window_ns=window)
+                want = _reference(s, seq, window)
+                assert {r.pid: (r.cpu_ns, r.cpu_recent_ns, r.handled, r.memory, r.sampled_seq)
+                        for r in t.rows} == want  # fmt: skip
+                keys = [(-r.cpu_recent_ns, -r.cpu_ns, r.pid) for r in t.rows]
+                assert keys == sorted(keys)
