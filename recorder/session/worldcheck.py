@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 from recorder.session.format import MAX_ABS_TIME
@@ -153,27 +153,57 @@ def normalize_world(world: dict[str, Any], max_pid: int) -> dict[str, Any]:
     out["processes"] = _processes(world.get("processes"), r)
     out["dead"] = _dead(world.get("dead"), r)
     sups = world.get("supervisors")
-    out["supervisors"] = [
-        _supervisor(s, r) for s in (sups if type(sups) is list else ())
-        if type(s) is dict and r.pid(s.get("pid"))
-    ]  # fmt: skip
+    out["supervisors"] = _supervisors(sups, r) if type(sups) is list else []
     reg = world.get("registry")
-    out["registry"] = (
-        {k: v for k, v in reg.items() if type(k) is str and r.pid(v)} if type(reg) is dict else {}
-    )
+    if type(reg) is not dict:
+        out["registry"] = {}
+    elif not (set(map(type, reg)) <= {str} and r.ints_ok(list(reg.values()), 0, max_pid)):
+        out["registry"] = {k: v for k, v in reg.items() if type(k) is str and r.pid(v)}
     return out
+
+
+def _supervisors(sups: list[Any], r: _Rules) -> list[Any]:
+    """The supervisor entries with a valid pid; their child rows checked all at once (the
+    common case: 50 supervisors of 100 children each pass untouched, in well under 1 ms)."""
+    ok = [s for s in sups if type(s) is dict and r.pid(s.get("pid"))]
+    kids: list[Any] = [s.get("children") for s in ok]
+    if set(map(type, kids)) <= {list}:
+        rows = list(chain.from_iterable(kids))
+        if _rows_ok(rows, r):
+            return [s if _fields_ok(s, r) else _supervisor(s, r) for s in ok]
+    return [_supervisor(s, r) for s in ok]
+
+
+def _rows_ok(rows: list[Any], r: _Rules) -> bool:
+    """Whether every child row is a map with a valid pid (or none) and string restart / type
+    (one pass per field with builtins)."""
+    if not rows:
+        return True
+    if not set(map(type, rows)) <= {dict}:
+        return False
+    pids = [p for p in map(dict.get, rows, repeat("pid")) if p is not None]
+    if not r.ints_ok(pids, 0, r.max_pid):
+        return False
+    return all(
+        set(map(type, map(dict.get, rows, repeat(k), repeat("")))) <= {str}
+        for k in ("restart", "type")
+    )
+
+
+def _fields_ok(s: dict[str, Any], r: _Rules) -> bool:
+    strategy, mr, ms = s.get("strategy"), s.get("max_restarts"), s.get("max_seconds")
+    return (
+        (strategy is None or type(strategy) is str)
+        and (mr is None or r.count(mr))
+        and (ms is None or _seconds(ms))
+    )
 
 
 def _supervisor(s: dict[str, Any], r: _Rules) -> dict[str, Any]:
     strategy, mr, ms = s.get("strategy"), s.get("max_restarts"), s.get("max_seconds")
     kids = s.get("children")
-    fields_ok = (
-        (strategy is None or type(strategy) is str)
-        and (mr is None or r.count(mr))
-        and (ms is None or _seconds(ms))
-    )
-    if fields_ok and type(kids) is list and _children_ok(kids, r):
-        return s  # the common case: nothing copied
+    if _fields_ok(s, r) and type(kids) is list and _children_ok(kids, r):
+        return s  # nothing copied
     out = dict(s)
     out["strategy"] = strategy if type(strategy) is str else None
     out["max_restarts"] = mr if r.count(mr) else None
