@@ -14,7 +14,7 @@ derived from the mailbox length (``docs/world-schema.md``), in one vectorised st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -26,7 +26,7 @@ from recorder.session.keyframes import ProcessRow, row_position, table_column
 if TYPE_CHECKING:
     from cinema.model._proc import Proc
 
-__all__ = ["STATUSES", "KeyframeFacts", "StatusTable", "status_table"]
+__all__ = ["STATUSES", "KeyframeFacts", "StatusTable", "status_table", "updated_table"]
 
 #: Every status a process can have (a :class:`StatusTable` holds indexes into this tuple).
 STATUSES = ("running", "waiting", "suspended", "dead", "crashed", "restarting")
@@ -265,6 +265,42 @@ def status_table(
     if busy.any():
         table.status[busy] = _RUNNING
     return table
+
+
+def updated_table(
+    parent: StatusTable, procs: Mapping[int, Proc | Mapping[str, Any]], changed: Iterable[int]
+) -> StatusTable:
+    """The :class:`StatusTable` of a world replayed from a world whose table is ``parent``:
+    the rows of the ``changed`` pids (the entries the replay made its own; every other entry
+    is the parent's, unchanged) read again, the rest kept. A step of playback touches a few
+    dozen of thousands of processes, so this costs what changed, not the world's size."""
+    from cinema.model._proc import Proc
+
+    pids = sorted(p for p in changed if type(procs.get(p)) is Proc)
+    if not pids:
+        return parent
+    rows = []
+    for p in pids:
+        e = procs[p]
+        assert type(e) is Proc
+        sup = e.supervisor
+        rows.append(
+            (_CODE[e.status], len(e.mailbox) + e.extra, e.restarts, -1 if sup is None else sup)
+        )
+    part = _table(pids, rows, ordered=True)
+    busy = (part.status == _WAITING) & (part.mailbox_len > 0)
+    part.status[busy] = _RUNNING
+    at = parent.rows_of(part.pid)
+    old = at >= 0
+    cols: list[Any] = [a.copy() for a in parent]
+    fresh: list[Any] = list(part)
+    for mine, theirs in zip(cols, fresh, strict=True):
+        mine[at[old]] = theirs[old]
+    if not old.all():  # processes spawned since: added, then all in pid order
+        cols = [np.concatenate([a, b[~old]]) for a, b in zip(cols, fresh, strict=True)]
+        order = np.argsort(cols[0], kind="stable")
+        cols = [a[order] for a in cols]
+    return StatusTable(*cols)
 
 
 def _keyframe_part(

@@ -63,6 +63,7 @@ class Replayer:
         self._base = base._base
         self._kf_seq = base._kf_seq
         self._history = base._history
+        self._parent_table = base._table  # None unless the base's table was computed
 
     def world(self) -> World:
         """The world after the events applied so far (the replayer must not be used again)."""
@@ -70,6 +71,7 @@ class Replayer:
             self.seq, self.time_ns, self.procs, self.sups, self.registry,
             frozenset(self.holders), self.pending_restarts, self._resolve, self._names,
             self.overlay, self._base, self._history,
+            None if self._parent_table is None else (self._parent_table, frozenset(self.owned)),
         )  # fmt: skip
 
     def _own(self, pid: int) -> Proc | None:

@@ -19,7 +19,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cinema.model._facts import STATUSES, KeyframeFacts, StatusTable, status_table
+from cinema.model._facts import (
+    STATUSES,
+    KeyframeFacts,
+    StatusTable,
+    status_table,
+    updated_table,
+)
 from cinema.model._overlay import EMPTY_OVERLAY, Lazy, Overlay
 from cinema.model._proc import ALIVE, ENDED, Proc
 
@@ -127,8 +133,9 @@ class World:
     """
 
     __slots__ = (
-        "_base", "_history", "_holders", "_kf_seq", "_names", "_overlay", "_pending_restarts",
-        "_procs", "_registry", "_resolve", "_sups", "_table", "_views", "seq", "time_ns",
+        "_base", "_history", "_holders", "_kf_seq", "_names", "_overlay", "_parent_table",
+        "_pending_restarts", "_procs", "_registry", "_resolve", "_sups", "_table", "_views",
+        "seq", "time_ns",
     )  # fmt: skip
 
     def __init__(
@@ -145,6 +152,7 @@ class World:
         overlay: Overlay = EMPTY_OVERLAY,
         base: KeyframeFacts | None = None,
         history: History | None = None,
+        parent_table: tuple[StatusTable, frozenset[int]] | None = None,
     ) -> None:
         self.seq = seq
         self.time_ns = time_ns
@@ -161,6 +169,8 @@ class World:
         self._kf_seq = base.seq if base is not None else -1
         self._history = history  # completes mailboxes a keyframe listed only the start of
         self._table: StatusTable | None = None
+        # the table of the world this one was replayed from and the pids replay changed
+        self._parent_table = parent_table
 
     # ------------------------------------------------------------------ processes
 
@@ -219,7 +229,12 @@ class World:
         as pid-ordered arrays: what a view of thousands of processes needs, without building
         their :class:`ProcessView` s or decoding a single state (a few ms for 5,000)."""
         if self._table is None:
-            self._table = status_table(self._procs, self._base)
+            parent = self._parent_table
+            if parent is not None:
+                self._table = updated_table(parent[0], self._procs, parent[1])
+                self._parent_table = None
+            else:
+                self._table = status_table(self._procs, self._base)
         return self._table
 
     def alive(self) -> list[int]:

@@ -128,3 +128,24 @@ def test_plain_keyframe_entries_with_odd_values() -> None:
     empty = World(-1, 0, {}, {}, {}, frozenset(), {}, lambda v: v, str)
     t = empty.status_table()
     assert len(t.pid) == 0 and t.status.dtype == np.uint8 and empty.alive() == []
+
+
+def test_a_world_replayed_from_one_with_a_table_updates_that_table(tmp_path: Path) -> None:
+    """Playback: each world's table is its parent's with the rows replay changed read again,
+    and equals the table read from every entry."""
+    from cinema.model._facts import status_table
+
+    path = tmp_path / "syn.cinema"
+    write_synthetic(path, 40_000, 200)
+    with Session.open(path) as s:
+        parent = s.world_at(1_000)
+        parent.status_table()
+        incremental = 0
+        for seq in range(1_003, 30_000, 25):  # spawns, exits, restarts on the way
+            w = s.world_at(seq)
+            incremental += w._parent_table is not None
+            got, want = w.status_table(), status_table(w._procs, w._base)
+            for a, b in zip(got, want, strict=True):
+                assert np.array_equal(a, b), seq
+            check(w)
+        assert incremental > 1_000
