@@ -14,7 +14,12 @@ __all__ = ["command"]
 @click.command("top")
 @session_argument
 @click.option(
-    "--at", "at", metavar="T", default=None, help=f"The moment (default: the end): {TIME_HELP}."
+    "--at",
+    "at",
+    metavar="T",
+    default=None,
+    help=f"The moment (default: the end, or the last profile sample when nothing is alive at "
+    f"the end): {TIME_HELP}.",
 )
 @click.option(
     "--by", type=click.Choice(["cpu", "memory", "mailbox", "handled", "cpu_total"]),
@@ -45,11 +50,14 @@ def command(session: str, at: str | None, by: str, window: str, limit: int, as_j
       cinema top run.cinema --at 2.5s --by mailbox
       cinema top run.cinema --at '#2107' --by memory --json
     """
+    import numpy as np
+
     from cinema.model import present
     from cinema.model.errors import ModelError
     from cinema.model.moments import parse_moment
     from cinema.model.session import Session
     from cinema.model.top import top
+    from recorder.events import EventKind
 
     with Session.open(session) as s:
         if s.event_count == 0:
@@ -58,7 +66,15 @@ def command(session: str, at: str | None, by: str, window: str, limit: int, as_j
         w = parse_moment(s, window)
         if w.seq is not None or w.t_ns is None:
             raise ModelError(f"--window needs a duration such as 1s or 250ms, not {window!r}")
-        t = top(s, seq, by=by, limit=limit, window_ns=max(w.t_ns - s.t_first, 1))
+        window_ns = max(w.t_ns - s.t_first, 1)
+        t = top(s, seq, by=by, limit=limit, window_ns=window_ns)
+        if at is None and t.alive == 0:
+            # nothing lives at the end of a run that shut down: its last profile sample is the
+            # last moment with something to show
+            samples = np.flatnonzero(s.skeleton.kind == EventKind.PROFILE)
+            if len(samples):
+                seq = int(samples[-1])
+                t = top(s, seq, by=by, limit=limit, window_ns=window_ns)
         if as_json:
             doc = {
                 "seq": seq, "ts": t.ts, "t": (t.ts - s.t_first) / 1e9, "by": by,

@@ -73,3 +73,23 @@ def test_top_errors(demo_files: dict[str, str]) -> None:
     assert cinema("top", bank, "--at", "99s")[0] == 2
     assert cinema("top", bank, "--window", "#3")[0] == 2
     assert cinema("top", bank, "--by", "colour")[0] == 2
+
+
+def test_top_without_at_shows_the_last_sample_when_nothing_lives_at_the_end(
+    demo_files: dict[str, str],
+) -> None:
+    import numpy as np
+
+    from cinema.model.session import Session
+    from recorder.events import EventKind
+
+    bank = demo_files["bank"]  # the bank demo shuts its whole tree down at the end
+    with Session.open(bank) as s:
+        last_event = s.event_count - 1
+        last_sample = int(np.flatnonzero(s.skeleton.kind == EventKind.PROFILE)[-1])
+    _, end, _ = cinema("top", bank, "--at", f"#{last_event}", "--json")
+    assert json.loads(end)["alive"] == 0
+    code, out, err = cinema("top", bank, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["seq"] == last_sample and doc["alive"] > 0 and doc["processes"]
