@@ -3,6 +3,7 @@ formats."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -65,8 +66,10 @@ class _Bar:
     required=True,
     type=click.Path(dir_okay=False),
     metavar="OUT",
-    help="The file to write (replaced only once it is complete).",
+    help="The file to write. An existing file is kept unless --force is given (even then it is "
+    "replaced only once the export is complete).",
 )
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @click.option(
     "--format",
     "-f",
@@ -109,8 +112,8 @@ class _Bar:
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 def command(
     session: str, output: str, fmt: str | None, t_from: str | None, t_to: str | None,
-    processes: tuple[str, ...], kinds: tuple[str, ...], rules: tuple[str, ...], note: str,
-    as_json: bool,
+    force: bool, processes: tuple[str, ...], kinds: tuple[str, ...], rules: tuple[str, ...],
+    note: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Export SESSION (or a cut of it) to OUT, redacted, for a teammate.
 
@@ -138,6 +141,10 @@ def command(
     from cinema.model.session import Session
     from recorder.events import kind_from_name
 
+    if os.path.isfile(output) and not _same_file(output, session) and not force:
+        # (a device or FIFO is written in place or refused later; OUT == SESSION is refused
+        # with its own reason)
+        raise ModelError(f"{output} already exists; pass --force to replace it")
     by_suffix = {suffix: name for name, suffix in SUFFIXES.items()}
     fmt = fmt or by_suffix.get(Path(output).suffix.lower(), "cinema")
     with Session.open(session) as s:
@@ -166,3 +173,10 @@ def command(
         f"wrote {result.path} ({result.format}): {result.events:,} events "
         f"#{lo}..#{hi}, {result.bytes:,} bytes; {report.summary()}"
     )
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

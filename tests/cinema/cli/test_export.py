@@ -250,7 +250,10 @@ def test_an_export_never_destroys_what_its_target_is(demo: str, tmp_path: Path) 
     real.chmod(0o644)
     link = tmp_path / "link.jsonl"
     link.symlink_to(real)
-    _ok("export", demo, "-o", str(link), "--format", "jsonl")
+    # an existing file is kept unless --force
+    code, _out, err = _run("export", demo, "-o", str(link), "--format", "jsonl")
+    assert code == 2 and "--force" in err and real.read_text() == "old"
+    _ok("export", demo, "-o", str(link), "--format", "jsonl", "--force")
     assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("{")
     assert stat.S_IMODE(real.stat().st_mode) == 0o644
     # a FIFO is refused at once (nobody reads it)
