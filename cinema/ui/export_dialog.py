@@ -86,7 +86,6 @@ class ExportDialog(QDialog):
         self.all_processes = QCheckBox("All processes")
         self.all_processes.setChecked(True)
         self.processes = QListWidget()
-        self.processes.setMaximumHeight(130)
         for pid in sorted(session.processes):
             item = QListWidgetItem(f"{session.process_name(pid)} <0.{pid}.0>")
             item.setData(Qt.ItemDataRole.UserRole, pid)
@@ -94,6 +93,10 @@ class ExportDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.processes.addItem(item)
         self.processes.setEnabled(False)
+        # whole rows only (a fixed pixel height cut the last visible row in half)
+        rows = max(1, min(6, self.processes.count()))
+        row_h = max(self.processes.sizeHintForRow(0), 1)
+        self.processes.setFixedHeight(rows * row_h + 2 * self.processes.frameWidth() + 2)
         self.all_processes.toggled.connect(lambda on: self.processes.setEnabled(not on))
         self.all_processes.toggled.connect(self._invalidate)
         self.processes.itemChanged.connect(self._invalidate)
@@ -110,7 +113,9 @@ class ExportDialog(QDialog):
         self.preview_button = QPushButton("Preview redaction")
         self.preview_button.clicked.connect(self.run_preview)
         self.preview_text = QLabel("")
-        self.preview_text.setWordWrap(True)
+        # one line per place, no word wrap: a wrapped label in a form layout reserves the
+        # height of its narrowest width, leaving blank bands around the preview
+        self.preview_text.setWordWrap(False)
         self.preview_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.note = QLineEdit()
@@ -215,7 +220,7 @@ class ExportDialog(QDialog):
         except ModelError as exc:
             self.preview_text.setText(f"⚠ {exc}")
             return
-        lines = [f"In the first {seen:,} events: {report.summary()}."]
+        lines = [f"In the first {seen:,} events of the export: {report.summary()}."]
         for place in report.to_json()["places"][:6]:
             lines.append(
                 f"• {place['rule']} — {place['where']} {place['path']} ({place['type']}), "
