@@ -59,6 +59,8 @@ class FunctionCalls:
         processes: how many processes called it.
         total_ns, mean_ns, p50_ns, p99_ns, max_ns: wall time of the finished calls.
         clock_total_ns: their time on the runtime clock (virtual in deterministic mode).
+        first_call_seq: the CALL event of its first call (where the window seeks; not in
+            the JSON row).
     """
 
     function: str
@@ -72,6 +74,7 @@ class FunctionCalls:
     p99_ns: int
     max_ns: int
     clock_total_ns: int
+    first_call_seq: int = -1
 
     def as_json(self) -> dict[str, Any]:
         """The row of ``cinema calls --json``."""
@@ -125,11 +128,12 @@ def call_spans(session: Session, pid: int | None = None) -> list[CallSpan]:
     return [ended[s] for s in order]
 
 
-def call_summary(session: Session) -> list[FunctionCalls]:
-    """One row per traced function, the most time first."""
+def call_summary(session: Session, pid: int | None = None) -> list[FunctionCalls]:
+    """One row per traced function (of the calls of process ``pid``, if given), the most
+    time first."""
     by_function: dict[str, list[CallSpan]] = {}
     clock: dict[str, int] = {}
-    for span in call_spans(session):
+    for span in call_spans(session, pid):
         by_function.setdefault(span.function, []).append(span)
         if span.return_seq is not None:
             clock[span.function] = clock.get(span.function, 0) + span.end_ns - span.start_ns
@@ -150,6 +154,7 @@ def call_summary(session: Session) -> list[FunctionCalls]:
                 p99_ns=int(np.percentile(walls, 99, method="higher")) if done else 0,
                 max_ns=int(walls.max()) if done else 0,
                 clock_total_ns=clock.get(function, 0),
+                first_call_seq=spans[0].call_seq,
             )
         )
     rows.sort(key=lambda r: (-r.total_ns, -r.calls, r.function))

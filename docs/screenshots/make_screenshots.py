@@ -195,6 +195,20 @@ def main() -> None:
     save(win, "top.png")
     win.close()
 
+    # traced calls: the Calls table beside Top, its first call on the lane
+    traced = tmp / "bank-calls.cinema"
+    subprocess.run([str(ROOT / ".venv" / "bin" / "cinema"), "demo", "--headless", "--seed", "5",
+                    "--trace-calls", "recorder.sandbox.scenarios.bank:Account.handle_call",
+                    "--record", str(traced)], check=True, capture_output=True)  # fmt: skip
+    st, win = window(traced)
+    win.show_panel("metrics")
+    _settle(ensure_app("light"))
+    win.analysis.calls.table.cellClicked.emit(0, 0)
+    t = st.rel_seconds()
+    win.timeline.show_window(t - 0.003, t + 0.003)
+    save(win, "calls.png")
+    win.close()
+
     # a damaged file: one banner, the rest works
     frames_bank = record_frames(tmp)
     damaged = damage(frames_bank, tmp)

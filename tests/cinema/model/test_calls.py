@@ -59,3 +59,12 @@ def test_summary_per_function(tmp_path: Path) -> None:
     assert f.p50_ns == 51_000 and f.p99_ns == 100_000 and f.max_ns == 100_000
     assert (g.calls, g.errors, g.unfinished) == (2, 1, 1) and g.total_ns == 7
     assert list(rows) == ["m:f", "m:g"]  # the most time first
+
+
+def test_summary_of_one_process_and_where_each_function_starts(tmp_path: Path) -> None:
+    with Session.open(_session(tmp_path)) as s:
+        only_b = call_summary(s, 1)
+        every = {r.function: r for r in call_summary(s)}
+    assert [r.function for r in only_b] == ["m:g"] and only_b[0].calls == 2
+    assert every["m:f"].first_call_seq == 2 and every["m:g"].first_call_seq == 202
+    assert "first_call_seq" not in every["m:f"].as_json()  # the JSON row is unchanged
