@@ -260,6 +260,10 @@ static CinemaNativeAPI native_api = {
     cinema_limits_from,
 };
 
+/* texts.c */
+PyObject *cinema_payload_texts(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+extern const char *cinema_payload_texts_doc;
+
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
      "setup(default_limits, Pid, Ref, Packed, ExtType, EventBatch, field_marker, "
@@ -268,6 +272,7 @@ static PyMethodDef methods[] = {
     {"freeze", (PyCFunction)(void (*)(void))freeze, METH_FASTCALL | METH_KEYWORDS, freeze_doc},
     {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
     {"scan", (PyCFunction)(void (*)(void))cinema_scan, METH_FASTCALL, cinema_scan_doc},
+    {"payload_texts", (PyCFunction)(void (*)(void))cinema_payload_texts, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

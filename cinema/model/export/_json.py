@@ -16,11 +16,26 @@ import json
 from typing import Any
 
 import msgpack
+import numpy as np
 
 from cinema.model.expr_eval import CALL_WRAPPERS
 from recorder.events import NO_PID
 
-__all__ = ["json_message_type", "payload_json"]
+_payload_texts: Any
+try:  # the C twin of payload_json and render_value (recorder/_native/texts.c)
+    from recorder.payload import NATIVE as _NATIVE
+
+    if not _NATIVE:
+        raise ImportError("CINEMA_NATIVE=0 or not built")
+    from recorder._native._core import payload_texts as _payload_texts
+except ImportError:
+    _payload_texts = None
+_WRAPPERS = tuple(sorted(CALL_WRAPPERS))
+
+#: ``(jsons, texts, heads)`` lists of :func:`native_texts`.
+Texts = tuple[list[str | None] | None, list[str | None] | None, list[str | None] | None]
+
+__all__ = ["json_message_type", "native_texts", "payload_json"]
 
 
 class _Decline(Exception):
@@ -115,3 +130,25 @@ def json_message_type(j: Any) -> str | None:
     if type(j) is str:
         return j
     return None
+
+
+def native_texts(
+    lengths: np.ndarray, block: bytes, *, json: bool = True, text: bool = False, head: int = 0,
+    key: str = "", index: np.ndarray | None = None,
+) -> Texts | None:  # fmt: skip
+    """For payloads one after another in ``block`` (``lengths``), in one C call: their JSON
+    text (what :func:`payload_json` gives), their one-line text (``render_value(v, 0)``), and
+    a head (``head=1``: :func:`json_message_type`; ``head=2``: the text of a plain map's value
+    under ``key``, as the chrome trace names instants). ``""`` for an empty payload, ``None``
+    where the reference path must say it; only the payloads ``index`` names, when given.
+    ``None`` without the native module."""
+    if _payload_texts is None:
+        return None
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if index is None:
+        index = np.arange(len(lengths), dtype=np.int64)
+    else:
+        index = np.ascontiguousarray(index, dtype=np.int64)
+    got: Texts = _payload_texts(block, offsets, index, json, text, head, key, _WRAPPERS)
+    return got

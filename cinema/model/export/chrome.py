@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from cinema.model.export._json import json_message_type, payload_json
+import numpy as np
+
+from cinema.model.export._json import json_message_type, native_texts, payload_json
 from cinema.model.export.redact import Redactor
-from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
+from cinema.model.export.scope import Chunk, ExportNames, ExportOptions, Progress, chunks
 from cinema.model.expr_eval import message_type
 from cinema.model.present import to_json
 from cinema.model.session import Session
@@ -98,6 +100,35 @@ def _text(v: Any) -> str:
     return v if type(v) is str else json.dumps(v)
 
 
+#: Kinds whose instant is named after a field of their data.
+_NAMED = {int(_K.STATE): "trigger", int(_K.RESTART): "child_id"}
+
+
+def _heads(chunk: Chunk) -> dict[int, tuple[str | None, str | None]]:
+    """Row -> (JSON text, head) of a chunk's payloads from the native module in a few C calls
+    (head: a SEND's message type, a STATE's trigger, a RESTART's child id; ``None`` where the
+    reference path must say it); empty without the native module."""
+    lengths, block = chunk.payload_run()
+    got = native_texts(lengths, block, json=True)
+    if got is None:
+        return {}
+    js = got[0]
+    assert js is not None
+    heads: list[str | None] = [None] * len(js)
+    kinds = chunk.kind
+    sends = np.flatnonzero(kinds == _K.SEND)
+    parts = [(sends, 1, "")]
+    parts += [(np.flatnonzero(kinds == k), 2, key) for k, key in _NAMED.items()]
+    for rows, head, key in parts:
+        if not len(rows):
+            continue
+        found = native_texts(lengths, block, json=False, head=head, key=key, index=rows)
+        assert found is not None and found[2] is not None
+        for r, h in zip(rows.tolist(), found[2], strict=True):
+            heads[r] = h
+    return {i: ("null" if j == "" else j, heads[i]) for i, j in enumerate(js)}
+
+
 def write_chrome_trace(
     session: Session, lo: int, hi: int, opts: ExportOptions, redactor: Redactor, out: IO[bytes],
     progress: Progress | None = None,
@@ -137,6 +168,7 @@ def write_chrome_trace(
 
     out.write(b'{"traceEvents":[\n')
     for chunk in chunks(session, lo, hi, opts, redactor, progress):
+        heads = _heads(chunk)
         seqs, tss, kinds = chunk.seq.tolist(), chunk.ts.tolist(), chunk.kind.tolist()
         pids, peers, refs = chunk.pid.tolist(), chunk.peer.tolist(), chunk.ref.tolist()
         for i in range(len(seqs)):
@@ -156,13 +188,14 @@ def write_chrome_trace(
                 sender = None if peer == NO_PID else peer
                 handler[pid] = [ts, f"handle {what}" if what else "handle", seq, ref, sender]
             elif kind == _K.SEND:
-                raw = chunk.payload(i)
-                fast = payload_json(raw)
-                what = json_message_type(fast[0]) if fast is not None else None
-                if what is None:
-                    data = chunk.data(i)
-                    what = message_type(data)
-                text = dumps(to_json(data)) if fast is None else fast[1]
+                text, what = heads.get(i, (None, None))
+                if text is None or what is None:
+                    fast = payload_json(chunk.payload(i))
+                    what = json_message_type(fast[0]) if fast is not None else None
+                    if what is None:
+                        data = chunk.data(i)
+                        what = message_type(data)
+                    text = dumps(to_json(data)) if fast is None else fast[1]
                 to = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
                 buf.append(
                     f'{{"ph":"X","cat":"send","name":{json.dumps("send " + what)},{w},'
@@ -182,16 +215,22 @@ def write_chrome_trace(
                         buf.append(close_run(pid, run))
                 elif kind == _K.DROP:
                     inflight.pop(ref, None)
-                fast = payload_json(chunk.payload(i))
-                if fast is None:
-                    form = to_json(chunk.data(i))
-                    fast = (form, dumps(form))
-                form, text = fast
+                text, head = heads.get(i, (None, None))
                 name = KIND_NAMES.get(kind, f"kind {kind}")
-                if kind == _K.STATE and type(form) is dict:
-                    name = f"state ({_text(form.get('trigger'))})"
-                elif kind == _K.RESTART and type(form) is dict:
-                    name = f"restart {_text(form.get('child_id'))}"
+                named = kind in _NAMED
+                if text is not None and (head is not None or not named):
+                    if named:
+                        name = f"state ({head})" if kind == _K.STATE else f"restart {head}"
+                else:
+                    fast = payload_json(chunk.payload(i))
+                    if fast is None:
+                        form = to_json(chunk.data(i))
+                        fast = (form, dumps(form))
+                    form, text = fast
+                    if kind == _K.STATE and type(form) is dict:
+                        name = f"state ({_text(form.get('trigger'))})"
+                    elif kind == _K.RESTART and type(form) is dict:
+                        name = f"restart {_text(form.get('child_id'))}"
                 peer_text = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
                 buf.append(
                     f'{{"ph":"i","s":"t","cat":{json.dumps(KIND_NAMES.get(kind, "event"))},'

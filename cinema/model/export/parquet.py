@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cinema.model.export._json import native_texts
 from cinema.model.export.redact import Redactor
 from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
 from cinema.model.present import data_text, to_json
@@ -109,7 +110,7 @@ def write_parquet(
                 pa.array(peer.astype(np.int64), mask=peer == NO_PID),
                 pc.take(name_dict, peer_ix),
                 pa.array(ref.astype(np.int64), mask=ref == NO_REF),
-                pa.array(datas, pa.string()),
+                _nulls_for_empty(pa.array(datas, pa.string())),
                 pa.array(texts, pa.string()),
             ]
             writer.write_batch(pa.RecordBatch.from_arrays(cols, schema=SCHEMA))
@@ -120,13 +121,30 @@ def write_parquet(
             if not k:
                 continue
             parts.append((chunk.seq, chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref))
-            for i in range(k):
-                data = chunk.data(i)
-                datas.append(None if data is None else dumps(to_json(data)))
-                texts.append(data_text(data))
+            got = native_texts(*chunk.payload_run(), json=True, text=True)
+            if got is None:
+                for i in range(k):
+                    data = chunk.data(i)
+                    datas.append(None if data is None else dumps(to_json(data)))
+                    texts.append(data_text(data))
+            else:
+                js, ts, _ = got
+                assert js is not None and ts is not None
+                for i in [i for i, (a, b) in enumerate(zip(js, ts, strict=True))
+                          if a is None or b is None]:  # fmt: skip
+                    data = chunk.data(i)  # the reference path (sets, bytes, NaN, ...)
+                    js[i] = "" if data is None else dumps(to_json(data))
+                    ts[i] = data_text(data)
+                datas.extend(js)
+                texts.extend(t or "" for t in ts)
             held += k
             n += k
             if held >= ROW_GROUP:
                 flush()
         flush()
     return {"events": n}
+
+
+def _nulls_for_empty(data: pa.Array) -> pa.Array:
+    """``data`` is NULL for an event without data (``""`` in the batch: no JSON text is)."""
+    return pc.if_else(pc.equal(data, ""), pa.scalar(None, pa.string()), data)
