@@ -66,6 +66,8 @@ def _spread(xs: list[float]) -> str:
 
 
 def _cinema(*args: str) -> list[str]:
+    if args[0] == "export":  # each is run more than once into the same OUT
+        args = (*args, "--force")
     return [sys.executable, "-m", "cinema", *args]
 
 
