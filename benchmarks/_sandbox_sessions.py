@@ -43,7 +43,9 @@ from recorder.sandbox.process import From
 
 __all__ = ["SANDBOX_GENERATOR_VERSION", "ensure_sandbox_session", "record_sandbox_session"]
 
-SANDBOX_GENERATOR_VERSION = 4  # 3: ~10M events; 4: format 1.1 (frame summaries)
+SANDBOX_GENERATOR_VERSION = (
+    5  # 3: ~10M events; 4: format 1.1 (frame summaries); 5: 1.2 (kind index)
+)
 _EVENTS_PER_REQUEST = 4.92  # call SEND, RECEIVE, STATE, reply SEND, RECEIVE (+ samples, crashes)
 _BOOM_EVERY = 1200
 

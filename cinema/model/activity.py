@@ -27,7 +27,7 @@ from recorder.session.format import FrameType
 from recorder.session.reader import Columns, SessionReader, Skeleton
 from recorder.session.scan import FrameScan
 
-__all__ = ["Activity", "FrameLanes", "FrameSpans"]
+__all__ = ["Activity", "FrameLanes", "FrameSpans", "kind_mask_of"]
 
 IntArray = npt.NDArray[np.int64]
 #: Decoded skeleton blocks kept (a frame of 4,096 events is ~70 kB of columns).
@@ -63,7 +63,8 @@ class FrameLanes(NamedTuple):
     events: IntArray
 
 
-def _mask_of(kinds: npt.ArrayLike) -> int:
+def kind_mask_of(kinds: npt.ArrayLike) -> int:
+    """The frame-summary mask of kind codes: bit ``k`` for each (63 for codes past 63)."""
     mask = 0
     for k in np.asarray(kinds, np.int64).ravel().tolist():
         mask |= 1 << min(max(int(k), 0), 63)
@@ -121,7 +122,7 @@ class Activity:
         """The frames holding an event of one of ``kinds`` (kind codes). With
         ``stored_only``, frames the file has no summary for are listed too (so that nothing
         is read to find out): what a one-pass filter wants."""
-        mask = np.uint64(_mask_of(kinds))
+        mask = np.uint64(kind_mask_of(kinds))
         if not stored_only:
             return np.flatnonzero(self.kinds() & mask).astype(np.int64)
         spans = self.spans()

@@ -17,16 +17,19 @@ syntax, matched in linear time: :mod:`cinema.model.pattern`) searched in the sam
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from cinema.model.activity import kind_mask_of as _mask_of
 from cinema.model.pattern import Pattern, compile_regex, compile_text
 from cinema.model.present import data_text
 from cinema.model.session import Session
 from recorder.events import Event
+from recorder.payload import PayloadError, decode_payload
 from recorder.session.format import FrameType, SessionFormatError
 from recorder.session.reader import Skeleton
 from recorder.session.scan import FrameScan
@@ -169,7 +172,19 @@ class EventFilter:
         lo, hi = self._time_range(session, *self._seq_range(session, 0, None))
         if hi <= lo:
             return
-        frames = self._kind_frames(session)
+        frames, listed = self._kind_plan(session, lo, hi)
+        scanned = self._scan_frames(session, lo, hi, frames, pat, on_error)
+        if listed is None:
+            yield from scanned
+            return
+        yield from heapq.merge(scanned, listed(pat, on_error), key=lambda ev: ev.seq)
+
+    def _scan_frames(
+        self, session: Session, lo: int, hi: int, frames: list[int] | None,
+        pat: Pattern | None, on_error: Callable[[SessionFormatError, int | None], None] | None,
+    ) -> Iterator[Event]:  # fmt: skip
+        if frames is not None and not frames:
+            return
 
         def where(fs: FrameScan) -> np.ndarray:
             return np.flatnonzero(self._mask(fs))
@@ -188,6 +203,65 @@ class EventFilter:
                     on_error(exc, fs.first_seq + j)
                     continue
                 yield ev
+
+    def _kind_plan(
+        self, session: Session, lo: int, hi: int
+    ) -> tuple[list[int] | None, Callable[..., Iterator[Event]] | None]:
+        """Which EVENTS frames a kind filter must scan, and the events it takes from the kind
+        index instead (format 1.2: a frame whose wanted kinds are all *listed* is never read;
+        ``recorder.session.kindex``). Without an index (or with one that does not check
+        out: the frames themselves are the truth), the frame summaries' kind masks decide."""
+        if self.kinds is None:
+            return None, None
+        try:
+            kx = session.reader.kind_index()
+        except SessionFormatError:
+            kx = None
+        if kx is None or not len(kx.first_seq):
+            return self._kind_frames(session), None
+        codes = sorted({int(k) for k in self.kinds})
+        want = np.uint64(_mask_of(codes))
+        table = session.reader.frame_table()
+        ev_first = table["first_seq"][table["type"] == FrameType.EVENTS]
+        pos = np.searchsorted(ev_first, kx.first_seq)  # the index's frames (checked to exist)
+        holds = (kx.kinds & want) != 0
+        scan = holds & ((kx.kinds & want & ~kx.listed) != 0)
+        todo = set(pos[scan].tolist())
+        if len(pos) < len(ev_first):  # frames the index does not cover: their summaries
+            covered = np.zeros(len(ev_first), bool)
+            covered[pos] = True
+            todo.update(k for k in self._all_kind_frames(session) if not covered[k])
+        served = pos[holds & ~scan]
+        row = np.searchsorted(kx.first_seq, kx.seq, side="right") - 1
+        pick = np.isin(pos[row], served) & (kx.seq >= lo) & (kx.seq < hi)
+        pick &= np.isin(kx.kind, np.asarray([c for c in codes if 0 <= c < 63], np.uint8))
+        rows = np.flatnonzero(pick)
+        rows = rows[self._mask(Skeleton(kx.ts[rows], kx.kind[rows], kx.pid[rows], kx.peer[rows]))]
+
+        def listed(
+            pat: Pattern | None, on_error: Callable[[SessionFormatError, int | None], None] | None
+        ) -> Iterator[Event]:
+            for j in rows.tolist():
+                seq = int(kx.seq[j])
+                try:
+                    data = decode_payload(kx.payload(j))
+                except PayloadError as exc:
+                    err = SessionFormatError(f"event {seq} (in the kind index): {exc}", 0)
+                    if on_error is None:
+                        raise err from None
+                    on_error(err, seq)
+                    continue
+                if pat is not None and not pat.search(data_text(data)):
+                    continue
+                yield Event(seq, int(kx.ts[j]), int(kx.kind[j]), int(kx.pid[j]),
+                            int(kx.peer[j]), int(kx.ref[j]), data)  # fmt: skip
+
+        return sorted(todo), listed
+
+    def _all_kind_frames(self, session: Session) -> list[int]:
+        frames = self._kind_frames(session)
+        n = session.index.activity.spans().frames
+        return list(range(n)) if frames is None else frames
 
     def _kind_frames(self, session: Session) -> list[int] | None:
         """The EVENTS frames that may hold one of :attr:`kinds` (``None``: all of them): the

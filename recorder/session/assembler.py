@@ -21,7 +21,7 @@ import msgpack
 
 from recorder.events import NO_PEER, EventKind
 from recorder.payload import EventBatch, PayloadError, decode_payload
-from recorder.session import summary
+from recorder.session import kindex, summary
 from recorder.session.format import TRAILER, TRAILER_MAGIC, FrameType
 from recorder.session.frames import (
     Compressor,
@@ -110,6 +110,7 @@ class FrameAssembler:
         self.t_first: int | None = None
         self.t_last = 0
         self._summaries = summary.Summarizer()
+        self._kindex = kindex.KindIndexer()
 
     @property
     def frames_waiting(self) -> int:
@@ -122,11 +123,15 @@ class FrameAssembler:
             return
         raw = raw_batch(batch, self._next_seq)
         self._built.append((raw, batch.kind, _spawns(batch)))
-        self._summaries.add(self._next_seq, batch.kind, batch.pid)
+        mask = self._summaries.add(self._next_seq, batch.kind, batch.pid)
+        self._kindex.add(self._next_seq, mask, batch)
         self._next_seq += batch.count
         if self._summaries.due():  # every 64 frames, their summaries in a META frame
             body = {summary.KEY: self._summaries.take()}
             meta = raw_map_frame(FrameType.META, body, self._next_seq, raw.t_last, structural=False)
+            # block 1: the same frames' kind index (format 1.2), read without the lane counts
+            table = self._kindex.take() or b""
+            meta = meta._replace(blocks=(meta.blocks[0], table, b""))
             self._built.append((meta, b"", []))
 
     def keyframe(self, ts: int, world: Any) -> None:
@@ -198,6 +203,9 @@ class FrameAssembler:
         tail = self._summaries.take()  # the frames after the last summary META frame
         if tail is not None:
             body[summary.KEY] = tail
+        table = self._kindex.take()
+        if table is not None:
+            body[kindex.KEY] = table
         frame = encode_map_frame(
             FrameType.FOOTER, body, self._comp, self.seq, self.t_last, structural=False
         )

@@ -35,7 +35,7 @@ __all__ = [
 
 FILE_MAGIC = b"\x89CINEMA\n"  # 8 bytes; the high byte and newline catch text-mode mangling
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 1  # 1.1: frame summaries (recorder.session.summary)
+FORMAT_MINOR = 2  # 1.1: frame summaries (recorder.session.summary); 1.2: kind index (kindex)
 #: magic, major, minor, metadata length
 FILE_HEADER = struct.Struct("<8sHHI")
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from recorder.events import NO_PEER, Event, EventKind
 from recorder.payload import PayloadError, decode_payload
+from recorder.session import kindex
 from recorder.session.columns import (
     Columns,
     ColumnStore,
@@ -92,6 +93,7 @@ class SessionReader:
         self._processes: dict[int, ProcessInfo] | None = None
         self._proc_scan_upto = 0
         self._stream: StreamDecoder | None = None
+        self._kindex: tuple[int, kindex.KindIndex | None] | None = None
         self._decompress: Any = None
         try:
             import zstandard
@@ -241,6 +243,19 @@ class SessionReader:
             if self._mm is not None
             else sum(len(b) + _HSIZE for b in self._mem.values())
         )
+
+    def kind_index(self) -> kindex.KindIndex | None:
+        """The rare events of each frame, from the file's kind index (format 1.2; ``None``
+        without one): see :mod:`recorder.session.kindex`. Read once (again after a stream
+        grows).
+
+        Raises:
+            SessionFormatError: the index is malformed or disagrees with the file.
+        """
+        n = len(self._ix.types)
+        if self._kindex is None or self._kindex[0] != n:
+            self._kindex = (n, kindex.read(self))
+        return self._kindex[1]
 
     def frame_table(self) -> dict[str, np.ndarray]:
         """The frame index as arrays: type, offset, first_seq, count, t_first, t_last."""

@@ -113,14 +113,17 @@ class Summarizer:
         self._pids: list[bytes] = []
         self._counts: list[bytes] = []
 
-    def add(self, first_seq: int, kinds: bytes, pids: bytes) -> None:
-        """Summarise the EVENTS frame of events ``first_seq ..`` (its kind and pid columns)."""
+    def add(self, first_seq: int, kinds: bytes, pids: bytes) -> int:
+        """Summarise the EVENTS frame of events ``first_seq ..`` (its kind and pid columns);
+        returns its kind mask."""
         n, keys, counts = _lane_counts(pids)
+        mask = kind_mask(kinds)
         self._first.append(first_seq)
-        self._kinds.append(kind_mask(kinds))
+        self._kinds.append(mask)
         self._entries.append(n)
         self._pids.append(keys)
         self._counts.append(counts)
+        return mask
 
     def due(self) -> bool:
         """Whether a META frame's worth of summaries is waiting."""

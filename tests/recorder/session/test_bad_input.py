@@ -117,7 +117,7 @@ def test_unknown_major_version_is_refused_clearly(tmp_path: Path, good_file: byt
     struct.pack_into("<H", data, 8, 7)
     path = tmp_path / "v.cinema"
     path.write_bytes(bytes(data))
-    with pytest.raises(UnsupportedVersion, match=r"version 7\.1 is not supported"):
+    with pytest.raises(UnsupportedVersion, match=r"version 7\.2 is not supported"):
         SessionReader(path)
 
 

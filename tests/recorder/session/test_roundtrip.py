@@ -118,7 +118,7 @@ def test_header_metadata_and_footer_facts(tmp_path: Path) -> None:
     with SessionReader(path) as r:
         assert r.meta["scenario"] == "unit" and r.meta["seed"] == 3
         assert r.meta["clock_anchor"]["wall_ns"] > 0
-        assert r.version == (1, 1)
+        assert r.version == (1, 2)
         assert {p.name for p in r.processes.values()} == {"root", "worker"}
         assert r.processes[1].supervisor == 0
         assert r.kind_counts() == {EventKind.SPAWN: 2, EventKind.SEND: 1, EventKind.RECEIVE: 1}

@@ -55,7 +55,7 @@ def test_the_recorder_summarises_every_frame(tmp_path: Path) -> None:
     with SessionReader(path) as r:
         got = summary.read(r)
         assert got is not None
-        assert r.version == (1, 1)
+        assert r.version == (1, 2)
         metas = [t for t in r.frame_table()["type"].tolist() if t == FrameType.META]
         assert len(metas) == r.event_frame_count // summary.FRAMES_PER_META  # rest: footer
         masks, lanes = _from_frames(r)
