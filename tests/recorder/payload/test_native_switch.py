@@ -4,6 +4,7 @@ fallback too (they run once more, in a subprocess, with the switch set)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import struct
@@ -67,7 +68,8 @@ def test_the_switch_selects_the_encoder() -> None:
     on = subprocess.run(
         [sys.executable, "-c", code], env=_env(True), capture_output=True, text=True, check=True
     )
-    assert on.stdout.startswith(str(NATIVE))
+    built = importlib.util.find_spec("recorder._native._core") is not None
+    assert on.stdout.startswith(str(built))  # on whenever it is built
 
 
 def test_a_compiler_here_means_the_native_module_is_built() -> None:
