@@ -34,8 +34,11 @@ _SEQ_ROLE = Qt.ItemDataRole.UserRole
 
 
 def has_calls(state: ViewState) -> bool:
-    """Whether the session holds traced calls (CALL events), from the kind column."""
-    return bool(np.any(state.skeleton.kind == EventKind.CALL))
+    """Whether the session holds traced calls (CALL events), from the frames' kinds masks (the
+    file's frame summaries: loading the kind column of 10 M events took 1 s and 170 MB of
+    the window's first screen)."""
+    masks = state.session.index.activity.kinds()
+    return bool(np.any(masks & np.uint64(1 << int(EventKind.CALL))))
 
 
 def _ms(ns: float) -> str:
