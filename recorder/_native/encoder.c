@@ -444,6 +444,58 @@ static int ext_close(Enc *E, int code, Py_ssize_t start) {
     return buf_insert(E->out, start, h, hl);
 }
 
+/* ------------------------------------------------------------------ per-type layouts */
+
+/* What the encoder learns about a type once instead of for every value (issue 13: a GenServer
+ * whose state is a dataclass freezes it at every STATE event): its display name and, for a
+ * dataclass, which entries of its __dataclass_fields__ are real fields. An entry holds the
+ * type (its address cannot be reused) and is valid while the type's version tag is unchanged:
+ * setting any attribute of a type, __module__, __qualname__ and __dataclass_fields__ included,
+ * gives it a new tag. The field names are also checked against the fields dict itself (same
+ * dict, same keys and Field objects, in order), so a dict changed in place is read again. A
+ * small direct-mapped table: a miss only costs what every value cost before. */
+#define LAYOUTS 64
+
+typedef struct {
+    PyTypeObject *t; /* strong reference; NULL = empty */
+    unsigned int version;
+    Py_ssize_t max_repr; /* the limit the name was cut to */
+    PyObject *name;      /* the display name (str), or NULL */
+    PyObject *name_enc;  /* its encoding (bytes) */
+    PyObject *fields;    /* the __dataclass_fields__ dict the names were read from, or NULL */
+    PyObject *items;     /* tuple: that dict's keys and values, flattened, in order */
+    PyObject *names;     /* tuple: its real field names, in order */
+} Layout;
+
+static Layout layouts[LAYOUTS];
+
+static void layout_clear_fields(Layout *L) {
+    Py_CLEAR(L->fields);
+    Py_CLEAR(L->items);
+    Py_CLEAR(L->names);
+}
+
+/* The layout entry of t, emptied first if it held another type or an older version of t;
+ * NULL when t has no valid version tag (then nothing is cached for it). */
+static Layout *layout_of(PyTypeObject *t) {
+    if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) || t->tp_version_tag == 0) {
+        return NULL;
+    }
+    Layout *L = &layouts[table_hash(t) & (LAYOUTS - 1)];
+    if (L->t == t && L->version == t->tp_version_tag) {
+        return L;
+    }
+    PyTypeObject *old = L->t;
+    Py_INCREF(t);
+    L->t = t;
+    L->version = t->tp_version_tag;
+    Py_CLEAR(L->name);
+    Py_CLEAR(L->name_enc);
+    layout_clear_fields(L);
+    Py_XDECREF(old); /* last: the entry is consistent whatever freeing the old type runs */
+    return L;
+}
+
 /* ------------------------------------------------------------------ names and notes */
 
 /* The display name of type t (module.qualname; no module for builtins and __main__; at most
@@ -453,6 +505,18 @@ static Slot *name_of(Enc *E, PyTypeObject *t) {
     Slot *hit = table_find(&E->names, t);
     if (hit != NULL) {
         return hit;
+    }
+    Layout *L = layout_of(t);
+    if (L != NULL && L->name != NULL && L->max_repr == E->lim.max_repr) {
+        Slot *s = table_add(&E->names, t, (PyObject *)t);
+        if (s == NULL) {
+            return NULL;
+        }
+        Py_INCREF(L->name);
+        s->a = L->name;
+        Py_INCREF(L->name_enc);
+        s->b = L->name_enc;
+        return s;
     }
     descrgetfunc get = Py_TYPE(S->descr_module)->tp_descr_get;
     PyObject *mod = get(S->descr_module, (PyObject *)t, (PyObject *)&PyType_Type);
@@ -513,6 +577,14 @@ static Slot *name_of(Enc *E, PyTypeObject *t) {
     }
     s->a = cut;
     s->b = enc;
+    L = layout_of(t); /* again: nothing above runs user code, but this keeps it obvious */
+    if (L != NULL) {
+        Py_INCREF(cut);
+        Py_XSETREF(L->name, cut);
+        Py_INCREF(enc);
+        Py_XSETREF(L->name_enc, enc);
+        L->max_repr = E->lim.max_repr;
+    }
     return s;
 }
 
@@ -1290,10 +1362,66 @@ done:
     return r;
 }
 
+/* Whether layout L holds the field names of exactly this fields dict (same keys and Field
+ * objects, in the same order: reading them again would give the same names). */
+static int layout_fields_valid(Layout *L, PyObject *fields) {
+    if (L->fields != fields || PyTuple_GET_SIZE(L->items) != 2 * PyDict_GET_SIZE(fields)) {
+        return 0;
+    }
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *k, *val;
+    while (PyDict_Next(fields, &pos, &k, &val)) {
+        if (PyTuple_GET_ITEM(L->items, i) != k || PyTuple_GET_ITEM(L->items, i + 1) != val) {
+            return 0;
+        }
+        i += 2;
+    }
+    return 1;
+}
+
+/* Remember the real field names of t read from fields (whose flattened items are pairs). */
+static int layout_store_fields(PyTypeObject *t, PyObject *fields, Snap *pairs, Snap *names) {
+    Layout *L = layout_of(t);
+    if (L == NULL) {
+        return 0;
+    }
+    PyObject *items = PyTuple_New(pairs->n);
+    PyObject *tup = items == NULL ? NULL : PyTuple_New(names->n);
+    if (tup == NULL) {
+        Py_XDECREF(items);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < pairs->n; i++) {
+        Py_INCREF(pairs->items[i]);
+        PyTuple_SET_ITEM(items, i, pairs->items[i]);
+    }
+    for (Py_ssize_t i = 0; i < names->n; i++) {
+        Py_INCREF(names->items[i]);
+        PyTuple_SET_ITEM(tup, i, names->items[i]);
+    }
+    layout_clear_fields(L);
+    Py_INCREF(fields);
+    L->fields = fields;
+    L->items = items;
+    L->names = tup;
+    return 0;
+}
+
 static int enc_dataclass(Enc *E, PyObject *v, PyTypeObject *t, PyObject *fields,
                          Py_ssize_t depth, int key) {
     CinemaState *S = &cinema_state;
     Snap pairs, names;
+    Layout *L = layout_of(t);
+    if (L != NULL && L->fields != NULL && layout_fields_valid(L, fields)) {
+        Py_ssize_t n = PyTuple_GET_SIZE(L->names);
+        if (snap_init(&names, n) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            snap_push(&names, PyTuple_GET_ITEM(L->names, i));
+        }
+        return enc_record(E, v, t, REC_FIELDS, &names, names.n, depth, key, v);
+    }
     /* copy the (name, Field) pairs first: reading a Field runs no user code, but a copy
      * keeps the iteration independent of what it might do */
     if (snap_dict_pairs(&pairs, fields, PyDict_GET_SIZE(fields)) < 0) {
@@ -1303,6 +1431,7 @@ static int enc_dataclass(Enc *E, PyObject *v, PyTypeObject *t, PyObject *fields,
         snap_free(&pairs);
         return -1;
     }
+    int clean = 1;
     for (Py_ssize_t i = 0; i < pairs.n; i += 2) {
         PyObject *name = pairs.items[i];
         if (!PyUnicode_CheckExact(name)) {
@@ -1316,6 +1445,7 @@ static int enc_dataclass(Enc *E, PyObject *v, PyTypeObject *t, PyObject *fields,
                 return -1;
             }
             PyErr_Clear();
+            clean = 0;
             continue;
         }
         int real = ft == S->field_marker;
@@ -1323,6 +1453,13 @@ static int enc_dataclass(Enc *E, PyObject *v, PyTypeObject *t, PyObject *fields,
         if (real) {
             snap_push(&names, name);
         }
+    }
+    /* only a fields dict read whole and without an error is remembered */
+    if (clean && PyDict_GET_SIZE(fields) * 2 == pairs.n &&
+        layout_store_fields(t, fields, &pairs, &names) < 0) {
+        snap_free(&pairs);
+        snap_free(&names);
+        return -1;
     }
     snap_free(&pairs);
     return enc_record(E, v, t, REC_FIELDS, &names, names.n, depth, key, v);
