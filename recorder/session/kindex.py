@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgpack
 
-from recorder.session.columns import check_pids, check_times
 from recorder.session.format import FrameType, SessionFormatError
 from recorder.session.frames import check_crc, decode_block
 
@@ -200,6 +199,8 @@ def _parse(raw: bytes, where: int) -> dict[str, Any]:
 def _check(p: dict[str, Any], reader: SessionReader, where: int) -> None:
     """Every column of one parsed index agrees with the others and with the frame index."""
     import numpy as np
+
+    from recorder.session.columns import check_pids, check_times  # numpy: readers only
 
     m, r = len(p["first_seq"]), len(p["seq"])
     if not (len(p["kinds"]) == len(p["listed"]) == m):
