@@ -36,6 +36,7 @@ __all__ = ["TimelineWidget"]
 
 _CAT_INDEX = {cat: i for i, cat in enumerate(CATEGORIES)}
 _LIFE = ("crash", "restart", "spawn", "exit")
+_ARROW_ALPHA = 110  # of 255: see set_theme
 _KIND_TO_CAT = np.full(256, len(CATEGORIES) - 1, dtype=np.int64)
 for _k, _c in KIND_CATEGORY.items():
     _KIND_TO_CAT[_k] = _CAT_INDEX[_c]
@@ -229,7 +230,12 @@ class TimelineWidget(QWidget):
         self.playhead.setPen(pen)
         self.playhead.setHoverPen(pg.mkPen(theme.playhead, width=3))
         self.marker_playhead.setPen(pen)
-        self.arrows.setPen(pg.mkPen(QColor(theme.foreground).lighter(100), width=1))
+        # Arrows translucent: one message reads clearly, a bundle of messages in flight
+        # (a receiver far behind its sender) shades by how many overlap instead of one
+        # black band that hides the glyphs under it.
+        arrow = QColor(theme.foreground)
+        arrow.setAlpha(_ARROW_ALPHA)
+        self.arrows.setPen(pg.mkPen(arrow, width=1))
         self.arrow_heads.setBrush(pg.mkBrush(theme.foreground))
         for item, (_cat, (color, _k)) in zip(self.glyphs, CATEGORIES.items(), strict=True):
             item.setBrush(pg.mkBrush(color))
