@@ -168,7 +168,7 @@ class LivePanel(QWidget):
                 f"<br>{n:,} events received (saved on Save…)"
             )
         elif src.paused:
-            self.status.setText(f"<b style='color:#d08000'>⏸ PAUSED</b> — {n:,} events")
+            self.status.setText(f"<b style='color:#d08000'>❚❚ PAUSED</b> — {n:,} events")
         else:
             self.status.setText(f"<b style='color:#e0302b'>● LIVE</b> — running, {n:,} events")
         connected = src.connected
