@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from recorder.events import EventKind
 from tests.recorder.live.conftest import Program
 
 pytestmark = pytest.mark.qt
+SHOTS = os.environ.get("CINEMA_SHOTS")  # a folder: keep the screenshot to look at it
 
 
 @pytest.fixture
@@ -50,6 +52,10 @@ def test_the_live_window_grows_pauses_at_a_breakpoint_edits_and_saves(live, qtbo
     qtbot.waitUntil(at_crash, timeout=10_000)
     assert "PAUSED" in panel.status.text()
     assert panel.bp_list.topLevelItem(0).text(1) == "in the program"
+    if SHOTS:  # docs/screenshots/live-paused.png
+        win.resize(1600, 1000)
+        qtbot.wait(300)
+        win.grab().save(str(Path(SHOTS) / "live-paused.png"))
     # the state editor: pick the balance of an account, type a value
     info = source.info("acct-0")
     dlg = StateEditDialog(info)
