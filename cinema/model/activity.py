@@ -158,11 +158,17 @@ class Activity:
                 kinds[ok] = stored.kinds[rows]
                 lo, hi = stored.starts[rows], stored.starts[rows + 1]
                 sizes = hi - lo
-                total = int(sizes.sum())
-                take = np.repeat(lo - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(total)
                 frames.append(np.repeat(np.flatnonzero(ok) + start, sizes).astype(np.int64))
-                pids.append(stored.pid[take])
-                counts.append(stored.counts[take].astype(np.int64))
+                if len(rows) == len(stored.first_seq) and np.array_equal(
+                    rows, np.arange(len(rows))
+                ):  # every stored frame, in order (opening a file): its columns as they are
+                    pids.append(stored.pid)
+                    counts.append(stored.counts.astype(np.int64))
+                else:
+                    total = int(sizes.sum())
+                    take = np.repeat(lo - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(total)
+                    pids.append(stored.pid[take])
+                    counts.append(stored.counts[take].astype(np.int64))
             missing = np.flatnonzero(~have)
             if len(missing):
                 k_m, f_m, p_m, c_m = self._summarise(start + missing)
@@ -170,11 +176,14 @@ class Activity:
                 frames.append(f_m)
                 pids.append(p_m)
                 counts.append(c_m)
-            new = FrameLanes(
-                np.concatenate([self._lanes.frame, *frames]),
-                np.concatenate([self._lanes.pid, *pids]).astype(np.uint32),
-                np.concatenate([self._lanes.events, *counts]),
-            )
+            if len(frames) == 1 and not len(self._lanes.frame):  # no copy of the one part
+                new = FrameLanes(frames[0], pids[0].astype(np.uint32, copy=False), counts[0])
+            else:
+                new = FrameLanes(
+                    np.concatenate([self._lanes.frame, *frames]),
+                    np.concatenate([self._lanes.pid, *pids]).astype(np.uint32),
+                    np.concatenate([self._lanes.events, *counts]),
+                )
             if len(frames) > 1:  # stored and worked-out entries interleave
                 order = np.lexsort((new.pid, new.frame))
                 new = FrameLanes(new.frame[order], new.pid[order], new.events[order])

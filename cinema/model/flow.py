@@ -10,9 +10,8 @@ failing that, it is *queued* (still in its receiver's mailbox when the session e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import networkx as nx
 import numpy as np
 
 from cinema.model import _columns
@@ -22,6 +21,9 @@ from cinema.model.session import Session
 from recorder.events import EventKind
 from recorder.session.format import SessionFormatError
 from recorder.session.reader import Skeleton
+
+if TYPE_CHECKING:  # networkx costs ~0.3 s to import: only the graph functions load it
+    import networkx as nx
 
 __all__ = [
     "DROPPED",
@@ -146,6 +148,8 @@ def communication_graph(
         lo = max(lo, int(np.searchsorted(flow.send_seq, seq_from, side="left")))
     if seq_to is not None:
         hi = min(hi, int(np.searchsorted(flow.send_seq, seq_to, side="right")))
+    import networkx as nx
+
     g = nx.DiGraph()
     if hi <= lo:
         return g

@@ -123,6 +123,7 @@ class TimelineWidget(QWidget):
         self.state = state
         self.theme = theme
         self.last_frame: Frame | None = None
+        self._building = True  # theme, limits and range are set up before one first draw
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -192,6 +193,8 @@ class TimelineWidget(QWidget):
         self.apply_theme(theme)
         self._apply_limits()
         self.fit_all()
+        self._building = False
+        self.refresh()
         self._on_position(state.seq)
         self.refresh_markers()  # breakpoints and bookmarks saved with the session
 
@@ -342,7 +345,7 @@ class TimelineWidget(QWidget):
     def refresh(self) -> None:
         """Ask the viewport for the visible window and draw it."""
         st = self.state
-        if not st.event_count:
+        if not st.event_count or self._building:
             return
         (x0, x1), (y0, y1) = self.vb.viewRange()
         t_first = st.session.t_first

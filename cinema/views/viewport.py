@@ -92,8 +92,11 @@ class _LaneTable:
         key = ranks.astype(np.uint16) if layout.lane_count < 0xFFFF else ranks
         order = np.argsort(key, kind="stable")
         self.frame = lanes.frame[order]
-        self.count = lanes.events[order].astype(np.float64)
-        self.starts = np.searchsorted(ranks[order], np.arange(layout.lane_count + 2))
+        self.count = lanes.events.astype(np.float64)[order]
+        # lane r's entries start after those of the lanes before it (a count, not a search)
+        self.starts = np.zeros(layout.lane_count + 2, np.int64)
+        np.cumsum(np.bincount(ranks, minlength=layout.lane_count + 1)[: layout.lane_count + 1],
+                  out=self.starts[1:])  # fmt: skip
         self.entries = len(lanes.frame)
 
 

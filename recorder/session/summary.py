@@ -222,11 +222,12 @@ def read(reader: SessionReader) -> FrameSummaries | None:
     keep &= known
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(first[rows], kind="stable")]
+    if len(rows) == len(first) and (len(rows) < 2 or bool(np.all(np.diff(first) > 0))):
+        # the usual file: every summary once, in order: its columns as they are (no gather)
+        return FrameSummaries(first, kinds, starts, pid, count)
     lo, hi = starts[rows], starts[rows + 1]
     sizes = hi - lo
     take = np.repeat(lo - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
     new_starts = np.zeros(len(rows) + 1, np.int64)
     np.cumsum(sizes, out=new_starts[1:])
-    return FrameSummaries(
-        first[rows].copy(), kinds[rows].copy(), new_starts, pid[take].copy(), count[take].copy()
-    )
+    return FrameSummaries(first[rows], kinds[rows], new_starts, pid[take], count[take])
