@@ -11,8 +11,7 @@ import click
 from cinema.cli._model_args import session_argument
 
 if TYPE_CHECKING:
-    from cinema.model.analysis import Finding
-    from cinema.model.session import Session
+    from cinema.model.analysis import Context, Finding
 
 __all__ = ["command"]
 
@@ -50,8 +49,13 @@ def command(session: str, as_json: bool, fail_on: str | None, min_severity: str)
     and the events that prove it (see them with `cinema events SESSION --from '#N'`, or in the
     window's Findings panel). docs/analysis.md describes every detector.
 
+    A file damaged in the middle is analysed on the frames it can read: a warning on stderr
+    says which events cannot be read (--json lists them under "unreadable"), no finding rests
+    on them, and the exit status is 1.
+
     Exit status: 0 when the session was analysed (and, with --fail-on, nothing at or above
-    that severity was found), 1 when --fail-on found something, 2 for bad input.
+    that severity was found), 1 when --fail-on found something or some events could not be
+    read, 2 for bad input.
 
     \b
     Examples:
@@ -59,30 +63,43 @@ def command(session: str, as_json: bool, fail_on: str | None, min_severity: str)
       cinema analyze run.cinema --min-severity warning
       cinema analyze run.cinema --json --fail-on error   # in CI
     """
+    from cinema.cli._damage import DamageReport
     from cinema.model import present
-    from cinema.model.analysis import Severity, analyze, severity_from_name
+    from cinema.model.analysis import Context, Severity, analyze, severity_from_name
     from cinema.model.session import Session
 
     floor = severity_from_name(min_severity)
     with Session.open(session) as s:
-        findings = [f for f in analyze(s) if f.severity >= floor]
+        cx = Context(s)
+        findings = [f for f in analyze(s, context=cx) if f.severity >= floor]
+        damage = DamageReport(s, "left out of the analysis")
+        for exc, seq in cx.unreadable:
+            damage.note(exc, seq)
         counts = {sev.label: sum(f.severity == sev for f in findings) for sev in Severity}
         if as_json:
             rows = [
-                present.finding_row(s, f, s.time_of(f.seq) if f.seq >= 0 else None)
-                for f in findings
+                present.finding_row(s, f, cx.t(f.seq) if f.seq >= 0 else None) for f in findings
             ]
-            doc = {"events": s.event_count, "counts": counts, "findings": rows}
+            doc = {
+                "events": s.event_count,
+                "counts": counts,
+                "findings": rows,
+                "unreadable": [
+                    {"first": p.first, "last": p.last, "reason": p.reason}
+                    for p in damage.damage.problems
+                ],
+            }
             click.echo(json.dumps(doc, allow_nan=False))
         else:
-            _print_text(s, findings, counts)
-    if fail_on is not None:
-        bar = severity_from_name(fail_on)
-        if any(f.severity >= bar for f in findings):
-            sys.exit(1)
+            _print_text(cx, findings, counts)
+    bar = severity_from_name(fail_on) if fail_on is not None else None
+    failed = bar is not None and any(f.severity >= bar for f in findings)
+    damage.finish()  # exits 1 after its summary when something could not be read
+    if failed:
+        sys.exit(1)
 
 
-def _print_text(session: Session, findings: list[Finding], counts: dict[str, int]) -> None:
+def _print_text(cx: Context, findings: list[Finding], counts: dict[str, int]) -> None:
     import textwrap
 
     from cinema.model import present
@@ -99,7 +116,7 @@ def _print_text(session: Session, findings: list[Finding], counts: dict[str, int
         for line in textwrap.wrap(f.explanation, 92):
             click.echo(f"        {line}")
         if f.events:
-            where = present.seconds_text(session, session.time_of(f.seq))
+            where = present.seconds_text(cx.session, cx.t(f.seq))
             shown = " ".join(f"#{e}" for e in f.events)
             click.echo(f"        events: {shown}  (first at {where})")
         click.echo()

@@ -16,7 +16,15 @@ import numpy as np
 
 from cinema.model import _columns
 from cinema.model.errors import ModelError
-from cinema.model.index import DROPPED, LOST, OUTCOMES, QUEUED, RECEIVED, TIMED_OUT
+from cinema.model.index import (
+    DROPPED,
+    LOST,
+    OUTCOMES,
+    QUEUED,
+    RECEIVED,
+    TIMED_OUT,
+    SessionIndex,
+)
 from cinema.model.session import Session
 from recorder.events import EventKind
 from recorder.session.format import SessionFormatError
@@ -115,11 +123,14 @@ class MessageFlow:
         return i if i < len(self) and self.send_seq[i] == seq else -1
 
 
-def message_flow(session: Session) -> MessageFlow:
-    """Every SEND of the session with its outcome (from the session's index)."""
-    m = session.index.messages()
+def message_flow(session: Session, index: SessionIndex | None = None) -> MessageFlow:
+    """Every SEND of the session with its outcome (from the session's index, or from
+    ``index``: one over other columns of the same session, e.g. a damaged file's readable
+    frames)."""
+    ix = index if index is not None else session.index
+    m = ix.messages()
     recv_seq = m.recv_seq
-    ts = session.skeleton.ts
+    ts = ix.reader.skeleton().ts
     latency = np.where(recv_seq >= 0, ts[np.maximum(recv_seq, 0)] - ts[m.send_seq], -1)
     return MessageFlow(
         session, m.send_seq, recv_seq, m.outcome, latency.astype(np.int64), m.sender,

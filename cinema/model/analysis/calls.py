@@ -79,7 +79,7 @@ def _deadlocks(cx: Context, timeouts: np.ndarray) -> list[Finding]:
     fl = cx.flow
     for t in timeouts.tolist():
         pid, callee = int(cx.sk.pid[t]), int(cx.sk.peer[t])
-        row = _send_of(cx, int(cx.refs[t]))
+        row = cx.send_row(int(cx.refs[t]), before=t)
         send = int(fl.send_seq[row]) if row >= 0 else -1
         cyc = _cycle_from(cx, pid, callee, send, t - 1, cache)
         if cyc is not None:
@@ -104,10 +104,6 @@ def _deadlocks(cx: Context, timeouts: np.ndarray) -> list[Finding]:
             if all(_call_target(cx, s, cache) >= 0 for _, s in cyc):
                 found.setdefault(frozenset(cyc_nodes), (cyc, -1))
     return [_deadlock_finding(cx, cyc, t) for cyc, t in found.values()]
-
-
-def _send_of(cx: Context, msg_id: int) -> int:
-    return cx.send_row(msg_id)
 
 
 def _deadlock_finding(cx: Context, cyc: list[tuple[int, int]], timeout: int) -> Finding:
@@ -149,7 +145,7 @@ def _timed_out(cx: Context, timeouts: np.ndarray) -> list[Finding]:
         after = d.get("after_ms") if isinstance(d, dict) else None
         sends = []
         for t in ts[:9]:
-            row = _send_of(cx, int(cx.refs[t]))
+            row = cx.send_row(int(cx.refs[t]), before=t)
             if row >= 0:
                 sends.append(int(fl.send_seq[row]))
         times = f"{len(ts)} call{'s' if len(ts) > 1 else ''}"

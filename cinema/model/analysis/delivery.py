@@ -12,7 +12,7 @@ from cinema.model import present
 from cinema.model.analysis._context import Context
 from cinema.model.analysis.findings import Finding, Severity, proof
 from cinema.model.flow import DROPPED, LOST, QUEUED
-from recorder.events import NO_PID, EventKind
+from recorder.events import NO_PEER, NO_PID, EventKind
 
 __all__ = ["detect_undelivered"]
 
@@ -39,6 +39,9 @@ def detect_undelivered(cx: Context) -> list[Finding]:
     names = cx.session.process_name
     for code in (LOST, QUEUED):
         rows = np.flatnonzero(fl.outcome == code)
+        if cx.damage is not None and len(rows):  # taken, perhaps, in an unreadable frame
+            ends = np.array([cx.death_seq.get(p, cx.n) for p in fl.receiver[rows].tolist()])
+            rows = rows[~cx.outcome_unknown(fl.send_seq[rows], ends.astype(np.int64))]
         if not len(rows):
             continue
         by_name: dict[str, list[int]] = {}
@@ -145,7 +148,10 @@ def _unsent_drops(cx: Context) -> list[Finding]:
         return []
     ids = cx.flow.msg_id
     refs = cx.refs[drops]
-    orphan = drops[~np.isin(refs, ids)]
+    orphan = ~np.isin(refs, ids)
+    if cx.damage is not None:  # its SEND may be in an unreadable frame: only name sends
+        orphan &= cx.sk.peer[drops] == NO_PEER
+    orphan = drops[orphan]
     out = []
     senders = cx.sk.pid[orphan].astype(np.int64)
     for p in np.unique(senders).tolist():

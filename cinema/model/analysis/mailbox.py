@@ -30,8 +30,11 @@ def detect_mailbox_growth(cx: Context) -> list[Finding]:
     # +1 / -1 on the events themselves: their positions are then in event order for free.
     step = np.zeros(cx.n, np.int8)
     owner = np.zeros(cx.n, np.int64)
-    step[fl.send_seq] = 1
-    owner[fl.send_seq] = fl.receiver
+    # In a damaged file a message not taken in the readable frames may have been taken in an
+    # unreadable one after it: left out, so that no growth rests on what cannot be read.
+    counted = taken | ~cx.outcome_unknown(fl.send_seq)
+    step[fl.send_seq[counted]] = 1
+    owner[fl.send_seq[counted]] = fl.receiver[counted]
     step[fl.recv_seq[taken]] = -1
     owner[fl.recv_seq[taken]] = fl.receiver[taken]
     seq = np.flatnonzero(step)

@@ -41,7 +41,9 @@ def detect_restarts(cx: Context) -> list[Finding]:
     by_child: dict[tuple[int, str], list[int]] = defaultdict(list)
     by_sup: dict[int, list[int]] = defaultdict(list)
     for s in seqs.tolist():
-        d = data.get(s)
+        if s not in data:
+            continue  # its data cannot be read (a damaged file): which child is unknown
+        d = data[s]
         d = d if isinstance(d, dict) else {}
         sup = int(sk.pid[s])
         child = str(d.get("child_id"))
@@ -117,9 +119,10 @@ def _crash_loop(
         return None  # lives of all lengths: crashes now and then, not a loop
     med = float(np.median(lives))
     per_life = int(np.median(handled))
-    reasons = {present.brief(data[s].get("reason"), 80) for s in rs if isinstance(data[s], dict)}
+    known = [data[s] for s in rs if isinstance(data.get(s), dict)]
+    reasons = {present.brief(d.get("reason"), 80) for d in known}
     reason = next(iter(reasons)) if len(reasons) == 1 else f"{len(reasons)} different reasons"
-    olds = [data[s].get("old_pid") for s in rs if isinstance(data[s], dict)]
+    olds = [d.get("old_pid") for d in known]
     crashes = [cx.death_seq.get(o, -1) for o in olds if isinstance(o, int)]
     return Finding(
         detector="crash_loop",
@@ -159,7 +162,7 @@ def _storm(cx: Context, sup: int, rs: list[int], data: dict[int, Any]) -> Findin
     if best < STORM_RESTARTS:
         return None
     window = rs[i : i + best]
-    children = {str(data[s].get("child_id")) for s in window if isinstance(data[s], dict)}
+    children = {str(data[s].get("child_id")) for s in window if isinstance(data.get(s), dict)}
     if len(children) < 2:
         return None  # one child restarting: a crash loop, reported as one
     span = int(ts[i + best - 1] - ts[i])

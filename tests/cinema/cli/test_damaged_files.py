@@ -131,3 +131,44 @@ def test_a_sound_file_says_nothing_and_exits_0(files: tuple[str, str, int, int])
     for args in (["events", sound], ["breaks", sound, "--when", EXPR], ["graph", sound]):
         code, _, err = cinema(*args)
         assert (code, err) == (0, ""), args
+
+
+def _flip_block0(sound: str, folder: Path) -> tuple[str, int, int]:
+    """The sound file with one byte flipped at the start of its third events frame's body
+    (its skeleton block: it no longer decompresses)."""
+    with SessionReader(sound) as r:
+        t = r.frame_table()
+    ev = t["type"] == FrameType.EVENTS
+    offsets, firsts, counts = t["offset"][ev], t["first_seq"][ev], t["count"][ev]
+    data = bytearray(Path(sound).read_bytes())
+    data[int(offsets[2]) + 70] ^= 0xFF  # past the 64-byte frame header: block 0
+    path = folder / "block0.cinema"
+    path.write_bytes(bytes(data))
+    return str(path), int(firsts[2]), int(firsts[2] + counts[2] - 1)
+
+
+def test_analyze_reads_every_readable_frame_and_says_which_it_left_out(
+    files: tuple[str, str, int, int], validator: Callable[[str], Any], tmp_path: Path
+) -> None:
+    sound, damaged, first, last = files
+    whole = json.loads(cinema("analyze", sound, "--json")[1])
+    assert whole["unreadable"] == []
+    block0 = _flip_block0(sound, tmp_path)
+    for path, a, b in ((damaged, first, last), block0):
+        code, out, err = cinema("analyze", path, "--json")
+        assert code == 1 and "Traceback" not in err, err
+        doc = json.loads(out)
+        assert [e for e in validator("analyze").iter_errors(doc)] == []
+        assert [(u["first"], u["last"]) for u in doc["unreadable"]] == [(a, b)]
+        assert f"events #{a:,}–#{b:,} cannot be read (" in err
+        assert "left out of the analysis" in err
+        assert f"{b - a + 1} events could not be read" in err
+        # the findings still work: the ones the bank is built to show, none resting on the
+        # damage, and none the sound file does not have
+        found = {f["detector"] for f in doc["findings"]}
+        assert {"supervisor_gave_up", "crash_loop", "call_timeout"} <= found
+        assert found <= {f["detector"] for f in whole["findings"]}
+        for f in doc["findings"]:
+            assert not any(a <= e <= b for e in f["events"]), f
+        code, text, err = cinema("analyze", path, "--fail-on", "error")
+        assert code == 1 and "supervisor_gave_up" in text and "the file is damaged" in err
