@@ -2,7 +2,10 @@
 proving event and the timeline marks all of them (rings on the lanes, by severity).
 
 The analysis runs once per session length, on demand ("Analyze" or opening the panel) for big
-sessions and at once for small ones; the panel only lists the model's findings.
+sessions and at once for small ones, in a worker (:class:`~cinema.views.analysisjob.
+AnalysisJob`: its own reader of the file, in a thread) while the panel shows its progress and a
+Cancel button; closing the window cancels it. A live session (no file) is analysed here. The
+panel only lists the model's findings, and a damaged file's note above them.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -25,15 +29,25 @@ from PySide6.QtWidgets import (
 )
 
 from cinema.model import present
-from cinema.model.analysis import Finding, Severity, analyze
+from cinema.model.analysis import Context, Finding, Severity, analyze
 from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.state import ViewState
+from cinema.views.analysisjob import AnalysisJob
 from recorder.session.format import SessionFormatError
 
-__all__ = ["AUTO_ANALYZE_EVENTS", "SEVERITY_COLORS", "FindingMarks", "FindingsPanel"]
+__all__ = [
+    "AUTO_ANALYZE_EVENTS",
+    "SEVERITY_COLORS",
+    "WORKER_ABOVE",
+    "FindingMarks",
+    "FindingsPanel",
+]
 
 #: Sessions up to this many events are analysed as soon as the panel is made.
 AUTO_ANALYZE_EVENTS = 300_000
+#: Sessions up to this many events are analysed in the window's thread (under 0.1 s; a worker
+#: would cost more than it saves), bigger ones by a worker.
+WORKER_ABOVE = 100_000
 SEVERITY_COLORS = {Severity.ERROR: "#d62728", Severity.WARNING: "#e08a00", Severity.INFO: "#1f77d4"}
 _FINDING_ROLE = Qt.ItemDataRole.UserRole
 _SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -77,13 +91,32 @@ class FindingsPanel(QWidget):
         self.state, self.marks = state, marks
         self.findings: list[Finding] = []
         self._analysed_at = -1
+        #: the worker analysing the session now (None when idle)
+        self.job: AnalysisJob | None = None
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        self.damage_note = QLabel()
+        self.damage_note.setWordWrap(True)
+        self.damage_note.setStyleSheet("color: #b35c00;")
+        self.damage_note.setVisible(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
         self.run_button = QPushButton("Analyze")
         self.run_button.setToolTip("Run every detector over the session (cinema analyze)")
         self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the analysis")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setVisible(False)
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._poll_job)
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
+        head.addWidget(self.progress)
+        head.addWidget(self.cancel_button)
         head.addWidget(self.run_button)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Finding", "Detector"])
@@ -94,8 +127,10 @@ class FindingsPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(head)
+        lay.addWidget(self.damage_note)
         lay.addWidget(self.tree, 1)
         state.sigGrown.connect(lambda _n: self._stale())
+        state.sigClosing.connect(self.cancel)
         # A big session is analysed when the panel is first on screen: a background tab gets
         # a Show event with the window (it stays "visible" to Qt), so showEvent would run the
         # detectors (7 s on 10 M events) before the window's first screen.
@@ -105,12 +140,12 @@ class FindingsPanel(QWidget):
         else:
             self.summary.setText(
                 f"{state.event_count:,} events: press Analyze to run the detectors "
-                "(about 3 s per million events)."
+                "(it runs in the background)."
             )
             self._on_show.request()
 
     def _first_shown(self) -> None:
-        if self._analysed_at < 0 and self.state.event_count:
+        if self._analysed_at < 0 and self.job is None and self.state.event_count:
             self.run()
 
     def _stale(self) -> None:
@@ -118,21 +153,100 @@ class FindingsPanel(QWidget):
             self.summary.setText(self.summary.text() + "  (the session grew: Analyze again)")
 
     def run(self) -> None:
-        """Analyse the session now (a busy cursor meanwhile) and list the findings."""
+        """Analyse the session: in a worker for a file (progress, Cancel), here for a live
+        session; the findings are listed when it is done."""
         st = self.state
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.findings = analyze(st.session) if st.event_count else []
-        except SessionFormatError as exc:  # a damaged part of the file: say so, in place
-            self.findings = []
-            self._analysed_at = st.event_count
-            self.tree.clear()
-            self.summary.setText(f"Cannot analyse: {st.report(exc).text()}")
+        self.cancel(quiet=True)
+        path = getattr(st.session.reader, "path", None)
+        if not st.event_count:
+            self._show([], [], st.event_count)
             return
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        self._analysed_at = st.event_count
+        if path is None or st.event_count <= WORKER_ABOVE:  # live (no file), or quick
+            QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                cx = Context(st.session)
+                try:
+                    found = analyze(st.session, context=cx)
+                except SessionFormatError as exc:
+                    self._failed(exc)
+                    return
+                self._show(found, cx.unreadable, st.event_count)
+            finally:
+                QGuiApplication.restoreOverrideCursor()
+            return
+        self.job = AnalysisJob(str(path), st.event_count).start()
+        self.summary.setText(f"Analysing {st.event_count:,} events…")
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.run_button.setEnabled(False)
+        self._poll.start()
+
+    def cancel(self, *_args: Any, quiet: bool = False) -> None:
+        """Stop the analysis in progress, if any (closing the window does)."""
+        job, self.job = self.job, None
+        self._poll.stop()
+        self._idle()
+        if job is None:
+            return
+        job.cancel()
+        if not quiet:
+            self.summary.setText("Analysis cancelled: press Analyze to run the detectors.")
+
+    def _idle(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.run_button.setEnabled(True)
+
+    def _poll_job(self) -> None:
+        job = self.job
+        if job is None:
+            self._poll.stop()
+            return
+        if not job.done:
+            self.progress.setValue(int(job.progress * 100))
+            return
+        self.job = None
+        self._poll.stop()
+        self._idle()
+        if job.error is not None:
+            if isinstance(job.error, SessionFormatError):
+                self._failed(job.error)
+            else:
+                self.summary.setText(f"Cannot analyse: {job.error}")
+            return
+        if not job.cancelled:
+            self._show(job.findings, job.unreadable, job.n)
+
+    def _failed(self, exc: SessionFormatError) -> None:
+        """A damaged part of the file that stops the analysis: say so, in place."""
+        self.findings = []
+        self._analysed_at = self.state.event_count
+        self.tree.clear()
+        self.summary.setText(f"Cannot analyse: {self.state.report(exc).text()}")
+
+    def _show(
+        self, found: list[Finding], unreadable: list[tuple[SessionFormatError, int | None]], n: int
+    ) -> None:
+        st = self.state
+        self.findings = found
+        self._analysed_at = n
+        notes = []
+        for exc, seq in unreadable:
+            p = st.report(exc)
+            notes.append(
+                f"event #{seq:,} cannot be read ({p.reason})" if seq is not None else p.text()
+            )
+        self.damage_note.setText(
+            "This file is damaged: " + "; ".join(dict.fromkeys(notes)) + ". The findings "
+            "leave those events out."
+            if notes
+            else ""
+        )
+        self.damage_note.setVisible(bool(notes))
         self._fill()
+        if n != st.event_count:
+            self._stale()
 
     def _fill(self) -> None:
         st = self.state

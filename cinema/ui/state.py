@@ -71,6 +71,7 @@ class ViewState(QObject):
     sigHighlight = Signal()
     sigLog = Signal(int)
     sigDamage = Signal()
+    sigClosing = Signal()  # the window closes: workers stop
 
     #: Events per second played at speed 1x.
     BASE_RATE = 20.0
@@ -553,6 +554,7 @@ class ViewState(QObject):
 
     def close(self) -> None:
         """Stop playback and stop listening to the session."""
+        self.sigClosing.emit()
         self.pause()
         self.hits.close()
         self._session_unsubscribe()

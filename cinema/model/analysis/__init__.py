@@ -54,13 +54,29 @@ DETECTOR_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def analyze(session: Session, *, context: Context | None = None) -> list[Finding]:
-    """Run every detector over ``session``: findings, worst first, then by their first event."""
+def analyze(
+    session: Session,
+    *,
+    context: Context | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> list[Finding]:
+    """Run every detector over ``session``: findings, worst first, then by their first event.
+
+    ``progress(fraction)`` is called between steps (the columns, the message flow, each
+    detector), from 0 to 1; an exception it raises stops the analysis (how a worker cancels).
+    """
     cx = context if context is not None else Context(session)
     if session.event_count == 0:
         return []
+    tell = progress if progress is not None else (lambda _f: None)
+    tell(0.0)
+    cx.sk, cx.refs  # noqa: B018 -- the columns (and a damaged file's checksums) first
+    tell(0.2)
+    cx.flow  # noqa: B018
+    tell(0.45)
     found: list[Finding] = []
-    for detect in DETECTORS:
+    for i, detect in enumerate(DETECTORS):
         found.extend(detect(cx))
+        tell(0.45 + 0.55 * (i + 1) / len(DETECTORS))
     found.sort(key=lambda f: (-f.severity, f.seq if f.seq >= 0 else 1 << 62, f.detector))
     return found
