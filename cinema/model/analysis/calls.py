@@ -15,6 +15,7 @@ import numpy as np
 
 from cinema.model.analysis._context import Context
 from cinema.model.analysis.findings import Finding, Severity, proof
+from cinema.model.flow import TIMED_OUT
 from recorder.events import NO_PEER, EventKind
 
 __all__ = ["detect_calls"]
@@ -143,11 +144,28 @@ def _timed_out(cx: Context, timeouts: np.ndarray) -> list[Finding]:
         first = ts[0]
         d = cx.data_of([first]).get(first)
         after = d.get("after_ms") if isinstance(d, dict) else None
-        sends = []
-        for t in ts[:9]:
-            row = cx.send_row(int(cx.refs[t]), before=t)
-            if row >= 0:
-                sends.append(int(fl.send_seq[row]))
+        rows = [cx.send_row(int(cx.refs[t]), before=t) for t in ts]
+        rows = [r for r in rows if r >= 0]
+        sends = [int(fl.send_seq[r]) for r in rows[:9]]
+        # TIMED_OUT: no RECEIVE or DROP ever took the request (else that is its outcome)
+        never = sum(int(fl.outcome[r]) == TIMED_OUT for r in rows)
+        if never:
+            fate = (
+                f"{never} of the requests were never taken from {cx.label(callee)}'s "
+                "mailbox at all (it was blocked, suspended or busy to the end, or it ended "
+                "with them)."
+            )
+        elif rows:
+            fate = (
+                f"{cx.label(callee)} did take every request, but later than the caller "
+                "allowed: it still did the work, and its reply was thrown away, so the two "
+                "can disagree about what happened."
+            )
+        else:
+            fate = (
+                "The callee may still do the work later and its reply is then thrown away, "
+                "so the two can disagree about what happened."
+            )
         times = f"{len(ts)} call{'s' if len(ts) > 1 else ''}"
         out.append(
             Finding(
@@ -160,14 +178,12 @@ def _timed_out(cx: Context, timeouts: np.ndarray) -> list[Finding]:
                 explanation=(
                     f"{cx.label(caller)} called {cx.label(callee)} and stopped waiting for the "
                     f"answer {len(ts)} time(s). A timeout means the callee was busy, blocked, "
-                    "suspended or gone for longer than the caller allowed; the callee may still "
-                    "do the work later and its reply is then thrown away, so the two can "
-                    "disagree about what happened. Look at what the callee was doing at the "
-                    "time of the first timeout."
+                    f"suspended or gone for longer than the caller allowed. {fate} Look at "
+                    "what the callee was doing at the time of the first timeout."
                 ),
                 pids=(caller, callee),
                 events=proof([*sends, *ts]),
-                figures={"timeouts": len(ts), "after_ms": after},
+                figures={"timeouts": len(ts), "after_ms": after, "never_taken": never},
             )
         )
     return out

@@ -1,6 +1,7 @@
 """Messages that never reached their handler: dropped, lost with their receiver, or still
-queued when the recording ended, from the message flow's outcomes; and sends to a name nobody
-had registered (a DROP without a SEND)."""
+queued when the recording ended, from the message flow's outcomes (a call request whose caller
+timed out and that nobody took is one of the last two); and sends to a name nobody had
+registered (a DROP without a SEND)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from cinema.model import present
 from cinema.model.analysis._context import Context
 from cinema.model.analysis.findings import Finding, Severity, proof
-from cinema.model.flow import DROPPED, LOST, QUEUED
+from cinema.model.flow import DROPPED, LOST, QUEUED, TIMED_OUT
 from recorder.events import NO_PEER, NO_PID, EventKind
 
 __all__ = ["detect_undelivered"]
@@ -37,8 +38,15 @@ def detect_undelivered(cx: Context) -> list[Finding]:
         for r in sorted(set(reasons.tolist())):
             out.append(_dropped(cx, r, dropped[reasons == r]))
     names = cx.session.process_name
+    # A call request nobody took is TIMED_OUT in the flow (the caller gave up), but it is
+    # still in its receiver's mailbox: lost with it if it ended, else never received.
+    outcome = fl.outcome.copy()
+    timed_out = np.flatnonzero(outcome == TIMED_OUT)
+    if len(timed_out):
+        ended = np.isin(fl.receiver[timed_out], np.fromiter(cx.death_seq, np.int64))
+        outcome[timed_out] = np.where(ended, LOST, QUEUED)
     for code in (LOST, QUEUED):
-        rows = np.flatnonzero(fl.outcome == code)
+        rows = np.flatnonzero(outcome == code)
         if cx.damage is not None and len(rows):  # taken, perhaps, in an unreadable frame
             ends = np.array([cx.death_seq.get(p, cx.n) for p in fl.receiver[rows].tolist()])
             rows = rows[~cx.outcome_unknown(fl.send_seq[rows], ends.astype(np.int64))]
@@ -123,7 +131,7 @@ def _left(cx: Context, code: int, name: str, rows: np.ndarray) -> Finding:
             ),
             pids=tuple(dict.fromkeys([*recv, *senders[:8]])),
             events=proof([*sends[:15].tolist(), *ends]),
-            figures={"messages": n, "incarnations": len(recv)},
+            figures={"messages": n, "receiver": name, "incarnations": len(recv)},
         )
     return Finding(
         detector="never_received",
@@ -137,7 +145,7 @@ def _left(cx: Context, code: int, name: str, rows: np.ndarray) -> Finding:
         ),
         pids=tuple(dict.fromkeys([*recv, *senders[:8]])),
         events=proof(sends),
-        figures={"messages": n},
+        figures={"messages": n, "receiver": name},
     )
 
 

@@ -221,6 +221,23 @@ def timeouts(rt: Runtime) -> None:
     rt.run()
 
 
+def unanswered(rt: Runtime) -> None:
+    """A client calls a process that never reads its mailbox (10 ms timeout), twice."""
+
+    async def deaf(proc: Process) -> None:
+        await proc.sleep(500)
+
+    target = rt.spawn(deaf, name="deaf")
+
+    async def client(proc: Process) -> None:
+        for _ in range(2):
+            with contextlib.suppress(CallError):
+                await proc.call(target, ("hello",), timeout=10)
+
+    rt.spawn(client, name="client")
+    rt.run()
+
+
 def patient(rt: Runtime) -> None:
     """The same calls with a timeout longer than the work."""
     rt.start(Counter, name="slowpoke")

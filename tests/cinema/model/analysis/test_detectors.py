@@ -18,7 +18,7 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "restart_storm": (("restart_storm",), ("rare_crashes", "steady_tree")),
     "supervisor_gave_up": (("gave_up",), ("crash_loop", "steady_tree")),
     "deadlock": (("deadlock", "deadlock_timeout"), ("chained_calls", "timeouts")),
-    "call_timeout": (("timeouts", "deadlock_timeout"), ("patient", "deadlock")),
+    "call_timeout": (("timeouts", "deadlock_timeout", "unanswered"), ("patient", "deadlock")),
     "hot_process": (("hub",), ("spread",)),
     "hot_edge": (("chatty_pair",), ("spread", "hub")),
     "slow_handler": (("slow_handler",), ("uniform_handlers", "always_slow")),
@@ -113,3 +113,18 @@ def test_findings_are_ordered_worst_first(findings: dict[str, list[Finding]]) ->
     for found in findings.values():
         sev = [f.severity for f in found]
         assert sev == sorted(sev, reverse=True)
+
+
+def test_call_timeout_says_whether_the_callee_ever_took_the_request(tmp_path: Path) -> None:
+    with _session(tmp_path, "timeouts") as s:
+        (f,) = _of(analyze(s), "call_timeout")
+        assert f.figures["timeouts"] == 3 and f.figures["never_taken"] == 0
+        assert "did take every request" in f.explanation
+    with _session(tmp_path, "unanswered") as s:
+        found = analyze(s)
+        (f,) = _of(found, "call_timeout")
+        assert f.figures["timeouts"] == 2 and f.figures["never_taken"] == 2
+        assert "2 of the requests were never taken" in f.explanation
+        # never taken and the callee ended with them: lost, not "never received"
+        (lost,) = _of(found, "lost_messages")
+        assert lost.figures["messages"] == 2 and not _of(found, "never_received")
