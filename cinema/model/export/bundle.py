@@ -33,7 +33,8 @@ from cinema.model.export._repack import repack
 from cinema.model.export.redact import Redactor
 from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
 from cinema.model.session import Session
-from recorder.session import summary
+from recorder.payload import EventBatch
+from recorder.session import kindex, summary
 from recorder.session.format import TRAILER, TRAILER_MAGIC, FrameType, pack_file_header
 from recorder.session.frames import Compressor, RawFrame, build_frames, raw_map_frame
 
@@ -63,6 +64,7 @@ class _Writer:
         self.t_first: int | None = None
         self.t_last = 0
         self.summaries = summary.Summarizer()  # format 1.1: every frame's kinds and pids
+        self.kindex = kindex.KindIndexer()  # format 1.2: every frame's rare events
 
     def add(self, frame: RawFrame) -> None:
         self.pending.append(frame)
@@ -102,6 +104,9 @@ class _Writer:
                 "t_last": array("q", cols[5]).tobytes(),
             },
         }
+        table = self.kindex.take()  # the kind filter's index, as the recorder writes it
+        if table is not None:
+            body[kindex.KEY] = table
         raw = raw_map_frame(FrameType.FOOTER, body, self.seq, self.t_last, structural=False)
         self.out.write(build_frames([raw], self.comp)[0])
         self.out.write(TRAILER.pack(self.offset, TRAILER_MAGIC))
@@ -149,11 +154,17 @@ class _Events:
             (deltas.tobytes(), pid.astype("<u4").tobytes(), peer.astype("<u4").tobytes(),
              kind.astype("u1").tobytes())
         )  # fmt: skip
-        payload_block = offsets.tobytes() + b"".join(self.blocks)
+        payloads = b"".join(self.blocks)
+        payload_block = offsets.tobytes() + payloads
         blocks = (skeleton, ref.astype("<i8").tobytes(), payload_block)
         w = self.w
         w.add(RawFrame(FrameType.EVENTS, self.n, w.seq, int(ts[0]), int(ts[-1]), blocks))
-        w.summaries.add(w.seq, blocks[0][16 * self.n :], blocks[0][8 * self.n : 12 * self.n])
+        mask = w.summaries.add(w.seq, blocks[0][16 * self.n :], blocks[0][8 * self.n : 12 * self.n])
+        batch = EventBatch(
+            self.n, ts.tobytes(), blocks[0][16 * self.n :], blocks[0][8 * self.n : 12 * self.n],
+            blocks[0][12 * self.n : 16 * self.n], blocks[1], offsets.tobytes(), payloads,
+        )  # fmt: skip
+        w.kindex.add(w.seq, mask, batch)
         w.kinds.update(dict(zip(*np.unique(kind, return_counts=True), strict=True)))
         if w.t_first is None:
             w.t_first = int(ts[0])
