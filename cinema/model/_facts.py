@@ -126,7 +126,7 @@ def _entry_row(e: Mapping[str, Any]) -> tuple[int, int, int, int]:
         listed = 0  # an ended process holds no messages
     else:
         ids = get("mailbox_ids") if table_row else None
-        listed = _queued(ids if isinstance(ids, list) else get("mailbox"), 2)
+        listed = _queued(ids if isinstance(ids, (list, tuple)) else get("mailbox"), 2)
         mlen = get("mailbox_len")
     restarts = get("restarts")
     sup = _opt_pid(get("supervisor"))

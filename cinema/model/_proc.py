@@ -145,9 +145,9 @@ class Proc:
         p.reason = KfLazy(e, "reason") if lazy_row else get("reason")
         p.mailbox = {}
         ids = get("mailbox_ids") if lazy_row else None
-        if isinstance(ids, list):
+        if isinstance(ids, (list, tuple)):
             for i, row in enumerate(ids):
-                if isinstance(row, list) and len(row) >= 2:
+                if isinstance(row, (list, tuple)) and len(row) >= 2:
                     mid = _as_int(row[0])
                     message = KfMessage(mid, kf_seq, KfLazy(e, "mailbox", i))
                     p.mailbox[mid] = (_as_int(row[1]), message)

@@ -27,7 +27,7 @@ import msgpack
 
 from recorder.payload import _buffer, _walk
 from recorder.payload._buffer import EventBatch
-from recorder.payload._decode import decode_payload, use_scanner
+from recorder.payload._decode import decode_payload, scanned_unpacker, unpack_rows, use_scanner
 from recorder.payload._types import (
     DEFAULT_LIMITS,
     EXT_BIGINT,
@@ -83,8 +83,10 @@ __all__ = [
     "encode_many",
     "encode_payload",
     "freeze",
+    "scanned_unpacker",
     "to_structural",
     "ts_deltas",
+    "unpack_rows",
 ]
 
 

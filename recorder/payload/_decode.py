@@ -46,7 +46,7 @@ from recorder.payload._types import (
     Truncated,
 )
 
-__all__ = ["MAX_NESTING", "decode_payload", "use_scanner"]
+__all__ = ["MAX_NESTING", "decode_payload", "scanned_unpacker", "unpack_rows", "use_scanner"]
 
 #: Deepest nesting of containers (lists, maps, tuples, sets, records...) a decoded value may
 #: have; the encoder's deepest is ``MAX_DEPTH_LIMIT`` (200) plus its markers.
@@ -249,3 +249,36 @@ def decode_payload(data: bytes | memoryview) -> Any:
     if len(data) > MAX_NESTING and _too_deep(value):
         raise PayloadError(f"payload nested deeper than {MAX_NESTING} levels")
     return value
+
+
+def scanned_unpacker(data: bytes) -> msgpack.Unpacker | None:
+    """A streaming unpacker over ``data`` whose every value decodes as :func:`decode_payload`
+    decodes it, or ``None`` when the native scan did not vouch for ``data`` (then decode it
+    whole with :func:`decode_payload`).
+
+    A reader that knows a layout walks it part by part (``read_map_header``, ``unpack``,
+    ``skip``, ``tell``) and decodes some parts its own way (:func:`unpack_rows`). Errors are
+    msgpack's own (``ValueError``, ``TypeError``, ``msgpack.UnpackException``) or
+    :class:`PayloadError`: the caller falls back to :func:`decode_payload`.
+    """
+    scan = _scan
+    if not data or scan is None or scan(data, MAX_NESTING, _HASH_CHECK) < 0:
+        return None
+    u = msgpack.Unpacker(
+        None, ext_hook=_ext_hook_scanned, strict_map_key=False, raw=False, use_list=True,
+        max_buffer_size=len(data),
+    )  # fmt: skip
+    u.feed(data)
+    return u
+
+
+def unpack_rows(data: bytes | memoryview) -> Any:
+    """A part of bytes :func:`scanned_unpacker` vouched for, decoded with msgpack arrays as
+    tuples: for rows of ids and pids, whose list / tuple distinction means nothing.
+
+    Tuples of atomic values leave the garbage collector's care at its first pass over them
+    (lists never do), so thousands of such rows held by a reader cost no collection time.
+    """
+    return msgpack.unpackb(
+        data, ext_hook=_ext_hook_scanned, strict_map_key=False, raw=False, use_list=False
+    )

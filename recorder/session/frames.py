@@ -299,12 +299,16 @@ def check_crc(h: FrameHeader, body: bytes | memoryview) -> None:
         raise SessionFormatError("frame checksum mismatch (corrupt data)", h.offset)
 
 
-def decode_map_block(h: FrameHeader, raw: bytes) -> Any:
-    """Decode the msgpack map of a KEYFRAME / FOOTER / META frame (extension types decoded)."""
+def decode_map_block(
+    h: FrameHeader, raw: bytes, decode: Callable[[bytes], Any] | None = None
+) -> Any:
+    """Decode the msgpack map of a KEYFRAME / FOOTER / META frame (extension types decoded)
+    with ``decode`` (default :func:`~recorder.payload.decode_payload`; a keyframe's reader
+    passes :func:`~recorder.session.keyframes.decode_keyframe`)."""
     from recorder.payload import decode_payload
 
     try:
-        value = decode_payload(raw)
+        value = (decode or decode_payload)(raw)
     except PayloadError as exc:
         raise SessionFormatError(str(exc), h.offset) from None
     if not isinstance(value, dict):

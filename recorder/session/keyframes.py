@@ -20,19 +20,25 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import msgpack
+
 from recorder.payload import (
     Limits,
     Opaque,
     PayloadError,
     decode_payload,
     encode_payload,
+    scanned_unpacker,
     to_structural,
+    unpack_rows,
 )
 
 __all__ = [
     "LAZY_KEYS",
+    "ROW_KEYS",
     "TABLE_LISTS",
     "ProcessRow",
+    "decode_keyframe",
     "pack_world",
     "row_position",
     "table_column",
@@ -43,6 +49,9 @@ __all__ = [
 LAZY_KEYS = ("state", "mailbox", "reason")
 #: The world's lists of process entries, each stored as a table.
 TABLE_LISTS = ("processes", "dead")
+#: Process fields whose values are rows of ids and pids (``[pid, ...]``, ``[[ref, pid], ...]``,
+#: ``[[msg_id, sender], ...]``): a reader gets them as tuples (:func:`decode_keyframe`).
+ROW_KEYS = frozenset(("links", "monitors", "mailbox_ids"))
 _TABLE_TAG = "__table__"
 _WORLD_LIMITS = Limits(max_bytes=1 << 30, max_items=1 << 20, max_nodes=1 << 26)
 
@@ -303,3 +312,83 @@ def _too_many(n: int, limit: int) -> str:
         f"keyframe lists {n:,} processes, more than its size can hold ({limit:,}; "
         "ReadLimits.max_keyframe_rows)"
     )
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_keyframe(raw: bytes) -> Any:
+    """Decode a keyframe frame's body as :func:`~recorder.payload.decode_payload` does, except
+    that the cells of the :data:`ROW_KEYS` columns of its process tables are tuples.
+
+    Thousands of small lists (one ``links``, ``monitors`` and ``mailbox_ids`` per process) are
+    what made a keyframe costly to hold: the garbage collector walks every list on each full
+    pass, and decoding a 5,000-process keyframe set one off. Rows of atomic values decoded as
+    tuples leave its care at its first pass. Bytes the native scan does not vouch for, and any
+    layout other than the writer's (a table whose ``keys`` do not come before its ``columns``),
+    are decoded whole, with lists.
+
+    Raises:
+        PayloadError: the bytes are not a valid payload.
+    """
+    u = scanned_unpacker(raw)
+    if u is not None:
+        try:
+            value = _map(u, raw, _world_part)
+            if u.tell() == len(raw):
+                return value
+        except (ValueError, TypeError, msgpack.UnpackException, RecursionError, PayloadError):
+            pass  # decoded whole below: the same value, or the error decode_payload gives
+    return decode_payload(raw)
+
+
+def _map(u: msgpack.Unpacker, raw: bytes, part: Any) -> dict[Any, Any]:
+    """The map at ``u``'s position; ``part(key)`` names how to decode the value of a key
+    (``None``: as :func:`decode_payload` would)."""
+    out: dict[Any, Any] = {}
+    for _ in range(u.read_map_header()):
+        key = u.unpack()
+        how = part(key) if type(key) is str else None
+        out[key] = how(u, raw) if how is not None and _at_map(u, raw) else u.unpack()
+    return out
+
+
+def _at_map(u: msgpack.Unpacker, raw: bytes) -> bool:
+    """Whether the value at ``u``'s position is a map (fixmap, map 16, map 32)."""
+    at = u.tell()
+    return at < len(raw) and (0x80 <= raw[at] <= 0x8F or raw[at] in (0xDE, 0xDF))
+
+
+def _world_part(key: str) -> Any:
+    return _world if key == "world" else None
+
+
+def _world(u: msgpack.Unpacker, raw: bytes) -> dict[Any, Any]:
+    return _map(u, raw, _table_part)
+
+
+def _table_part(key: str) -> Any:
+    return _table if key in TABLE_LISTS else None
+
+
+def _table(u: msgpack.Unpacker, raw: bytes) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for _ in range(u.read_map_header()):
+        key = u.unpack()
+        if key != "columns":
+            out[key] = u.unpack()
+            continue
+        keys = out.get("keys")
+        if type(keys) is not list:
+            raise ValueError("a process table whose columns come before its keys")
+        columns = []
+        for i in range(u.read_array_header()):
+            if i < len(keys) and keys[i] in ROW_KEYS:
+                start = u.tell()
+                u.skip()
+                col = unpack_rows(memoryview(raw)[start : u.tell()])
+                columns.append(list(col) if type(col) is tuple else col)
+            else:
+                columns.append(u.unpack())
+        out[key] = columns
+    return out

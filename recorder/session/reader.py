@@ -45,7 +45,7 @@ from recorder.session.format import (
 )
 from recorder.session.frames import check_crc, decode_block, decode_map_block
 from recorder.session.index import FrameIndex, index_file
-from recorder.session.keyframes import unpack_world
+from recorder.session.keyframes import decode_keyframe, unpack_world
 from recorder.session.scan import FrameScan, scan_frames
 from recorder.session.stream import StreamDecoder, decode_metadata
 from recorder.session.worldcheck import normalize_world
@@ -528,7 +528,7 @@ class SessionReader:
                 h = self._header(i)
                 body = self._body(i, h)
                 check_crc(h, body)
-                m = decode_map_block(h, decode_block(h, body, 0, self._decompress))
+                m = decode_map_block(h, decode_block(h, body, 0, self._decompress), decode_keyframe)
             except SessionFormatError as exc:
                 raise self._err(exc) from None
             w = m.get("world")

@@ -23,6 +23,9 @@ __all__ = ["normalize_world"]
 _NO_PID = 0xFFFFFFFF
 _I64 = 1 << 63
 _NONE = type(None)
+#: The types of a row of ids or pids and of a list of rows (a keyframe's reader decodes them
+#: as tuples, see ``recorder.session.keyframes.decode_keyframe``; older readers as lists).
+_ROWS = frozenset((list, tuple))
 
 
 class _Rules:
@@ -51,15 +54,15 @@ class _Rules:
         return type(v) is int and -_I64 <= v < _I64
 
     def links(self, v: Any) -> Any:
-        if type(v) is not list:
+        if type(v) not in _ROWS:
             return []
         return v if all(map(self.pid, v)) else [x for x in v if self.pid(x)]
 
     def pairs(self, v: Any, second: Callable[[Any], bool], width: int = 2) -> Any:
         """Rows ``[int64, pid-ish, ...]`` of at least ``width`` items (monitors, mailboxes)."""
-        if type(v) is not list:
+        if type(v) not in _ROWS:
             return []
-        ok = [r for r in v if type(r) is list and len(r) >= width and self.i64(r[0])
+        ok = [r for r in v if type(r) in _ROWS and len(r) >= width and self.i64(r[0])
               and second(r[1])]  # fmt: skip
         return v if len(ok) == len(v) else ok
 
@@ -77,12 +80,12 @@ class _Rules:
 
     def rows_ok(self, col: list[Any], width: int, second_lo: int, sender: bool) -> bool:
         """Fast check of a column of lists of rows ``[int64, pid-ish]`` (``width`` 2)."""
-        if not set(map(type, col)) <= {list}:
+        if not set(map(type, col)) <= _ROWS:
             return False
         rows = list(chain.from_iterable(col))
         if not rows:
             return True
-        if not set(map(type, rows)) <= {list} or min(map(len, rows)) < width:
+        if not set(map(type, rows)) <= _ROWS or min(map(len, rows)) < width:
             return False
         firsts = [r[0] for r in rows]
         seconds = [r[1] for r in rows if not (sender and r[1] == _NO_PID)]
@@ -133,7 +136,7 @@ def _column_fixers(
         "memory": ints(0, _I64, 0),
         "links": (
             lambda col: (
-                set(map(type, col)) <= {list}
+                set(map(type, col)) <= _ROWS
                 and r.ints_ok(list(chain.from_iterable(col)), 0, r.max_pid)
             ),
             r.links,

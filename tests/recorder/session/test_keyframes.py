@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from recorder.payload import Limits
 from recorder.session.keyframes import pack_world, table_column, unpack_world
 
@@ -50,3 +54,83 @@ def test_dead_entries_convert_once_and_pack_the_same() -> None:
     assert rows[5]["name"] == "late" and rows[0]["name"] is None and rows[5]["state"] is None
     dead.pop()
     assert pack_world(world, limits) == first  # the same form, converted or remembered
+
+
+def _as_lists(v: Any) -> Any:
+    """``v`` with its plain tuples as lists (what decode_payload gives for msgpack arrays)."""
+    if type(v) in (list, tuple):
+        return [_as_lists(x) for x in v]
+    if type(v) is dict:
+        return {k: _as_lists(x) for k, x in v.items()}
+    return v
+
+
+def _keyframe_body(world: object) -> bytes:
+    from recorder.payload import encode_payload
+
+    return encode_payload({"seq": 7, "world": pack_world(world, Limits())}, Limits())
+
+
+def test_decode_keyframe_gives_decode_payload_value_with_rows_as_tuples() -> None:
+    import gc
+
+    from recorder.payload import NATIVE, decode_payload
+    from recorder.session.keyframes import ROW_KEYS, decode_keyframe
+
+    world: Any = _world(300)
+    for i, p in enumerate(world["processes"]):
+        p["links"] = [i - 1] if i else []
+        p["mailbox"] = [[i, 0, ("m", i)], [i + 1000, 0, ["x"]]] if i % 3 == 0 else []
+    world["supervisors"] = [
+        {"pid": 0, "children": [{"id": ["a", 1], "pid": 1, "restart": "permanent"}]}
+    ]  # a child id that is a list stays a list: only the rows of ROW_KEYS become tuples
+    body = _keyframe_body(world)
+    want, got = decode_payload(body), decode_keyframe(body)
+    assert _as_lists(got) == want
+    assert got["world"]["supervisors"] == want["world"]["supervisors"]
+    table = got["world"]["processes"]
+    cols = dict(zip(table["keys"], table["columns"], strict=True))
+    assert all(type(c) is list for c in table["columns"])
+    if not NATIVE:
+        return  # without the native scan the bytes are decoded whole, with lists
+    assert set(cols) >= ROW_KEYS
+    for key in ROW_KEYS:
+        assert all(type(cell) is tuple for cell in cols[key])
+    assert cols["mailbox_ids"][3] == ((3, 0), (1003, 0))
+    gc.collect()  # rows of ints left the collector's care: none of them is tracked
+    assert not any(gc.is_tracked(cell) for key in ROW_KEYS for cell in cols[key])
+    # the world the reader builds reads the same either way
+    a, b = unpack_world(want["world"]), unpack_world(got["world"])
+    assert [_as_lists(dict(r)) for r in a["processes"]] == [
+        _as_lists(dict(r)) for r in b["processes"]
+    ]
+
+
+def test_decode_keyframe_takes_any_other_layout_whole() -> None:
+    from recorder.payload import PayloadError, decode_payload, encode_payload
+    from recorder.session.keyframes import decode_keyframe
+
+    odd = [
+        {"seq": 1, "world": {"processes": [{"pid": 1, "links": [2]}], "dead": [[3, "dead"]]}},
+        {"seq": 1, "world": {"processes": {"columns": [[1]], "keys": ["links"]}}},  # keys late
+        {"seq": 1, "world": [1, 2]},
+        {"world": {"processes": {"keys": [["x"]], "columns": [[1]]}}},  # a key not a string
+        [1, 2, 3],
+    ]
+    for value in odd:
+        body = encode_payload(value, Limits())
+        assert decode_keyframe(body) == decode_payload(body)
+    body = _keyframe_body(_world(3))
+    for cut in (1, len(body) // 2, len(body) - 1):
+        try:
+            want: object = decode_payload(body[:cut])
+        except PayloadError as exc:
+            want = type(exc)
+        try:
+            got: object = decode_keyframe(body[:cut])
+        except PayloadError as exc:
+            got = type(exc)
+        assert got == want
+    for extra in (b"\xc0", b"\x90"):  # trailing bytes: refused, as decode_payload refuses them
+        with pytest.raises(PayloadError):
+            decode_keyframe(body + extra)
