@@ -172,3 +172,30 @@ def test_analyze_reads_every_readable_frame_and_says_which_it_left_out(
             assert not any(a <= e <= b for e in f["events"]), f
         code, text, err = cinema("analyze", path, "--fail-on", "error")
         assert code == 1 and "supervisor_gave_up" in text and "the file is damaged" in err
+
+
+def test_info_check_says_which_events_a_damaged_file_cannot_show(
+    files: tuple[str, str, int, int], validator: Callable[[str], Any]
+) -> None:
+    """`cinema info` reads the footer (a file damaged in the middle looks whole there);
+    `--check` verifies every frame's checksum, says which events cannot be read, shows the
+    rest of the summary and exits 1."""
+    sound, damaged, first, last = files
+    code, plain, err = cinema("info", damaged)
+    assert (code, err) == (0, "") and plain == cinema("info", sound)[1].replace(sound, damaged)
+    code, text, err = cinema("info", damaged, "--check")
+    assert code == 1 and "Traceback" not in err
+    assert f"events #{first:,}–#{last:,} cannot be read (frame checksum mismatch" in err
+    assert "damaged     1 of " in text and f"{last - first + 1:,} events cannot be read" in text
+    assert "kinds" in text and "events      " in text  # the rest of the summary is there
+    code, out, _ = cinema("info", damaged, "--check", "--json")
+    doc = json.loads(out)
+    validator("info").validate(doc)
+    assert code == 1 and doc["checked"] is True and doc["events"] > last
+    assert [(u["first"], u["last"]) for u in doc["unreadable"]] == [(first, last)]
+    assert "checksum" in doc["unreadable"][0]["reason"] and doc["unreadable"][0]["offset"] > 0
+    code, out, err = cinema("info", sound, "--check", "--json")
+    assert (code, err) == (0, "") and json.loads(out)["unreadable"] == []
+    validator("info").validate(json.loads(out))
+    code, text, _ = cinema("info", sound, "--check")
+    assert code == 0 and "checked     every frame's checksum" in text
