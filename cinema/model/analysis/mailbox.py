@@ -108,6 +108,7 @@ def detect_mailbox_growth(cx: Context) -> list[Finding]:
                     "final": final,
                     "rate_per_s": round(rate, 3),
                     "growth_ns": grew_ns,
+                    "peak_seq": int(seq[a + top]),
                 },
             )
         )

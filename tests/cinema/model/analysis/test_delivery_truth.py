@@ -1,7 +1,8 @@
 """Lost and never-received messages, checked against the world: on real recordings of the
 three demos and the analysis programs, the messages ``never_received`` reports for a process
 are exactly its mailbox at the end (the world from keyframes and replay, an independent
-computation), and those ``lost_messages`` reports are exactly its mailbox when it ended."""
+computation), those ``lost_messages`` reports are exactly its mailbox when it ended, and a
+``mailbox_growth`` peak is the world's mailbox length at that event."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from cinema.model.session import Session
 from ._programs import PROGRAMS, record
 
 DEMOS = ("bank", "chat", "pipeline")
-PROGRAMS_WITH_MAIL = ("deadlock", "deadlock_timeout", "lost", "unanswered", "timeouts", "drops")
+PROGRAMS_WITH_MAIL = (
+    "deadlock", "deadlock_timeout", "lost", "unanswered", "timeouts", "drops", "flood",
+)  # fmt: skip
 
 
 def _record_demo(folder: Path, scenario: str) -> Path:
@@ -64,6 +67,10 @@ def test_lost_and_never_received_are_the_mailboxes(name: str, recordings: dict[s
             if p is not None and p.mailbox_len:
                 when_ended[s.process_name(pid)] += p.mailbox_len
         assert lost == when_ended
+        for f in found:
+            if f.detector == "mailbox_growth":
+                at = s.world_at(f.figures["peak_seq"]).processes[f.pids[0]]
+                assert at.mailbox_len == f.figures["peak"], f.title
 
 
 def test_the_recordings_cover_both(recordings: dict[str, Path]) -> None:
@@ -72,4 +79,4 @@ def test_the_recordings_cover_both(recordings: dict[str, Path]) -> None:
     for path in recordings.values():
         with Session.open(path) as s:
             seen |= {f.detector for f in analyze(s)}
-    assert {"never_received", "lost_messages", "dropped_messages"} <= seen
+    assert {"never_received", "lost_messages", "dropped_messages", "mailbox_growth"} <= seen
