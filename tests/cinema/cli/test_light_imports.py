@@ -66,3 +66,20 @@ def test_the_probe_sees_what_a_command_imports(tmp_path) -> None:  # type: ignor
     code, modules, text = _imports("events", str(path))
     assert code in (0, None) and "spawn" in text
     assert {"numpy", "recorder.session.reader", "cinema.model.present"} <= set(_heavy(modules))
+
+
+def test_reading_commands_do_not_load_the_writer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`from recorder import Recorder` loads the writer on first use (PEP 562): `events` and
+    `info` read a file without its threads, assembler and live pipe."""
+    from recorder import EventKind, Recorder
+    from recorder.events import NO_PEER
+
+    path = tmp_path / "s.cinema"
+    with Recorder(path, flush_interval=None) as rec:
+        rec.emit(EventKind.SPAWN, 0, NO_PEER, 0, {"name": "db"})
+        rec.emit(EventKind.CRASH, 0, NO_PEER, 0, {"reason": "boom"})
+    for args in (("events", str(path), "--kind", "crash"), ("info", str(path))):
+        code, modules, text = _imports(*args)
+        assert code in (0, None) and text.strip()
+        assert "recorder.session.reader" in modules
+        assert "recorder.session.writer" not in modules, args
