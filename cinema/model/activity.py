@@ -290,6 +290,11 @@ class Activity:
 
     def _load_blocks(self, ka: int, kb: int) -> None:
         spans = self.spans()
+        # the cached blocks of this range become the newest first: the eviction below must not
+        # drop one of them for the blocks loaded next to it (a KeyError in the caller)
+        for k in range(ka, kb + 1):
+            if k in self._blocks:
+                self._blocks.move_to_end(k)
         todo = [k for k in range(ka, kb + 1) if k not in self._blocks]
         if not todo:
             return

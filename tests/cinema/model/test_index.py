@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +150,28 @@ def test_index_agrees_with_a_slow_pairing_on_a_demo(tmp_path: Path) -> None:
             assert m.consume_seq[row] == want
         assert (m.outcome == RECEIVED).sum() > 0
         assert set(m.outcome.tolist()) <= {RECEIVED, DROPPED, TIMED_OUT, QUEUED, LOST}
+
+
+def test_event_windows_keep_the_cached_blocks_they_span(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A window whose first frame was cached long ago and whose other frames are loaded now:
+    # the cache, full, must evict older frames, not that one (a seek raised KeyError).
+    from cinema.model import activity
+
+    monkeypatch.setattr(activity, "CACHED_FRAMES", 4)
+    path = tmp_path / "w.cinema"
+    rec = Recorder(path, flush_interval=None, frame_events=10, keyframe_every=10**6)
+    for i in range(200):
+        rec.emit(K.MARKER, i % 3, NO_PEER, i, None)
+    rec.close()
+    with Session.open(path) as s:
+        want = s.reader.skeleton()  # loaded here; the second reader reads frames
+        with Session.open(path) as fresh:
+            act = fresh.index.activity
+            act.columns(0, 5)  # frame 0 cached first
+            act.columns(170, 200)  # then three more: the cache is full
+            assert not fresh.reader.skeleton_loaded
+            got = act.columns(5, 55)  # frame 0 (the oldest) and five not cached
+            assert got.ts.tolist() == want.ts[5:55].tolist()
+            assert got.pid.tolist() == want.pid[5:55].tolist()
