@@ -95,13 +95,17 @@ def _pack_table(procs: list[dict[str, Any]], limits: Limits, *, reuse: bool) -> 
     for p in procs:
         for k in p:
             keys.setdefault(str(k), None)
+    ids: list[Any] | None = None
     if "mailbox" in keys:
         # Replay adds and removes queued messages by id; keep ids and senders in a plain
-        # column so a reader needs the (lazy) messages only to show them.
-        keys.setdefault("mailbox_ids", None)
-        procs = [{**p, "mailbox_ids": _mailbox_ids(p.get("mailbox"))} for p in procs]
+        # column so a reader needs the (lazy) messages only to show them. Made in its final
+        # form, for every entry (an entry's own "mailbox_ids" is replaced).
+        keys.setdefault(_IDS, None)
+        ids = [_mailbox_ids(p.get("mailbox"), limits) for p in procs]
     lazy = [k for k in keys if k in LAZY_KEYS]
     if reuse:
+        if ids is not None:  # (ended processes have no mailbox: not the common case)
+            procs = [{**p, _IDS: None} for p in procs]
         before, now = _converted.rows, {}
         rows = []
         for p in procs:
@@ -112,10 +116,14 @@ def _pack_table(procs: list[dict[str, Any]], limits: Limits, *, reuse: bool) -> 
             rows.append(got[2])
         _converted.rows = now
         columns = [[r.get(k, _MISSING[k in LAZY_KEYS]) for r in rows] for k in keys]
+        if ids is not None:
+            columns[list(keys).index(_IDS)] = ids
     else:
         columns = []
         for k in keys:
-            if k in LAZY_KEYS:
+            if k == _IDS and ids is not None:
+                columns.append(ids)
+            elif k in LAZY_KEYS:
                 columns.append([encode_payload(p.get(k), limits) for p in procs])
             else:
                 columns.append([to_structural(p.get(k), limits) for p in procs])
@@ -133,9 +141,47 @@ def _convert(p: dict[str, Any], limits: Limits) -> dict[str, Any]:
     }
 
 
-def _mailbox_ids(mailbox: Any) -> list[list[Any]] | None:
+_IDS = "mailbox_ids"  # the column pack_world adds, made by _mailbox_ids in its final form
+
+
+def _mailbox_ids(mailbox: Any, limits: Limits) -> Any:
+    """The ``mailbox_ids`` cell of a mailbox: ``to_structural`` of its ``[id, sender]`` pairs
+    under ``limits``, or ``None`` if the mailbox is not a list of rows.
+
+    The common case (small int ids and senders, a mailbox within the limits) is the list of
+    pairs itself, built without a round trip through the encoder: a keyframe of a fan-out
+    holds thousands of queued messages, and each round-tripped pair was three more objects for
+    the garbage collector (the same structure either way: tests/recorder/test_keyframes.py).
+    """
     if not isinstance(mailbox, (list, tuple)):
         return None
+    n = len(mailbox)
+    if (
+        n <= limits.max_items
+        and 3 * n + 1 <= limits.max_nodes
+        and limits.max_depth >= 3
+        and 19 * n + 5 < limits.max_bytes
+    ):
+        try:
+            pairs = [[row[0], row[1]] for row in mailbox if type(row) in _ROW_TYPES]
+        except IndexError:
+            pairs = None
+        if pairs is not None and len(pairs) == n:
+            for msg_id, sender in pairs:
+                if type(msg_id) is not int or type(sender) is not int:
+                    break
+                if not (0 <= msg_id < _SMALL and 0 <= sender < _SMALL):
+                    break
+            else:
+                return pairs
+    pairs_or_none = _mailbox_pairs(mailbox)
+    return None if pairs_or_none is None else to_structural(pairs_or_none, limits)
+
+
+_ROW_TYPES = (list, tuple)
+
+
+def _mailbox_pairs(mailbox: list[Any] | tuple[Any, ...]) -> list[list[Any]] | None:
     out: list[list[Any]] = []
     append = out.append
     for row in mailbox:

@@ -134,3 +134,49 @@ def test_decode_keyframe_takes_any_other_layout_whole() -> None:
     for extra in (b"\xc0", b"\x90"):  # trailing bytes: refused, as decode_payload refuses them
         with pytest.raises(PayloadError):
             decode_keyframe(body + extra)
+
+
+def test_mailbox_ids_built_directly_match_the_encoder_round_trip() -> None:
+    """The common case skips ``to_structural``; every mailbox and every limit gives what the
+    round trip through the encoder gives (the bytes on disk are the same)."""
+    import random
+
+    import msgpack
+
+    from recorder.payload import Pid, to_structural
+    from recorder.session.keyframes import _mailbox_ids, _mailbox_pairs
+
+    class Row(tuple):  # type: ignore[type-arg]
+        pass
+
+    rng = random.Random(7)
+    cells: list[object] = [
+        -1, 1 << 62, (1 << 64) + 3, True, 2.5, "x", Pid(3), None, [1], {"a": 1}, 10**30,
+    ]  # fmt: skip
+    mailboxes: list[object] = [[], (), None, "abc", [[1, 2, "m"]], [(5, 6)], [[1]], [Row((1, 2))]]
+    for _ in range(300):
+        n = rng.choice([1, 2, 5, 40, 100, 300])
+        rows: list[object] = []
+        for _ in range(n):
+            a = rng.randrange(1 << 20) if rng.random() < 0.97 else rng.choice(cells)
+            b = rng.randrange(64) if rng.random() < 0.97 else rng.choice(cells)
+            rows.append((rng.choice([list, tuple]))([a, b, rng.random()]))
+        mailboxes.append(rows)
+    limits = [
+        Limits(),
+        Limits(max_items=3),
+        Limits(max_items=40),
+        Limits(max_nodes=50),
+        Limits(max_nodes=121),
+        Limits(max_depth=1),
+        Limits(max_depth=2),
+        Limits(max_bytes=64),
+        Limits(max_bytes=19 * 40 + 5),
+    ]
+    for mailbox in mailboxes:
+        for lim in limits:
+            pairs = _mailbox_pairs(mailbox) if isinstance(mailbox, (list, tuple)) else None
+            want = None if pairs is None else to_structural(pairs, lim)
+            got = _mailbox_ids(mailbox, lim)
+            assert got == want, (mailbox, lim)
+            assert msgpack.packb(got) == msgpack.packb(want)
