@@ -44,10 +44,11 @@ def detect_mailbox_growth(cx: Context) -> list[Finding]:
     if deaths:
         dpids = np.fromiter(deaths.keys(), np.int64, len(deaths))
         dseqs = np.fromiter(deaths.values(), np.int64, len(deaths))
-        order = np.argsort(dpids)
-        dpids, dseqs = dpids[order], dseqs[order]
-        pos = np.clip(np.searchsorted(dpids, pid), 0, len(dpids) - 1)
-        keep = ~((dpids[pos] == pid) & (seq > dseqs[pos]))
+        # each event's pid looked up in a table by pid (a searchsorted of millions of pids in
+        # the deaths took 1.3 s on 10 M events)
+        last = np.full(int(dpids.max()) + 2, np.iinfo(np.int64).max, np.int64)
+        last[dpids] = dseqs  # the row past the largest pid: "never ended"
+        keep = seq <= last[np.minimum(pid, len(last) - 1)]
         pid, seq, delta = pid[keep], seq[keep], delta[keep]
     # Group by process keeping event order: a stable sort on the pids (a radix sort when they
     # fit in 16 bits).
