@@ -263,6 +263,8 @@ static CinemaNativeAPI native_api = {
 /* texts.c */
 PyObject *cinema_payload_texts(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 extern const char *cinema_payload_texts_doc;
+PyObject *cinema_payload_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+extern const char *cinema_payload_columns_doc;
 
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
@@ -273,6 +275,7 @@ static PyMethodDef methods[] = {
     {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
     {"scan", (PyCFunction)(void (*)(void))cinema_scan, METH_FASTCALL, cinema_scan_doc},
     {"payload_texts", (PyCFunction)(void (*)(void))cinema_payload_texts, METH_FASTCALL, NULL},
+    {"payload_columns", (PyCFunction)(void (*)(void))cinema_payload_columns, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -34,27 +34,38 @@ typedef struct {
     int code;         /* ext code */
 } Item;
 
+/* An output buffer (PyMem_Raw*: it grows without the GIL too). ``nogil``: the GIL is
+ * released, so nothing may touch Python: a float (whose repr needs Python) answers DEFER and
+ * running out of memory sets no exception (the caller does, holding the GIL again). */
 typedef struct {
     char *p;
     Py_ssize_t n, cap;
+    int nogil;
 } Buf;
 
-static int grow(Buf *b, Py_ssize_t extra) {
-    if (b->n + extra <= b->cap) {
-        return 0;
-    }
+#define DEFER 2 /* redo this payload holding the GIL */
+
+static int grow_slow(Buf *b, Py_ssize_t extra) {
     Py_ssize_t cap = b->cap ? b->cap : 256;
     while (cap < b->n + extra) {
+        if (cap > PY_SSIZE_T_MAX / 2) {
+            cap = PY_SSIZE_T_MAX;
+            break;
+        }
         cap *= 2;
     }
-    char *p = PyMem_Realloc(b->p, cap);
+    char *p = cap >= b->n + extra ? PyMem_RawRealloc(b->p, cap) : NULL;
     if (p == NULL) {
-        PyErr_NoMemory();
+        if (!b->nogil) PyErr_NoMemory();
         return -1;
     }
     b->p = p;
     b->cap = cap;
     return 0;
+}
+
+static inline int grow(Buf *b, Py_ssize_t extra) {
+    return b->n + extra <= b->cap ? 0 : grow_slow(b, extra);
 }
 
 static inline int put(Buf *b, const char *s, Py_ssize_t n) {
@@ -68,21 +79,30 @@ static inline int put(Buf *b, const char *s, Py_ssize_t n) {
 
 #define PUTS(b, s) put((b), (s), (Py_ssize_t)(sizeof(s) - 1))
 
-static inline int putch(Buf *b, char c) { return put(b, &c, 1); }
-
-static int put_i64(Buf *b, int64_t v) {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    return put(b, tmp, n);
+static inline int putch(Buf *b, char c) {
+    if (grow(b, 1) < 0) return -1;
+    b->p[b->n++] = c;
+    return 0;
 }
 
 static int put_u64(Buf *b, uint64_t v) {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    return put(b, tmp, n);
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *q = e;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put(b, q, e - q);
+}
+
+static int put_i64(Buf *b, int64_t v) {
+    if (v >= 0) return put_u64(b, (uint64_t)v);
+    if (putch(b, '-') < 0) return -1;
+    return put_u64(b, (uint64_t)0 - (uint64_t)v);
 }
 
 static int put_float(Buf *b, double d) {
+    if (b->nogil) return DEFER;
     char *s = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (s == NULL) {
         return -1;
@@ -290,6 +310,28 @@ static int plain_keys(Rd r, Py_ssize_t n) {
     return 1;
 }
 
+/* Keys checked as they are written (a declined payload's output is thrown away, so checking
+ * late is as good as checking first), without walking the map twice: each nested map would
+ * otherwise be walked once more per level above it. Maps of more than FEW_KEYS keys are
+ * checked first by plain_keys (a small stack frame per nesting level). */
+#define FEW_KEYS 16
+typedef struct {
+    const uint8_t *s[FEW_KEYS];
+    Py_ssize_t n[FEW_KEYS];
+} Keys;
+
+/* Whether the k-th key of a map of n keys is plain (as plain_keys says of them all). */
+static inline int plain_key(Keys *seen, Py_ssize_t n, const Item *key, Py_ssize_t k) {
+    if (n > FEW_KEYS) return 1; /* plain_keys said so */
+    if (key->t != T_STR || (key->n && key->s[0] == '$')) return 0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        if (seen->n[j] == key->n && memcmp(seen->s[j], key->s, key->n) == 0) return 0;
+    }
+    seen->s[k] = key->s;
+    seen->n[k] = key->n;
+    return 1;
+}
+
 /* A string as json.dumps writes it (ensure_ascii); DECLINE on invalid UTF-8. */
 static int json_str(Buf *b, const uint8_t *s, Py_ssize_t n) {
     static const char hex[] = "0123456789abcdef";
@@ -372,9 +414,12 @@ static int json_items(Rd *r, Buf *b, Py_ssize_t n, int depth) {
 
 /* The fields of a plain map, after an opening already written ("{" or {"$type": ...). */
 static int json_fields(Rd *r, Buf *b, Py_ssize_t n, int depth, int first) {
+    Keys seen;
+    if (n > FEW_KEYS && !plain_keys(*r, n)) return DECLINE;
     for (Py_ssize_t k = 0; k < n; k++) {
         Item key;
         TRY(next(r, &key));
+        if (!plain_key(&seen, n, &key, k)) return DECLINE;
         if (!first || k) TRY(PUTS(b, ", "));
         TRY(json_str(b, key.s, key.n));
         TRY(PUTS(b, ": "));
@@ -398,7 +443,7 @@ static int json_ext(const Item *it, Buf *b, int depth) {
     case 4: { /* record [name, {fields}] */
         Item name, fields;
         if (x.t != T_ARR || x.n != 2 || next(&in, &name) || name.t != T_STR) return DECLINE;
-        if (next(&in, &fields) || fields.t != T_MAP || !plain_keys(in, fields.n)) return DECLINE;
+        if (next(&in, &fields) || fields.t != T_MAP) return DECLINE;
         TRY(PUTS(b, "{\"$type\": "));
         TRY(json_str(b, name.s, name.n));
         rc = json_fields(&in, b, fields.n, depth, 0);
@@ -484,7 +529,6 @@ static int json_value(Rd *r, Buf *b, int depth) {
     case T_STR: return json_str(b, it.s, it.n);
     case T_ARR: return json_items(r, b, it.n, depth);
     case T_MAP:
-        if (!plain_keys(*r, it.n)) return DECLINE;
         TRY(putch(b, '{'));
         return json_fields(r, b, it.n, depth, 1);
     case T_EXT: return json_ext(&it, b, depth);
@@ -574,6 +618,81 @@ static int short_name(Buf *b, const uint8_t *s, Py_ssize_t n) {
     return put(b, (const char *)s + start, n - start);
 }
 
+static inline int is_word(uint8_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static inline int is_hex(uint8_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static inline int is_word_start(uint8_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* render._leaf of an Opaque whose text starts with '<' (<class 'pkg.mod.C'>, <function f at
+ * 0x7f..>): the quotes dropped, then _ADDRESS (" at 0x<hex digits>"), then _QUALIFIED
+ * ((?<![\w.])(?:(?:[A-Za-z_]\w*|<locals>)\.)+(?=[A-Za-z_]\w*): the module path before a name).
+ * ASCII only (the regexes' \w is Unicode's): anything else is declined. */
+static int repr_text(Buf *b, const uint8_t *s, Py_ssize_t n) {
+    uint8_t stack[512];
+    uint8_t *t = n <= (Py_ssize_t)sizeof stack ? stack : PyMem_RawMalloc((size_t)n);
+    if (t == NULL) {
+        if (!b->nogil) PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t m = 0, floor = 0; /* re.sub does not look again at what it kept */
+    int rc = 0;
+    for (Py_ssize_t k = 0; k < n; k++) { /* the quotes go, the address goes */
+        uint8_t c = s[k];
+        if (c >= 0x80) {
+            rc = DECLINE;
+            goto done;
+        }
+        if (c == '\'') continue;
+        t[m++] = c;
+        /* " at 0x" then one hex digit or more, in the text without quotes */
+        if (m - 6 >= floor && memcmp(t + m - 6, " at 0x", 6) == 0) {
+            Py_ssize_t j = k + 1;
+            while (j < n && s[j] == '\'') j++;
+            if (j < n && is_hex(s[j])) {
+                m -= 6;
+                floor = m;
+                for (k = j; k + 1 < n && (is_hex(s[k + 1]) || s[k + 1] == '\''); k++) {
+                }
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < m;) { /* module paths before a name go */
+        if (i == 0 || !(is_word(t[i - 1]) || t[i - 1] == '.')) {
+            Py_ssize_t j = i, end = -1;
+            for (;;) {
+                Py_ssize_t k = j;
+                if (k < m && is_word_start(t[k])) {
+                    for (k++; k < m && is_word(t[k]); k++) {
+                    }
+                } else if (m - k >= 8 && memcmp(t + k, "<locals>", 8) == 0) {
+                    k += 8;
+                } else {
+                    break;
+                }
+                if (k >= m || t[k] != '.') break;
+                j = k + 1;
+                if (j < m && is_word_start(t[j])) end = j;
+            }
+            if (end > 0) {
+                i = end;
+                continue;
+            }
+        }
+        if ((rc = putch(b, (char)t[i])) != 0) goto done;
+        i++;
+    }
+done:
+    if (t != stack) PyMem_RawFree(t);
+    return rc;
+}
+
 static int text_value(Rd *r, Buf *b, int depth);
 
 static int text_items(Rd *r, Buf *b, Py_ssize_t n, int depth, char open, char close,
@@ -600,12 +719,15 @@ static int text_ext(const Item *it, Buf *b, int depth) {
     case 4: {
         Item name, fields;
         if (x.t != T_ARR || x.n != 2 || next(&in, &name) || name.t != T_STR) return DECLINE;
-        if (next(&in, &fields) || fields.t != T_MAP || !plain_keys(in, fields.n)) return DECLINE;
+        if (next(&in, &fields) || fields.t != T_MAP) return DECLINE;
+        if (fields.n > FEW_KEYS && !plain_keys(in, fields.n)) return DECLINE;
+        Keys seen;
         TRY(short_name(b, name.s, name.n));
         TRY(putch(b, '('));
         for (Py_ssize_t k = 0; k < fields.n; k++) {
             Item key;
             TRY(next(&in, &key));
+            if (!plain_key(&seen, fields.n, &key, k)) return DECLINE;
             if (k) TRY(PUTS(b, ", "));
             TRY(put(b, (const char *)key.s, key.n));
             TRY(putch(b, '='));
@@ -641,8 +763,11 @@ static int text_ext(const Item *it, Buf *b, int depth) {
         Item text;
         if (x.t != T_ARR || x.n != 2 || next(&in, &x) || x.t != T_STR) return DECLINE;
         if (next(&in, &text) || text.t != T_STR) return DECLINE;
-        if (text.n && text.s[0] == '<') return DECLINE; /* module paths and addresses go */
-        rc = put(b, (const char *)text.s, text.n);
+        if (text.n && text.s[0] == '<') {
+            rc = repr_text(b, text.s, text.n); /* module paths and addresses go */
+        } else {
+            rc = put(b, (const char *)text.s, text.n);
+        }
         break;
     }
     case 9: {
@@ -679,16 +804,21 @@ static int text_value(Rd *r, Buf *b, int depth) {
         return put_float(b, it.d);
     case T_STR: return text_str(b, it.s, it.n);
     case T_ARR: return text_items(r, b, it.n, depth, '[', ']', 0);
-    case T_MAP:
-        if (!plain_keys(*r, it.n)) return DECLINE;
+    case T_MAP: {
+        if (it.n > FEW_KEYS && !plain_keys(*r, it.n)) return DECLINE;
+        Keys seen;
         TRY(putch(b, '{'));
         for (Py_ssize_t k = 0; k < it.n; k++) {
             if (k) TRY(PUTS(b, ", "));
+            Rd at = *r;
+            Item key;
+            if (next(&at, &key) || !plain_key(&seen, it.n, &key, k)) return DECLINE;
             TRY(text_value(r, b, depth + 1));
             TRY(PUTS(b, ": "));
             TRY(text_value(r, b, depth + 1));
         }
         return putch(b, '}');
+    }
     case T_EXT: return text_ext(&it, b, depth);
     default: return DECLINE;
     }
@@ -845,7 +975,7 @@ PyObject *cinema_payload_texts(PyObject *self, PyObject *const *args, Py_ssize_t
         return NULL;
     }
     PyObject *jsons = NULL, *texts = NULL, *heads = NULL, *out = NULL;
-    Buf b = {NULL, 0, 0}, hb = {NULL, 0, 0};
+    Buf b = {NULL, 0, 0, 0}, hb = {NULL, 0, 0, 0};
     Py_ssize_t n = index.len / 8, noffs = offs.len / 8;
     const int64_t *ix = index.buf, *of = offs.buf;
     const uint8_t *base = block.buf;
@@ -889,8 +1019,8 @@ done:
     Py_XDECREF(jsons);
     Py_XDECREF(texts);
     Py_XDECREF(heads);
-    PyMem_Free(b.p);
-    PyMem_Free(hb.p);
+    PyMem_RawFree(b.p);
+    PyMem_RawFree(hb.p);
     PyBuffer_Release(&block);
     PyBuffer_Release(&offs);
     PyBuffer_Release(&index);
@@ -898,3 +1028,225 @@ done:
 }
 
 const char *cinema_payload_texts_doc = payload_texts_doc;
+
+/* ------------------------------------------------------------------ columns, in bulk */
+
+/* Whether s[0:n] is valid UTF-8 as Python's strict decoder says (no overlongs, surrogates or
+ * code points past U+10FFFF). */
+static int valid_utf8(const uint8_t *s, Py_ssize_t n) {
+    Py_ssize_t k = 0;
+    while (k < n) {
+        while (k + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + k, 8);
+            if (w & 0x8080808080808080ull) break;
+            k += 8;
+        }
+        if (k >= n) break;
+        uint8_t c = s[k];
+        if (c < 0x80) {
+            k++;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            if (k + 1 >= n || (s[k + 1] & 0xc0) != 0x80) return 0;
+            k += 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            if (k + 2 >= n || (s[k + 1] & 0xc0) != 0x80 || (s[k + 2] & 0xc0) != 0x80) return 0;
+            if (c == 0xe0 && s[k + 1] < 0xa0) return 0; /* overlong */
+            if (c == 0xed && s[k + 1] >= 0xa0) return 0; /* surrogate */
+            k += 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            if (k + 3 >= n || (s[k + 1] & 0xc0) != 0x80 || (s[k + 2] & 0xc0) != 0x80 ||
+                (s[k + 3] & 0xc0) != 0x80) {
+                return 0;
+            }
+            if (c == 0xf0 && s[k + 1] < 0x90) return 0; /* overlong */
+            if (c == 0xf4 && s[k + 1] >= 0x90) return 0; /* past U+10FFFF */
+            k += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One payload through a writer, appended to b: 0 written, DECLINE (nothing written: the
+ * reference must say it), DEFER (nothing written: redo it holding the GIL), -1 out of memory
+ * (or a Python error when b->nogil is 0). */
+static int one_into(const uint8_t *s, Py_ssize_t n, Writer w, Buf *b, int check_utf8) {
+    Py_ssize_t start = b->n;
+    Rd r = {s, s + n};
+    int rc = w(&r, b, 0);
+    if (rc == 0 && r.p != r.end) rc = DECLINE;
+    if (rc == 0 && check_utf8 && !valid_utf8((const uint8_t *)b->p + start, b->n - start)) {
+        rc = DECLINE;
+    }
+    if (rc != 0) b->n = start;
+    return rc;
+}
+
+/* Flags in the ``declined`` mask. */
+#define JSON_DECLINED 1
+#define TEXT_DECLINED 2
+#define JSON_DEFERRED 4
+#define TEXT_DEFERRED 8
+
+/* One column: the payloads' texts one after another in ``b``, ``of`` their n + 1 offsets. */
+typedef struct {
+    Writer w;
+    int check_utf8, declined, deferred;
+    Buf b;
+    int64_t *of;
+} Column;
+
+/* The deferred payloads, holding the GIL: the column rebuilt in order (a payload with a float
+ * in it; rare). 0, or -1 with a Python error. */
+static int redo_deferred(Column *c, const uint8_t *base, const int64_t *po, const int64_t *ix,
+                         Py_ssize_t n, uint8_t *flags) {
+    Buf out = {NULL, 0, 0, 0};
+    if (grow(&out, c->b.n + 256) < 0) return -1;
+    int64_t a = c->of[0]; /* the old start of item j (of[j] is overwritten as we go) */
+    for (Py_ssize_t j = 0; j < n; j++) {
+        int64_t z = c->of[j + 1];
+        if (flags[j] & c->deferred) {
+            int64_t k = ix[j];
+            int rc = one_into(base + po[k], (Py_ssize_t)(po[k + 1] - po[k]), c->w, &out,
+                              c->check_utf8);
+            if (rc < 0) {
+                PyMem_RawFree(out.p);
+                return -1;
+            }
+            flags[j] = (uint8_t)(flags[j] & ~c->deferred);
+            if (rc) flags[j] |= (uint8_t)c->declined;
+        } else if (put(&out, c->b.p + a, (Py_ssize_t)(z - a)) < 0) {
+            PyMem_RawFree(out.p);
+            return -1;
+        }
+        c->of[j + 1] = (int64_t)out.n;
+        a = z;
+    }
+    PyMem_RawFree(c->b.p);
+    c->b = out;
+    return 0;
+}
+
+PyDoc_STRVAR(payload_columns_doc,
+"payload_columns(block, offsets, index, json, text) -> (jsons, json_offsets, texts,\n"
+"    text_offsets, declined)\n"
+"\n"
+"payload_texts in bulk, as Arrow lays out a string column: for each k of index (int64), the\n"
+"payload block[offsets[k]:offsets[k + 1]]; jsons its JSON text and texts its one-line text,\n"
+"one after another (UTF-8 bytes; the lists not asked for are None), each with the n + 1\n"
+"int64 offsets of its items; declined one byte per item, bit 1 when the JSON text and bit 2\n"
+"when the one-line text must come from the reference (that item is empty). An empty payload\n"
+"is empty and not declined. The GIL is released while the payloads are read.");
+
+PyObject *cinema_payload_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "payload_columns takes 5 arguments");
+        return NULL;
+    }
+    int want[2] = {PyObject_IsTrue(args[3]), PyObject_IsTrue(args[4])};
+    if (want[0] < 0 || want[1] < 0) return NULL;
+    Py_buffer block, offs, index;
+    if (PyObject_GetBuffer(args[0], &block, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(args[1], &offs, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&block);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[2], &index, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&block);
+        PyBuffer_Release(&offs);
+        return NULL;
+    }
+    Column cols[2] = {
+        {json_value, 0, JSON_DECLINED, JSON_DEFERRED, {NULL, 0, 0, 1}, NULL},
+        {text_value, 1, TEXT_DECLINED, TEXT_DEFERRED, {NULL, 0, 0, 1}, NULL},
+    };
+    PyObject *of_obj[2] = {NULL, NULL}, *data[2] = {NULL, NULL}, *flags_obj = NULL, *out = NULL;
+    Py_ssize_t n = index.len / 8, noffs = offs.len / 8;
+    const int64_t *ix = index.buf, *po = offs.buf;
+    const uint8_t *base = block.buf;
+    if ((flags_obj = PyBytes_FromStringAndSize(NULL, n)) == NULL) goto done;
+    uint8_t *flags = (uint8_t *)PyBytes_AS_STRING(flags_obj);
+    memset(flags, 0, (size_t)n);
+    for (int c = 0; c < 2; c++) {
+        if (!want[c]) continue;
+        if ((of_obj[c] = PyBytes_FromStringAndSize(NULL, 8 * (n + 1))) == NULL) goto done;
+        cols[c].of = (int64_t *)PyBytes_AS_STRING(of_obj[c]);
+        cols[c].of[0] = 0;
+        /* about what the sandbox's payloads take (JSON ~2x the msgpack bytes, text ~1x) */
+        cols[c].b.nogil = 0;
+        if (grow(&cols[c].b, (c == 0 ? 2 : 1) * block.len + 64) < 0) goto done;
+        cols[c].b.nogil = 1;
+    }
+    int failed = 0, deferred = 0; /* 1: out of memory, 2: an index outside the block */
+    int64_t bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < n && !failed; j++) {
+        int64_t k = ix[j], a, z;
+        if (k < 0 || k + 1 >= noffs) {
+            failed = 2;
+            bad = k;
+            break;
+        }
+        a = po[k];
+        z = po[k + 1]; /* read once: the checks hold for what is used */
+        if (a < 0 || a > z || z > block.len) {
+            failed = 2;
+            bad = k;
+            break;
+        }
+        for (int c = 0; c < 2; c++) {
+            if (!want[c]) continue;
+            if (z > a) {
+                int rc = one_into(base + a, (Py_ssize_t)(z - a), cols[c].w, &cols[c].b,
+                                  cols[c].check_utf8);
+                if (rc < 0) {
+                    failed = 1;
+                    break;
+                }
+                if (rc == DEFER) {
+                    flags[j] |= (uint8_t)cols[c].deferred;
+                    deferred |= cols[c].deferred;
+                } else if (rc) {
+                    flags[j] |= (uint8_t)cols[c].declined;
+                }
+            }
+            cols[c].of[j + 1] = (int64_t)cols[c].b.n;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (failed == 1) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (failed == 2) {
+        PyErr_Format(PyExc_IndexError, "payload %lld is outside the block", (long long)bad);
+        goto done;
+    }
+    for (int c = 0; c < 2; c++) {
+        if (!want[c]) continue;
+        cols[c].b.nogil = 0;
+        if ((deferred & cols[c].deferred) && redo_deferred(&cols[c], base, po, ix, n, flags) < 0) {
+            goto done;
+        }
+        data[c] = PyBytes_FromStringAndSize(cols[c].b.p ? cols[c].b.p : "", cols[c].b.n);
+        if (data[c] == NULL) goto done;
+    }
+    out = PyTuple_Pack(5, data[0] ? data[0] : Py_None, of_obj[0] ? of_obj[0] : Py_None,
+                       data[1] ? data[1] : Py_None, of_obj[1] ? of_obj[1] : Py_None, flags_obj);
+done:
+    for (int c = 0; c < 2; c++) {
+        Py_XDECREF(of_obj[c]);
+        Py_XDECREF(data[c]);
+        PyMem_RawFree(cols[c].b.p);
+    }
+    Py_XDECREF(flags_obj);
+    PyBuffer_Release(&block);
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&index);
+    return out;
+}
+
+const char *cinema_payload_columns_doc = payload_columns_doc;

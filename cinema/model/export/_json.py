@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 import numpy as np
@@ -22,20 +22,46 @@ from cinema.model.expr_eval import CALL_WRAPPERS
 from recorder.events import NO_PID
 
 _payload_texts: Any
+_payload_columns: Any
 try:  # the C twin of payload_json and render_value (recorder/_native/texts.c)
     from recorder.payload import NATIVE as _NATIVE
 
     if not _NATIVE:
         raise ImportError("CINEMA_NATIVE=0 or not built")
+    from recorder._native._core import payload_columns as _payload_columns
     from recorder._native._core import payload_texts as _payload_texts
 except ImportError:
-    _payload_texts = None
+    _payload_texts = _payload_columns = None
 _WRAPPERS = tuple(sorted(CALL_WRAPPERS))
 
 #: ``(jsons, texts, heads)`` lists of :func:`native_texts`.
 Texts = tuple[list[str | None] | None, list[str | None] | None, list[str | None] | None]
 
-__all__ = ["json_message_type", "native_texts", "payload_json"]
+#: Bits of :attr:`TextColumns.declined`.
+JSON_DECLINED, TEXT_DECLINED = 1, 2
+
+__all__ = [
+    "JSON_DECLINED",
+    "TEXT_DECLINED",
+    "TextColumns",
+    "json_message_type",
+    "native_columns",
+    "native_texts",
+    "payload_json",
+]
+
+
+class TextColumns(NamedTuple):
+    """What :func:`native_columns` gives: each text column as Arrow lays a string column out
+    (UTF-8 bytes one after another, ``n + 1`` int64 offsets), ``None`` when not asked for."""
+
+    jsons: bytes | None
+    json_offsets: np.ndarray | None
+    texts: bytes | None
+    text_offsets: np.ndarray | None
+    #: one byte per payload: :data:`JSON_DECLINED` / :data:`TEXT_DECLINED` where the reference
+    #: path must say that text (the item is empty there)
+    declined: np.ndarray
 
 
 class _Decline(Exception):
@@ -152,3 +178,23 @@ def native_texts(
         index = np.ascontiguousarray(index, dtype=np.int64)
     got: Texts = _payload_texts(block, offsets, index, json, text, head, key, _WRAPPERS)
     return got
+
+
+def native_columns(
+    lengths: np.ndarray, block: bytes | memoryview, *, json: bool = True, text: bool = True
+) -> TextColumns | None:
+    """:func:`native_texts` in bulk, for payloads one after another in ``block``
+    (``lengths``): the texts as Arrow string-column buffers (:class:`TextColumns`), no Python
+    object per payload, the payloads read with the GIL released (so another thread may run).
+    ``None`` without the native module."""
+    if _payload_columns is None:
+        return None
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    index = np.arange(len(lengths), dtype=np.int64)
+    js, jo, ts, to, declined = _payload_columns(block, offsets, index, json, text)
+    return TextColumns(
+        js, None if jo is None else np.frombuffer(jo, np.int64),
+        ts, None if to is None else np.frombuffer(to, np.int64),
+        np.frombuffer(declined, np.uint8),
+    )  # fmt: skip

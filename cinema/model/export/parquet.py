@@ -4,13 +4,20 @@ The columns are the fields of the event row of ``cinema events --json`` (``seq, 
 pid, process, peer, peer_process, ref, data``, with ``data`` as its JSON text) plus ``text``, the
 one-line rendering every panel shows: the table ``cinema sql`` queries, and DuckDB, Spark or
 Trino read as they are. Row groups of :data:`ROW_GROUP` events are written as the session is
-read (bounded memory); the fixed columns come straight from the event columns (numpy into
-Arrow, names taken from one table of process names), only ``data`` and ``text`` decode payloads.
+read (bounded memory). No Python object is made per event: the fixed columns come straight
+from the event columns (numpy into Arrow, names taken from one table of process names), and
+``data`` and ``text`` from the native reader in Arrow's layout (:mod:`._columns`).
+
+Three things run side by side: the scan of the session's frames (this thread), the payload
+texts of the frames read so far and the encoding and compression of the last row group (two
+worker threads; both release the GIL). A row group waits for the one before it to be written,
+so at most two are held.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 import numpy as np
@@ -18,17 +25,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cinema.model.export._json import native_texts
+from cinema.model.export._columns import Piece, Strings, chunk_texts
 from cinema.model.export.redact import Redactor
-from cinema.model.export.scope import ExportNames, ExportOptions, Progress, chunks
+from cinema.model.export.scope import Chunk, ExportNames, ExportOptions, Progress, chunks
 from cinema.model.present import data_text, to_json
 from cinema.model.session import Session
 from recorder.events import KIND_NAMES, NO_PID, NO_REF
 
-__all__ = ["ROW_GROUP", "SCHEMA", "write_parquet"]
+__all__ = ["ROW_GROUP", "SCHEMA", "WRITER_OPTIONS", "write_parquet"]
 
 #: Events per row group (and per batch held in memory).
 ROW_GROUP = 1 << 17
+#: A row group ends sooner when its encoded payloads reach this: their text (a few bytes of
+#: text per byte at most) stays under the 2 GiB of a string column with int32 offsets.
+_GROUP_PAYLOAD_BYTES = 128 << 20
+
+#: How the file is written: zstd; dictionaries only for the columns of few distinct values
+#: (a dictionary over ``data``, ``text`` or ``seq`` is built and then dropped for being too
+#: large, a third of the writer's time); min / max statistics for the fixed columns, none for
+#: the payload text (no reader prunes row groups by the JSON text of an event).
+WRITER_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "use_dictionary": ["kind", "process", "peer_process"],
+    "write_statistics": ["seq", "ts", "t", "kind", "pid", "process", "peer", "peer_process",
+                         "ref"],
+}  # fmt: skip
 
 SCHEMA = pa.schema(
     [
@@ -50,27 +71,38 @@ _KINDS = pa.array([KIND_NAMES.get(k, f"kind{k}") for k in range(256)], pa.string
 
 
 class _Names:
-    """pid -> index into one dictionary of process names (grown as pids appear)."""
+    """pid -> index into one dictionary of process names (grown as pids appear): a lookup table
+    indexed by pid (pids are small interned integers, bounded by the reader)."""
 
     def __init__(self, names: ExportNames) -> None:
         self._names = names
-        self._index: dict[int, int] = {}
-        self.values: list[str] = []
+        self._lut = np.full(1024, -1, dtype=np.int32)
+        self._values: list[str] = []
+        self._dict: pa.Array | None = None
+
+    def dictionary(self) -> pa.Array:
+        """The names, indexed by what :meth:`indices` gives."""
+        if self._dict is None or len(self._dict) != max(len(self._values), 1):
+            self._dict = pa.array(self._values or [""], pa.string())
+        return self._dict
 
     def indices(self, pids: np.ndarray) -> pa.Array:
-        uniq, inverse = np.unique(pids, return_inverse=True)
-        lookup = np.empty(len(uniq), dtype=np.int32)
-        mask = uniq == NO_PID
-        for i, pid in enumerate(uniq.tolist()):
-            if pid == NO_PID:
-                lookup[i] = 0
-                continue
-            at = self._index.get(pid)
-            if at is None:
-                at = self._index[pid] = len(self.values)
-                self.values.append(self._names.process_name(pid))
-            lookup[i] = at
-        return pa.array(lookup[inverse], pa.int32(), mask=mask[inverse])
+        none = pids == NO_PID
+        at = np.where(none, 0, pids).astype(np.int64)
+        top = int(at.max()) if len(at) else 0
+        if top >= len(self._lut):
+            lut = np.full(max(top + 1, 2 * len(self._lut)), -1, dtype=np.int32)
+            lut[: len(self._lut)] = self._lut
+            self._lut = lut
+        ix = self._lut[at]
+        new = (ix < 0) & ~none
+        if new.any():
+            for pid in np.unique(at[new]).tolist():
+                self._lut[pid] = len(self._values)
+                self._values.append(self._names.process_name(pid))
+            ix = self._lut[at]
+        ix[none] = 0
+        return pa.array(ix, pa.int32(), mask=none)
 
 
 def write_parquet(
@@ -78,73 +110,80 @@ def write_parquet(
     progress: Progress | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Write the selected events of ``lo <= seq < hi`` as the ``events`` table."""
-    names = ExportNames(session, redactor)
-    table = _Names(names)
+    table = _Names(ExportNames(session, redactor))
     t0 = session.t_first
     dumps = json.JSONEncoder(allow_nan=False).encode
-    n = 0
-    parts: list[tuple[np.ndarray, ...]] = []
-    datas: list[str | None] = []
-    texts: list[str] = []
-    held = 0
 
-    with pq.ParquetWriter(out, SCHEMA, compression="zstd") as writer:
+    def reference(chunk: Chunk, i: int) -> tuple[bytes, bytes]:
+        data = chunk.data(i)  # the reference path (sets, bytes, NaN, ...)
+        text = "" if data is None else dumps(to_json(data))
+        return text.encode(), data_text(data).encode()
+
+    n = 0
+    group: list[tuple[tuple[np.ndarray, ...], Future[list[tuple[Piece, Piece]]]]] = []
+    held = held_bytes = 0
+    writing: Future[None] | None = None
+    with (
+        pq.ParquetWriter(out, SCHEMA, **WRITER_OPTIONS) as writer,
+        ThreadPoolExecutor(2, thread_name_prefix="cinema-parquet") as pool,
+    ):
 
         def flush() -> None:
-            nonlocal parts, datas, texts, held
-            if not held:
+            nonlocal group, held, held_bytes, writing
+            if not group:
                 return
             seq, ts, kind, pid, peer, ref = (
-                np.concatenate([p[i] for p in parts]) for i in range(6)
+                np.concatenate([cols[i] for cols, _ in group]) for i in range(6)
             )
-            ts64 = ts.astype(np.int64)
-            pid_ix, peer_ix = table.indices(pid), table.indices(peer)
-            name_dict = pa.array(table.values or [""], pa.string())
-            cols = [
-                pa.array(seq.astype(np.int64)),
-                pa.array(ts64),
-                pa.array((ts64 - t0) / 1e9),
-                pc.take(_KINDS, pa.array(kind.astype(np.int32))),
-                pa.array(pid.astype(np.int64), mask=pid == NO_PID),
-                pc.take(name_dict, pid_ix),
-                pa.array(peer.astype(np.int64), mask=peer == NO_PID),
-                pc.take(name_dict, peer_ix),
-                pa.array(ref.astype(np.int64), mask=ref == NO_REF),
-                _nulls_for_empty(pa.array(datas, pa.string())),
-                pa.array(texts, pa.string()),
-            ]
-            writer.write_batch(pa.RecordBatch.from_arrays(cols, schema=SCHEMA))
-            parts, datas, texts, held = [], [], [], 0
+            names = (table.indices(pid), table.indices(peer), table.dictionary())
+            texts = [f.result() for _, f in group]
+            if writing is not None:
+                writing.result()  # in order, and at most one row group being written
+            writing = pool.submit(_write, writer, (seq, ts, kind, pid, peer, ref), names, texts, t0)
+            group, held, held_bytes = [], 0, 0
 
         for chunk in chunks(session, lo, hi, opts, redactor, progress):
             k = len(chunk)
             if not k:
                 continue
-            parts.append((chunk.seq, chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref))
-            got = native_texts(*chunk.payload_run(), json=True, text=True)
-            if got is None:
-                for i in range(k):
-                    data = chunk.data(i)
-                    datas.append(None if data is None else dumps(to_json(data)))
-                    texts.append(data_text(data))
-            else:
-                js, ts, _ = got
-                assert js is not None and ts is not None
-                for i in [i for i, (a, b) in enumerate(zip(js, ts, strict=True))
-                          if a is None or b is None]:  # fmt: skip
-                    data = chunk.data(i)  # the reference path (sets, bytes, NaN, ...)
-                    js[i] = "" if data is None else dumps(to_json(data))
-                    ts[i] = data_text(data)
-                datas.extend(js)
-                texts.extend(t or "" for t in ts)
+            cols = (chunk.seq, chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref)
+            group.append((cols, pool.submit(chunk_texts, chunk, reference)))
             held += k
+            held_bytes += chunk.payload_bytes()
             n += k
-            if held >= ROW_GROUP:
+            if held >= ROW_GROUP or held_bytes >= _GROUP_PAYLOAD_BYTES:
                 flush()
         flush()
+        if writing is not None:
+            writing.result()
     return {"events": n}
 
 
-def _nulls_for_empty(data: pa.Array) -> pa.Array:
-    """``data`` is NULL for an event without data (``""`` in the batch: no JSON text is)."""
-    return pc.if_else(pc.equal(data, ""), pa.scalar(None, pa.string()), data)
+def _write(
+    writer: pq.ParquetWriter, cols: tuple[np.ndarray, ...],
+    names: tuple[pa.Array, pa.Array, pa.Array], texts: list[list[tuple[Piece, Piece]]],
+    t0: int,
+) -> None:  # fmt: skip
+    """One row group (in a worker thread)."""
+    seq, ts, kind, pid, peer, ref = cols
+    pid_ix, peer_ix, name_dict = names
+    datas, lines = Strings(), Strings()
+    for pieces in texts:
+        for data, text in pieces:
+            datas.add(data)
+            lines.add(text)
+    ts64 = ts.astype(np.int64)
+    arrays = [
+        pa.array(seq.astype(np.int64)),
+        pa.array(ts64),
+        pa.array((ts64 - t0) / 1e9),
+        pc.take(_KINDS, pa.array(kind.astype(np.int32))),
+        pa.array(pid.astype(np.int64), mask=pid == NO_PID),
+        pc.take(name_dict, pid_ix),
+        pa.array(peer.astype(np.int64), mask=peer == NO_PID),
+        pc.take(name_dict, peer_ix),
+        pa.array(ref.astype(np.int64), mask=ref == NO_REF),
+        datas.take(null_if_empty=True),
+        lines.take(),
+    ]
+    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=SCHEMA))

@@ -189,6 +189,16 @@ class Chunk:
         k = j + self._skip
         return self._block[int(self._offsets[k]) : int(self._offsets[k + 1])]
 
+    def payload_bytes(self) -> int:
+        """About how many encoded payload bytes the selected events hold (no more than the
+        frame's payloads from the first selected to the last, plus what redaction rewrote)."""
+        rows = self.rows
+        if not len(rows):
+            return 0
+        a, b = int(rows[0]) + self._skip, int(rows[-1]) + self._skip + 1
+        extra = sum(len(v) for v in self._redacted.values())
+        return int(self._offsets[b]) - int(self._offsets[a]) + extra
+
     def payload_run(self) -> tuple[np.ndarray, bytes]:
         """``(lengths, block)``: the (redacted) encoded payloads of every selected event, one
         after another in ``block`` (one slice of the frame's block when the selection is a run

@@ -6,12 +6,20 @@ import json
 import math
 from typing import Any
 
+import msgpack
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cinema.model.export._json import json_message_type, native_texts, payload_json
+from cinema.model.export._json import (
+    JSON_DECLINED,
+    TEXT_DECLINED,
+    json_message_type,
+    native_columns,
+    native_texts,
+    payload_json,
+)
 from cinema.model.expr_eval import message_type
 from cinema.model.present import data_text, to_json
 from recorder.payload import NATIVE, decode_payload, encode_payload
@@ -128,3 +136,89 @@ def test_the_native_texts_decline_what_only_the_reference_can_say() -> None:
     for value in ({1, 2}, float("nan"), 2**80, b"\x00", {1: "a"}, {"$x": 1}):
         js, text, _, _ = _native(encode_payload(value))
         assert js is None and text is None, value
+
+
+# --------------------------------------------------------------------------- in bulk
+
+
+def _opaque(text: str) -> msgpack.ExtType:
+    """A value recorded as its ``repr`` (an Opaque: extension 8, ``[type name, repr]``)."""
+    return msgpack.ExtType(8, msgpack.packb(["pkg.mod.T", text]))
+
+
+# reprs as Python writes them, and bits of them shuffled: quotes, addresses, dotted paths
+_repr_bits = st.sampled_from(
+    ["<", ">", "'", " at 0x", "7f3a", "0x", " at ", "pkg.", "mod.", "<locals>.", "Cls", "f",
+     "_x1", ".", " ", "é", "9", "a.b", "'pkg.mod.C'", "<class ", "<function "]
+)  # fmt: skip
+_reprs = st.lists(_repr_bits, max_size=12).map(lambda bits: "<" + "".join(bits))
+_bulky = (
+    _texty.map(encode_payload)
+    | _reprs.map(lambda r: msgpack.packb(_opaque(r)))
+    | st.lists(_reprs.map(_opaque), max_size=3).map(msgpack.packb)
+)
+
+
+def _columns(raws: list[bytes]) -> tuple[list[str], list[str], list[int]]:
+    lengths = np.array([len(r) for r in raws], dtype=np.int64)
+    got = native_columns(lengths, b"".join(raws))
+    assert got is not None
+    assert got.jsons is not None and got.json_offsets is not None
+    assert got.texts is not None and got.text_offsets is not None
+    jo, to = got.json_offsets.tolist(), got.text_offsets.tolist()
+    js = [got.jsons[jo[i] : jo[i + 1]].decode() for i in range(len(raws))]
+    ts = [got.texts[to[i] : to[i + 1]].decode() for i in range(len(raws))]
+    return js, ts, got.declined.tolist()
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_bulky, max_size=6))
+def test_the_native_columns_are_the_native_texts(payloads: list[bytes]) -> None:
+    """The bulk form (Arrow's layout, the GIL released) says what the per-payload one says,
+    declines the same payloads (empty items there), and its texts are the reference's."""
+    raws = [*payloads, b""]
+    js, ts, declined = _columns(raws)
+    lengths = np.array([len(r) for r in raws], dtype=np.int64)
+    one = native_texts(lengths, b"".join(raws), json=True, text=True)
+    assert one is not None and one[0] is not None and one[1] is not None
+    for i, raw in enumerate(raws):
+        assert bool(declined[i] & JSON_DECLINED) == (one[0][i] is None)
+        assert bool(declined[i] & TEXT_DECLINED) == (one[1][i] is None)
+        assert js[i] == (one[0][i] or "") and ts[i] == (one[1][i] or "")
+        if raw and not declined[i] & TEXT_DECLINED:
+            assert ts[i] == data_text(decode_payload(raw))
+    assert js[-1] == ts[-1] == "" and declined[-1] == 0
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(_reprs)
+def test_a_recorded_repr_loses_its_module_paths_and_address_as_the_reference_says(
+    text: str,
+) -> None:
+    raw = msgpack.packb(_opaque(text))
+    _, ts, declined = _columns([raw])
+    if declined[0] & TEXT_DECLINED:  # non-ASCII: the regexes' \w is Unicode's
+        assert not text.isascii()
+        return
+    assert ts[0] == data_text(decode_payload(raw))
+
+
+@native
+def test_the_native_columns_redo_floats_holding_the_gil_in_order() -> None:
+    values = [1.5, {"x": [0.1, "a"]}, "plain", 1e300, [None], (2.5,), -0.0]
+    raws = [encode_payload(v) for v in values]
+    js, ts, declined = _columns(raws)
+    assert declined == [0] * len(values)
+    assert js == [_reference(r)[1] for r in raws]
+    assert ts == [data_text(decode_payload(r)) for r in raws]
+
+
+@native
+def test_the_native_columns_refuse_an_index_outside_the_block() -> None:
+    from recorder._native._core import payload_columns
+
+    offsets = np.array([0, 5, 99], dtype=np.int64)
+    with pytest.raises(IndexError):
+        payload_columns(b"\x01" * 5, offsets, np.array([1], dtype=np.int64), True, True)
