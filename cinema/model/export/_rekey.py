@@ -18,7 +18,7 @@ import numpy as np
 
 from cinema.model.export._keyframes import world_keyframe
 from cinema.model.export.redact import Redactor, Rules
-from cinema.model.export.scope import Chunk
+from cinema.model.export.scope import Chunk, Progress
 from cinema.model.session import Session
 from recorder.session.format import FrameType
 from recorder.session.frames import RawFrame, raw_map_frame
@@ -29,9 +29,9 @@ __all__ = ["rekeyed"]
 _NO_RULES = Rules(keys=())
 
 
-def rekeyed(first_pass: str, out: IO[bytes], every: int) -> int:
+def rekeyed(first_pass: str, out: IO[bytes], every: int, progress: Progress | None = None) -> int:
     """Write the bundle at ``first_pass`` to ``out`` with a keyframe every ``every`` events;
-    the number of keyframes written."""
+    the number of keyframes written. ``progress(events_done, events)`` after each frame."""
     from cinema.model.export.bundle import _Events, _Writer
 
     redactor = Redactor(_NO_RULES)
@@ -64,6 +64,8 @@ def rekeyed(first_pass: str, out: IO[bytes], every: int) -> int:
                     w.add(RawFrame(FrameType.KEYFRAME, 0, first + a, t, t, (body, b"", b"")))
                     keyframes += 1
                     due = first + a + every
+            if progress is not None:
+                progress(first + len(fs), n)
         events.flush()
         for extra in r.meta_frames():
             w.add(raw_map_frame(FrameType.META, extra, n, w.t_last, structural=True))

@@ -182,11 +182,16 @@ def write_bundle(
         return _write(session, lo, hi, opts, redactor, out, progress)
     # a process cut: its own worlds as keyframes, as far apart as the original's (_rekey)
     every = max(FRAME_EVENTS, session.event_count // max(len(session.reader.keyframe_seqs), 1))
+    # one bar over both passes that never goes back: the first counts against twice its events
+    # (the second reads at most as many), the second then against what it really reads
+    span = hi - lo
+    first_pass = None if progress is None else lambda done, _: progress(done, 2 * span)
+    second_pass = None if progress is None else lambda done, n: progress(span + done, span + n)
     with tempfile.TemporaryDirectory(prefix="cinema-export-") as tmp:
         first = os.path.join(tmp, "first-pass.cinema")
         with open(first, "wb") as f:
-            extra = _write(session, lo, hi, opts, redactor, f, progress)
-        extra["keyframes"] = rekeyed(first, out, every)
+            extra = _write(session, lo, hi, opts, redactor, f, first_pass)
+        extra["keyframes"] = rekeyed(first, out, every, second_pass)
     return extra
 
 

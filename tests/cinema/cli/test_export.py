@@ -261,3 +261,31 @@ def test_an_export_never_destroys_what_its_target_is(demo: str, tmp_path: Path) 
     os.mkfifo(fifo)
     code, _out, err = _run("export", demo, "-o", str(fifo), "--format", "jsonl")
     assert code == 2 and "FIFO" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("processes", [None, [1]], ids=["range cut", "process cut"])
+def test_a_bundle_reports_progress_that_never_goes_back(
+    demo: str, tmp_path: Path, processes: list[int] | None
+) -> None:
+    """A process cut's second pass (its own keyframes) reports too: one bar over both passes,
+    its fraction never going back, full at the end."""
+    from cinema.model.export.scope import ExportOptions, export_session
+    from cinema.model.session import Session
+
+    calls: list[tuple[int, int]] = []
+    with Session.open(demo) as s:
+        opts = ExportOptions(format="cinema", seq_from=100, processes=processes)
+        result = export_session(
+            s, tmp_path / "cut.cinema", opts, progress=lambda d, t: calls.append((d, t))
+        )
+        span = s.event_count - 100
+    fractions = [d / t for d, t in calls]
+    assert fractions == sorted(fractions) and calls[-1][0] == calls[-1][1]
+    if processes is None:
+        assert calls[-1] == (span, span)
+    else:  # the second pass read the cut's own events after the first pass's span
+        assert calls[-1] == (span + result.events, span + result.events)
+        assert any(d > span for d, _ in calls)
