@@ -102,16 +102,44 @@ def payload(data: bytes) -> None:
     from cinema.model.present import brief, full, to_json
     from recorder.payload import decode_payload
 
+    texts = _native_texts(data)  # any bytes: refused or said, never a crash
     value = decode_payload(data)
     brief(value)
     full(value)
     to_json(value)
+    if texts is not None:  # what the native reader says is what the reference says
+        import json
+
+        from recorder.payload.render import render_value
+
+        js, text = texts
+        if js is not None:
+            assert js == json.dumps(to_json(value), allow_nan=False), (js, value)
+        if text is not None:  # its twin (``data_text`` says "" for no payload at all)
+            assert text == render_value(value, 0), (text, value)
     display(value)
     type_name(value)
     message_type(value)
     history.diff(value, value)
     history.diff(None, value)
     equal(value, value)
+
+
+def _native_texts(data: bytes) -> tuple[str | None, str | None] | None:
+    """The bulk native reader's JSON and one-line text of one payload (``None``: declined),
+    or ``None`` without the native module or for an empty payload."""
+    import numpy as np
+
+    from cinema.model.export._json import JSON_DECLINED, TEXT_DECLINED, native_columns
+
+    got = native_columns(np.array([len(data)], dtype=np.int64), data)
+    if got is None or not data:
+        return None
+    assert got.jsons is not None and got.texts is not None
+    flags = int(got.declined[0])
+    js = None if flags & JSON_DECLINED else got.jsons.decode("ascii")
+    text = None if flags & TEXT_DECLINED else got.texts.decode("utf-8")
+    return js, text
 
 
 def sidecar(data: bytes) -> None:
