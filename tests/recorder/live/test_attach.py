@@ -354,7 +354,9 @@ def test_a_client_that_falls_behind_the_ring_catches_up_from_the_session_file(
     def slow(data: bytes) -> None:
         if not paused:  # the first bytes: stop reading while the ring goes round many times
             paused.append(True)
-            time.sleep(1.5)
+            # until the program is done, however fast it runs (a fixed sleep let a slow run,
+            # the pure-Python encoder under load, keep the client inside the ring)
+            p.finished.wait(30)
         taken(data)
 
     client.on_data = slow
