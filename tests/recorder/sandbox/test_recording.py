@@ -144,8 +144,12 @@ def _opt(pid: int) -> int | None:
 
 def replay(world: dict[str, Any], events: list[Event]) -> dict[str, Any]:
     """Apply events to a world by the table of docs/world-schema.md."""
-    # The reader gives read-only process rows: copy them into plain dicts.
-    procs = {p["pid"]: {k: copy.deepcopy(v) for k, v in p.items()} for p in world["processes"]}
+    # The reader gives read-only process rows (links, monitors and mailbox ids as tuples):
+    # copy them into plain dicts of lists.
+    procs = {
+        p["pid"]: {k: list(v) if isinstance(v, tuple) else copy.deepcopy(v) for k, v in p.items()}
+        for p in world["processes"]
+    }
     registry = dict(world["registry"])
     w = {"processes": [], "registry": registry}
     for e in events:
