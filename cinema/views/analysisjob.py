@@ -23,7 +23,7 @@ __all__ = ["AnalysisJob"]
 
 
 class _Cancelled(Exception):
-    pass
+    """Raised from the progress callback to stop :func:`analyze` between two steps."""
 
 
 class AnalysisJob:

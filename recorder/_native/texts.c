@@ -937,6 +937,23 @@ static PyObject *one(const uint8_t *s, Py_ssize_t n, Writer w, Buf *b) {
     return o;
 }
 
+/* The payload block, its offsets and the index of a frame (args 0-2): all three, or none
+ * and -1 with the error set. */
+static int frame_buffers(PyObject *const *args, Py_buffer *block, Py_buffer *offs,
+                         Py_buffer *index) {
+    if (PyObject_GetBuffer(args[0], block, PyBUF_SIMPLE) < 0) return -1;
+    if (PyObject_GetBuffer(args[1], offs, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(block);
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[2], index, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(block);
+        PyBuffer_Release(offs);
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(payload_texts_doc,
 "payload_texts(block, offsets, index, json, text, head, key, wrappers) -> (jsons, texts, heads)\n"
 "\n"
@@ -964,16 +981,7 @@ PyObject *cinema_payload_texts(PyObject *self, PyObject *const *args, Py_ssize_t
         return NULL;
     }
     Py_buffer block, offs, index;
-    if (PyObject_GetBuffer(args[0], &block, PyBUF_SIMPLE) < 0) return NULL;
-    if (PyObject_GetBuffer(args[1], &offs, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&block);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[2], &index, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&block);
-        PyBuffer_Release(&offs);
-        return NULL;
-    }
+    if (frame_buffers(args, &block, &offs, &index) < 0) return NULL;
     PyObject *jsons = NULL, *texts = NULL, *heads = NULL, *out = NULL;
     Buf b = {NULL, 0, 0, 0}, hb = {NULL, 0, 0, 0};
     Py_ssize_t n = index.len / 8, noffs = offs.len / 8;
@@ -1149,16 +1157,7 @@ PyObject *cinema_payload_columns(PyObject *self, PyObject *const *args, Py_ssize
     int want[2] = {PyObject_IsTrue(args[3]), PyObject_IsTrue(args[4])};
     if (want[0] < 0 || want[1] < 0) return NULL;
     Py_buffer block, offs, index;
-    if (PyObject_GetBuffer(args[0], &block, PyBUF_SIMPLE) < 0) return NULL;
-    if (PyObject_GetBuffer(args[1], &offs, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&block);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[2], &index, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&block);
-        PyBuffer_Release(&offs);
-        return NULL;
-    }
+    if (frame_buffers(args, &block, &offs, &index) < 0) return NULL;
     Column cols[2] = {
         {json_value, 0, JSON_DECLINED, JSON_DEFERRED, {NULL, 0, 0, 1}, NULL},
         {text_value, 1, TEXT_DECLINED, TEXT_DEFERRED, {NULL, 0, 0, 1}, NULL},
