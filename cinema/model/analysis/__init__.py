@@ -50,7 +50,7 @@ DETECTORS: tuple[Detector, ...] = (
 DETECTOR_NAMES: tuple[str, ...] = (
     "mailbox_growth", "restart_storm", "crash_loop", "supervisor_gave_up", "deadlock",
     "call_timeout", "hot_process", "hot_edge", "slow_handler", "dropped_messages",
-    "lost_messages", "never_received", "unsupervised", "link_cascade",
+    "held_messages", "lost_messages", "never_received", "unsupervised", "link_cascade",
 )  # fmt: skip
 
 

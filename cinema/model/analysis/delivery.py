@@ -1,7 +1,8 @@
 """Messages that never reached their handler: dropped, lost with their receiver, or still
 queued when the recording ended, from the message flow's outcomes (a call request whose caller
-timed out and that nobody took is one of the last two); and sends to a name nobody had
-registered (a DROP without a SEND)."""
+timed out and that nobody took is one of the last two); sends to a name nobody had registered
+(a DROP without a SEND); and messages an interception rule held back and never let through
+(a DELAY without a SEND after it: the recording ended first)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def detect_undelivered(cx: Context) -> list[Finding]:
         for name, rs in by_name.items():
             out.append(_left(cx, code, name, np.asarray(rs, np.int64)))
     out.extend(_unsent_drops(cx))
+    out.extend(_held(cx))
     return out
 
 
@@ -186,3 +188,66 @@ def _unsent_drops(cx: Context) -> list[Finding]:
             )
         )
     return out
+
+
+def _held(cx: Context) -> list[Finding]:
+    """DELAYs whose message was never SENT after them: held by a rule past the recording's
+    end (its SEND comes only when the rule lets it through), by rule."""
+    delays = cx.seqs_of(EventKind.DELAY)
+    if not len(delays):
+        return []
+    fl = cx.flow
+    refs = cx.refs[delays]
+    # Held for good: no SEND of its id after the DELAY (the last SEND of an id, if any, is
+    # the one that matters: ids are unique in a sandbox, but a file may reuse them).
+    order = np.argsort(fl.msg_id, kind="stable")
+    ids, sends = fl.msg_id[order], fl.send_seq[order]
+    at = np.searchsorted(ids, refs, side="right") - 1
+    sent_after = (at >= 0) & (ids[np.maximum(at, 0)] == refs) & (sends[np.maximum(at, 0)] > delays)
+    held = delays[~sent_after & ~cx.outcome_unknown(delays)]
+    if not len(held):
+        return []
+    data = cx.data_of(held[:_MAX_DECODED_DROPS].tolist())
+    rules = np.array([_rule_of(data.get(int(s))) for s in held.tolist()], dtype=np.int64)
+    out = []
+    for r in sorted(set(rules.tolist())):
+        rows = held[rules == r]
+        n = len(rows)
+        msgs = f"{n} message{'s' if n > 1 else ''}"
+        to, receivers = _who(cx, cx.sk.peer[rows].astype(np.int64))
+        frm, senders = _who(cx, cx.sk.pid[rows].astype(np.int64))
+        delay = _delay_of([data.get(int(s)) for s in rows[:_REASON_SAMPLES].tolist()])
+        rule = f"rule {r}" if r >= 0 else "an interception rule"
+        out.append(
+            Finding(
+                detector="held_messages",
+                severity=Severity.WARNING,
+                title=f"{msgs} to {to} held back by {rule} and never released",
+                explanation=(
+                    f"{rule.capitalize()}{delay} held {msgs} from {frm} to {to}, and the "
+                    "recording ended before it let them through: they reached no mailbox, so "
+                    "their receivers never saw them. A long delay can look like a lost message "
+                    "or a hung process; check the rule's delay against how long the run lasts, "
+                    "or remove the rule to release what it holds."
+                ),
+                pids=tuple(dict.fromkeys([*receivers[:8], *senders[:8]])),
+                events=proof(rows),
+                figures={"messages": n, "rule": r, "receivers": len(receivers)},
+            )
+        )
+    return out
+
+
+def _rule_of(d: object) -> int:
+    rule = d.get("rule") if isinstance(d, dict) else None
+    return rule if isinstance(rule, int) and not isinstance(rule, bool) else -1
+
+
+def _delay_of(data: list[object]) -> str:
+    """ " (a 5,000 ms delay)" when the sampled DELAYs agree on it, else ""."""
+    ms = {d.get("delay_ms") for d in data if isinstance(d, dict)}
+    if len(ms) == 1:
+        (v,) = ms
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return f" (a {v:,g} ms delay)"
+    return ""

@@ -364,6 +364,40 @@ def lost(rt: Runtime) -> None:
     rt.run()
 
 
+def held(rt: Runtime) -> None:
+    """A delay rule holds messages longer than the run lasts: never released."""
+    rt.interceptor.add("delay", receiver="worker", message=("job", 1), delay_ms=60_000)
+
+    async def worker(proc: Process) -> None:
+        while True:
+            await proc.receive()
+
+    async def sender(proc: Process, target: Any) -> None:
+        for i in range(3):
+            proc.send(target, ("job", i))
+
+    t = rt.spawn(worker, register="worker")
+    rt.spawn(sender, t, name="sender")
+    rt.run(until_ms=1_000)
+
+
+def delayed(rt: Runtime) -> None:
+    """A delay rule holds messages, then lets them through before the run ends."""
+    rt.interceptor.add("delay", receiver="worker", delay_ms=50)
+
+    async def worker(proc: Process) -> None:
+        for _ in range(3):
+            await proc.receive()
+
+    async def sender(proc: Process, target: Any) -> None:
+        for i in range(3):
+            proc.send(target, ("job", i))
+
+    t = rt.spawn(worker, register="worker")
+    rt.spawn(sender, t, name="sender")
+    rt.run()
+
+
 def delivered(rt: Runtime) -> None:
     """Every message sent is received."""
 

@@ -8,6 +8,7 @@ import pytest
 
 from cinema.model.analysis import Finding, Severity, analyze
 from cinema.model.session import Session
+from recorder.events import EventKind
 
 from ._programs import PROGRAMS, record
 
@@ -23,6 +24,7 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "hot_edge": (("chatty_pair",), ("spread", "hub")),
     "slow_handler": (("slow_handler",), ("uniform_handlers", "always_slow")),
     "dropped_messages": (("drops",), ("delivered",)),
+    "held_messages": (("held",), ("delivered", "delayed", "drops")),
     "lost_messages": (("lost",), ("delivered",)),
     "never_received": (("deadlock",), ("delivered",)),
     "unsupervised": (("lonely_server",), ("supervised_server",)),
@@ -128,3 +130,15 @@ def test_call_timeout_says_whether_the_callee_ever_took_the_request(tmp_path: Pa
         # never taken and the callee ended with them: lost, not "never received"
         (lost,) = _of(found, "lost_messages")
         assert lost.figures["messages"] == 2 and not _of(found, "never_received")
+
+
+def test_held_messages_name_the_rule_and_its_delay(tmp_path: Path) -> None:
+    with _session(tmp_path, "held") as s:
+        found = analyze(s)
+        (f,) = [f for f in found if f.detector == "held_messages"]
+        assert f.figures == {"messages": 1, "rule": 1, "receivers": 1}
+        assert "rule 1" in f.title and "60,000 ms" in f.explanation
+        (seq,) = f.events
+        assert s.event(seq).kind == EventKind.DELAY
+        # what the rule held is in no mailbox: not also reported as queued or lost
+        assert not [f for f in found if f.detector in ("never_received", "lost_messages")]
