@@ -27,6 +27,11 @@ __all__ = ["TAKEOVER", "EventSource", "Pipe"]
 
 #: Events that waited this fraction of ``flush_interval`` mean the writer thread is starved.
 TAKEOVER = 0.6
+#: A lazy hand-over (:meth:`Pipe.handoff` with ``wake=None``) wakes the writer thread only once
+#: this many batches wait, or a quarter of ``flush_interval`` passed since it was last woken:
+#: each wake-up costs the program a hand-over of the GIL and back (a context switch each way,
+#: milliseconds on a loaded machine), and one pass writes many frames as cheaply as one.
+WAKE_BATCHES = 8
 
 
 class EventSource(Protocol):
@@ -68,6 +73,8 @@ class Pipe:
         self._on_fail = on_fail
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._woken_at = 0.0
+        self._wake_gap = flush_interval / 4 if flush_interval is not None else 0.25
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -85,8 +92,10 @@ class Pipe:
         self._thread = threading.Thread(target=self._run, name="cinema-recorder", daemon=True)
         self._thread.start()
 
-    def handoff(self, *items: tuple[Any, ...], wake: bool = True) -> float:
-        """Move the buffered events (then ``items``) into the queue, in order; wake the writer.
+    def handoff(self, *items: tuple[Any, ...], wake: bool | None = True) -> float:
+        """Move the buffered events (then ``items``) into the queue, in order; wake the writer
+        (``wake=None``: only if :data:`WAKE_BATCHES` items wait or it was last woken a quarter
+        of the flush interval ago; it wakes on its own every half interval anyway).
         Returns the monotonic time of the handover."""
         with self._lock:
             buf = self.buffer
@@ -97,6 +106,10 @@ class Pipe:
                     self.enqueued += batch.count
             self.queue.extend(items)
             self.handoff_at = now = time.monotonic()
+            if wake is None:
+                wake = len(self.queue) >= WAKE_BATCHES or now - self._woken_at >= self._wake_gap
+            if wake:
+                self._woken_at = now
         if wake:
             self._wake.set()
         return now
@@ -106,20 +119,21 @@ class Pipe:
         interval = self._interval
         return interval is not None and now - self.drain.written_at >= TAKEOVER * interval
 
-    def write_pass(self) -> None:
+    def write_pass(self) -> bool:
         """Hand over and write everything now, on the calling (program) thread, unless the
-        writer thread is at it already. Never raises."""
+        writer thread is at it already. Returns whether the pass ran. Never raises."""
         drain = self.drain
         if not drain.lock.acquire(blocking=False):
-            return
+            return False
         try:
             if self.failed:
-                return
+                return False
             drain.work(self.queue, cut=self.handoff(wake=False), allow_stop=False)
         except BaseException as exc:  # stop recording; never raise into the program
             self.fail(exc)
         finally:
             drain.lock.release()
+        return True
 
     def wait(self, done: Callable[[], bool], timeout: float) -> None:
         """Wait until ``done()`` (checked after each writer pass), the writer stops, or

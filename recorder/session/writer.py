@@ -255,13 +255,15 @@ class Recorder:
         full = len(buf) >= self._handoff_events or buf.nbytes >= FRAME_BYTES
         if self._flush_interval is None:
             if full:
-                pipe.handoff()
+                pipe.handoff(wake=None)
             return
         now = time.monotonic()
-        if pipe.overdue(now):
-            pipe.write_pass()  # the writer thread is starved: write from here
-        elif full or now - pipe.handoff_at >= self._half_interval:
-            pipe.handoff()
+        if pipe.overdue(now) and pipe.write_pass():
+            return  # the writer thread is starved: written from here
+        # (A write pass that could not start means the writer thread is in one: it takes this
+        # batch too. Keeping it here would make every later emit take the slow path.)
+        if full or now - pipe.handoff_at >= self._half_interval:
+            pipe.handoff(wake=None)  # frames wait for the writer's next pass, a few at a time
 
     def _schedule_check(self) -> None:
         # The next check comes when the buffer holds a frame's worth, exactly (so frames do not
@@ -322,7 +324,7 @@ class Recorder:
         except Exception:  # the encoder never raises; a world that is not a world might
             log.exception("keyframe world could not be encoded; keyframe skipped")
             return
-        self._pipe.handoff((KEYFRAME, self._clock(), frozen))
+        self._pipe.handoff((KEYFRAME, self._clock(), frozen), wake=None)
 
     def add_output(self, output: Output, *, header: bool = False) -> None:
         """Send every later byte to ``output`` as well (the live server). With ``header``,
