@@ -179,8 +179,13 @@ def to_structural(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
     It is the encoded value read back without decoding extensions, so packing it (or encoding
     it again, with the same or larger limits) gives the same bytes as encoding ``value``.
     """
-    if type(value) is int and _INT_MIN <= value <= _UINT_MAX:
+    t = type(value)
+    if t is int and _INT_MIN <= value <= _UINT_MAX:
         return value  # a msgpack int as it is (keyframe columns hold thousands of ids)
+    if value is None or t is bool or t is float:
+        return value  # msgpack's own (keyframe columns hold many: parents, flags, ...)
+    if t is str and len(value) <= limits.max_str and value.isascii():
+        return value  # a name: packed as it is (no lone surrogates to replace, no cut)
     data = _encode(value, limits)
     if not data:
         return None

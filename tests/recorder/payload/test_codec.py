@@ -224,3 +224,26 @@ def test_encoding_a_structural_value_again_changes_nothing_above_the_fast_path_s
     assert freeze(frozen) is frozen
     assert encode_payload(frozen) == encode_payload(value)
     assert decode_payload(encode_payload({"state": frozen})) == {"state": expected}
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.floats(allow_nan=True),
+        st.text(max_size=50),
+        st.text(alphabet=st.characters(max_codepoint=127), min_size=4090, max_size=4100),
+        st.just("\ud800 lone"),
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_to_structural_of_scalars_is_the_encoded_value_read_back(value: object) -> None:
+    """The scalar shortcuts of to_structural (values msgpack packs as they are) give what the
+    encoder's bytes read back give: cut strings, replaced surrogates and all."""
+    from recorder.payload import to_structural
+
+    data = encode_payload(value)
+    expected = msgpack.unpackb(data, raw=False) if data else None
+    got = to_structural(value)
+    assert type(got) is type(expected)
+    assert msgpack.packb(got, use_bin_type=True) == msgpack.packb(expected, use_bin_type=True)
