@@ -260,9 +260,15 @@ class Redactor:
         self._key_cache: dict[str, str | None] = {}
         self._paths = rules.paths
         self._patterns = [(p, _compile(p, f"re:{p}")) for p in rules.patterns]
-        # Prefilters over whole payload blocks: key rules over the lower-cased bytes, path rules
-        # by their last literal field, regexes as they are (RE2 reads bytes as UTF-8).
-        lowered: list[Any] = [rx for _, rx in self._keys]
+        # Prefilters over whole payload blocks: key rules all in one case-insensitive pass,
+        # path rules by their last literal field, regexes as they are (RE2 reads bytes as
+        # UTF-8). A key matches when its name lower-cased (str.lower) does: the two characters
+        # outside ASCII that str.lower makes ASCII letters of (U+0130 -> "i", U+212A KELVIN SIGN
+        # -> "k") make a payload a candidate wherever they are.
+        lowered: list[Any] = []
+        if self._keys:
+            union = "|".join(_key_regex(k) for k in rules.keys)
+            lowered.append(re2().compile(f"(?i:{union})|\u0130|\u212a".encode()))
         plain: list[Any] = [rx for _, rx in self._patterns]
         self._everything = False
         for path in self._paths:
@@ -291,10 +297,15 @@ class Redactor:
         if self._everything:
             return np.arange(n, dtype=np.int64)
         hits: list[int] = []
-        if self._lowered:
-            low = block.lower()
-            for rx in self._lowered:
-                hits.extend(m.start() for m in rx.finditer(low))
+        for rx in self._lowered:
+            # one pass for every key: a match hides another only where the two overlap, so
+            # every payload a match spans is a candidate (a match across payloads: rare)
+            for m in rx.finditer(block):
+                a, b = m.span()
+                hits.append(a)
+                if b - a > 1:
+                    first, last = np.searchsorted(offsets, [a, b - 1], side="right") - 1
+                    hits.extend(int(offsets[k]) for k in range(first + 1, last + 1))
         for rx in self._plain:
             hits.extend(m.start() for m in rx.finditer(block))
         if not hits:

@@ -126,12 +126,17 @@ def test_length_classes() -> None:
     ]  # fmt: skip
 
 
+#: Map keys: plain ones, ones the default rules match (one spelled with the KELVIN SIGN, two
+#: overlapping), parts of a rule.
+_KEYS = ["a", "password", "note", "Api-Key", "x", "TO\u212aEN", "api", "key", "secretoken", "s"]
 _values = st.recursive(
     st.none() | st.integers() | st.text(max_size=12) | st.binary(max_size=8) | st.booleans(),
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(
-            st.sampled_from(["a", "password", "note", "Api-Key", "x"]), inner, max_size=4
+            st.sampled_from(_KEYS),
+            inner,
+            max_size=4,
         )
         | st.tuples(inner, inner)
     ),
@@ -149,6 +154,18 @@ def test_the_prefilter_never_misses_a_payload_a_rule_touches(values: list[Any]) 
     for i, raw in enumerate(raws):
         if r.payload(raw, [("data",)], "send") != raw:
             assert i in candidates
+
+
+def test_a_key_that_lower_cases_to_a_rule_is_a_candidate_and_cut() -> None:
+    """str.lower makes the KELVIN SIGN a "k" and U+0130 an "i": the key rule matches such a
+    name, so the prefilter over the encoded bytes must not pass the payload by."""
+    r = Redactor(Rules.parse(["key:ki"]))  # and the default keys (token)
+    raws = [encode_payload({"user": "ann"}), encode_payload({"TO\u212aEN": "s3cret-1"}),
+            encode_payload({"K\u0130N": "s3cret-2"})]  # fmt: skip
+    offsets = np.cumsum([0, *map(len, raws)]).astype(np.int64)
+    assert r.candidates(b"".join(raws), offsets).tolist() == [1, 2]
+    for raw in raws[1:]:
+        assert b"s3cret" not in r.payload(raw, [("data",)], "send")
 
 
 def test_a_record_keeps_its_type_name_when_a_field_is_cut() -> None:
