@@ -17,20 +17,21 @@ so no ``RecursionError`` whatever the caller's stack), with
   (``list.__getitem__``, ``dict.items``, ...), never through methods a subclass overrides;
 - type names through ``type``'s own descriptors, never through a metaclass.
 
-Every step here has a twin in ``recorder/_native/encoder.c``; change both or neither.
+Every step here has a twin in ``recorder/_native/encoder.c``; change both or neither. The
+msgpack building blocks (headers, strings, markers) are in :mod:`recorder.payload._wire`, the
+one-call shortcut for flat containers in :mod:`recorder.payload._flat`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import struct
-from collections.abc import Callable
 from itertools import islice, pairwise
 from typing import Any
 
 import msgpack
 
+from recorder.payload._flat import _flat, _pack_flat
 from recorder.payload._types import (
     EXT_BIGINT,
     EXT_ENUM,
@@ -47,13 +48,23 @@ from recorder.payload._types import (
     Pid,
     Ref,
 )
+from recorder.payload._wire import (
+    _arr_hdr,
+    _ext,
+    _ext_hdr,
+    _is_marker,
+    _map_hdr,
+    _marker,
+    _packb,
+    _text,
+    _valid_ext,
+)
 
 __all__ = ["BIGINT_MAX_BITS", "FIELD_MARKER", "encode"]
 
 #: Integers wider than this (about 4,200 digits) are never turned into text.
 BIGINT_MAX_BITS = 14000
 
-_packb: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True).pack
 _ExtType = msgpack.ExtType
 #: What ``Field._field_type`` is for a real field (not a ClassVar or InitVar pseudo-field).
 FIELD_MARKER = dataclasses._FIELD  # type: ignore[attr-defined]
@@ -69,70 +80,12 @@ _HEAPTYPE = 1 << 9
 _generic_getattr = object.__getattribute__
 _exc_args = BaseException.__dict__["args"].__get__
 
-_U16 = struct.Struct(">H").pack
-_U32 = struct.Struct(">I").pack
-
 # Frame kinds (what an open container is): entries written with node(); a map; a record's
 # (name, value) pairs; a dataclass's field names (each read when written); an enum's value.
 _SEQ, _MAP, _REC, _FLD, _ENUM = range(5)
 # Seen-table states.
 _OPEN, _DONE, _OPAQUE = range(3)
 _NOTHING = object()
-
-
-def _arr_hdr(n: int) -> bytes:
-    if n < 16:
-        return bytes((0x90 | n,))
-    return b"\xdc" + _U16(n) if n < 0x10000 else b"\xdd" + _U32(n)
-
-
-def _map_hdr(n: int) -> bytes:
-    if n < 16:
-        return bytes((0x80 | n,))
-    return b"\xde" + _U16(n) if n < 0x10000 else b"\xdf" + _U32(n)
-
-
-def _ext_hdr(code: int, n: int) -> bytes:
-    c = code & 0xFF
-    if n == 1:
-        return bytes((0xD4, c))
-    if n == 2:
-        return bytes((0xD5, c))
-    if n == 4:
-        return bytes((0xD6, c))
-    if n == 8:
-        return bytes((0xD7, c))
-    if n == 16:
-        return bytes((0xD8, c))
-    if n < 0x100:
-        return bytes((0xC7, n, c))
-    if n < 0x10000:
-        return b"\xc8" + _U16(n) + bytes((c,))
-    return b"\xc9" + _U32(n) + bytes((c,))
-
-
-def _ext(code: int, body: bytes) -> bytes:
-    return _ext_hdr(code, len(body)) + body
-
-
-def _text(s: str) -> bytes:
-    """An exact ``str`` as msgpack; characters UTF-8 cannot hold (lone surrogates) become
-    ``?``, one for one, so the length in characters is kept."""
-    try:
-        return _packb(s)
-    except UnicodeEncodeError:
-        b = s.encode("utf-8", "replace")
-        n = len(b)
-        if n < 32:
-            return bytes((0xA0 | n,)) + b
-        if n < 0x100:
-            return bytes((0xD9, n)) + b
-        return (b"\xda" + _U16(n) if n < 0x10000 else b"\xdb" + _U32(n)) + b
-
-
-def _marker(what: str, size: int, preview: bytes = b"\xc0") -> bytes:
-    """A ``Truncated`` marker; ``preview`` is already encoded (nil by default)."""
-    return _ext(EXT_TRUNCATED, b"\x93" + _text(what) + _packb(size) + preview)
 
 
 def _lookup(t: type, name: str) -> Any:
@@ -142,18 +95,6 @@ def _lookup(t: type, name: str) -> Any:
         if name in d:
             return d[name]
     return None
-
-
-def _valid_ext(v: Any) -> bool:
-    return (
-        tuple.__len__(v) == 2 and type(v[0]) is int and -128 <= v[0] <= 127 and type(v[1]) is bytes
-    )
-
-
-def _is_marker(v: Any) -> bool:
-    """``v`` is a ``Truncated`` marker already in structural form (``to_structural``'s
-    output): it is never cut again and costs no node, so encoding stays idempotent."""
-    return type(v) is _ExtType and _valid_ext(v) and v[0] == EXT_TRUNCATED
 
 
 class _Frame:
@@ -651,66 +592,6 @@ class _Encoder:
                 self.opaque(v, t)
         else:
             self.opaque(v, t)
-
-
-# No `default` hook: packing runs no Python code, so one packer serves every thread (a hook
-# would let another thread pack into the same buffer halfway through).
-_fast_pack: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True, strict_types=True).pack
-_SCALAR = frozenset(map(id, (type(None), bool, int, float, str, bytes)))
-
-
-def _flat_item(x: Any, max_str: int) -> Any:
-    """``x`` as msgpack can pack it (a pid or ref as its ExtType), or ``_NOTHING`` if it is
-    not a scalar that the walk would write as is."""
-    tx = type(x)
-    if id(tx) in _SCALAR:
-        if (tx is str or tx is bytes) and len(x) > max_str:
-            return _NOTHING
-        return x
-    if tx is Pid or tx is Ref:
-        n = getattr(x, "n", None)
-        if type(n) is int and -0x8000000000000000 <= n <= 0xFFFFFFFFFFFFFFFF:
-            return _ExtType(EXT_PID if tx is Pid else EXT_REF, _packb(n))
-    return _NOTHING
-
-
-def _pack_flat(v: Any, max_str: int) -> bytes | None:
-    """An exact list, tuple or dict of scalars, pids and refs packed by msgpack in one call
-    (the bytes the walk writes, without the tuple's ext), or ``None``."""
-    t = type(v)
-    conv: list[Any] = []
-    append = conv.append
-    for x in v.values() if t is dict else v:
-        y = _flat_item(x, max_str)
-        if y is _NOTHING:
-            return None
-        append(y)
-    obj: Any = conv
-    if t is dict:
-        keys = []
-        for k in v:
-            y = _flat_item(k, max_str)
-            if y is _NOTHING:
-                return None
-            keys.append(y)
-        obj = dict(zip(keys, conv, strict=True))
-        if len(obj) != len(conv):  # two keys packed alike (Pid(1) and Ref(1)...): walk it
-            return None
-    try:
-        return _fast_pack(obj)
-    except (TypeError, ValueError, OverflowError):  # big ints, surrogates: walk them
-        return None
-
-
-def _flat(value: Any, t: type, lim: Limits) -> bytes | None:
-    """A top-level list, tuple or dict of scalars, pids and refs that no limit can touch."""
-    n = len(value)
-    if n > lim.max_items or (2 * n if t is dict else n) >= lim.max_nodes:
-        return None
-    data = _pack_flat(value, lim.max_str)
-    if data is None or len(data) > lim.max_bytes:
-        return None
-    return _ext(EXT_TUPLE, data) if t is tuple else data
 
 
 def encode(value: Any, limits: Limits) -> bytes:
