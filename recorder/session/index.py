@@ -220,9 +220,9 @@ def index_file(
             except SessionFormatError as exc:
                 why = f"footer unusable ({exc.reason} at byte {exc.offset})"
                 why += "; index rebuilt by scanning"
-    ix, stop_reason = _scan(buf, hdr_end, size, limits)
+    ix, scan_note = _scan(buf, hdr_end, size, limits)
     kept = f"recovered {ix.event_count} events in {len(ix.ev_frames)} complete frames"
-    return ix, None, f"{why}: {kept}" + (f"; dropped {stop_reason}" if stop_reason else "")
+    return ix, None, f"{why}: {kept}" + (f"; {scan_note}" if scan_note else "")
 
 
 def _read_footer(
@@ -247,23 +247,68 @@ def _read_footer(
 
 
 def _scan(buf: Any, start: int, size: int, limits: ReadLimits) -> tuple[FrameIndex, str]:
-    """Index every complete, intact frame from ``start``; say where and why the scan stopped."""
+    """Index every complete frame from ``start``; say what was skipped, where and why the scan
+    stopped.
+
+    A frame whose body fails its checksum does not end the scan when its header is believable
+    (the next frame starts where it says it ends, and continues its numbering): an EVENTS frame
+    stays in the index, unreadable as in a file with a footer (``bad_event_frames`` finds it),
+    so the events after it keep their numbers; a damaged keyframe or META frame is left out.
+    """
     ix = FrameIndex()
     budget = limits.expansion_budget(size)
+    notes: list[str] = []
     off = start
+    stop = ""
     while off < size:
         if size - off < _HSIZE:
-            return ix, f"{size - off} bytes of an incomplete frame header at byte {off}"
+            stop = f"{size - off} bytes of an incomplete frame header at byte {off}"
+            break
         try:
             h = unpack_frame_header(buf[off : off + _HSIZE], off, limits)
             if h.end > size:
-                return ix, f"incomplete frame at byte {off} ({size - off} of {h.end - off} bytes)"
+                stop = f"incomplete frame at byte {off} ({size - off} of {h.end - off} bytes)"
+                break
             if h.type == FrameType.FOOTER:
                 break
-            check_crc(h, buf[off + _HSIZE : h.end])
             ix.account(h, budget)
+            try:
+                check_crc(h, buf[off + _HSIZE : h.end])
+            except SessionFormatError as exc:
+                if not _resumes_after(buf, h, ix.event_count, size, limits):
+                    raise
+                if h.type != FrameType.EVENTS:
+                    notes.append(f"skipped a damaged {_NAMES[h.type]} at byte {off}")
+                    off = h.end
+                    continue
+                last = h.first_seq + h.count - 1
+                notes.append(
+                    f"kept the damaged event frame at byte {off} "
+                    f"(events {h.first_seq}-{last} unreadable: {exc.reason})"
+                )
             ix.add(h, h.type, off, h.first_seq, h.count, h.t_first, h.t_last, off)
         except SessionFormatError as exc:
-            return ix, f"{exc.reason} at byte {exc.offset}"
+            stop = f"{exc.reason} at byte {exc.offset}"
+            break
         off = h.end
-    return ix, ""
+    kept = [*notes, f"dropped {stop}"] if stop else notes
+    return ix, "; ".join(kept)
+
+
+_NAMES: dict[int, str] = {FrameType.KEYFRAME: "keyframe", FrameType.META: "metadata frame"}
+
+
+def _resumes_after(buf: Any, h: FrameHeader, events: int, size: int, limits: ReadLimits) -> bool:
+    """Whether a frame follows ``h`` where ``h``'s header says it ends, with numbers that fit:
+    then the header of the damaged frame ``h`` is believable and only its body is damaged
+    (a torn write at the end of a killed recording has nothing after it)."""
+    if h.end + _HSIZE > size or (h.type == FrameType.EVENTS and h.first_seq != events):
+        return False
+    try:
+        nxt = unpack_frame_header(buf[h.end : h.end + _HSIZE], h.end, limits)
+    except SessionFormatError:
+        return False
+    after = events + h.count if h.type == FrameType.EVENTS else events
+    if nxt.type == FrameType.EVENTS:
+        return nxt.first_seq == after
+    return nxt.type == FrameType.FOOTER or nxt.first_seq <= after

@@ -614,7 +614,13 @@ class SessionReader:
             sk = self.skeleton()
             start = self._proc_scan_upto
             for seq in np.flatnonzero(sk.kind[start:] == EventKind.SPAWN) + start:
-                ev = self.event(int(seq))
+                try:
+                    ev = self.event(int(seq))
+                except SessionFormatError:  # a damaged frame: the skeleton's facts only
+                    pid = int(sk.pid[seq])
+                    self._processes[pid] = self._info(pid, None, None, int(sk.peer[seq]),
+                                                      None, None)  # fmt: skip
+                    continue
                 d = ev.data if isinstance(ev.data, dict) else {}
                 self._processes[ev.pid] = self._info(
                     ev.pid, d.get("name"), d.get("behaviour"), d.get("parent", ev.peer),

@@ -199,3 +199,27 @@ def test_info_check_says_which_events_a_damaged_file_cannot_show(
     validator("info").validate(json.loads(out))
     code, text, _ = cinema("info", sound, "--check")
     assert code == 0 and "checked     every frame's checksum" in text
+
+
+def test_a_damaged_file_that_lost_its_footer_reads_as_with_it(
+    files: tuple[str, str, int, int], tmp_path: Path
+) -> None:
+    """A recording damaged in the middle and then killed (no footer): the index, rebuilt by
+    scanning, steps over the damaged frame instead of stopping there, so every command reads
+    what it reads with the footer (the events after the damage, with their numbers)."""
+    from recorder.session.format import TRAILER
+
+    _, damaged, first, last = files
+    data = Path(damaged).read_bytes()
+    footer_at, _ = TRAILER.unpack(data[-TRAILER.size :])
+    cut = tmp_path / "killed.cinema"
+    cut.write_bytes(data[:footer_at])
+    code, text, _ = cinema("info", str(cut))
+    assert code == 0 and "recovered   yes: no footer" in text
+    assert "kept the damaged event frame at byte" in text
+    assert f"(events {first}-{last} unreadable: frame checksum mismatch" in text
+    for args in (["events", "--json"], ["graph", "--format", "json"], ["analyze", "--json"]):
+        want = cinema(args[0], damaged, *args[1:])
+        got = cinema(args[0], str(cut), *args[1:])
+        assert got[0] == want[0] == 1, (args, got[2])
+        assert got[1].replace(str(cut), damaged) == want[1], args

@@ -19,9 +19,11 @@ from recorder import EventKind, Recorder
 from recorder.session.format import (
     FILE_HEADER,
     FRAME_HEADER,
+    FrameHeader,
     SessionFormatError,
     UnsupportedVersion,
     pack_frame_header,
+    unpack_frame_header,
 )
 from recorder.session.reader import SessionReader
 
@@ -262,3 +264,62 @@ def test_a_trailer_split_across_feeds_is_waited_for(good_file: bytes) -> None:
         r.feed(good_file[:cut])
         r.feed(good_file[cut:])
         assert r.event_count == whole.event_count > 0
+
+
+def _without_footer(good_file: bytes) -> tuple[bytes, dict[str, list[FrameHeader]]]:
+    """The file cut where its footer starts (a killed recording), and its frames' headers."""
+    from recorder.session.format import TRAILER, FrameType
+
+    footer_at, _ = TRAILER.unpack(good_file[-TRAILER.size :])
+    frames: dict[str, list[FrameHeader]] = {"events": [], "keyframes": []}
+    off = FILE_HEADER.size + struct.unpack_from("<I", good_file, 12)[0]
+    while off < footer_at:
+        h = unpack_frame_header(good_file[off : off + FRAME_HEADER.size], off)
+        frames["events" if h.type == FrameType.EVENTS else "keyframes"].append(h)
+        off = h.end
+    return good_file[:footer_at], frames
+
+
+def test_a_scan_steps_over_a_damaged_frame_in_the_middle(tmp_path: Path, good_file: bytes) -> None:
+    """Without a footer, a frame whose body fails its checksum but whose neighbours are sound
+    does not end the index: a damaged keyframe is left out, a damaged event frame stays (its
+    events unreadable, the later ones keep their numbers), as with a footer."""
+    data, frames = _without_footer(good_file)
+    path = tmp_path / "k.cinema"
+    kf = frames["keyframes"][1].offset
+    damaged = bytearray(data)
+    damaged[kf + FRAME_HEADER.size + 3] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with SessionReader(path) as r:
+        assert r.event_count == 1000 and f"skipped a damaged keyframe at byte {kf}" in (
+            r.recovery_note or ""
+        )
+        assert [e.data for e in r.events()] == [("msg", i) for i in range(1000)]
+        assert len(r.keyframe_seqs) == len(frames["keyframes"]) - 1
+    h = frames["events"][4]
+    a, b, ev = h.first_seq, h.first_seq + h.count - 1, h.offset
+    damaged = bytearray(data)
+    damaged[ev + FRAME_HEADER.size + 3] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with SessionReader(path) as r:
+        assert r.event_count == 1000 and 0 < a < b < 999
+        assert f"kept the damaged event frame at byte {ev} (events {a}-{b} unreadable" in (
+            r.recovery_note or ""
+        )
+        assert [k for k, _ in r.bad_event_frames()] == [4]
+        assert r.event(a - 1).data == ("msg", a - 1) and r.event(b + 1).data == ("msg", b + 1)
+        with pytest.raises(SessionFormatError, match="checksum"):
+            r.event(a)
+
+
+def test_a_damaged_last_frame_is_dropped_as_a_torn_write(tmp_path: Path, good_file: bytes) -> None:
+    """A damaged frame with nothing sound after it is what a killed write leaves: dropped."""
+    data, frames = _without_footer(good_file)
+    last = frames["events"][-1]
+    damaged = bytearray(data[: last.end])
+    damaged[last.offset + FRAME_HEADER.size + 3] ^= 0xFF
+    path = tmp_path / "torn.cinema"
+    path.write_bytes(bytes(damaged))
+    with SessionReader(path) as r:
+        assert r.event_count == last.first_seq and "checksum" in (r.recovery_note or "")
+        assert "kept" not in (r.recovery_note or "") and r.bad_event_frames() == []
