@@ -12,15 +12,13 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QHBoxLayout,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from cinema.model.calls import FunctionCalls, call_summary
+from cinema.ui._tables import panel_layout, row_table
 from cinema.ui.state import ViewState
 from recorder.events import EventKind
 from recorder.session.format import SessionFormatError
@@ -56,22 +54,8 @@ class CallsTable(QWidget):
         self.only_selected = QCheckBox("selected process only")
         self.only_selected.toggled.connect(lambda _on: self.refresh())
         self.caption = QLabel()
-        head = QHBoxLayout()
-        head.addWidget(QLabel("<b>Calls</b>"))
-        head.addWidget(self.only_selected)
-        head.addWidget(self.caption, 1)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.cellClicked.connect(self._on_click)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(head)
-        lay.addWidget(self.table, 1)
+        self.table = row_table(COLUMNS, self._on_click)
+        panel_layout(self, "Calls", [self.only_selected, self.caption], self.table)
         self._timer = QTimer(self)  # a live session grows in bursts: once per 500 ms at most
         self._timer.setSingleShot(True)
         self._timer.setInterval(500)

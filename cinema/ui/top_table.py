@@ -7,11 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -19,6 +16,7 @@ from cinema.model import present
 from cinema.model.errors import ModelError
 from cinema.model.top import SORT_KEYS, Top, top
 from cinema.ui._deferred import DeferredRefresh
+from cinema.ui._tables import panel_layout, row_table
 from cinema.ui.state import ViewState
 from recorder.session.format import SessionFormatError
 
@@ -46,22 +44,8 @@ class TopTable(QWidget):
             self.by.addItem(f"by {key}", key)
         self.by.currentIndexChanged.connect(lambda _i: self.refresh())
         self.caption = QLabel()
-        head = QHBoxLayout()
-        head.addWidget(QLabel("<b>Top</b>"))
-        head.addWidget(self.by)
-        head.addWidget(self.caption, 1)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.cellClicked.connect(self._on_click)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(head)
-        lay.addWidget(self.table, 1)
+        self.table = row_table(COLUMNS, self._on_click)
+        panel_layout(self, "Top", [self.by, self.caption], self.table)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
