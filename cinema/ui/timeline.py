@@ -18,12 +18,14 @@ Keys (when focused): W/S zoom in/out, A/D pan, 0 fits the whole session.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cinema.ui._axes import TimeAxis
@@ -31,6 +33,7 @@ from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, HIGHLIGHT, KIND_CATEGORY, THEMES, Theme
 from cinema.views.picking import one_per_pixel, pick_glyph
 from cinema.views.viewport import Frame
+from recorder.session.format import SessionFormatError
 
 __all__ = ["TimelineWidget"]
 
@@ -45,6 +48,10 @@ LANE_AXIS, LANE_AXIS_COMPACT = 190, 130  # px for the lane names (a small window
 ROWS_MAX = 120  # at most this many lanes on screen: lanes stay readable, frames stay cheap
 #: Heights of the marker strip's rows (in the strip's 0..1 coordinates).
 Y_BOOKMARK, Y_STOP, Y_LOG = 0.8, 0.5, 0.17
+#: This long after the timeline is first shown (ms), its viewport sorts the session's activity
+#: by lane in a worker thread (Viewport.prepare): the first screen does not wait for the sort,
+#: and later wide windows read only their visible lanes.
+PREPARE_AFTER_MS = 1000
 
 
 class _LaneAxis(pg.AxisItem):
@@ -124,6 +131,7 @@ class TimelineWidget(QWidget):
         self.theme = theme
         self.last_frame: Frame | None = None
         self._building = True  # theme, limits and range are set up before one first draw
+        self._prepare_scheduled = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -197,6 +205,28 @@ class TimelineWidget(QWidget):
         self.refresh()
         self._on_position(state.seq)
         self.refresh_markers()  # breakpoints and bookmarks saved with the session
+
+    def showEvent(self, ev: QShowEvent) -> None:
+        super().showEvent(ev)
+        if not self._prepare_scheduled:
+            self._prepare_scheduled = True
+            QTimer.singleShot(PREPARE_AFTER_MS, self, self.prepare_viewport)
+
+    def prepare_viewport(self) -> threading.Thread | None:
+        """Sort the activity by lane in a worker thread (a file session's viewport only: a
+        live one grows past it at once). Returns the thread, or None when there is nothing
+        to do."""
+        vp = self.state.viewport
+        if self.state.live or vp.prepared:
+            return None
+
+        def run() -> None:
+            with contextlib.suppress(SessionFormatError):  # wide windows keep the slice path
+                vp.prepare()
+
+        worker = threading.Thread(target=run, name="cinema-lanes", daemon=True)
+        worker.start()
+        return worker
 
     # ---------------------------------------------------------------- setup
 

@@ -148,6 +148,14 @@ class LaneLayout:
             r = hi
         self.rows = rows
         self.row_of_rank = row_of_rank
+        self._row_of_pid: IntArray | None = None
+
+    def row_of_pid_table(self) -> IntArray:
+        """The row of each pid, by pid (``-1`` in the last entry: any pid past it is unknown);
+        index it with ``np.minimum(pids, len(table) - 1)``."""
+        if self._row_of_pid is None:
+            self._row_of_pid = self.row_of_rank[self.rank_of_pid]
+        return self._row_of_pid
 
     def toggle(self, pid: int) -> None:
         """Collapse an expanded group or expand a collapsed one."""

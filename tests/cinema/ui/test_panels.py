@@ -37,6 +37,30 @@ def test_timeline_draws_density_then_glyphs_and_follows_the_playhead(qtbot, stat
     assert state.time_ns() == int(state.skeleton.ts[10])  # the last event at that instant
 
 
+def test_timeline_sorts_its_lanes_after_showing_and_draws_the_same(
+    qtbot, state, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The first screen is counted from the frame-ordered activity; a while after the window
+    shows, a worker sorts it by lane (Viewport.prepare), and a window draws the same."""
+    from cinema.ui import timeline
+
+    monkeypatch.setattr(timeline, "PREPARE_AFTER_MS", 0)
+    vp = state.viewport
+    vp.exact_events = 0  # every window counts from the activity
+    w = TimelineWidget(state)
+    qtbot.addWidget(w)
+    assert w.last_frame is not None and w.last_frame.mode == "density"
+    assert not vp.prepared
+    window = (vp.t_first, vp.t_last, -0.5, 29.5, 640)
+    before = vp.frame(*window)
+    w.show()
+    qtbot.waitUntil(lambda: vp.prepared, timeout=10_000)
+    assert w.prepare_viewport() is None  # nothing left to do
+    after = vp.frame(*window)
+    assert before.density is not None and after.density is not None
+    np.testing.assert_array_equal(after.density, before.density)
+
+
 def test_timeline_collapse_and_keys(qtbot, state) -> None:  # type: ignore[no-untyped-def]
     w = TimelineWidget(state)
     qtbot.addWidget(w)

@@ -178,9 +178,46 @@ def test_wide_windows_count_from_the_frame_activity_exactly_at_frame_edges(
     assert fr.mode == "density" and fr.visible_events == 30_000
 
 
+@pytest.mark.parametrize("collapsed", [(), (1,), (0,), (1, 99)])
+def test_wide_windows_count_the_same_before_and_after_the_lane_sort(
+    collapsed: tuple[int, ...],
+) -> None:
+    """A wide window is counted from the window's slice of the frame-ordered activity until
+    ``prepare`` sorts it by lane, then from the visible lanes' entries: the same numbers."""
+    slice_vp = _viewport(n=40_000, workers=30, frame_events=300, exact_events=0, seed=8)
+    sorted_vp = _viewport(n=40_000, workers=30, frame_events=300, exact_events=0, seed=8)
+    sorted_vp.prepare()
+    assert sorted_vp.prepared and not slice_vp.prepared
+    rng = np.random.default_rng(2)
+    for vp in (slice_vp, sorted_vp):
+        vp.layout.set_collapsed(collapsed)
+    rows = len(slice_vp.layout.rows)
+    t_first, t_last = slice_vp.t_first, slice_vp.t_last
+    for _ in range(25):
+        t0, t1 = sorted(rng.integers(t_first, t_last + 1, 2).tolist())
+        y0 = float(rng.uniform(-0.5, rows))
+        y1 = y0 + float(rng.uniform(0.5, rows))
+        pixels = int(rng.integers(1, 700))
+        a = slice_vp.frame(t0, t1 + 1, y0, y1, pixels)
+        b = sorted_vp.frame(t0, t1 + 1, y0, y1, pixels)
+        assert (a.mode, a.visible_events, a.row_lo, a.row_hi) == (
+            b.mode, b.visible_events, b.row_lo, b.row_hi,
+        )  # fmt: skip
+        if a.density is not None and b.density is not None:
+            np.testing.assert_array_equal(a.density, b.density)
+        np.testing.assert_array_equal(a.glyph_seq, b.glyph_seq)
+        edges = np.linspace(t0, t1 + 1, pixels + 1).astype(np.int64)
+        np.testing.assert_array_equal(
+            slice_vp.row_counts(0, rows, edges), sorted_vp.row_counts(0, rows, edges)
+        )
+    sorted_vp.prepare()  # nothing new: kept
+    assert sorted_vp.prepared
+
+
+@pytest.mark.parametrize("prepared", [False, True])
 @pytest.mark.parametrize("frames_read", [256, 0])
 def test_a_wide_window_with_few_visible_events_draws_their_glyphs(
-    frames_read: int, monkeypatch: pytest.MonkeyPatch
+    frames_read: int, prepared: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Few events in the visible lanes of a wide window: each lane's own events, exactly
     (read from the frames they are in, or from the events by process past a few frames)."""
@@ -197,6 +234,8 @@ def test_a_wide_window_with_few_visible_events_draws_their_glyphs(
     kind = rng.integers(0, 20, n).astype(np.uint8)
     vp = Viewport.from_arrays(ts, kind, pid, LaneLayout(procs), exact_events=1000,
                               frame_events=512)  # fmt: skip
+    if prepared:
+        vp.prepare()
     rows = [vp.layout.row_of_pid(2), vp.layout.row_of_pid(3)]
     fr = vp.frame(int(ts[0]), int(ts[-1]), min(rows) - 0.4, max(rows) + 0.4, pixels=800)
     want = np.flatnonzero(np.isin(pid, [2, 3]))
