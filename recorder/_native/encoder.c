@@ -1756,3 +1756,159 @@ int cinema_encode_into(Buf *out, PyObject *value, const CinemaLimits *lim) {
     }
     return r;
 }
+
+/* ------------------------------------------------------------------ keyframe mailboxes */
+
+/* A sandbox mailbox's two keyframe cells (recorder.session.keyframes.MailboxCells), without
+ * building the world's lists: a fan-out keyframe lists thousands of queued messages, and each
+ * [msg_id, sender, message] list and [msg_id, sender] pair it built was one more object for
+ * the program's garbage collector to walk and promote.
+ *
+ * envelopes yields the mailbox's (msg_id, sender, message, recorded) tuples, oldest first;
+ * the first `limit` are taken. Returns (payload, ids, rows) where payload is the encoding of
+ * [[msg_id, sender, message if recorded is None else recorded], ...] under `limits` (the bytes
+ * cinema_encode_into writes for that list: enc_node and enc_seq of a list of 3-lists, step
+ * for step), ids the (msg_id, sender) tuples, and rows the envelopes taken; or None when the
+ * common case does not hold (an envelope that is not such a tuple, an id or sender that is
+ * not an int in [0, 2**62), limits too small for the rows to be written whole), for the
+ * caller to build the lists. */
+PyObject *cinema_mailbox_cells(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "mailbox_cells(envelopes, limit, limits, /)");
+        return NULL;
+    }
+    CinemaLimits lim;
+    if (cinema_limits_from(args[2], &lim) < 0) {
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t len = PyObject_Length(args[0]);
+    if (len < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = len < limit ? len : (limit > 0 ? limit : 0);
+    /* the conditions of keyframes._mailbox_ids' common case, and whole 3-lists */
+    if (n > lim.max_items || 3 * n + 1 > lim.max_nodes || lim.max_depth < 3 ||
+        19 * n + 5 >= lim.max_bytes || lim.max_items < 3) {
+        Py_RETURN_NONE;
+    }
+    PyObject *rows = PyTuple_New(n);
+    if (rows == NULL) {
+        return NULL;
+    }
+    PyObject *it = PyObject_GetIter(args[0]);
+    if (it == NULL) {
+        Py_DECREF(rows);
+        return NULL;
+    }
+    Py_ssize_t got = 0;
+    int common = 1;
+    while (got < n) {
+        PyObject *env = PyIter_Next(it);
+        if (env == NULL) {
+            break;
+        }
+        PyTuple_SET_ITEM(rows, got++, env); /* the reference moves in */
+        if (!PyTuple_CheckExact(env) || PyTuple_GET_SIZE(env) != 4) {
+            common = 0;
+            break;
+        }
+        for (int j = 0; j < 2; j++) {
+            PyObject *x = PyTuple_GET_ITEM(env, j);
+            int overflow = 0;
+            long long d = PyLong_CheckExact(x) ? PyLong_AsLongLongAndOverflow(x, &overflow) : -1;
+            if (overflow != 0 || d < 0 || d >= (1LL << 62)) {
+                common = 0;
+            }
+        }
+        if (!common) {
+            break;
+        }
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        Py_DECREF(rows);
+        return NULL;
+    }
+    if (!common || got != n) { /* (a mailbox that shrank while read: the lists will do) */
+        Py_DECREF(rows);
+        Py_RETURN_NONE;
+    }
+
+    char mem[2048];
+    Buf b;
+    buf_init(&b, mem, sizeof(mem));
+    Enc E;
+    E.out = &b;
+    E.base = 0;
+    E.lim = lim;
+    E.nodes = 0;
+    table_init(&E.seen);
+    table_init(&E.names);
+    PyObject *result = NULL, *payload = NULL, *ids = NULL;
+    Frame F, R;
+    E.nodes++; /* the list (enc_node); depth 0 < max_depth, n <= max_items: no marker */
+    int ok = frame_open(&E, &F, 0, n, NULL, 0) == 0 && frame_header(&E, &F) == 0;
+    int stopped = 0; /* F closed by a budget cut, with its marker */
+    for (Py_ssize_t i = 0; ok && !stopped && i < n; i++) {
+        int cut = budget_cut(&E, &F, NULL, i, n); /* (a list is never a marker) */
+        if (cut != 0) {
+            ok = cut > 0;
+            stopped = 1;
+            break;
+        }
+        F.count++;
+        PyObject **env = ((PyTupleObject *)PyTuple_GET_ITEM(rows, i))->ob_item;
+        PyObject *cells[3] = {env[0], env[1], env[3] != Py_None ? env[3] : env[2]};
+        E.nodes++; /* the row's list (enc_seq): depth 1 < max_depth, 3 <= max_items */
+        ok = frame_open(&E, &R, 0, 3, NULL, 0) == 0 && frame_header(&E, &R) == 0;
+        int row_cut = 0;
+        for (Py_ssize_t j = 0; ok && j < 3; j++) {
+            int c = budget_cut(&E, &R, cells[j], j, 3);
+            if (c != 0) {
+                ok = c > 0;
+                row_cut = 1;
+                break;
+            }
+            R.count++;
+            ok = enc_node(&E, cells[j], 2, 0) == 0;
+        }
+        if (ok && !row_cut) {
+            ok = frame_close(&E, &R, NULL, 3) == 0;
+        }
+        frame_release(&R);
+    }
+    if (ok && !stopped) {
+        ok = frame_close(&E, &F, NULL, n) == 0;
+    }
+    frame_release(&F);
+    if (!ok) {
+        goto done;
+    }
+    payload = PyBytes_FromStringAndSize(b.data, b.len);
+    ids = payload == NULL ? NULL : PyList_New(n);
+    if (ids == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject **env = ((PyTupleObject *)PyTuple_GET_ITEM(rows, i))->ob_item;
+        PyObject *pair = PyTuple_Pack(2, env[0], env[1]);
+        if (pair == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(ids, i, pair);
+    }
+    result = PyTuple_Pack(3, payload, ids, rows);
+done:
+    table_free(&E.seen);
+    table_free(&E.names);
+    buf_free(&b);
+    Py_XDECREF(payload);
+    Py_XDECREF(ids);
+    Py_DECREF(rows);
+    return result;
+}

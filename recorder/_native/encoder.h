@@ -34,6 +34,9 @@ int cinema_limits_read(PyObject *obj, CinemaLimits *out);
 /* Append the payload encoding of `value` to `out` (see cinema_native.h). */
 int cinema_encode_into(Buf *out, PyObject *value, const CinemaLimits *lim);
 
+/* mailbox_cells(envelopes, limit, limits): a sandbox mailbox's keyframe cells (encoder.c). */
+PyObject *cinema_mailbox_cells(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+
 extern PyTypeObject CinemaEventBuffer_Type;
 extern PyTypeObject CinemaMonotonicClock_Type;
 

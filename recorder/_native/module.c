@@ -273,6 +273,10 @@ static PyMethodDef methods[] = {
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL, encode_doc},
     {"freeze", (PyCFunction)(void (*)(void))freeze, METH_FASTCALL | METH_KEYWORDS, freeze_doc},
     {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
+    {"mailbox_cells", (PyCFunction)(void (*)(void))cinema_mailbox_cells, METH_FASTCALL,
+     "mailbox_cells(envelopes, limit, limits, /) -> (payload, ids, rows) | None\n\n"
+     "A sandbox mailbox's keyframe cells without building its lists (see\n"
+     "recorder.session.keyframes.MailboxCells)."},
     {"scan", (PyCFunction)(void (*)(void))cinema_scan, METH_FASTCALL, cinema_scan_doc},
     {"payload_texts", (PyCFunction)(void (*)(void))cinema_payload_texts, METH_FASTCALL, NULL},
     {"payload_columns", (PyCFunction)(void (*)(void))cinema_payload_columns, METH_FASTCALL, NULL},

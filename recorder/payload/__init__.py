@@ -83,6 +83,7 @@ __all__ = [
     "encode_many",
     "encode_payload",
     "freeze",
+    "native_mailbox_cells",
     "scanned_unpacker",
     "to_structural",
     "ts_deltas",
@@ -168,6 +169,13 @@ def freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
 
 if _native is not None and hasattr(_native, "freeze"):
     freeze = _native.freeze  # the same, in C
+
+#: ``mailbox_cells(envelopes, limit, limits)`` of the native module (``None``: the pure-Python
+#: encoder, or a build without it): a sandbox mailbox's keyframe cells, made without the
+#: world's lists; see :class:`recorder.session.keyframes.MailboxCells`.
+native_mailbox_cells: (
+    Callable[[Any, int, Limits], tuple[bytes, list[tuple[int, int]], tuple[Any, ...]] | None] | None
+) = getattr(_native, "mailbox_cells", None)
 
 
 _INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack packs as an int

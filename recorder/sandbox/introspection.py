@@ -10,9 +10,10 @@ from __future__ import annotations
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from recorder.payload import Pid
+from recorder.payload import Limits, Pid
 from recorder.sandbox.children import supervisor_entry
 from recorder.sandbox.memory import estimate_memory, process_memory
+from recorder.session.keyframes import MailboxCells, mailbox_cells
 
 if TYPE_CHECKING:
     from recorder.sandbox.process import Process
@@ -94,14 +95,18 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
     }
 
 
-def _world_process(proc: Process) -> dict[str, Any]:
+def _world_process(proc: Process, cells: Limits | None = None) -> dict[str, Any]:
     # The first messages only, as their SENDs recorded them (the live object may have changed
     # since): a reader finds the others from the events (docs/world-schema.md), so a long
     # mailbox costs a keyframe no more than a short one.
-    mailbox = [
-        [msg_id, sender, message if recorded is None else recorded]
-        for msg_id, sender, message, recorded in islice(proc._mailbox, _MAILBOX_IN_WORLD)
-    ]
+    mailbox: list[list[Any]] | MailboxCells | None = None
+    if cells is not None and proc._mailbox:
+        mailbox = mailbox_cells(proc._mailbox, _MAILBOX_IN_WORLD, cells)
+    if mailbox is None:
+        mailbox = [
+            [msg_id, sender, message if recorded is None else recorded]
+            for msg_id, sender, message, recorded in islice(proc._mailbox, _MAILBOX_IN_WORLD)
+        ]
     mark = proc._profile_mark
     # the recorded notion: has messages to handle (not the run queue, which no event shows)
     status = "suspended" if proc._suspended else "running" if proc._mailbox else "waiting"
@@ -156,8 +161,14 @@ def ended_entry(proc: Process, status: str, reason: Any) -> dict[str, Any]:
     }
 
 
-def world(rt: Runtime) -> dict[str, Any]:
-    """The whole world for a keyframe, as ``docs/world-schema.md`` specifies."""
+def world(rt: Runtime, cells: Limits | None = None) -> dict[str, Any]:
+    """The whole world for a keyframe, as ``docs/world-schema.md`` specifies.
+
+    With ``cells`` (a :class:`~recorder.Recorder`'s limits: the world goes to that recorder's
+    :meth:`~recorder.Recorder.keyframe` and nowhere else), a mailbox may be given as its
+    encoded keyframe cells (:class:`~recorder.session.keyframes.MailboxCells`) instead of its
+    list: the same keyframe bytes, without an object per queued message.
+    """
     supervisors = []
     for proc in rt.processes.values():
         entry = supervisor_entry(proc)
@@ -165,7 +176,7 @@ def world(rt: Runtime) -> dict[str, Any]:
             supervisors.append(entry)
     return {
         "time_ns": rt.clock(),
-        "processes": [_world_process(p) for p in rt.processes.values()],
+        "processes": [_world_process(p, cells) for p in rt.processes.values()],
         "dead": list(rt.ended),
         "supervisors": supervisors,
         "registry": dict(rt.registry.names),

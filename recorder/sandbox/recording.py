@@ -44,8 +44,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recorder.events import EventKind
-from recorder.payload import Packed, Pid, Ref, freeze
+from recorder.payload import Limits, Packed, Pid, Ref, freeze
 from recorder.sandbox.provenance import ENV_RERUN, program_rerun, rerun_path
+from recorder.session.keyframes import MailboxCells
 from recorder.session.writer import Recorder, RecorderClosed
 from recorder.sink import EventSink, wants_world
 
@@ -168,6 +169,8 @@ class Recording:
     Args:
         clock: the runtime clock (ns), for sinks that stamp events themselves.
         world: builds the keyframe world (``docs/world-schema.md``).
+        recorder_world: builds it for a :class:`~recorder.Recorder` with the given limits
+            (mailboxes as encoded cells: :func:`recorder.sandbox.introspection.world`).
         live_processes: how many processes are alive (the keyframe interval grows with it).
         keyframe_min_events: the smallest keyframe interval, in events.
     """
@@ -180,6 +183,7 @@ class Recording:
         live_processes: Callable[[], int],
         keyframe_min_events: int,
         spawned: Callable[[], int] | None = None,
+        recorder_world: Callable[[Limits], dict[str, Any]] | None = None,
     ) -> None:
         self.record: Record = _ignore
         self.active = False
@@ -193,6 +197,9 @@ class Recording:
         self.keyframe_failures = 0
         self._clock = clock
         self._world = world
+        self._recorder_world = recorder_world
+        #: The limits of the Recorder attached (its keyframes may take encoded mailboxes).
+        self._recorder_limits: Limits | None = None
         self._live = live_processes
         self._spawned = spawned
         self._spawned_at_keyframe = 0
@@ -222,6 +229,7 @@ class Recording:
             # call per event, the largest part of what the choke point itself costs.
             sink.add_close_listener(self._sink_closed)
             forward = self._direct = emit
+            self._recorder_limits = sink.limits
         else:
 
             def forward(kind: int, pid: int, peer: int, ref: int, data: Any) -> None:
@@ -266,6 +274,7 @@ class Recording:
         self.record = _ignore
         self.active = False
         self._direct = None
+        self._recorder_limits = None
         self._push_keyframe = None
         self._pull_keyframe = None
         if isinstance(self.sink, Recorder):
@@ -356,8 +365,13 @@ class Recording:
                 self._sink_failed(exc, "keyframe")
             return
         assert push is not None
+        limits, for_recorder = self._recorder_limits, self._recorder_world
         try:
-            world = self._world()
+            world = (
+                for_recorder(limits)
+                if limits is not None and for_recorder is not None
+                else self._world()
+            )
         except Exception:  # our own bug: keyframes stop, events go on
             self.keyframe_failures += 1
             self._push_keyframe = None
@@ -379,7 +393,7 @@ def _mailbox_entries(world: dict[str, Any]) -> int:
     total = 0
     for p in procs:
         mailbox = p.get("mailbox") if isinstance(p, dict) else None
-        if isinstance(mailbox, list):
+        if isinstance(mailbox, (list, MailboxCells)):
             total += len(mailbox)
     return total
 

@@ -130,6 +130,7 @@ class Runtime:
         self.recording = Recording(
             clock=self.clock,
             world=lambda: world(self),
+            recorder_world=lambda limits: world(self, limits),
             live_processes=self.processes.__len__,
             keyframe_min_events=keyframe_min_events,
             spawned=lambda: self.lifecycle.spawned,

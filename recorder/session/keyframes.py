@@ -28,6 +28,7 @@ from recorder.payload import (
     PayloadError,
     decode_payload,
     encode_payload,
+    native_mailbox_cells,
     scanned_unpacker,
     to_structural,
     unpack_rows,
@@ -37,8 +38,10 @@ __all__ = [
     "LAZY_KEYS",
     "ROW_KEYS",
     "TABLE_LISTS",
+    "MailboxCells",
     "ProcessRow",
     "decode_keyframe",
+    "mailbox_cells",
     "pack_world",
     "row_position",
     "table_column",
@@ -124,7 +127,7 @@ def _pack_table(procs: list[dict[str, Any]], limits: Limits, *, reuse: bool) -> 
             if k == _IDS and ids is not None:
                 columns.append(ids)
             elif k in LAZY_KEYS:
-                columns.append([encode_payload(p.get(k), limits) for p in procs])
+                columns.append([_lazy_cell(p.get(k), limits) for p in procs])
             else:
                 columns.append([to_structural(p.get(k), limits) for p in procs])
     return {_TABLE_TAG: 1, "keys": list(keys), "columns": columns, "lazy": lazy}
@@ -136,9 +139,63 @@ _MISSING = (None, b"")
 
 def _convert(p: dict[str, Any], limits: Limits) -> dict[str, Any]:
     return {
-        str(k): encode_payload(v, limits) if k in LAZY_KEYS else to_structural(v, limits)
+        str(k): _lazy_cell(v, limits) if k in LAZY_KEYS else to_structural(v, limits)
         for k, v in p.items()
     }
+
+
+class MailboxCells:
+    """A process's ``mailbox`` in a world built for a :class:`~recorder.Recorder` (the
+    sandbox's keyframes, :func:`mailbox_cells`): the keyframe's two cells of that mailbox,
+    made on the program thread without the world's lists, and the envelopes they came from.
+
+    A fan-out keyframe lists thousands of queued messages; each ``[msg_id, sender, message]``
+    list of the world and each ``[msg_id, sender]`` pair :func:`pack_world` made of it was one
+    more object for the program's garbage collector to walk and promote (two full collections
+    per fan-out benchmark run). :func:`pack_world` takes the cells as they are (the same bytes
+    as the lists: tests/recorder/session/test_mailbox_cells.py), or, under other limits, the
+    lists made from :attr:`rows`.
+    """
+
+    __slots__ = ("ids", "limits", "payload", "rows")
+
+    def __init__(
+        self, payload: bytes, ids: list[tuple[int, int]], rows: tuple[Any, ...], limits: Limits
+    ) -> None:
+        self.payload = payload
+        """The encoded ``[[msg_id, sender, message], ...]`` (the lazy ``mailbox`` cell)."""
+        self.ids = ids
+        """The ``(msg_id, sender)`` pairs (the ``mailbox_ids`` cell; packed as lists)."""
+        self.rows = rows
+        """The ``(msg_id, sender, message, recorded)`` envelopes taken, oldest first."""
+        self.limits = limits
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def as_rows(self) -> list[list[Any]]:
+        """The world's ``mailbox`` list (``docs/world-schema.md``)."""
+        return [[m, s, msg if rec is None else rec] for m, s, msg, rec in self.rows]
+
+
+def mailbox_cells(envelopes: Any, limit: int, limits: Limits) -> MailboxCells | None:
+    """The keyframe cells of the first ``limit`` of ``envelopes`` (a sandbox mailbox:
+    ``(msg_id, sender, message, recorded)`` tuples), each row showing ``recorded`` unless it is
+    ``None``, encoded under ``limits``; ``None`` without the native encoder, or when the rows
+    are not the common case (ids and senders small ints, limits that fit them): the caller
+    then builds the world's lists."""
+    if native_mailbox_cells is None:
+        return None
+    got = native_mailbox_cells(envelopes, limit, limits)
+    return None if got is None else MailboxCells(got[0], got[1], got[2], limits)
+
+
+def _lazy_cell(value: Any, limits: Limits) -> bytes:
+    if type(value) is MailboxCells:
+        if value.limits == limits:
+            return value.payload
+        value = value.as_rows()
+    return encode_payload(value, limits)
 
 
 _IDS = "mailbox_ids"  # the column pack_world adds, made by _mailbox_ids in its final form
@@ -153,6 +210,10 @@ def _mailbox_ids(mailbox: Any, limits: Limits) -> Any:
     holds thousands of queued messages, and each round-tripped pair was three more objects for
     the garbage collector (the same structure either way: tests/recorder/test_keyframes.py).
     """
+    if type(mailbox) is MailboxCells:
+        if mailbox.limits == limits:
+            return mailbox.ids
+        mailbox = mailbox.as_rows()
     if not isinstance(mailbox, (list, tuple)):
         return None
     n = len(mailbox)

@@ -291,6 +291,11 @@ class Recorder:
         return self._pipe.enqueued + len(self._buffer)
 
     @property
+    def limits(self) -> Limits:
+        """The payload encoding limits of this recording."""
+        return self._limits
+
+    @property
     def lost(self) -> int:
         """Events discarded because the buffer was full (``overflow="drop"``)."""
         return self._lost
