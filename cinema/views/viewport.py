@@ -203,7 +203,8 @@ class Viewport:
             lo, hi = self._entry_slice(ka, kb)
             want = np.zeros(self.layout.lane_count + 1, bool)
             want[lanes] = True
-            f = act.frame[lo:hi][want[self.layout.rank(act.pid[lo:hi])]]
+            of_pid = want[self.layout.rank_of_pid]  # its last entry: unknown pids, not wanted
+            f: IntArray = act.frame[lo:hi][np.take(of_pid, act.pid[lo:hi], mode="clip")]
             return f[np.r_[True, f[1:] != f[:-1]]] if len(f) else f
         got = [tab.frame[int(tab.starts[r]) : int(tab.starts[r + 1])] for r in lanes.tolist()]
         if not got:
@@ -301,10 +302,14 @@ class Viewport:
         if tab is None:
             act = self.source.lanes()
             lo, hi = self._entry_slice(ka, kb)
-            table = self.layout.row_of_pid_table()
-            row = table[np.minimum(act.pid[lo:hi], len(table) - 1)]
-            sel = np.flatnonzero((row >= row_lo) & (row < row_lo + nrows))
-            key = (row[sel] - row_lo) * nf + (act.frame[lo:hi][sel] - ka)
+            # pid -> its row in the window, nrows when not shown (a table of a few thousand
+            # entries: the millions of entries are looked up once, into 16 bits)
+            shown = self.layout.row_of_pid_table() - row_lo
+            shown[(shown < 0) | (shown >= nrows)] = nrows
+            row = np.take(shown.astype(np.int16 if nrows < 0x7FFF else np.int32),
+                          act.pid[lo:hi], mode="clip")  # fmt: skip
+            sel = np.flatnonzero(row < nrows)
+            key = row[sel].astype(np.int64) * nf + (act.frame[lo:hi][sel] - ka)
             flat = np.bincount(key, weights=act.events[lo:hi][sel], minlength=nrows * nf)
             return flat.astype(np.float64, copy=False).reshape(nrows, nf)
         rows = self.layout.rows[row_lo : row_lo + nrows]
