@@ -46,10 +46,11 @@ _CHILD = r"""
 import json, os, resource, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 started, path, ini = float(sys.argv[1]), sys.argv[2], sys.argv[3]
-from PySide6.QtCore import QEvent, QObject, QSettings
-from PySide6.QtWidgets import QWidget
+# in the order `cinema open` imports them: the command imports cinema.ui.app, then Qt is loaded
 from cinema.ui.app import Opener, ensure_app
 from cinema.ui._deferred import DeferredRefresh, _shows_anything
+from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtWidgets import QWidget
 
 app = ensure_app("light")
 painted = []
