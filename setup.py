@@ -14,6 +14,7 @@ setup(
                 "recorder/_native/eventbuffer.c",
                 "recorder/_native/scan.c",
                 "recorder/_native/texts.c",
+                "recorder/_native/trace.c",
             ],
             depends=[
                 "recorder/_native/buffer.h",

@@ -38,6 +38,28 @@ def payload_texts(
 def payload_columns(
     block: bytes | memoryview, offsets: Any, index: Any, json: bool, text: bool, /
 ) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None, bytes]: ...
+def trace_events(
+    seq: Any,
+    ts: Any,
+    kind: Any,
+    pid: Any,
+    peer: Any,
+    ref: Any,
+    texts: list[Any],
+    heads: list[str | None],
+    t0: int,
+    inflight: dict[int, str],
+    handler: dict[int, list[Any]],
+    last_ts: dict[int, int],
+    where: dict[int, str],
+    where_fn: Callable[[int], str],
+    labels: dict[int, str],
+    label_fn: Callable[[int], str],
+    quote: Callable[[str], str],
+    cats: list[str],
+    kind_names: list[str],
+    /,
+) -> bytes: ...
 def freeze(value: Any, limits: Limits | None = None) -> Packed: ...
 def scan(data: bytes | memoryview, max_nesting: int, hash_check: int, /) -> int: ...
 

@@ -265,6 +265,9 @@ PyObject *cinema_payload_texts(PyObject *self, PyObject *const *args, Py_ssize_t
 extern const char *cinema_payload_texts_doc;
 PyObject *cinema_payload_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 extern const char *cinema_payload_columns_doc;
+/* trace.c */
+PyObject *cinema_trace_events(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+extern const char *cinema_trace_events_doc;
 
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
@@ -280,6 +283,7 @@ static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))cinema_scan, METH_FASTCALL, cinema_scan_doc},
     {"payload_texts", (PyCFunction)(void (*)(void))cinema_payload_texts, METH_FASTCALL, NULL},
     {"payload_columns", (PyCFunction)(void (*)(void))cinema_payload_columns, METH_FASTCALL, NULL},
+    {"trace_events", (PyCFunction)(void (*)(void))cinema_trace_events, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

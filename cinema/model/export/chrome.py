@@ -22,6 +22,7 @@ Times are µs since the session's first event (``ts`` with ns precision, three d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
@@ -34,12 +35,24 @@ from cinema.model.present import to_json
 from cinema.model.session import Session
 from recorder.events import KIND_NAMES, NO_PID, NO_REF, EventKind
 
+_trace_events: Any
+try:  # the C twin of the loop of write_chrome_trace (recorder/_native/trace.c)
+    from recorder.payload import NATIVE as _NATIVE
+
+    if not _NATIVE:
+        raise ImportError("CINEMA_NATIVE=0 or not built")
+    from recorder._native._core import trace_events as _trace_events
+except ImportError:
+    _trace_events = None
+
 __all__ = ["TOP_LEVEL_GROUP", "write_chrome_trace"]
 
 #: The trace "process" of the actor processes without a supervisor.
 TOP_LEVEL_GROUP = 0x7FFFFFFF
 _K = EventKind
-_CHUNK_BYTES = 1 << 20
+#: Each kind's instant category as JSON text, and its name.
+_CATS = [json.dumps(KIND_NAMES.get(k, "event")) for k in range(256)]
+_KIND_NAMES = [KIND_NAMES.get(k, f"kind {k}") for k in range(256)]
 
 
 class _Tracks:
@@ -48,7 +61,8 @@ class _Tracks:
     def __init__(self, session: Session, names: ExportNames) -> None:
         self._session = session
         self._names = names
-        self._where: dict[int, str] = {}
+        #: pid -> what :meth:`where` gives
+        self.where_cache: dict[int, str] = {}
         self._groups: set[int] = set()
         self.meta: list[str] = []
 
@@ -57,7 +71,7 @@ class _Tracks:
 
     def where(self, pid: int) -> str:
         """``"pid":G,"tid":T`` of an actor process (its metadata queued on first use)."""
-        w = self._where.get(pid)
+        w = self.where_cache.get(pid)
         if w is not None:
             return w
         if pid == NO_PID:
@@ -78,7 +92,7 @@ class _Tracks:
         self.meta.append(
             f'{{"ph":"M","name":"thread_sort_index",{w},"args":{{"sort_index":{tid}}}}}'
         )
-        self._where[pid] = w
+        self.where_cache[pid] = w
         return w
 
     def _group(self, group: int, name: str, order: int) -> None:
@@ -104,14 +118,15 @@ def _text(v: Any) -> str:
 _NAMED = {int(_K.STATE): "trigger", int(_K.RESTART): "child_id"}
 
 
-def _heads(chunk: Chunk) -> dict[int, tuple[str | None, str | None]]:
-    """Row -> (JSON text, head) of a chunk's payloads from the native module in a few C calls
-    (head: a SEND's message type, a STATE's trigger, a RESTART's child id; ``None`` where the
-    reference path must say it); empty without the native module."""
+def _texts(chunk: Chunk) -> tuple[list[str | None], list[str | None]] | None:
+    """The JSON text and head (a SEND's message type, a STATE's trigger, a RESTART's child
+    id) of each of a chunk's payloads from the native module in a few C calls (``""``: an
+    empty payload; ``None`` where the reference path must say it); ``None`` without the
+    native module."""
     lengths, block = chunk.payload_run()
     got = native_texts(lengths, block, json=True)
     if got is None:
-        return {}
+        return None
     js = got[0]
     assert js is not None
     heads: list[str | None] = [None] * len(js)
@@ -126,14 +141,46 @@ def _heads(chunk: Chunk) -> dict[int, tuple[str | None, str | None]]:
         assert found is not None and found[2] is not None
         for r, h in zip(rows.tolist(), found[2], strict=True):
             heads[r] = h
-    return {i: ("null" if j == "" else j, heads[i]) for i, j in enumerate(js)}
+    return js, heads
+
+
+def _send_texts(chunk: Chunk, i: int, dumps: Callable[[Any], str]) -> tuple[str, str]:
+    """``(JSON text, message type)`` of a SEND's message by the reference path."""
+    fast = payload_json(chunk.payload(i))
+    what = json_message_type(fast[0]) if fast is not None else None
+    data: Any = None
+    if what is None:
+        data = chunk.data(i)
+        what = message_type(data)
+    return (dumps(to_json(data)) if fast is None else fast[1]), what
+
+
+def _instant_texts(
+    chunk: Chunk, i: int, kind: int, dumps: Callable[[Any], str]
+) -> tuple[str, str | None]:
+    """``(JSON text, head)`` of an instant's data by the reference path (head: the text of a
+    STATE's trigger or a RESTART's child id, ``None`` when its data is not a map)."""
+    fast = payload_json(chunk.payload(i))
+    if fast is None:
+        form = to_json(chunk.data(i))
+        fast = (form, dumps(form))
+    form, text = fast
+    key = _NAMED.get(kind)
+    if key is not None and type(form) is dict:
+        return text, _text(form.get(key))
+    return text, None
 
 
 def write_chrome_trace(
     session: Session, lo: int, hi: int, opts: ExportOptions, redactor: Redactor, out: IO[bytes],
-    progress: Progress | None = None,
+    progress: Progress | None = None, *, native: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """Write the selected events of ``lo <= seq < hi`` as a Trace Event Format JSON object."""
+    """Write the selected events of ``lo <= seq < hi`` as a Trace Event Format JSON object.
+
+    ``native=False``: the trace events are made by the Python loop (the reference path, which
+    also runs without the native module) instead of ``trace_events`` of ``texts.c``'s twin
+    ``trace.c``; the bytes are the same.
+    """
     names = ExportNames(session, redactor)
     tracks = _Tracks(session, names)
     dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
@@ -141,34 +188,37 @@ def write_chrome_trace(
     inflight: dict[int, str] = {}  # message id -> its type, between SEND and RECEIVE / DROP
     handler: dict[int, list[Any]] = {}  # pid -> [ts, name, seq, msg_id, sender] of its run
     last_ts: dict[int, int] = {}  # pid -> timestamp of its latest event
-    buf: list[str] = []
-    size = 0
+    labels: dict[int, str] = {}  # pid -> its label as a JSON string
     n = 0
     first = True
 
-    def flush() -> None:
-        nonlocal buf, size, first
-        if buf:
-            text = ",\n".join(buf)
-            out.write(((",\n" if not first else "") + text).encode("utf-8"))
+    def write(block: bytes) -> None:
+        """A run of trace events joined by ``,\n``."""
+        nonlocal first
+        if block:
+            out.write(block if first else b",\n" + block)
             first = False
-            buf = []
-            size = 0
+
+    def label(pid: int) -> str:
+        q = labels.get(pid)
+        if q is None:
+            q = labels[pid] = json.dumps(tracks.label(pid))
+        return q
 
     def close_run(pid: int, run: list[Any]) -> str:
         start, name, seq, msg_id, sender = run
         dur = max(last_ts.get(pid, start) - start, 0)
         w = tracks.where(pid)
-        frm = "null" if sender is None else json.dumps(tracks.label(sender))
+        frm = "null" if sender is None else label(sender)
         return (
             f'{{"ph":"X","cat":"handler","name":{json.dumps(name)},{w},'
             f'"ts":{(start - t0) / 1000:.3f},"dur":{dur / 1000:.3f},'
             f'"args":{{"seq":{seq},"msg_id":{msg_id},"from":{frm}}}}}'
         )
 
-    out.write(b'{"traceEvents":[\n')
-    for chunk in chunks(session, lo, hi, opts, redactor, progress):
-        heads = _heads(chunk)
+    def events(chunk: Chunk, js: list[str | None], hs: list[str | None]) -> str:
+        """The reference loop over one chunk."""
+        buf: list[str] = []
         seqs, tss, kinds = chunk.seq.tolist(), chunk.ts.tolist(), chunk.kind.tolist()
         pids, peers, refs = chunk.pid.tolist(), chunk.peer.tolist(), chunk.ref.tolist()
         for i in range(len(seqs)):
@@ -188,15 +238,12 @@ def write_chrome_trace(
                 sender = None if peer == NO_PID else peer
                 handler[pid] = [ts, f"handle {what}" if what else "handle", seq, ref, sender]
             elif kind == _K.SEND:
-                text, what = heads.get(i, (None, None))
+                text, what = js[i], hs[i]
                 if text is None or what is None:
-                    fast = payload_json(chunk.payload(i))
-                    what = json_message_type(fast[0]) if fast is not None else None
-                    if what is None:
-                        data = chunk.data(i)
-                        what = message_type(data)
-                    text = dumps(to_json(data)) if fast is None else fast[1]
-                to = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
+                    text, what = _send_texts(chunk, i, dumps)
+                elif text == "":
+                    text = "null"
+                to = "null" if peer == NO_PID else label(peer)
                 buf.append(
                     f'{{"ph":"X","cat":"send","name":{json.dumps("send " + what)},{w},'
                     f'"ts":{us},"dur":0,"args":{{"seq":{seq},"msg_id":{ref},"to":{to},'
@@ -215,40 +262,46 @@ def write_chrome_trace(
                         buf.append(close_run(pid, run))
                 elif kind == _K.DROP:
                     inflight.pop(ref, None)
-                text, head = heads.get(i, (None, None))
+                text, head = js[i], hs[i]
+                if text is None or (head is None and kind in _NAMED):
+                    text, head = _instant_texts(chunk, i, kind, dumps)
+                elif text == "":
+                    text = "null"
                 name = KIND_NAMES.get(kind, f"kind {kind}")
-                named = kind in _NAMED
-                if text is not None and (head is not None or not named):
-                    if named:
-                        name = f"state ({head})" if kind == _K.STATE else f"restart {head}"
-                else:
-                    fast = payload_json(chunk.payload(i))
-                    if fast is None:
-                        form = to_json(chunk.data(i))
-                        fast = (form, dumps(form))
-                    form, text = fast
-                    if kind == _K.STATE and type(form) is dict:
-                        name = f"state ({_text(form.get('trigger'))})"
-                    elif kind == _K.RESTART and type(form) is dict:
-                        name = f"restart {_text(form.get('child_id'))}"
-                peer_text = "null" if peer == NO_PID else json.dumps(tracks.label(peer))
+                if head is not None and kind == _K.STATE:
+                    name = f"state ({head})"
+                elif head is not None and kind == _K.RESTART:
+                    name = f"restart {head}"
+                peer_text = "null" if peer == NO_PID else label(peer)
                 buf.append(
-                    f'{{"ph":"i","s":"t","cat":{json.dumps(KIND_NAMES.get(kind, "event"))},'
+                    f'{{"ph":"i","s":"t","cat":{_CATS[kind & 0xFF]},'
                     f'"name":{json.dumps(name)},{w},"ts":{us},"args":{{"seq":{seq},'
                     f'"peer":{peer_text},"data":{text}}}}}'
                 )
             last_ts[pid] = ts
-        n += len(seqs)
+        return ",\n".join(buf)
+
+    out.write(b'{"traceEvents":[\n')
+    for chunk in chunks(session, lo, hi, opts, redactor, progress):
+        k = len(chunk)
+        got = _texts(chunk)
+        none: list[str | None] = [None] * k
+        js, hs = got if got is not None else (none, list(none))
+        if native and got is not None and _trace_events is not None:
+            _fill(chunk, js, hs, dumps)
+            write(_trace_events(
+                chunk.seq, chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref, js, hs, t0,
+                inflight, handler, last_ts, tracks.where_cache, tracks.where, labels, label,
+                json.dumps, _CATS, _KIND_NAMES,
+            ))  # fmt: skip
+        else:
+            write(events(chunk, js, hs).encode("utf-8"))
+        n += k
         if tracks.meta:
-            buf.extend(tracks.meta)
+            write(",\n".join(tracks.meta).encode("utf-8"))
             tracks.meta = []
-        size += len(seqs)
-        if size >= 4096:
-            flush()
-    for pid, run in handler.items():
-        buf.append(close_run(pid, run))
-    buf.extend(tracks.meta)
-    flush()
+    tail = [close_run(pid, run) for pid, run in handler.items()]
+    write(",\n".join(tail + tracks.meta).encode("utf-8"))
     other = {
         "exported_by": "cinema export",
         "cut_from": session.reader.path,
@@ -261,3 +314,23 @@ def write_chrome_trace(
     out.write(json.dumps(other, allow_nan=False).encode("utf-8"))
     out.write(b"}\n")
     return {"events": n}
+
+
+def _fill(
+    chunk: Chunk, js: list[str | None], hs: list[str | None], dumps: Callable[[Any], str]
+) -> None:
+    """Give the texts and heads the native module declined their reference text, in place,
+    as the reference loop would (what ``trace_events`` needs)."""
+    kinds = chunk.kind
+    todo = {i for i, j in enumerate(js) if j is None}
+    for k in (_K.SEND, *_NAMED):
+        rows = np.flatnonzero(kinds == k).tolist()
+        todo.update(i for i in rows if hs[i] is None)
+    for i in sorted(todo):
+        kind = int(kinds[i])
+        if kind == _K.RECEIVE:
+            continue  # its payload is not written
+        if kind == _K.SEND:
+            js[i], hs[i] = _send_texts(chunk, i, dumps)
+        else:
+            js[i], hs[i] = _instant_texts(chunk, i, kind, dumps)

@@ -46,3 +46,27 @@ def test_the_native_texts_of_every_demo_payload(demo_files: dict[str, str]) -> N
                     if ts[k] is not None:
                         assert ts[k] == data_text(decode_payload(raw))
     assert total > 10_000 and declined < total // 50
+
+
+@native
+def test_the_native_trace_loop_writes_what_the_reference_loop_writes(
+    demo_files: dict[str, str],
+) -> None:
+    """The chrome-trace export of each demo: trace.c's loop and the Python loop, same bytes."""
+    import io
+
+    from cinema.model.export import chrome
+    from cinema.model.export.redact import Redactor
+    from cinema.model.export.scope import ExportOptions
+
+    assert chrome._trace_events is not None
+    opts = ExportOptions(format="chrome-trace")
+    for path in demo_files.values():
+        outs = []
+        for fast in (True, False):
+            out = io.BytesIO()
+            with Session.open(path) as s:
+                lo, hi = opts.check(s)
+                chrome.write_chrome_trace(s, lo, hi, opts, Redactor(opts.rules), out, native=fast)
+            outs.append(out.getvalue())
+        assert outs[0] == outs[1] and len(outs[0]) > 10_000
