@@ -197,6 +197,10 @@ def _plan_source(plan: RerunPlan, folder: str) -> str:
         args.append(f"runtime_index={plan.runtime_index}")
     if plan.seed_env is not None:
         args.append(f"seed_env={plan.seed_env!r}")
+    if options.get("trace_from_env"):  # cinema record --trace-calls: the re-run sets it up
+        tracing = {k: v for k, v in options.items() if k.startswith("trace_")}
+        shown = pprint.pformat(tracing, width=_WIDTH - 12, sort_dicts=True)
+        args.append("options=" + shown.replace("\n", "\n" + " " * 12))
     call = f"program({', '.join(args)})"
     if len(call) + 11 <= _WIDTH:
         return call

@@ -62,6 +62,7 @@ def program(
     how: str = "cinema record",
     runtime_index: int = 1,
     seed_env: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> RerunPlan:
     """A Python program to run again: ``python ARGV`` in ``cwd``.
 
@@ -70,11 +71,14 @@ def program(
         how: ``"cinema record"`` (it records through ``CINEMA_RECORD``; ``runtime_index`` says
             which of its runtimes) or ``"program"`` (it names its own file).
         seed_env: the ``cinema record --seed`` it ran with, if any.
+        options: the recorded runtime options the re-run sets up from outside the program:
+            the call tracing of ``cinema record --trace-calls`` (``trace_calls``,
+            ``trace_max_calls``, ``trace_for_ms``, ``trace_from_env``).
     """
     return RerunPlan(
         "program", seed, f"python {' '.join(argv)} (seed {seed})", how=how,
         python_argv=tuple(argv), cwd=os.fspath(cwd), runtime_index=runtime_index,
-        seed_env=seed_env,
+        seed_env=seed_env, options=tuple(sorted((options or {}).items())),
     )  # fmt: skip
 
 

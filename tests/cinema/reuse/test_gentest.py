@@ -89,6 +89,26 @@ def test_a_run_that_ends_early_fails_at_the_missing_events(
     assert "never reached event #59" in failed.stdout
 
 
+def test_a_program_recorded_with_traced_calls_is_run_again_with_them(tmp_path: Path) -> None:
+    """`cinema record --trace-calls` (found by tools/smoke.py): the generated test ran the
+    program without the tracing, so its CALL and RETURN events were missing and it failed at
+    the first call on the code that made the recording."""
+    prog = write_program(tmp_path)
+    out = tmp_path / "run.cinema"
+    done = cinema(
+        "record", "-o", str(out), "--trace-calls", "prog:Counter.handle_cast", "--",
+        "python", prog.name, "3", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    test = tmp_path / "test_traced.py"
+    made = cinema("gen-test", str(out), "-o", str(test))
+    assert made.returncode == 0, made.stderr
+    assert "'trace_calls': ['prog:Counter.handle_cast']" in test.read_text()
+    assert '"kind": "call"' in (tmp_path / "test_traced.events.jsonl").read_text()
+    passed = pytest_on(test)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
 @pytest.mark.parametrize("scenario", ["bank", "chat"])
 def test_demo_tests_pass_and_a_different_seed_fails(tmp_path: Path, scenario: str) -> None:
     path = tmp_path / f"{scenario}.cinema"
