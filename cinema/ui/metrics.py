@@ -1,11 +1,13 @@
 """Metrics: mailbox length, memory and message rate of the selected processes over time.
 
-The series come from a :class:`cinema.views.metrics.MetricsCache` (computed once per process
-and session length); a playhead move only moves the playhead lines, and a selection only hands
+The series come from a :class:`cinema.views.metrics.MetricsCache` (computed once per process and
+session length); a playhead move only moves the playhead lines, and a selection only hands
 cached arrays to curves made once. While the panel is not on screen (a background tab) it does
-nothing until shown. Up to :data:`MAX_PROCESSES` processes are plotted: the ones selected most
-recently. The legend is a plain label above the plots (names as text, never as HTML), and each
-plot's title sits inside its top-left corner, so neither is clipped in a short dock.
+nothing until shown: its plots are made when it first shows (or is first asked for them), so a
+window whose Metrics tab is behind another does not build them for its first screen. Up to
+:data:`MAX_PROCESSES` processes are plotted: the ones selected most recently. The legend is a
+plain label above the plots (names as text, never as HTML), and each plot's title sits inside
+its top-left corner, so neither is clipped in a short dock.
 """
 
 from __future__ import annotations
@@ -48,9 +50,55 @@ class MetricsWidget(QWidget):
         self.legend.setContentsMargins(6, 2, 6, 0)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.ci.setSpacing(2)
-        self.plots: dict[str, pg.PlotItem] = {}
-        self.titles: dict[str, pg.TextItem] = {}
-        self.playheads: list[pg.InfiniteLine] = []
+        self._plots: dict[str, pg.PlotItem] = {}
+        self._titles: dict[str, pg.TextItem] = {}
+        self._playheads: list[pg.InfiniteLine] = []
+        self._curves: list[dict[str, pg.PlotDataItem]] = []
+        self._built = False
+        self.cache = self._new_cache()
+        self._pending = DeferredRefresh(self, self.redraw)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.glw, 1)
+        state.sigProcess.connect(self._on_process)
+        state.sigPosition.connect(self._on_position)
+        state.sigGrown.connect(self._on_grown)
+        self.apply_theme(theme)
+        self._show_legend()
+        self._pending.dirty = True  # the plots are made and drawn when the panel shows
+        if state.pid >= 0:
+            self._on_process(state.pid)
+
+    # ---------------------------------------------------------------- the plots
+
+    @property
+    def plots(self) -> dict[str, pg.PlotItem]:
+        """The plots by key (made on first use)."""
+        self._build()
+        return self._plots
+
+    @property
+    def titles(self) -> dict[str, pg.TextItem]:
+        self._build()
+        return self._titles
+
+    @property
+    def playheads(self) -> list[pg.InfiniteLine]:
+        self._build()
+        return self._playheads
+
+    @property
+    def curves(self) -> list[dict[str, pg.PlotDataItem]]:
+        """One curve per (process slot, plot), made once; a selection only sets their data."""
+        self._build()
+        return self._curves
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        self._built = True
         for row, (key, title) in enumerate(PLOTS):
             axes = {"bottom": TimeAxis("bottom")}
             if key == "memory":
@@ -64,60 +112,52 @@ class MetricsWidget(QWidget):
             p.setMenuEnabled(False)
             p.enableAutoRange(y=False)
             if row:
-                p.setXLink(self.plots[PLOTS[0][0]])
+                p.setXLink(self._plots[PLOTS[0][0]])
             if row < len(PLOTS) - 1:
                 p.getAxis("bottom").setStyle(showValues=False)  # one time scale, at the bottom
             label = pg.TextItem(title, anchor=(0, 0))
             label.setParentItem(p.getViewBox())  # fixed in the corner while the plot pans
             label.setPos(2, 0)
-            self.titles[key] = label
+            self._titles[key] = label
             line = pg.InfiniteLine(angle=90, movable=False)
             p.addItem(line)
-            self.playheads.append(line)
-            self.plots[key] = p
-        # one curve per (process slot, plot), made once; a selection only sets their data
-        self.curves: list[dict[str, pg.PlotDataItem]] = []
+            self._playheads.append(line)
+            self._plots[key] = p
         for color in _COLORS[:MAX_PROCESSES]:
             pen = pg.mkPen(color, width=1)
             slot: dict[str, pg.PlotDataItem] = {}
-            for key in self.plots:
+            for key in self._plots:
                 slot[key] = pg.PlotDataItem(pen=pen)  # in its plot only while the slot is used
-            self.curves.append(slot)
-        self.cache = self._new_cache()
-        self._pending = DeferredRefresh(self, self.redraw)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(self.legend)
-        lay.addWidget(self.glw, 1)
-        state.sigProcess.connect(self._on_process)
-        state.sigPosition.connect(self._on_position)
-        state.sigGrown.connect(self._on_grown)
-        self.apply_theme(theme)
+            self._curves.append(slot)
+        self._style_plots()
         self._fit_time()
-        self._show_legend()
-        if state.pid >= 0:
-            self._on_process(state.pid)
+        self._on_position(self.state.seq)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.glw.setBackground(theme.background)
-        for line in self.playheads:
+        self._style_plots()
+        self._show_legend()
+
+    def _style_plots(self) -> None:
+        theme = self.theme
+        for line in self._playheads:
             line.setPen(pg.mkPen(theme.playhead, width=1))
-        for key, p in self.plots.items():
+        for key, p in self._plots.items():
             for axis in ("left", "bottom"):
                 p.getAxis(axis).setPen(theme.foreground)
                 p.getAxis(axis).setTextPen(theme.foreground)
-            self.titles[key].setColor(theme.text_dim)
+            self._titles[key].setColor(theme.text_dim)
             fill = QColor(theme.background)
             fill.setAlpha(210)  # readable over the curves it covers
-            self.titles[key].fill = pg.mkBrush(fill)
-            self.titles[key].update()
-        self._show_legend()
+            self._titles[key].fill = pg.mkBrush(fill)
+            self._titles[key].update()
 
     def _fit_time(self) -> None:
+        if not self._built:
+            return  # the build fits them
         dur = max(self.state.session.duration_ns / 1e9, 1e-6) if self.state.event_count else 1.0
-        self.plots[PLOTS[0][0]].setXRange(0, dur, padding=0.01)
+        self._plots[PLOTS[0][0]].setXRange(0, dur, padding=0.01)
 
     def _on_process(self, pid: int) -> None:
         if pid < 0:
@@ -190,5 +230,5 @@ class MetricsWidget(QWidget):
     def _on_position(self, seq: int) -> None:
         # the only per-move work: the series stay, the playhead lines move
         x = self.state.rel_seconds(seq) if seq >= 0 else 0.0
-        for line in self.playheads:
+        for line in self._playheads:  # (none before the plots are made: the build sets them)
             line.setValue(x)

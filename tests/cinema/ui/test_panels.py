@@ -195,8 +195,10 @@ def test_panels_in_a_background_tab_do_no_work_until_shown(qtbot, state, setting
     state.select_event(int(sends[5]))
     assert win.metrics.pids == [state.pid]
     assert win.metrics.cache.computed == 0  # nothing computed while hidden
+    assert not win.metrics._built  # nor its plots made
     win.docks["metrics"].raise_()
     qtbot.waitUntil(lambda: win.metrics.cache.computed == 1)
+    assert win.metrics._built
     assert len(win.metrics.plots["mailbox"].listDataItems()) == 1
     # moving the playhead only moves the lines: no series recomputed, same curve items
     items = win.metrics.plots["mailbox"].listDataItems()
