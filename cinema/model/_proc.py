@@ -128,58 +128,55 @@ class Proc:
         Values of the wrong type (a corrupt or foreign keyframe) fall back to defaults.
         """
         lazy_row = type(e) is ProcessRow
-        get = e.plain().get if isinstance(e, ProcessRow) else e.get
+        # a table row's plain fields straight off its columns (lazy ones read as None)
+        values = e.pick(_FIELDS) if isinstance(e, ProcessRow) else [e.get(k) for k in _FIELDS]
+        (
+            pid, name, behaviour, status, parent, supervisor, reg, trap_exit, ids, rows,
+            mlen, links, mons, restarts, handled, cpu_ns, memory,
+        ) = values  # fmt: skip
         p = Proc.__new__(Proc)
-        p.pid = _as_int(get("pid"))
-        name, behaviour, status = get("name"), get("behaviour"), get("status")
+        p.pid = pid if type(pid) is int else _as_int(pid)
         p.name = name if type(name) is str else ""
         p.behaviour = behaviour if type(behaviour) is str else "process"
         # running / waiting in a keyframe is not trusted: the view derives it (the mailbox rule)
         p.status = status if status in _STORED else ALIVE
-        p.parent = _opt_pid(get("parent"))
-        p.supervisor = _opt_pid(get("supervisor"))
-        reg = get("registered")
+        p.parent = _opt_pid(parent)
+        p.supervisor = _opt_pid(supervisor)
         p.registered = reg if type(reg) is str else None
-        p.trap_exit = get("trap_exit") is True
-        p.state = KfLazy(e, "state") if lazy_row else get("state")
-        p.reason = KfLazy(e, "reason") if lazy_row else get("reason")
+        p.trap_exit = trap_exit is True
+        p.state = KfLazy(e, "state") if lazy_row else e.get("state")
+        p.reason = KfLazy(e, "reason") if lazy_row else e.get("reason")
         p.mailbox = {}
-        ids = get("mailbox_ids") if lazy_row else None
-        if isinstance(ids, (list, tuple)):
-            for i, row in enumerate(ids):
+        listed = ids if lazy_row and isinstance(ids, (list, tuple)) else rows
+        if listed and isinstance(listed, (list, tuple)):
+            for i, row in enumerate(listed):
                 if isinstance(row, (list, tuple)) and len(row) >= 2:
                     mid = _as_int(row[0])
                     message = KfMessage(mid, kf_seq, KfLazy(e, "mailbox", i))
                     p.mailbox[mid] = (_as_int(row[1]), message)
-        elif rows := get("mailbox"):
-            for i, row in enumerate(rows):
-                if isinstance(row, (list, tuple)) and len(row) >= 2:
-                    mid = _as_int(row[0])
-                    message = KfMessage(mid, kf_seq, KfLazy(e, "mailbox", i))
-                    p.mailbox[mid] = (_as_int(row[1]), message)
-        mlen = get("mailbox_len")
         p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
         p.anchor = next(iter(p.mailbox)) if p.extra and p.mailbox else -1
-        links = get("links")
         p.links = {_as_int(x) for x in links} if links else set()
         p.monitors = {}
-        mons = get("monitors")
         if mons:
             for row in mons:
                 if isinstance(row, (list, tuple)) and len(row) >= 2:
                     p.monitors[_as_int(row[0])] = _as_int(row[1])
-        v = get("restarts")
-        p.restarts = v if type(v) is int else 0
-        v = get("handled")
-        p.handled = v if type(v) is int else 0
-        v = get("cpu_ns")
-        p.cpu_ns = v if type(v) is int else 0
-        v = get("memory")
-        p.memory = v if type(v) is int else 0
+        p.restarts = restarts if type(restarts) is int else 0
+        p.handled = handled if type(handled) is int else 0
+        p.cpu_ns = cpu_ns if type(cpu_ns) is int else 0
+        p.memory = memory if type(memory) is int else 0
         p.sample = None
         if p.status in ENDED:  # an ended process holds nothing, whatever a keyframe says
             p.mailbox, p.extra, p.anchor, p.links, p.monitors = {}, 0, -1, set(), {}
         return p
 
+
+#: The fields :meth:`Proc.from_entry` reads, in the order it unpacks them.
+_FIELDS = (
+    "pid", "name", "behaviour", "status", "parent", "supervisor", "registered", "trap_exit",
+    "mailbox_ids", "mailbox", "mailbox_len", "links", "monitors", "restarts", "handled",
+    "cpu_ns", "memory",
+)  # fmt: skip
 
 assert set(STATUSES) >= _STORED

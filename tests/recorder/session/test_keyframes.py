@@ -36,6 +36,21 @@ def test_table_column_matches_rows_and_refuses_what_is_not_a_table() -> None:
     assert table_column([], "pid") is None
 
 
+def test_pick_reads_what_plain_reads_for_every_row() -> None:
+    from recorder.payload import freeze
+
+    world = _world(7)
+    world["dead"] = [{"pid": 9, "status": "crashed", "reason": ("boom", 9), "state": freeze(1)}]
+    w = unpack_world(pack_world(world, Limits()))
+    keys = ("pid", "name", "state", "mailbox", "monitors", "reason", "nope", "status", "pid")
+    for table in ("processes", "dead"):
+        for row in w[table]:
+            want = [row.plain().get(k) for k in keys]
+            assert row.pick(keys) == want
+            assert row.pick(keys) == want  # the second time from the remembered columns
+            assert row.pick(keys[:2]) == want[:2]
+
+
 def test_dead_entries_convert_once_and_pack_the_same() -> None:
     from recorder.payload import freeze
 
