@@ -129,6 +129,8 @@ class GraphModel:
         self._drawn_from: Mapping[int, Point] | None = None
         self._pos: dict[int, Point] = {}
         self._xy: tuple[list[int], FloatArray, FloatArray] | None = None
+        self._pid_array: IntArray | None = None
+        self._laid_out: tuple[object, object] | None = None  # the tree self.tree was given
         self._edges_for: Mapping[int, Point] | None = None
         self._edges: FloatArray = np.zeros((0, 4))
         self._stubs_from = -1
@@ -199,15 +201,19 @@ class GraphModel:
         pos: Mapping[int, Point],
         seq: int,
         arrays: tuple[list[int], FloatArray, FloatArray] | None = None,
+        pid_array: np.ndarray | None = None,
     ) -> None:
-        """Node arrays of ``pos`` (``arrays``: the same as pids, x, y, already built)."""
+        """Node arrays of ``pos`` (``arrays``: the same as pids, x, y, already built;
+        ``pid_array``: those pids as an array, never written to)."""
         if arrays is not None:
             frame.pids, frame.x, frame.y = list(arrays[0]), arrays[1], arrays[2]
         else:
             frame.pids = list(pos)
             xy = np.array(list(pos.values()), np.float64).reshape(-1, 2)
             frame.x, frame.y = xy[:, 0].copy(), xy[:, 1].copy()
-        frame.pid_array = np.fromiter(frame.pids, np.int64, len(frame.pids))
+        if pid_array is None or len(pid_array) != len(frame.pids):
+            pid_array = np.fromiter(frame.pids, np.int64, len(frame.pids))
+        frame.pid_array = pid_array
         # one bulk query for every node (no process views: ~1 ms for 5,000 nodes)
         table = world.status_table()
         rows = table.rows_of(frame.pid_array)
@@ -262,7 +268,9 @@ class GraphModel:
         """The supervision tree at ``seq`` (x: depth, y: leaf order), as the
         :attr:`sup_view` shows it (collapsed subtrees are one node each)."""
         tree = self.display = self.sup_view.tree(world, seq)
-        self.tree.update(tree.roots, tree.children)
+        if (tree.roots, tree.children) != self._laid_out:  # the view hands back the same
+            self.tree.update(tree.roots, tree.children)  # objects while the tree is unchanged
+            self._laid_out = (tree.roots, tree.children)
         frame = GraphFrame("supervision")
         # drawn left to right (depth across, leaves down): long sibling lists stay readable
         positions = self.tree.positions
@@ -270,9 +278,11 @@ class GraphModel:
             self._drawn_from = positions
             self._pos = {p: (d * 4.0, x) for p, (x, d) in positions.items()}
             xy = np.array(list(self._pos.values()), np.float64).reshape(-1, 2)
-            self._xy = (list(self._pos), xy[:, 0].copy(), xy[:, 1].copy())
+            drawn = list(self._pos)
+            self._xy = (drawn, xy[:, 0].copy(), xy[:, 1].copy())
+            self._pid_array = np.fromiter(drawn, np.int64, len(drawn))
         pos = self._pos
-        self._nodes(frame, world, pos, seq, self._xy)
+        self._nodes(frame, world, pos, seq, self._xy, self._pid_array)
         pids = frame.pid_array
         frame.hidden = np.zeros(len(pids), np.int64)
         if tree.hidden:

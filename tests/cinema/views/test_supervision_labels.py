@@ -92,3 +92,73 @@ def test_placed_labels_never_overlap(nodes: list[tuple[float, float, float, int]
             assert not (a0 < b1 and b0 < a1 and abs(ay - by) < LABEL_HEIGHT)
     if len(take) > 1:  # the most important labels go first
         assert prio[take[0]] == prio[take].max()
+
+
+class _StatusWorld(_World):
+    """A _World whose processes have the given statuses (a crashed one leaves the live tree)."""
+
+    def __init__(
+        self, roots: tuple[int, ...], children: dict[int, tuple[int, ...]], status: dict[int, str]
+    ) -> None:
+        from cinema.model import StatusTable
+        from cinema.model.world import STATUSES, SupervisionTree
+
+        super().__init__(roots, children)
+        t = self._table
+        code = np.array([STATUSES.index(status.get(int(p), "waiting")) for p in t.pid], np.uint8)
+        self._table = StatusTable(t.pid, code, t.mailbox_len, t.restarts, t.supervisor)
+        gone = {p for p, s in status.items() if s in ("dead", "crashed")}
+        self._tree = SupervisionTree(
+            tuple(r for r in roots if r not in gone),
+            {
+                s: tuple(c for c in cs if c not in gone)
+                for s, cs in children.items()
+                if s not in gone
+            },
+        )
+
+
+_TREES = [
+    ((0,), {0: (1, 2, 3), 1: (10, 11, 12), 2: (20, 21), 3: (30,)}),
+    ((0,), {0: (1, 2), 1: (10, 11, 12, 13), 2: (20, 21, 22)}),
+    ((0, 5), {0: (1,), 1: (10, 11), 5: (50, 51, 52)}),
+]
+
+
+_STATUSES = [{}, {10: "crashed"}, {11: "crashed", 20: "restarting"}, {50: "crashed", 12: "running"}]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(_TREES) - 1),
+            st.integers(0, len(_STATUSES) - 1),
+            st.sampled_from([None, None, 1, 2, 5, "all"]),
+            st.integers(0, 2),
+        ),
+        min_size=1,
+        max_size=16,
+    ),
+    st.integers(2, 12),
+)
+def test_the_shown_tree_is_the_one_a_fresh_view_makes(steps, budget) -> None:  # type: ignore[no-untyped-def]
+    """SupervisionView.tree remembers the last live and shown trees: every tree it hands back
+    equals the tree a new view with the same decisions computes."""
+    # crashed at event 2, kept 3 events: the same live tree keeps them, then no longer does
+    crashed_at = {p: 2 for p in (10, 11, 12, 20, 21, 50, 51)}
+    view = SupervisionView({}, crash_seq=crashed_at, budget=budget, recent=3)
+    seq = 0
+    for which, status, toggle, advance in steps:
+        seq += advance
+        roots, children = _TREES[which]
+        world = _StatusWorld(roots, children, _STATUSES[status])
+        fresh = SupervisionView({}, crash_seq=crashed_at, budget=budget, recent=3)
+        fresh.expanded, fresh.collapsed = set(view.expanded), set(view.collapsed)
+        got, want = view.tree(world, seq), fresh.tree(world, seq)  # type: ignore[arg-type]
+        for name in ("roots", "children", "hidden", "alarm", "kept_crashed", "all_children"):
+            assert getattr(got, name) == getattr(want, name), name
+        assert (view.expanded, view.collapsed) == (fresh.expanded, fresh.collapsed)
+        if toggle == "all":
+            view.expand_all(got)
+        elif toggle is not None:
+            view.toggle(toggle, got)
