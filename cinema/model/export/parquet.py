@@ -10,8 +10,9 @@ from the event columns (numpy into Arrow, names taken from one table of process 
 
 Three things run side by side: the scan of the session's frames (this thread), the payload
 texts of the frames read so far and the encoding and compression of the last row group (two
-worker threads; both release the GIL). A row group waits for the one before it to be written,
-so at most two are held.
+worker threads; both release the GIL). A row group's Arrow arrays are made on this thread: the
+writer's thread, the slowest step, only writes. A row group waits for the one before it to be
+written, so at most two are held.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ _GROUP_PAYLOAD_BYTES = 128 << 20
 WRITER_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "use_dictionary": ["kind", "process", "peer_process"],
+    # seq and ts only grow: delta encoding makes them small before zstd sees them (a smaller
+    # file and ~6 % less of the writer's time than plain)
+    "column_encoding": {"seq": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED"},
     "write_statistics": ["seq", "ts", "t", "kind", "pid", "process", "peer", "peer_process",
                          "ref"],
 }  # fmt: skip
@@ -137,10 +141,12 @@ def write_parquet(
             )
             names = (table.indices(pid), table.indices(peer), table.dictionary())
             texts = [f.result() for _, f in group]
+            # the arrays are made here: the writer thread, the slowest step, only writes
+            batch = _batch((seq, ts, kind, pid, peer, ref), names, texts, t0)
+            group, held, held_bytes = [], 0, 0
             if writing is not None:
                 writing.result()  # in order, and at most one row group being written
-            writing = pool.submit(_write, writer, (seq, ts, kind, pid, peer, ref), names, texts, t0)
-            group, held, held_bytes = [], 0, 0
+            writing = pool.submit(writer.write_batch, batch)
 
         for chunk in chunks(session, lo, hi, opts, redactor, progress):
             k = len(chunk)
@@ -159,12 +165,11 @@ def write_parquet(
     return {"events": n}
 
 
-def _write(
-    writer: pq.ParquetWriter, cols: tuple[np.ndarray, ...],
-    names: tuple[pa.Array, pa.Array, pa.Array], texts: list[list[tuple[Piece, Piece]]],
-    t0: int,
-) -> None:  # fmt: skip
-    """One row group (in a worker thread)."""
+def _batch(
+    cols: tuple[np.ndarray, ...], names: tuple[pa.Array, pa.Array, pa.Array],
+    texts: list[list[tuple[Piece, Piece]]], t0: int,
+) -> pa.RecordBatch:  # fmt: skip
+    """One row group's columns as Arrow arrays."""
     seq, ts, kind, pid, peer, ref = cols
     pid_ix, peer_ix, name_dict = names
     datas, lines = Strings(), Strings()
@@ -186,4 +191,4 @@ def _write(
         datas.take(null_if_empty=True),
         lines.take(),
     ]
-    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=SCHEMA))
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
