@@ -141,7 +141,7 @@ class ProcessGraphWidget(QWidget):
         bar.addWidget(self.b_collapse)
         bar.addWidget(self.b_expand)
 
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)  # (a menu would be built, then switched off)
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.plot.hideButtons()

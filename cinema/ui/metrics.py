@@ -103,7 +103,7 @@ class MetricsWidget(QWidget):
             axes = {"bottom": TimeAxis("bottom")}
             if key == "memory":
                 axes["left"] = BytesAxis("left")
-            p = self.glw.addPlot(row=row, col=0, axisItems=axes)
+            p = self.glw.addPlot(row=row, col=0, axisItems=axes, enableMenu=False)
             p.getAxis("left").setWidth(AXIS_WIDTH)
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setClipToView(True)

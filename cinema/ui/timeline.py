@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QKeyEvent, QShowEvent
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cinema.ui._axes import TimeAxis
@@ -48,7 +48,7 @@ LANE_AXIS, LANE_AXIS_COMPACT = 190, 130  # px for the lane names (a small window
 ROWS_MAX = 120  # at most this many lanes on screen: lanes stay readable, frames stay cheap
 #: Heights of the marker strip's rows (in the strip's 0..1 coordinates).
 Y_BOOKMARK, Y_STOP, Y_LOG = 0.8, 0.5, 0.17
-#: This long after the timeline is first shown (ms), its viewport sorts the session's activity
+#: This long after the lanes are first painted (ms), the viewport sorts the session's activity
 #: by lane in a worker thread (Viewport.prepare): the first screen does not wait for the sort,
 #: and later wide windows read only their visible lanes.
 PREPARE_AFTER_MS = 1000
@@ -131,12 +131,13 @@ class TimelineWidget(QWidget):
         self.theme = theme
         self.last_frame: Frame | None = None
         self._building = True  # theme, limits and range are set up before one first draw
-        self._prepare_scheduled = False
+        self._prepare_scheduled = False  # see eventFilter
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.ci.setSpacing(0)
-        self.markers = self.glw.addPlot(row=0, col=0)
+        # no context menus (each would be built, ~5 ms, then switched off)
+        self.markers = self.glw.addPlot(row=0, col=0, enableMenu=False)
         self.vb = _LaneViewBox()
         self.plot = self.glw.addPlot(
             row=1, col=0, viewBox=self.vb,
@@ -190,6 +191,7 @@ class TimelineWidget(QWidget):
         lay.setSpacing(0)
         lay.addWidget(self.glw, 1)
         lay.addLayout(legend)
+        self.glw.viewport().installEventFilter(self)
 
         self._proxy = pg.SignalProxy(self.vb.sigRangeChanged, rateLimit=60, slot=self._on_range)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
@@ -206,11 +208,16 @@ class TimelineWidget(QWidget):
         self._on_position(state.seq)
         self.refresh_markers()  # breakpoints and bookmarks saved with the session
 
-    def showEvent(self, ev: QShowEvent) -> None:
-        super().showEvent(ev)
-        if not self._prepare_scheduled:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.Paint
+            and not self._prepare_scheduled
+            and watched is self.glw.viewport()
+        ):  # the lanes' first paint: the sort waits a while more, off the GUI thread
             self._prepare_scheduled = True
+            watched.removeEventFilter(self)
             QTimer.singleShot(PREPARE_AFTER_MS, self, self.prepare_viewport)
+        return False
 
     def prepare_viewport(self) -> threading.Thread | None:
         """Sort the activity by lane in a worker thread (a file session's viewport only: a
