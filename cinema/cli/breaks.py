@@ -65,7 +65,9 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
             if limit is not None and len(hits) >= limit:
                 more = True
                 break
-            hits.append(s.event(seq))
+            ev = _hit_event(s, seq, damage)
+            if ev is not None:
+                hits.append(ev)
         if as_json:
             doc = {
                 "expression": expression,
@@ -89,6 +91,26 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
                 what += f"; {cond.errors} evaluation error(s) counted as false"
             click.echo(what)
     damage.finish()
+
+
+def _hit_event(session: Any, seq: int, damage: Any) -> Any:
+    """Hit ``seq`` with its data, or None (told to ``damage``) when it cannot be read.
+
+    A kind-only expression is decided on the skeleton, so it also hits in a frame whose
+    payloads are damaged; the kind index (format 1.2) keeps a copy of a frame's rare events,
+    and ``cinema events --kind`` lists them from there: so does this."""
+    from cinema.model.filters import EventFilter
+    from recorder.session.format import SessionFormatError
+
+    try:
+        return session.event(seq)
+    except SessionFormatError as exc:
+        kind = int(session.skeleton.kind[seq])
+        kept = EventFilter(kinds=[kind], seq_from=seq, seq_to=seq).scan(session, on_error=damage)
+        ev = next(kept, None)
+        if ev is None:
+            damage.note(exc)  # said once for the frame, however many of its hits are lost
+        return ev
 
 
 def _readable_hits(cond: Any, session: Any, damage: Any, chunk: int = 1 << 20) -> Iterator[int]:

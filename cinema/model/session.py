@@ -33,7 +33,7 @@ from cinema.model.errors import ModelError
 from cinema.model.index import SessionIndex
 from cinema.model.world import World
 from recorder.events import NO_PID, Event
-from recorder.session.format import FrameType
+from recorder.session.format import FrameType, SessionFormatError
 from recorder.session.keyframes import ProcessRow
 from recorder.session.reader import ProcessInfo, SessionReader, Skeleton
 
@@ -240,7 +240,12 @@ class Session:
         lo, hi = int(firsts[k]), int(firsts[k] + counts[k])
         if k + 1 < len(firsts):
             hi = int(firsts[k + 1] + counts[k + 1])
-        ts = _columns.window(self.reader, lo, hi).ts
+        try:
+            ts = _columns.window(self.reader, lo, hi).ts
+        except SessionFormatError:
+            # A frame whose payloads are damaged still has its timestamps: block 0, which
+            # the skeleton reads on its own (a damaged block 0 raises here too).
+            ts = self.skeleton.ts[lo:hi]
         return lo + int(np.searchsorted(ts, t_ns, side="right")) - 1
 
     # ------------------------------------------------------------------ worlds

@@ -223,3 +223,48 @@ def test_a_damaged_file_that_lost_its_footer_reads_as_with_it(
         got = cinema(args[0], str(cut), *args[1:])
         assert got[0] == want[0] == 1, (args, got[2])
         assert got[1].replace(str(cut), damaged) == want[1], args
+
+
+def test_breaks_on_a_kind_gives_the_hits_the_kind_index_keeps(
+    files: tuple[str, str, int, int],
+) -> None:
+    """`breaks --when 'kind == "crash"'` found a damaged frame's crashes in its skeleton,
+    then stopped with exit 2 reading their data from the frame (found by tools/smoke.py). The
+    kind index keeps those events too, as `cinema events --kind crash` lists them."""
+    sound, damaged, first, last = files
+    when = 'kind == "drop" or kind == "marker" or kind == "breakpoint"'
+    _, whole, _ = cinema("breaks", sound, "--when", when, "--json")
+    hits = json.loads(whole)["hits"]
+    assert any(first <= h["seq"] <= last for h in hits)  # the damaged frame has some
+    code, out, err = cinema("breaks", damaged, "--when", when, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["hits"] == hits
+    code, text, err = cinema("breaks", damaged, "--when", when)
+    assert (code, err) == (0, "") and text == cinema("breaks", sound, "--when", when)[1]
+    # a kind the index does not keep in that frame: its hits there are said to be left out
+    code, out, err = cinema("breaks", damaged, "--when", 'kind == "send"', "--json")
+    assert code == 1 and "Traceback" not in err
+    doc = json.loads(out)
+    assert (first, last) in [(u["first"], u["last"]) for u in doc["unreadable"]]
+    _, whole, _ = cinema("breaks", sound, "--when", 'kind == "send"', "--json")
+    sent = [h["seq"] for h in json.loads(whole)["hits"]]
+    assert [h["seq"] for h in doc["hits"]] == [s for s in sent if not first <= s <= last]
+
+
+def test_a_time_in_the_damaged_frame_is_found_from_its_timestamps(
+    files: tuple[str, str, int, int],
+) -> None:
+    """`--at TIME` read the whole frame (payloads and all) to find the event at that time, so
+    in a frame with damaged payloads `cinema state --at` failed with the bare checksum error
+    instead of saying where the world can be shown (found by tools/smoke.py); the timestamps
+    are in the frame's skeleton block, which is sound."""
+    sound, damaged, first, _ = files
+    with SessionReader(sound) as r:
+        t = (int(r.skeleton().ts[first + 10]) - r.t_first) / 1e9
+    at = f"{t * 1e6:.0f}us"
+    code, out, err = cinema("state", damaged, "--at", at)
+    assert code == 2 and out == "" and "Traceback" not in err
+    _, sound_out, _ = cinema("state", sound, "--at", at)
+    seq = int(sound_out.split()[2].lstrip("#"))  # "after event #N at ..."
+    assert err.startswith(f"cinema: error: the world after event #{seq:,} cannot be shown")
+    assert f"it can be shown up to event #{first - 1:,}" in err
