@@ -215,6 +215,75 @@ static PyObject *freeze(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     return packed;
 }
 
+PyDoc_STRVAR(freeze_after_doc,
+             "freeze_after(value, prefix, /) -> (Packed, Packed)\n\n"
+             "freeze(value) and a Packed of prefix followed by those bytes (0xc0, msgpack nil,\n"
+             "when the value encodes to none), from one encoding: a STATE event's data\n"
+             "(recorder.sandbox.recording.state_data) and the state frozen for keyframes.");
+
+static PyObject *new_packed(PyObject *data) { /* steals data */
+    CinemaState *S = &cinema_state;
+    PyTypeObject *t = S->packed_type;
+    PyObject *packed = t->tp_alloc(t, 0);
+    if (packed == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    *(PyObject **)((char *)packed + S->packed_off) = data;
+    return packed;
+}
+
+static PyObject *freeze_after(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyBytes_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "freeze_after(value, prefix: bytes, /)");
+        return NULL;
+    }
+    CinemaState *S = &cinema_state;
+    PyObject *frozen;
+    if (Py_TYPE(args[0]) == S->packed_type) {
+        frozen = args[0];
+        Py_INCREF(frozen);
+    } else {
+        frozen = freeze(self, args, 1, NULL);
+        if (frozen == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *data = *(PyObject **)((char *)frozen + S->packed_off);
+    if (data == NULL || !PyBytes_CheckExact(data)) {
+        Py_DECREF(frozen);
+        PyErr_SetString(PyExc_TypeError, "freeze_after: a Packed without bytes");
+        return NULL;
+    }
+    Py_ssize_t np = PyBytes_GET_SIZE(args[1]), nd = PyBytes_GET_SIZE(data);
+    PyObject *joined = PyBytes_FromStringAndSize(NULL, np + (nd ? nd : 1));
+    if (joined == NULL) {
+        Py_DECREF(frozen);
+        return NULL;
+    }
+    char *w = PyBytes_AS_STRING(joined);
+    memcpy(w, PyBytes_AS_STRING(args[1]), (size_t)np);
+    if (nd) {
+        memcpy(w + np, PyBytes_AS_STRING(data), (size_t)nd);
+    } else {
+        w[np] = (char)0xc0;
+    }
+    PyObject *event = new_packed(joined);
+    if (event == NULL) {
+        Py_DECREF(frozen);
+        return NULL;
+    }
+    PyObject *pair = PyTuple_New(2);
+    if (pair == NULL) {
+        Py_DECREF(frozen);
+        Py_DECREF(event);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pair, 0, frozen);
+    PyTuple_SET_ITEM(pair, 1, event);
+    return pair;
+}
+
 PyDoc_STRVAR(ts_deltas_doc,
              "ts_deltas(ts, /) -> bytes\n\n"
              "int64 little-endian deltas of an int64 little-endian column (the first is 0),\n"
@@ -275,6 +344,7 @@ static PyMethodDef methods[] = {
      "bigint_max_bits): hand over the Python types the encoder recognises."},
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL, encode_doc},
     {"freeze", (PyCFunction)(void (*)(void))freeze, METH_FASTCALL | METH_KEYWORDS, freeze_doc},
+    {"freeze_after", (PyCFunction)(void (*)(void))freeze_after, METH_FASTCALL, freeze_after_doc},
     {"ts_deltas", ts_deltas, METH_O, ts_deltas_doc},
     {"mailbox_cells", (PyCFunction)(void (*)(void))cinema_mailbox_cells, METH_FASTCALL,
      "mailbox_cells(envelopes, limit, limits, /) -> (payload, ids, rows) | None\n\n"

@@ -83,6 +83,7 @@ __all__ = [
     "encode_many",
     "encode_payload",
     "freeze",
+    "freeze_after",
     "native_mailbox_cells",
     "scanned_unpacker",
     "to_structural",
@@ -169,6 +170,20 @@ def freeze(value: Any, limits: Limits = DEFAULT_LIMITS) -> Packed:
 
 if _native is not None and hasattr(_native, "freeze"):
     freeze = _native.freeze  # the same, in C
+
+
+def _py_freeze_after(value: Any, prefix: bytes) -> tuple[Packed, Packed]:
+    """``freeze(value)``, and a :class:`Packed` of ``prefix`` followed by its bytes (``0xc0``,
+    msgpack nil, when they are empty): the sandbox's STATE event data, the encoded beginning
+    of ``{"trigger": t, "state": ...}`` joined to the state's bytes (with the native encoder,
+    one call for both)."""
+    frozen = freeze(value)
+    return frozen, Packed(prefix + (frozen.data or b"\xc0"))
+
+
+freeze_after = _py_freeze_after
+if _native is not None and hasattr(_native, "freeze_after"):
+    freeze_after = _native.freeze_after  # the same, in C
 
 #: ``mailbox_cells(envelopes, limit, limits)`` of the native module (``None``: the pure-Python
 #: encoder, or a build without it): a sandbox mailbox's keyframe cells, made without the

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recorder.events import EventKind
-from recorder.payload import Limits, Packed, Pid, Ref, freeze
+from recorder.payload import Limits, Packed, Pid, Ref, freeze, freeze_after
 from recorder.sandbox.provenance import ENV_RERUN, program_rerun, rerun_path
 from recorder.session.keyframes import MailboxCells
 from recorder.session.writer import Recorder, RecorderClosed
@@ -102,19 +102,28 @@ def captured(value: Any) -> Any:
 _STATE_PREFIXES: dict[str, bytes] = {}
 
 
+def _state_prefix(trigger: str) -> bytes | None:
+    """The encoded beginning of ``{"trigger": trigger, "state": ...}`` (cached per trigger),
+    or ``None`` when the map cannot be made by joining (a trigger that is not a str)."""
+    prefix = _STATE_PREFIXES.get(trigger) if type(trigger) is str else None
+    if prefix is None:
+        whole = freeze({"trigger": trigger, "state": None}).data
+        if type(trigger) is not str or not whole.endswith(b"\xc0"):
+            return None
+        prefix = whole[:-1]
+        if len(_STATE_PREFIXES) < 64:
+            _STATE_PREFIXES[trigger] = prefix
+    return prefix
+
+
 def state_data(trigger: str, frozen: Packed) -> Packed:
     """The data of a STATE event, ``{"trigger": trigger, "state": frozen}``, frozen: the same
     bytes the encoder writes for that map, made by joining the map's encoded beginning (one
     per trigger, encoded once) and the state's bytes, so the state is not copied through a
     Python dict and a second encoder pass for every event."""
-    prefix = _STATE_PREFIXES.get(trigger) if type(trigger) is str else None
+    prefix = _state_prefix(trigger)
     if prefix is None:
-        whole = freeze({"trigger": trigger, "state": None}).data
-        if type(trigger) is not str or not whole.endswith(b"\xc0"):
-            return freeze({"trigger": trigger, "state": frozen})
-        prefix = whole[:-1]
-        if len(_STATE_PREFIXES) < 64:
-            _STATE_PREFIXES[trigger] = prefix
+        return freeze({"trigger": trigger, "state": frozen})
     return Packed(prefix + (frozen.data or b"\xc0"))  # empty bytes: None, as encoded alone
 
 
@@ -323,10 +332,18 @@ class Recording:
         """Record ``proc``'s state as a STATE event, frozen now: the process may mutate the live
         object later, and the keyframes embed these bytes instead of encoding it again."""
         if self.active:
-            frozen = freeze(proc._state)
-            proc._recorded_state = frozen
             record = self.record
             if record is self._direct:  # straight into a Recorder: the map frozen whole
+                prefix = _STATE_PREFIXES.get(trigger) if type(trigger) is str else None
+                if prefix is not None or (prefix := _state_prefix(trigger)) is not None:
+                    # state_data(trigger, freeze(state)), from one encoding in one call
+                    frozen, data = freeze_after(proc._state, prefix)
+                    proc._recorded_state = frozen
+                    record(_STATE, proc._n, peer, ref, data)
+                    return
+            frozen = freeze(proc._state)
+            proc._recorded_state = frozen
+            if record is self._direct:
                 record(_STATE, proc._n, peer, ref, state_data(trigger, frozen))
             else:  # a sink or a live gate may read the map (the same bytes either way)
                 record(_STATE, proc._n, peer, ref, {"trigger": trigger, "state": frozen})

@@ -94,3 +94,38 @@ def test_state_data_is_the_encoded_map_of_trigger_and_state(trigger: str, state:
     expected = freeze({"trigger": trigger, "state": frozen})
     assert state_data(trigger, frozen) == expected
     assert state_data(trigger, frozen).decode() == {"trigger": trigger, "state": frozen.decode()}
+
+
+@pytest.mark.parametrize("trigger", [*Trigger.ALL, "a user's own trigger"])
+@pytest.mark.parametrize(
+    "state",
+    [None, 0, "text", {"balance": 3, "recent": [1, 2]}, ["y" * 4000] * 17, {1, 2}, (Pid(3),)],
+)
+def test_freeze_after_gives_the_frozen_state_and_its_event_data(trigger: str, state: Any) -> None:
+    from recorder import payload
+    from recorder.sandbox.recording import _state_prefix
+
+    prefix = _state_prefix(trigger)
+    assert prefix is not None
+    twins = [payload.freeze_after]
+    native = getattr(getattr(payload, "_native", None), "freeze_after", None)
+    if native is not None:
+        twins.append(native)
+    for freeze_after in twins:
+        for value in (state, freeze(state)):  # a live value, or one frozen already
+            frozen, data = freeze_after(value, prefix)
+            assert frozen == freeze(state)
+            assert data == state_data(trigger, freeze(state))
+            assert data == freeze({"trigger": trigger, "state": freeze(state)})
+
+
+def test_the_python_twin_of_freeze_after_is_the_reference() -> None:
+    # payload.freeze_after is the native one when it is built: its Python twin, called here
+    # by hand, must write the same bytes (a build without the module runs only the twin)
+    from recorder import payload
+
+    twin = payload.__dict__.get("_py_freeze_after")
+    assert twin is not None
+    frozen, data = twin({"x": [1, 2]}, b"\x82\xa7trigger\xa4call\xa5state")
+    assert data == freeze({"trigger": "call", "state": {"x": [1, 2]}})
+    assert frozen == freeze({"x": [1, 2]})
