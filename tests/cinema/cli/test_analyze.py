@@ -25,6 +25,32 @@ def test_json_follows_the_schema(demo: str, validator: Callable[[str], Any]) -> 
         assert row["seq"] == row["events"][0]
 
 
+def test_every_detector_is_in_the_schema(tmp_path: Path, validator: Callable[[str], Any]) -> None:
+    """`held_messages` was missing from docs/schema/finding-row.json: a recording cut while an
+    interception rule still held messages (the bank demo at scale 2, killed mid-frame) gave
+    `analyze --json` output that its own schema refused (found by tools/smoke.py)."""
+    from cinema.model.analysis import DETECTOR_NAMES
+    from recorder.session.format import FrameType
+    from recorder.session.reader import SessionReader
+
+    enum = validator("finding-row").schema["properties"]["detector"]["enum"]
+    assert sorted(enum) == sorted(DETECTOR_NAMES)
+    sound = tmp_path / "bank.cinema"
+    code, _, err = cinema("demo", "--headless", "--seed", "5", "--scale", "2",
+                          "--record", str(sound))  # fmt: skip
+    assert code == 0, err
+    with SessionReader(sound) as r:
+        t = r.frame_table()
+    offsets = t["offset"][t["type"] == FrameType.EVENTS]
+    cut = tmp_path / "killed.cinema"
+    cut.write_bytes(sound.read_bytes()[: int(offsets[len(offsets) // 2]) + 100])
+    code, out, err = cinema("analyze", str(cut), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "held_messages" in {f["detector"] for f in doc["findings"]}
+    validator("analyze").validate(doc)
+
+
 def test_demos_findings(demo_files: dict[str, str]) -> None:
     """What the demos are built to show: bank's clearing supervisor gives up, the pipeline's
     parser is in a crash loop and its source's crash takes down a linked process."""
