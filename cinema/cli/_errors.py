@@ -73,8 +73,37 @@ def describe(exc: BaseException) -> str:
         if exc.filename2 is not None:
             where += f" -> {_short(os.fsdecode(exc.filename2))}"
         return f"{where}: {reason}"
+    fmt = sys.modules.get(_FORMAT_MODULE)
+    if fmt is not None and isinstance(exc, fmt.SessionFormatError):
+        damaged = _damaged_events(exc)
+        if damaged is not None:
+            return damaged
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.splitlines())  # one line, whatever the message holds
+
+
+def _damaged_events(exc: BaseException) -> str | None:
+    """For a frame of a session that otherwise opens (a checksum mismatch in the middle of
+    the file), which events cannot be read, in the window's words: the commands that stop at
+    damage say what the others (events, breaks, graph, analyze) leave out. None otherwise."""
+    path, offset = getattr(exc, "path", None), getattr(exc, "offset", None)
+    if not path or not offset:
+        return None
+    try:
+        from cinema.views.damage import Damage
+        from recorder.session.reader import SessionReader
+
+        with SessionReader(path) as reader:
+            problem = Damage().note(reader, exc)  # type: ignore[arg-type]
+    except Exception:  # the file does not open at all: the plain message says why
+        return None
+    if problem.first < 0:
+        return None
+    return (
+        f"{_short(path)}: {problem.text()}, and this command needs them "
+        f"(`cinema info --check` lists every damaged frame; `cinema events`, `breaks`, "
+        f"`graph` and `analyze` read the rest)"
+    )
 
 
 def _short(path: str, keep: int = 200) -> str:

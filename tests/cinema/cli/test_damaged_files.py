@@ -268,3 +268,30 @@ def test_a_time_in_the_damaged_frame_is_found_from_its_timestamps(
     seq = int(sound_out.split()[2].lstrip("#"))  # "after event #N at ..."
     assert err.startswith(f"cinema: error: the world after event #{seq:,} cannot be shown")
     assert f"it can be shown up to event #{first - 1:,}" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("why", "--event", "{seq}"),
+        ("export", "-o", "{out}.jsonl"),
+        ("export", "-o", "{out}.cinema"),
+        ("sql", "SELECT count(text) FROM events"),
+    ],
+)
+def test_a_command_that_needs_the_damaged_events_says_which_they_are(
+    files: tuple[str, str, int, int], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """why, export and sql (and top, verify) stop at a damaged frame they need; they said
+    only "<file> at byte N: frame checksum mismatch" (found by tools/smoke.py). They say which
+    events, in the words of the commands that read the rest."""
+    _, damaged, first, last = files
+    filled = [a.format(seq=first + 5, out=tmp_path / "out") for a in args]
+    code, out, err = cinema(filled[0], damaged, *filled[1:])
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(
+        f"cinema: error: {damaged}: events #{first:,}–#{last:,} cannot be read (frame checksum "
+        "mismatch (corrupt data) at byte "
+    )
+    assert "this command needs them" in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # an export that stops leaves nothing half-written
