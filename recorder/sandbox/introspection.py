@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from recorder.payload import Limits, Pid
 from recorder.sandbox.children import supervisor_entry
 from recorder.sandbox.memory import estimate_memory, process_memory
-from recorder.session.keyframes import MailboxCells, mailbox_cells
+from recorder.session.keyframes import MailboxCells, ProcessColumns, mailbox_cells
 
 if TYPE_CHECKING:
     from recorder.sandbox.process import Process
@@ -95,10 +95,7 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
     }
 
 
-def _world_process(proc: Process, cells: Limits | None = None) -> dict[str, Any]:
-    # The first messages only, as their SENDs recorded them (the live object may have changed
-    # since): a reader finds the others from the events (docs/world-schema.md), so a long
-    # mailbox costs a keyframe no more than a short one.
+def _world_mailbox(proc: Process, cells: Limits | None) -> list[list[Any]] | MailboxCells:
     mailbox: list[list[Any]] | MailboxCells | None = None
     if cells is not None and proc._mailbox:
         mailbox = mailbox_cells(proc._mailbox, _MAILBOX_IN_WORLD, cells)
@@ -107,6 +104,14 @@ def _world_process(proc: Process, cells: Limits | None = None) -> dict[str, Any]
             [msg_id, sender, message if recorded is None else recorded]
             for msg_id, sender, message, recorded in islice(proc._mailbox, _MAILBOX_IN_WORLD)
         ]
+    return mailbox
+
+
+def _world_process(proc: Process, cells: Limits | None = None) -> dict[str, Any]:
+    # The first messages only, as their SENDs recorded them (the live object may have changed
+    # since): a reader finds the others from the events (docs/world-schema.md), so a long
+    # mailbox costs a keyframe no more than a short one.
+    mailbox = _world_mailbox(proc, cells)
     mark = proc._profile_mark
     # the recorded notion: has messages to handle (not the run queue, which no event shows)
     status = "suspended" if proc._suspended else "running" if proc._mailbox else "waiting"
@@ -132,6 +137,36 @@ def _world_process(proc: Process, cells: Limits | None = None) -> dict[str, Any]
         "cpu_ns": mark[1] if mark is not None else 0,
         "memory": proc._sampled_memory,
     }
+
+
+def _world_columns(procs: list[Process], cells: Limits) -> ProcessColumns:
+    """The ``_world_process`` maps of ``procs`` as the columns of their table, keys in the same
+    order (what a keyframe for a Recorder needs: no dict per process)."""
+    marks = [p._profile_mark for p in procs]
+    return ProcessColumns(
+        {
+            "pid": [p._n for p in procs],
+            "name": [p.name for p in procs],
+            "behaviour": [p.behaviour for p in procs],
+            "status": [
+                "suspended" if p._suspended else "running" if p._mailbox else "waiting"
+                for p in procs
+            ],
+            "parent": [p._parent for p in procs],
+            "supervisor": [p._supervisor for p in procs],
+            "registered": [p._registered for p in procs],
+            "trap_exit": [p._trap_exit for p in procs],
+            "state": [p._recorded_state for p in procs],
+            "mailbox": [_world_mailbox(p, cells) for p in procs],
+            "mailbox_len": [len(p._mailbox) for p in procs],
+            "links": [list(p._links) for p in procs],
+            "monitors": [[[ref, target] for ref, target in p._monitors.items()] for p in procs],
+            "restarts": [p._restarts for p in procs],
+            "handled": [p._handled for p in procs],
+            "cpu_ns": [m[1] if m is not None else 0 for m in marks],
+            "memory": [p._sampled_memory for p in procs],
+        }
+    )
 
 
 def ended_entry(proc: Process, status: str, reason: Any) -> dict[str, Any]:
@@ -165,18 +200,25 @@ def world(rt: Runtime, cells: Limits | None = None) -> dict[str, Any]:
     """The whole world for a keyframe, as ``docs/world-schema.md`` specifies.
 
     With ``cells`` (a :class:`~recorder.Recorder`'s limits: the world goes to that recorder's
-    :meth:`~recorder.Recorder.keyframe` and nowhere else), a mailbox may be given as its
-    encoded keyframe cells (:class:`~recorder.session.keyframes.MailboxCells`) instead of its
-    list: the same keyframe bytes, without an object per queued message.
+    :meth:`~recorder.Recorder.keyframe` and nowhere else), ``processes`` is given as the
+    columns of its keyframe table (:class:`~recorder.session.keyframes.ProcessColumns`) and a
+    mailbox as its encoded keyframe cells (:class:`~recorder.session.keyframes.MailboxCells`):
+    the same keyframe bytes, without a map per process or an object per queued message.
     """
+    procs = list(rt.processes.values())
+    processes: list[dict[str, Any]] | ProcessColumns
+    if cells is not None and procs:  # for a Recorder: the table's columns, no map per process
+        processes = _world_columns(procs, cells)
+    else:
+        processes = [_world_process(p, cells) for p in procs]
     supervisors = []
-    for proc in rt.processes.values():
+    for proc in procs:
         entry = supervisor_entry(proc)
         if entry is not None:
             supervisors.append(entry)
     return {
         "time_ns": rt.clock(),
-        "processes": [_world_process(p, cells) for p in rt.processes.values()],
+        "processes": processes,
         "dead": list(rt.ended),
         "supervisors": supervisors,
         "registry": dict(rt.registry.names),

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from recorder.events import EventKind
 from recorder.payload import Limits, Packed, Pid, Ref, freeze, freeze_after
 from recorder.sandbox.provenance import ENV_RERUN, program_rerun, rerun_path
-from recorder.session.keyframes import MailboxCells
+from recorder.session.keyframes import MailboxCells, ProcessColumns
 from recorder.session.writer import Recorder, RecorderClosed
 from recorder.sink import EventSink, wants_world
 
@@ -405,6 +405,9 @@ def _mailbox_entries(world: dict[str, Any]) -> int:
     """How many queued messages ``world``'s live processes show (the keyframe's weight beyond
     its rows)."""
     procs = world.get("processes")
+    if isinstance(procs, ProcessColumns):
+        column = procs.columns.get("mailbox", [])
+        return sum(len(m) for m in column if isinstance(m, (list, MailboxCells)))
     if not isinstance(procs, list):
         return 0
     total = 0

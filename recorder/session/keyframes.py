@@ -41,6 +41,7 @@ __all__ = [
     "ROW_KEYS",
     "TABLE_LISTS",
     "MailboxCells",
+    "ProcessColumns",
     "ProcessRow",
     "decode_keyframe",
     "mailbox_cells",
@@ -69,12 +70,14 @@ def pack_world(world: Any, limits: Limits) -> Any:
     is kept from one call to the next on the same thread, by identity, so a keyframe converts
     only the processes that ended since the last one.
     """
-    if not isinstance(world, dict) or not isinstance(world.get("processes"), list):
+    if not isinstance(world, dict) or not isinstance(world.get("processes"), _PROCESS_LISTS):
         return to_structural(world, _WORLD_LIMITS)
     tables = {}
     for name in TABLE_LISTS:
         entries = world.get(name)
-        if isinstance(entries, list) and entries and all(isinstance(p, dict) for p in entries):
+        if type(entries) is ProcessColumns:
+            tables[name] = _pack_columns(entries, limits)
+        elif isinstance(entries, list) and entries and all(isinstance(p, dict) for p in entries):
             tables[name] = _pack_table(entries, limits, reuse=name == "dead")
         elif name == "processes" and entries:
             return to_structural(world, _WORLD_LIMITS)
@@ -82,6 +85,55 @@ def pack_world(world: Any, limits: Limits) -> Any:
     out = to_structural(rest, _WORLD_LIMITS)
     out.update(tables)
     return out
+
+
+class ProcessColumns:
+    """A world's ``"processes"`` given as the columns of its table (a world built for a
+    :class:`~recorder.Recorder` by the sandbox: no dict per process to build, read back and
+    transpose): ``columns`` maps each key, in the order the entries' maps would have it, to
+    the values of every process, row ``i`` being process ``i``. At least one process.
+
+    :func:`pack_world` makes the table of :attr:`rows` from it (the same bytes:
+    tests/recorder/sandbox/test_world_columns.py).
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The entries as the maps of ``docs/world-schema.md``."""
+        keys = list(self.columns)
+        return [
+            dict(zip(keys, row, strict=True)) for row in zip(*self.columns.values(), strict=True)
+        ]
+
+
+_PROCESS_LISTS = (list, ProcessColumns)
+
+
+def _pack_columns(pc: ProcessColumns, limits: Limits) -> dict[str, Any]:
+    """:func:`_pack_table` of ``pc.rows()`` (not reused), made from the columns."""
+    keys = list(pc.columns)
+    ids: list[Any] | None = None
+    if "mailbox" in pc.columns:
+        if _IDS not in pc.columns:
+            keys.append(_IDS)
+        ids = [_mailbox_ids(m, limits) for m in pc.columns["mailbox"]]
+    columns = []
+    for k in keys:
+        if k == _IDS and ids is not None:
+            columns.append(ids)
+        elif k in LAZY_KEYS:
+            columns.append([_lazy_cell(v, limits) for v in pc.columns[k]])
+        else:
+            columns.append(_structural_column(list(pc.columns[k]), limits))
+    lazy = [k for k in keys if k in LAZY_KEYS]
+    return {_TABLE_TAG: 1, "keys": keys, "columns": columns, "lazy": lazy}
 
 
 class _Converted(threading.local):
