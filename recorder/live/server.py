@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recorder.live import auth, sockfile
+from recorder.live import auth, sockfile, switch
 from recorder.live.feed import ClientFeed
 from recorder.live.protocol import (
     CONTROL,
@@ -143,6 +143,10 @@ class _Client:
     progress: float = 0.0  # last time it accepted bytes or had nothing to take
     lost_since: float | None = None  # since when the ring no longer holds its next frame
     sent_bytes: int = 0
+    # its socket refused bytes: wait for select to say it takes more (a send that fails costs
+    # a GIL hand-over, on every loop, for every stuck client)
+    blocked: bool = False
+    holds_switch: bool = False  # counted in switch.hold() (an authenticated client)
 
     def describe(self) -> dict[str, Any]:
         feed = self.feed
@@ -449,22 +453,29 @@ class LiveServer:
     def _loop(self) -> None:
         try:
             while not self.closed:
-                for key, mask in self._sel.select(timeout=0.2):
-                    if key.data == "listen":
-                        self._accept()
-                    elif key.data == "wake":
-                        self._drain_wake()
-                    else:
-                        client: _Client = key.data
-                        if mask & selectors.EVENT_READ:
-                            self._read(client)
-                        if mask & selectors.EVENT_WRITE and not client.closing:
-                            self._flush(client)
-                self._service()
+                self._step(0.2)
         except Exception:  # the server dies quietly; the program it observes runs on
             log.exception("the live server's loop failed; live attach stops")
         finally:
             self._shutdown()
+
+    def _step(self, timeout: float) -> None:
+        """(I/O thread.) One round of the loop: wait for sockets, serve them, then every
+        client."""
+        for key, mask in self._sel.select(timeout=timeout):
+            if key.data == "listen":
+                self._accept()
+            elif key.data == "wake":
+                self._drain_wake()
+            else:
+                client: _Client = key.data
+                if mask & selectors.EVENT_READ:
+                    self._read(client)
+                if mask & selectors.EVENT_WRITE:
+                    client.blocked = False
+                    if not client.closing:
+                        self._flush(client)
+        self._service()
 
     def _drain_wake(self) -> None:
         """(I/O thread.) Empty the wake socket, *then* say no wake is pending.
@@ -475,9 +486,12 @@ class LiveServer:
         (0.2 s: pause-to-stopped went from ~7 ms to ~205 ms, for the rest of the run). In this
         order a ``wake()`` that sees the flag still set has queued its work already, and the
         loop serves it right after (``_service``); one after the reset sends its byte.
+
+        One ``recv`` is enough (a wake is one byte, sent only while none is pending): each
+        system call costs this thread a GIL hand-over (see :mod:`.switch`).
         """
         with contextlib.suppress(OSError):
-            while self._wake_r.recv(4096):
+            while len(self._wake_r.recv(4096)) == 4096:
                 pass
         self._wake_pending = False
 
@@ -562,6 +576,8 @@ class LiveServer:
             self._refuse(client, "wrong token")
             return
         client.ready = True
+        client.holds_switch = True
+        switch.hold()
         client.name = str(msg.get("client", ""))[:100]
         log.info("live client %s (%s) attached", client.peer, client.name)
         self.send(client, self.welcome())
@@ -612,6 +628,9 @@ class LiveServer:
         with self._lock:
             if client in self._clients:
                 self._clients.remove(client)
+            held, client.holds_switch = client.holds_switch, False
+        if held:
+            switch.release()
         if client.feed is not None:
             client.feed.close()
 
@@ -623,7 +642,8 @@ class LiveServer:
         for c in clients:
             if c.closing:
                 self._fill(c, control_only=True)
-                self._flush(c)
+                if not c.blocked:
+                    self._flush(c)
                 if not c.out or now - c.opened > 1.0:
                     self._forget(c)
                 continue
@@ -631,7 +651,8 @@ class LiveServer:
                 self._refuse(c, f"no hello within {self.hello_timeout:g} s")
                 continue
             self._fill(c)
-            self._flush(c)
+            if not c.blocked:
+                self._flush(c)
             feed = c.feed
             if feed is not None and feed.lost_frames():
                 c.lost_since = c.lost_since or now
@@ -680,7 +701,10 @@ class LiveServer:
         while c.out:
             try:
                 n = c.sock.send(c.out)
-            except (BlockingIOError, InterruptedError):
+            except BlockingIOError:
+                c.blocked = True
+                break
+            except InterruptedError:
                 break
             except OSError as exc:
                 if exc.errno in (errno.EPIPE, errno.ECONNRESET):
