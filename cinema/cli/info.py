@@ -107,6 +107,7 @@ def print_info(path: str, as_json: bool = False, *, check: bool = False) -> bool
     s = summarize(path, check=check)
     if as_json:
         click.echo(json.dumps(s, indent=2, allow_nan=False))
+        _warn_unreadable(s["unreadable"])
         return not s["unreadable"]
     lines = [
         f"session     {s['file']}  (format {s['format_version']}, {s['compression']})",
@@ -134,12 +135,17 @@ def print_info(path: str, as_json: bool = False, *, check: bool = False) -> bool
     for name, count in sorted(s["kinds"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {name:<{width}}  {count:>12,}")
     click.echo("\n".join(lines))
-    for u in s["unreadable"]:
+    _warn_unreadable(s["unreadable"])
+    return not s["unreadable"]
+
+
+def _warn_unreadable(unreadable: list[dict[str, Any]]) -> None:
+    """Say each unreadable stretch on stderr, in the window's words (with --json too)."""
+    for u in unreadable:
         from cinema.views.damage import Problem
 
         text = Problem(u["first"], u["last"], u["reason"], u["offset"]).text()
         click.echo(f"cinema: warning: {text}", err=True)
-    return not s["unreadable"]
 
 
 def _checked_line(unreadable: list[dict[str, Any]], frames: int) -> str:

@@ -188,10 +188,11 @@ def test_info_check_says_which_events_a_damaged_file_cannot_show(
     assert f"events #{first:,}–#{last:,} cannot be read (frame checksum mismatch" in err
     assert "damaged     1 of " in text and f"{last - first + 1:,} events cannot be read" in text
     assert "kinds" in text and "events      " in text  # the rest of the summary is there
-    code, out, _ = cinema("info", damaged, "--check", "--json")
+    code, out, json_err = cinema("info", damaged, "--check", "--json")
     doc = json.loads(out)
     validator("info").validate(doc)
     assert code == 1 and doc["checked"] is True and doc["events"] > last
+    assert json_err == err  # said on stderr too, as every command's --json does (smoke run)
     assert [(u["first"], u["last"]) for u in doc["unreadable"]] == [(first, last)]
     assert "checksum" in doc["unreadable"][0]["reason"] and doc["unreadable"][0]["offset"] > 0
     code, out, err = cinema("info", sound, "--check", "--json")
