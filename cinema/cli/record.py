@@ -237,6 +237,13 @@ def _summarise(
         return
     if _identity(output) in (None, before):
         kept = " (the existing file was left as it was)" if before is not None else ""
+        if reports:  # it made runtimes, and they passed record= themselves
+            click.echo(
+                f"nothing was recorded to {output}: the program's runtimes name their own "
+                f"files{kept}",
+                err=True,
+            )
+            return
         click.echo(f"{program} created no sandbox Runtime: nothing was recorded{kept}", err=True)
         return
     from recorder.session.reader import SessionReader

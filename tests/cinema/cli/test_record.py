@@ -69,6 +69,25 @@ def test_force_keeps_the_file_when_the_program_never_records(tmp_path: Path) -> 
     assert out.read_bytes() == b"my only copy"
 
 
+def test_a_program_that_names_its_own_file_is_not_said_to_have_no_runtime(
+    tmp_path: Path,
+) -> None:
+    """The example of docs/sandbox.md passes `record="bank.cinema"` itself: `cinema record -o
+    run.cinema` said "also recorded N events to bank.cinema", then "created no sandbox
+    Runtime: nothing was recorded" (found by tools/smoke.py)."""
+    own = tmp_path / "own.cinema"
+    code = RECORDS.replace("seed=1)", f"seed=1, record={str(own)!r})")
+    out = tmp_path / "run.cinema"
+    result = cinema("record", "-o", str(out), "--", "python", _script(tmp_path, code), "5")
+    assert result.returncode == 0, result.stderr
+    assert f"also recorded 7 events to {own}" in result.stderr
+    assert "created no sandbox Runtime" not in result.stderr
+    assert f"nothing was recorded to {out}: the program's runtimes name their own files" in (
+        result.stderr
+    )
+    assert own.exists() and not out.exists()
+
+
 def test_force_replaces_the_file_with_the_new_recording(tmp_path: Path) -> None:
     out = tmp_path / "run.cinema"
     out.write_bytes(b"old")
