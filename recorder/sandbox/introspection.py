@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from recorder.payload import Limits, Pid
 from recorder.sandbox.children import supervisor_entry
 from recorder.sandbox.memory import estimate_memory, process_memory
-from recorder.session.keyframes import MailboxCells, ProcessColumns, mailbox_cells
+from recorder.session.keyframes import (
+    MailboxCells,
+    ProcessColumns,
+    empty_mailbox_cells,
+    mailbox_cells,
+)
 
 if TYPE_CHECKING:
     from recorder.sandbox.process import Process
@@ -97,8 +102,12 @@ def system_snapshot(rt: Runtime, top: int = 10) -> dict[str, Any]:
 
 def _world_mailbox(proc: Process, cells: Limits | None) -> list[list[Any]] | MailboxCells:
     mailbox: list[list[Any]] | MailboxCells | None = None
-    if cells is not None and proc._mailbox:
-        mailbox = mailbox_cells(proc._mailbox, _MAILBOX_IN_WORLD, cells)
+    if cells is not None:
+        mailbox = (
+            mailbox_cells(proc._mailbox, _MAILBOX_IN_WORLD, cells)
+            if proc._mailbox
+            else empty_mailbox_cells(cells)
+        )
     if mailbox is None:
         mailbox = [
             [msg_id, sender, message if recorded is None else recorded]
@@ -139,9 +148,16 @@ def _world_process(proc: Process, cells: Limits | None = None) -> dict[str, Any]
     }
 
 
+#: The cell of an empty ``links`` or ``monitors`` in a Recorder's world, shared by every row
+#: with none (read-only: the world is packed, never changed): thousands of idle processes
+#: would otherwise make as many empty lists for the collector at each keyframe.
+_NO_ROWS: list[Any] = []
+
+
 def _world_columns(procs: list[Process], cells: Limits) -> ProcessColumns:
     """The ``_world_process`` maps of ``procs`` as the columns of their table, keys in the same
-    order (what a keyframe for a Recorder needs: no dict per process)."""
+    order (what a keyframe for a Recorder needs: no dict per process, and no new object for
+    an empty mailbox, links or monitors)."""
     marks = [p._profile_mark for p in procs]
     return ProcessColumns(
         {
@@ -159,8 +175,11 @@ def _world_columns(procs: list[Process], cells: Limits) -> ProcessColumns:
             "state": [p._recorded_state for p in procs],
             "mailbox": [_world_mailbox(p, cells) for p in procs],
             "mailbox_len": [len(p._mailbox) for p in procs],
-            "links": [list(p._links) for p in procs],
-            "monitors": [[[ref, target] for ref, target in p._monitors.items()] for p in procs],
+            "links": [list(p._links) if p._links else _NO_ROWS for p in procs],
+            "monitors": [
+                [[ref, target] for ref, target in p._monitors.items()] if p._monitors else _NO_ROWS
+                for p in procs
+            ],
             "restarts": [p._restarts for p in procs],
             "handled": [p._handled for p in procs],
             "cpu_ns": [m[1] if m is not None else 0 for m in marks],

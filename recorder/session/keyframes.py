@@ -44,6 +44,7 @@ __all__ = [
     "ProcessColumns",
     "ProcessRow",
     "decode_keyframe",
+    "empty_mailbox_cells",
     "mailbox_cells",
     "pack_world",
     "row_position",
@@ -93,6 +94,11 @@ class ProcessColumns:
     transpose): ``columns`` maps each key, in the order the entries' maps would have it, to
     the values of every process, row ``i`` being process ``i``. At least one process.
 
+    The cells are the world's own, made for this keyframe and never changed; cells with
+    nothing in them (an empty list, :func:`empty_mailbox_cells`) may be one shared object.
+    Its table is meant for msgpack (what the writer packs keyframes with), whose bytes do not
+    depend on sharing (the payload encoder would mark a list met twice as shared).
+
     :func:`pack_world` makes the table of :attr:`rows` from it (the same bytes:
     tests/recorder/sandbox/test_world_columns.py).
     """
@@ -131,7 +137,7 @@ def _pack_columns(pc: ProcessColumns, limits: Limits) -> dict[str, Any]:
         elif k in LAZY_KEYS:
             columns.append([_lazy_cell(v, limits) for v in pc.columns[k]])
         else:
-            columns.append(_structural_column(list(pc.columns[k]), limits))
+            columns.append(_structural_column(list(pc.columns[k]), limits, owned=True))
     lazy = [k for k in keys if k in LAZY_KEYS]
     return {_TABLE_TAG: 1, "keys": keys, "columns": columns, "lazy": lazy}
 
@@ -202,11 +208,13 @@ _TEXTS = frozenset((str, type(None)))
 _INT_LISTS = frozenset((list,))
 
 
-def _structural_column(col: list[Any], limits: Limits) -> list[Any]:
+def _structural_column(col: list[Any], limits: Limits, *, owned: bool = False) -> list[Any]:
     """``[to_structural(v, limits) for v in col]``: a column of values that it returns as they
     are (ids, counters, flags, ASCII names within ``max_str``), or copies of (lists of such
     ints: links), is checked whole at C speed instead of with one call per cell (a keyframe of
-    a few thousand processes has a dozen such columns). ``col`` is the caller's own list."""
+    a few thousand processes has a dozen such columns). ``col`` is the caller's own list;
+    ``owned``: so are its lists (made for this keyframe, maybe shared: see
+    :class:`ProcessColumns`), kept instead of copied, and an empty one is kept as it is."""
     types = set(map(type, col))
     if types <= _SCALARS:
         if int not in types or _ints_fit(col if len(types) == 1 else _only_ints(col)):
@@ -226,7 +234,9 @@ def _structural_column(col: list[Any], limits: Limits) -> list[Any]:
             and 9 * longest + 5 < limits.max_bytes
             and limits.max_depth >= 1
         ):
-            return [list(v) for v in col]
+            return col if owned else [list(v) if v else v for v in col]
+    if owned:
+        return [v if type(v) is list and not v else to_structural(v, limits) for v in col]
     return [to_structural(v, limits) for v in col]
 
 
@@ -297,6 +307,23 @@ def mailbox_cells(envelopes: Any, limit: int, limits: Limits) -> MailboxCells | 
         return None
     got = native_mailbox_cells(envelopes, limit, limits)
     return None if got is None else MailboxCells(got[0], got[1], got[2], limits)
+
+
+#: The ``mailbox_ids`` cell of :func:`empty_mailbox_cells`, shared by every row that has one
+#: (a keyframe of thousands of idle processes would otherwise make as many lists for the
+#: collector). Tables only hold it, to be packed: nothing appends to it.
+_NO_IDS: list[Any] = []
+_EMPTY_CELLS: dict[Limits, MailboxCells] = {}
+
+
+def empty_mailbox_cells(limits: Limits) -> MailboxCells:
+    """The cells of an empty mailbox under ``limits``, made once and shared (read-only)."""
+    cells = _EMPTY_CELLS.get(limits)
+    if cells is None:
+        if len(_EMPTY_CELLS) >= 16:
+            _EMPTY_CELLS.clear()
+        cells = _EMPTY_CELLS[limits] = MailboxCells(encode_payload([], limits), _NO_IDS, (), limits)
+    return cells
 
 
 def _lazy_cell(value: Any, limits: Limits) -> bytes:
