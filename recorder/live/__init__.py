@@ -7,7 +7,7 @@ through the flight recorder (and the session file, when one is written), pauses 
 steps it, sets breakpoints evaluated inside it, edits states, adds interception rules, and
 takes and restores snapshots.
 
-Layers (lowest first): ``protocol``, ``auth``, ``conditions``, ``ring``, ``restream``,
+Layers (lowest first): ``protocol``, ``auth``, ``switch``, ``conditions``, ``ring``, ``restream``,
 ``savefile`` <- ``scope``, ``subscription``, ``rewind`` <- ``feed``, ``control`` <-
 ``handlers``, ``server`` <- ``client``. Nothing here imports Qt or ``cinema``.
 """
