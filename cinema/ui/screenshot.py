@@ -91,7 +91,11 @@ def render(
             }[view]
             if view in _PANELS:
                 # a panel on its own, at the requested size
-                dock = next(d for d in win.docks.values() if d.widget() is widget)
+                # (the metrics dock holds a splitter: the plots beside the Top and Calls tables)
+                dock = next(
+                    d for d in win.docks.values()
+                    if d.widget() is widget or d.widget().isAncestorOf(widget)
+                )  # fmt: skip
                 dock.setFloating(True)
                 dock.resize(*size)
                 for _ in range(3):

@@ -171,6 +171,22 @@ def test_why_path_is_highlighted_in_the_messages_view(qtbot, window, state, tmp_
 
 
 @pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_screenshot_of_the_metrics_view_draws_its_plots(
+    qapp, bank_path: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """``cinema screenshot --view metrics``: the metrics dock holds a splitter (the plots, the
+    Top and Calls tables); the panel is found inside it and rendered at the size asked."""
+    from PySide6.QtGui import QImage
+
+    from cinema.ui.screenshot import render
+
+    out = render(str(bank_path), str(tmp_path / "m.png"), event=2755, view="metrics",
+                 size=(900, 420))  # fmt: skip
+    img = QImage(str(out))
+    assert not img.isNull() and img.width() >= 300 and img.height() >= 200
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
 def test_screenshot_why_renders_the_chain(qapp, bank_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """``cinema screenshot --why`` (render(why=True)): the chain of the event in the PNG."""
     from PySide6.QtGui import QImage
