@@ -215,15 +215,20 @@ def interleaved(
     The order flips every round, so drift in the machine's speed (other load, frequency scaling,
     a warming cache) falls on both sides alike.
     """
-    ta: list[float] = []
-    tb: list[float] = []
+    ta, tb = interleaved_timings(a, b, rounds)
+    return statistics.median(ta.wall), statistics.median(tb.wall)
+
+
+def interleaved_timings(
+    a: Callable[[], object], b: Callable[[], object], rounds: int = 5
+) -> tuple[Timings, Timings]:
+    """:func:`interleaved`, keeping every call's wall and CPU time (:class:`Timings`)."""
+    ta, tb = Timings(), Timings()
     for i in range(rounds):
         pair = ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta))
         for fn, out in pair:
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(ta), statistics.median(tb)
+            out.time(fn)
+    return ta, tb
 
 
 def _maxrss_mb(ru_maxrss: int) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,6 +98,22 @@ def test_interleaved_runs_each_side_once_per_round() -> None:
     ta, tb = interleaved(lambda: calls.append("a"), lambda: calls.append("b"), rounds=4)
     assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert ta >= 0 and tb >= 0
+
+
+def test_interleaved_timings_keep_each_calls_wall_and_cpu_time() -> None:
+    calls: list[str] = []
+
+    def spin() -> None:
+        calls.append("a")
+        t0 = time.process_time()
+        while time.process_time() - t0 < 0.01:
+            pass
+
+    ta, tb = _harness.interleaved_timings(spin, lambda: calls.append("b"), rounds=3)
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert len(ta) == len(tb) == 3
+    assert min(ta.cpu) >= 0.01 > max(tb.cpu)
+    assert all(w >= c * 0.5 for w, c in zip(ta.wall, ta.cpu, strict=True))
 
 
 def test_subprocess_peak_rss_sees_the_childs_allocation() -> None:
