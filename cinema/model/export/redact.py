@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 #: Key names redacted unless ``none`` is given.
+#: What the part of a rule before its first colon looks like when it names a kind of rule.
+_RULE_KIND = re.compile(r"[A-Za-z][A-Za-z_-]*")
+
 DEFAULT_KEYS = ("password", "token", "secret", "authorization", "api_key")
 _EXT_TUPLE, _EXT_SET, _EXT_FROZENSET, _EXT_RECORD, _EXT_ENUM = 1, 2, 3, 4, 5
 _EXT_OPAQUE, _EXT_TRUNCATED, _EXT_BIGINT = 8, 9, 10
@@ -114,12 +117,29 @@ class Rules:
             if not sep or kind not in ("key", "path", "re"):
                 if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
                     kind, rest = "re", text[1:-1]
+                elif sep and _RULE_KIND.fullmatch(kind):
+                    # glob:*, regex:..., keys:...: a typo must not quietly redact nothing
+                    colon = "" if "*" in text or "?" in text else f"; a key named so: key:{text}"
+                    raise ModelError(
+                        f"redaction rule {spec!r}: unknown kind {kind!r} (a rule is "
+                        "key:NAME[,NAME...], path:ROOT.FIELD[.FIELD...], re:REGEX or "
+                        f"/REGEX/{colon})"
+                    )
                 else:
                     kind, rest = ("path" if "." in text else "key"), text
             if kind == "key":
                 names = [n.strip() for n in rest.split(",") if n.strip()]
                 if not names:
                     raise ModelError(f"redaction rule {spec!r} names no key")
+                wild = next((n for n in names if "*" in n or "?" in n), None)
+                if wild is not None:
+                    word = wild.replace("*", "").replace("?", "") or "NAME"
+                    raise ModelError(
+                        f"redaction rule {spec!r}: a key rule is a word, not a pattern: it "
+                        f"matches every key that contains it, in any case (key:{word} also "
+                        f"matches {word}_id); * is a wildcard in a path (path:state.*.number), "
+                        "and re:REGEX matches inside strings"
+                    )
                 keys.extend(n for n in names if n not in keys)
             elif kind == "path":
                 paths.append(_parse_path(rest, spec))

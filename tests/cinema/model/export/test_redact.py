@@ -113,11 +113,24 @@ def test_an_unreadable_payload_that_a_rule_might_touch_is_replaced_whole() -> No
 
 @pytest.mark.parametrize(
     "spec",
-    ["path:nowhere.x", "path:state", "re:(", "key:", "re:"],
-)
+    ["path:nowhere.x", "path:state", "re:(", "key:", "re:", "glob:*", "regex:\\d+", "card*",
+     "key:pin,card?"],
+)  # fmt: skip
 def test_bad_rules_are_user_errors(spec: str) -> None:
     with pytest.raises(ModelError):
         Rules.parse([spec])
+
+
+def test_a_rule_of_no_known_kind_is_refused_not_taken_for_a_key() -> None:
+    """``glob:*`` read as the key name "glob:*" would redact nothing and say nothing."""
+    with pytest.raises(ModelError, match=r"unknown kind 'glob'.*key:NAME.*re:REGEX"):
+        Rules.parse(["glob:*"])
+    with pytest.raises(ModelError, match=r"not a pattern.*key:card also matches card_id"):
+        Rules.parse(["card*"])
+    # what the rules do take stays as it was: a colon inside a key:, a regex, a path wildcard
+    rules = Rules.parse(["key:x-api:key", "/a:b/", "path:state.*.number", "data.v2"])
+    assert "x-api:key" in rules.keys and rules.patterns == ("a:b",)
+    assert ("state", "*", "number") in rules.paths and ("data", "v2") in rules.paths
 
 
 def test_length_classes() -> None:
