@@ -506,7 +506,7 @@ class ProcessGraphWidget(QWidget):
             )
         else:
             self.message_labels.show([], self.theme.text_dim)
-        self.drawn["message_labels"] = len(self.message_labels.visible())
+        self.drawn["message_labels"] = len(self.message_labels.texts())
 
     def _parents(self) -> list[int]:
         tree = self.model.display

@@ -1,8 +1,8 @@
-"""Reusable text labels and arrow heads for the process graph (pools of pyqtgraph items).
+"""Text labels and reusable arrow heads for the process graph.
 
-Creating and deleting a ``TextItem`` per label per frame is what made big graphs slow; a pool
-keeps the items, and a label whose text, colour and position did not change is not touched
-(``setText`` repaints even when the text is the same).
+The labels of a graph are painted by one item (:class:`LabelPool`): a ``TextItem`` per label
+cost each a Python paint call and a transform update per frame; labels that did not change are
+not repainted. Arrow heads are a pool of pyqtgraph items that are kept between frames.
 """
 
 from __future__ import annotations
@@ -11,13 +11,20 @@ import math
 from collections.abc import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTextDocument, QTransform
 
 __all__ = ["ArrowPool", "LabelPool"]
 
 
 class LabelPool:
-    """Text labels at fixed pixel size, placed in view coordinates.
+    """Text labels at fixed pixel size, placed in view coordinates, painted by one item.
+
+    One ``TextItem`` per label cost each label a Python ``paint`` and a transform update per
+    frame, and a ``QTextDocument`` draw; here every visible label is one ``QStaticText``
+    (glyphs laid out once per text) drawn in a single pass at the label's pixel position. The
+    boxes are those a ``TextItem`` had (its document's size, margins included), so the labels
+    sit where they sat.
 
     Args:
         plot: the PlotWidget (or PlotItem) the labels live in.
@@ -26,11 +33,32 @@ class LabelPool:
     """
 
     def __init__(self, plot: object, font: QFont, anchor: tuple[float, float]) -> None:
-        self._plot = plot
         self._font = font
         self._anchor = anchor
-        self.items: list[pg.TextItem] = []
-        self._shows: dict[int, tuple[str, str, float, float, float | None]] = {}
+        self._color = QColor("#000000")
+        # what shows: view x, y; box offset from the point's pixel (dx, dy); text
+        self._shown: list[tuple[float, float, float, float, str]] = []
+        self._key: tuple[object, ...] = ()
+        self._texts: dict[str, tuple[QStaticText, float, float]] = {}
+        self._doc = QTextDocument()
+        self._doc.setDefaultFont(font)
+        self._margin = self._doc.documentMargin()
+        self.item = _LabelItem(self)
+        plot.addItem(self.item, ignoreBounds=True)  # type: ignore[attr-defined]
+
+    def _static(self, text: str) -> tuple[QStaticText, float, float]:
+        """The laid-out text and its box (width, height) as a TextItem's document had it."""
+        got = self._texts.get(text)
+        if got is None:
+            self._doc.setPlainText(text)
+            size = self._doc.size()
+            st = QStaticText(text)
+            st.setTextFormat(Qt.TextFormat.PlainText)
+            st.prepare(QTransform(), self._font)
+            got = self._texts[text] = (st, size.width(), size.height())
+            if len(self._texts) > 20_000:  # names of a huge session: keep the memory bounded
+                self._texts = {text: got}
+        return got
 
     def show(
         self,
@@ -38,38 +66,75 @@ class LabelPool:
         color: str,
         offsets: Sequence[float] | None = None,
     ) -> None:
-        """Show these ``(x, y, text)`` labels (and hide the rest of the pool); ``offsets``
-        moves each label that many pixels right of its point (left-anchored labels)."""
-        while len(self.items) < len(labels):
-            t = pg.TextItem(anchor=self._anchor)
-            t.setFont(self._font)
-            self._plot.addItem(t)  # type: ignore[attr-defined]
-            self.items.append(t)
-        for i, item in enumerate(self.items):
-            if i < len(labels):
-                x, y, text = labels[i]
-                gap = offsets[i] if offsets is not None else None
-                shows = (text, color, float(x), float(y), gap)
-                if self._shows.get(i) != shows:
-                    self._shows[i] = shows
-                    item.setText(text, color=color)
-                    if gap is not None:  # the anchor is a fraction of the text's width
-                        w = max(item.textItem.boundingRect().width(), 1.0)
-                        item.setAnchor((-gap / w, self._anchor[1]))
-                    item.setPos(x, y)
-                item.setVisible(True)
-            elif item.isVisible():
-                item.setVisible(False)
-
-    def visible(self) -> list[pg.TextItem]:
-        return [t for t in self.items if t.isVisible()]
-
-    def texts(self) -> list[str]:
-        return [t.textItem.toPlainText() for t in self.visible()]
+        """Show these ``(x, y, text)`` labels (and no others); ``offsets`` moves each label
+        that many pixels right of its point (left-anchored labels)."""
+        key = (tuple(labels), color, None if offsets is None else tuple(offsets))
+        if key == self._key:
+            return  # the same labels: no repaint
+        self._key = key
+        self._color = QColor(color)
+        ax, ay = self._anchor
+        shown = []
+        for i, (x, y, text) in enumerate(labels):
+            _st, w, h = self._static(text)
+            dx = float(offsets[i]) if offsets is not None else -ax * w
+            shown.append((float(x), float(y), dx, -ay * h, text))
+        self._shown = shown
+        self.item.update()
 
     def forget(self) -> None:
         """Draw every label again next time (the theme changed)."""
-        self._shows.clear()
+        self._key = ()
+
+    def paint(self, p: QPainter) -> None:
+        """Draw the labels with ``p`` (set up for the view's coordinates), in pixels."""
+        if not self._shown:
+            return
+        to_device = p.transform()
+        p.save()
+        p.resetTransform()
+        p.setFont(self._font)
+        p.setPen(self._color)
+        m = self._margin
+        for x, y, dx, dy, text in self._shown:
+            st, _w, _h = self._static(text)
+            at = to_device.map(QPointF(x, y))
+            p.drawStaticText(QPointF(at.x() + dx + m, at.y() + dy + m), st)
+        p.restore()
+
+    # ------------------------------------------------------------- for tests
+
+    def texts(self) -> list[str]:
+        """The texts shown, in the order given."""
+        return [s[4] for s in self._shown]
+
+    def scene_rects(self) -> list[QRectF]:
+        """The box of each label shown, in scene coordinates (the view's pixels)."""
+        rects = []
+        for x, y, dx, dy, text in self._shown:
+            _st, w, h = self._static(text)
+            at = self.item.mapToScene(QPointF(x, y))
+            rects.append(QRectF(at.x() + dx, at.y() + dy, w, h))
+        return rects
+
+
+class _LabelItem(pg.GraphicsObject):
+    """The one item that paints a :class:`LabelPool`'s labels (in the view's coordinates; its
+    bounds are the visible rect)."""
+
+    def __init__(self, pool: LabelPool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    def boundingRect(self) -> QRectF:
+        vb = self.getViewBox()
+        return vb.viewRect() if vb is not None else QRectF()
+
+    def viewTransformChanged(self) -> None:
+        self.prepareGeometryChange()  # the visible rect (our bounds) moved
+
+    def paint(self, p: QPainter, *_args: object) -> None:
+        self._pool.paint(p)
 
 
 class ArrowPool:

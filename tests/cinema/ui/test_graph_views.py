@@ -47,7 +47,7 @@ def double_click(widget, at) -> None:  # type: ignore[no-untyped-def]
 
 
 def _label_rects(w: ProcessGraphWidget):  # type: ignore[no-untyped-def]
-    return [t.mapRectToScene(t.boundingRect()) for t in w.labels.visible()]
+    return w.labels.scene_rects()
 
 
 def _no_overlaps(rects) -> bool:  # type: ignore[no-untyped-def]
@@ -76,9 +76,7 @@ def test_the_sequence_diagram_shows_its_messages_with_heads_and_types(qtbot, sta
     types = {message_type(state.session.data(int(s))) for s in sends}
     shown = set(w.message_labels.texts())
     assert shown and shown <= types
-    assert _no_overlaps(
-        _label_rects(w) + [t.mapRectToScene(t.boundingRect()) for t in w.message_labels.visible()]
-    )
+    assert _no_overlaps(_label_rects(w) + w.message_labels.scene_rects())
 
 
 def test_arrow_heads_point_from_sender_to_receiver(qtbot, state) -> None:  # type: ignore[no-untyped-def]

@@ -264,13 +264,10 @@ def test_graph_labels_stay_inside_a_narrow_view(qtbot, state) -> None:  # type: 
     qtbot.waitUntil(lambda: w.frame is not None and any(w.frame.restarted))
     w.fit_view()
     view = w.plot.getViewBox().sceneBoundingRect()
-    shown = w.labels.visible()
+    shown = w.labels.scene_rects()
     assert shown
-    for t in shown:
-        r = t.sceneBoundingRect()
-        assert view.left() - 1 <= r.left() and r.right() <= view.right() + 1, (
-            t.textItem.toPlainText()
-        )
+    for r, text in zip(shown, w.labels.texts(), strict=True):
+        assert view.left() - 1 <= r.left() and r.right() <= view.right() + 1, text
 
 
 def test_transport_icons_follow_the_theme(qtbot, state) -> None:  # type: ignore[no-untyped-def]
