@@ -10,7 +10,9 @@ or from a nearer cached world, and replays only the events in between (as one wi
 ``docs/world-schema.md`` defines from the events alone. Recent worlds are kept in a small LRU
 together with checkpoints that long replays leave behind (one shortly before the target; on a
 second seek into a keyframe interval, a grid across it), so stepping one event forward or back,
-or scrubbing around a spot, replays a few hundred events at most.
+or scrubbing around a spot, replays a few hundred events at most. The cached worlds come from at
+most four keyframes (a world holds its keyframe's decoded rows, which the garbage collector
+walks on every full pass).
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def _distances() -> tuple[int, ...]:
 #: ~2.4 ms, an 8,192-event one ~3.7 ms and 40,000 events in one window ~10 ms, so a grid of
 #: 2,048 made the seek that lays it ~5x a cold seek (20 windows) and filled the world cache.
 _GRID = 8192
+
+#: How many keyframes the cached worlds may hold between them (their :attr:`_kf_worlds`). A
+#: world keeps its keyframe's decoded tables alive (its processes not changed since are
+#: still the keyframe's rows): 64 cached worlds from 64 keyframe intervals held ~64 x 6,000
+#: rows on the 10M-event sandbox session, which every full pass of the garbage collector
+#: walks. A world whose keyframe leaves :attr:`_kf_worlds` leaves the cache with it.
+_KEYFRAMES = 4
 
 #: Called with the number of new events after a live session grew.
 Subscriber = Callable[[int], object]
@@ -312,8 +321,8 @@ class Session:
                 kf_seq, got[1], self._resolve, self.process_name, t, self._sends.mailbox
             )
             self._kf_worlds[kf_seq] = w
-            if len(self._kf_worlds) > 4:
-                self._kf_worlds.popitem(last=False)
+            while len(self._kf_worlds) > _KEYFRAMES:
+                self._forget_keyframe(self._kf_worlds.popitem(last=False)[0])
             return w
         self._kf_worlds.move_to_end(kf_seq)
         return cached
@@ -357,6 +366,14 @@ class Session:
         self._worlds[w.seq] = w
         if len(self._worlds) > self._world_cache:
             self._worlds.popitem(last=False)
+        kf = w.keyframe_seq
+        if kf in self._kf_worlds:  # its keyframe was used last: kept longest
+            self._kf_worlds.move_to_end(kf)
+
+    def _forget_keyframe(self, kf_seq: int) -> None:
+        """Drop the cached worlds that hold keyframe ``kf_seq``'s rows (it left the cache)."""
+        for s in [s for s, w in self._worlds.items() if w.keyframe_seq == kf_seq]:
+            del self._worlds[s]
 
     def __repr__(self) -> str:
         where = self.reader.path or "live stream"

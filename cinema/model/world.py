@@ -212,6 +212,12 @@ class World:
             p.sample = Lazy(sample)
         return p
 
+    @property
+    def keyframe_seq(self) -> int:
+        """The keyframe whose decoded entries this world may still hold (``-1``: none): the
+        world was made from it, or replayed from one that was."""
+        return self._kf_seq
+
     def pids(self) -> list[int]:
         """Every pid of :attr:`processes` (no view built)."""
         return sorted(self._procs)

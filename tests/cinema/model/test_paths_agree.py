@@ -296,3 +296,34 @@ def test_the_recordings_exercise_what_the_world_holds(recording: Twins) -> None:
         assert any(p.state is not None for p in dead)
         assert slots and restarts and queued
         assert {"running", "waiting", "crashed"} <= seen, seen
+
+
+def test_cached_worlds_hold_few_keyframes_and_stay_right(
+    small: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeking all over a recording, the cached worlds hold the rows of at most
+    ``_KEYFRAMES`` keyframes (a keyframe leaving the cache takes its worlds along), and every
+    world still equals the one replayed from event 0."""
+    from cinema.model import session
+
+    monkeypatch.setattr(session, "_KEYFRAMES", 2)
+    kf, lin = _open(small)
+    assert len(kf.reader.keyframe_seqs) > 3, "the recording has keyframes to move between"
+    seqs = _samples(kf, 30, seed=11, keyframes=8)
+    random.Random(5).shuffle(seqs)
+    dropped: list[int] = []
+    forget = kf._forget_keyframe
+
+    def counting(kf_seq: int) -> None:  # the real one, counting the worlds it drops
+        n = len(kf._worlds)
+        forget(kf_seq)
+        dropped.append(n - len(kf._worlds))
+
+    kf._forget_keyframe = counting  # type: ignore[method-assign]
+    for at in seqs:
+        got = full(kf.world_at(at))
+        held = {w.keyframe_seq for w in kf._worlds.values()} - {-1}
+        assert held <= set(kf._kf_worlds), (at, held, list(kf._kf_worlds))
+        assert len(kf._kf_worlds) <= 2
+        assert_same(f"after event #{at}", "seeked", got, "from event 0", full(_cold(lin, at)))
+    assert sum(dropped), "some keyframe left the cache and took its worlds along"
