@@ -31,11 +31,13 @@ class DamageReport:
     Args:
         session: the open :class:`~cinema.model.session.Session` (or its reader).
         what: what the command leaves out of its output for those events, e.g. "not listed".
+        rest: what it says of the rest, after the summary.
     """
 
-    def __init__(self, session: Any, what: str) -> None:
+    def __init__(self, session: Any, what: str, rest: str = "everything else is shown") -> None:
         self.session = session
         self.what = what
+        self.rest = rest
         self.damage = Damage()
 
     def note(self, exc: SessionFormatError, seqs: int | list[int] | None = None) -> None:
@@ -89,8 +91,7 @@ class DamageReport:
         if count == "1 events":
             count = "1 event"
         click.echo(
-            f"cinema: the file is damaged: {count} could not be read ({self.what}); "
-            "everything else is shown",
+            f"cinema: the file is damaged: {count} could not be read ({self.what}); {self.rest}",
             err=True,
         )
         sys.stdout.flush()

@@ -102,7 +102,7 @@ def _damaged_events(exc: BaseException) -> str | None:
     return (
         f"{_short(path)}: {problem.text()}, and this command needs them "
         f"(`cinema info --check` lists every damaged frame; `cinema events`, `breaks`, "
-        f"`graph` and `analyze` read the rest)"
+        f"`graph`, `analyze` and `export` to jsonl, parquet or chrome-trace read the rest)"
     )
 
 

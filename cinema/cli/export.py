@@ -134,6 +134,7 @@ def command(
     import json
     from pathlib import Path
 
+    from cinema.cli._damage import DamageReport
     from cinema.model.errors import ModelError
     from cinema.model.export import ExportOptions, Rules, export_session
     from cinema.model.export.scope import SUFFIXES, moment_range
@@ -155,8 +156,9 @@ def command(
             raise ModelError(str(exc)) from None
         lo, hi = moment_range(s, t_from, t_to)
         bps, marks = _sidecar(session)
+        damage = DamageReport(s, "left out of the export", "everything else is exported")
         opts = ExportOptions(
-            fmt, lo, hi, pids, codes, Rules.parse(rules), note, bps, marks,
+            fmt, lo, hi, pids, codes, Rules.parse(rules), note, bps, marks, damage,
         )  # fmt: skip
         with _Bar(f"export {fmt}") as bar:
             result = export_session(s, output, opts, progress=bar)
@@ -168,11 +170,13 @@ def command(
             "redaction": report.to_json(), **result.extra,
         }  # fmt: skip
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
+        damage.finish()
         return
     click.echo(
         f"wrote {result.path} ({result.format}): {result.events:,} events "
         f"#{lo}..#{hi}, {result.bytes:,} bytes; {report.summary()}"
     )
+    damage.finish()
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -68,6 +68,10 @@ class ExportOptions:
         breakpoints: breakpoints as their JSON form (``BreakpointSet.to_json()``), for the
             bundle.
         bookmarks: ``(seq, note)`` pairs of the original, for the bundle (renumbered there).
+        on_damage: for chrome-trace, jsonl and parquet, told of each frame of a damaged file
+            that cannot be read, which the export then leaves out (``None``: the export
+            stops there with the error). A bundle always stops: its events are renumbered
+            from #0 and a hole would shift them.
     """
 
     format: str = "cinema"
@@ -79,6 +83,7 @@ class ExportOptions:
     note: str = ""
     breakpoints: Sequence[Mapping[str, Any]] | None = None
     bookmarks: Sequence[tuple[int, str]] | None = None
+    on_damage: Callable[[SessionFormatError], None] | None = field(default=None, compare=False)
 
     def check(self, session: Session) -> tuple[int, int]:
         """The event numbers ``lo <= seq < hi`` to export.
@@ -253,7 +258,8 @@ def chunks(
         return np.flatnonzero(mask)
 
     total = hi - lo
-    for fs in session.reader.scan(lo, hi, where=select):
+    skip = opts.on_damage if opts.format != "cinema" else None
+    for fs in session.reader.scan(lo, hi, where=select, on_error=skip):
         assert fs.rows is not None
         yield Chunk(fs, fs.rows, redactor)
         if progress is not None:

@@ -275,7 +275,6 @@ def test_a_time_in_the_damaged_frame_is_found_from_its_timestamps(
     "args",
     [
         ("why", "--event", "{seq}"),
-        ("export", "-o", "{out}.jsonl"),
         ("export", "-o", "{out}.cinema"),
         ("sql", "SELECT count(text) FROM events"),
     ],
@@ -283,7 +282,7 @@ def test_a_time_in_the_damaged_frame_is_found_from_its_timestamps(
 def test_a_command_that_needs_the_damaged_events_says_which_they_are(
     files: tuple[str, str, int, int], tmp_path: Path, args: tuple[str, ...]
 ) -> None:
-    """why, export and sql (and top, verify) stop at a damaged frame they need; they said
+    """why, a bundle export and sql (and top, verify) stop at a damaged frame they need; they said
     only "<file> at byte N: frame checksum mismatch" (found by tools/smoke.py). They say which
     events, in the words of the commands that read the rest."""
     _, damaged, first, last = files
@@ -296,3 +295,30 @@ def test_a_command_that_needs_the_damaged_events_says_which_they_are(
     )
     assert "this command needs them" in err and len(err.splitlines()) == 1
     assert not list(tmp_path.iterdir())  # an export that stops leaves nothing half-written
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "chrome-trace"])
+def test_an_export_leaves_out_the_damaged_frame_and_says_so(
+    files: tuple[str, str, int, int], tmp_path: Path, fmt: str
+) -> None:
+    """An export to jsonl, parquet or chrome-trace writes every event it can read, like
+    `cinema events` (it stopped with exit 2 at the damaged frame); a bundle still stops."""
+    _, damaged, first, last = files
+    out = tmp_path / f"out.{fmt}"
+    code, text, err = cinema("export", damaged, "-o", str(out), "--format", fmt)
+    assert code == 1 and "Traceback" not in err and text.startswith(f"wrote {out}")
+    assert f"events #{first:,}–#{last:,} cannot be read (frame checksum mismatch" in err
+    assert "left out of the export" in err and "everything else is exported" in err
+    _, listed, _ = cinema("events", damaged, "--json")
+    rows = [json.loads(line) for line in listed.splitlines()]
+    if fmt == "jsonl":
+        assert out.read_text().splitlines() == listed.splitlines()
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(out, columns=["seq"]).column("seq").to_pylist() == [
+            r["seq"] for r in rows
+        ]
+    else:
+        doc = json.loads(out.read_text())
+        assert doc["traceEvents"] and f"{len(rows):,} events" in text
