@@ -86,6 +86,12 @@ def graph_model(state: ViewState, previous: GraphModel | None = None) -> GraphMo
     return model
 
 
+def _member(pids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.isin(pids, values)``, without its sort when there are no values (the usual case
+    for the search matches and the highlighted processes, on every frame)."""
+    return np.isin(pids, values) if len(values) else np.zeros(len(pids), bool)
+
+
 class ProcessGraphWidget(QWidget):
     """Process graph; ``view`` is one of :data:`VIEWS`."""
 
@@ -107,6 +113,7 @@ class ProcessGraphWidget(QWidget):
         self.drawn: dict[str, int] = {}  # items per layer after the last pick (for tests)
         self._signatures: dict[int, bytes] = {}  # id(item) -> what it shows now
         self._size = np.zeros(0)
+        self._restarted: tuple[list[bool], np.ndarray] = ([], np.zeros(0, bool))
         self.matches: list[int] = []  # search hits (pids), in order
         self.problem = ""  # why the frame is empty when the file is damaged here
         self._match_at = -1
@@ -379,7 +386,7 @@ class ProcessGraphWidget(QWidget):
         self._set_lines(self.recent, fr.recent)
         self._set_points(self.dots, fr.dots[:, 0], fr.dots[:, 1])
         self._draw_heads(fr, pv)
-        self._draw_labels(fr, shown, pv)
+        self._draw_labels(fr, shown, pv, size)
         self.why.draw(fr, size)
 
     def _fit_sizes(self, pv: PixelView) -> np.ndarray:
@@ -393,7 +400,7 @@ class ProcessGraphWidget(QWidget):
         # open supervisors sit apart from their neighbours: they keep their size
         tree = self.model.display
         if tree is not None and tree.children:
-            open_ = np.isin(fr.pid_array, np.fromiter(tree.children, np.int64))
+            open_ = _member(fr.pid_array, np.fromiter(tree.children, np.int64))
             capped = np.where(open_, size, capped)
         return capped
 
@@ -405,7 +412,7 @@ class ProcessGraphWidget(QWidget):
     def _draw_rings(self, fr: GraphFrame, size: np.ndarray, folded: np.ndarray) -> None:
         restarted, is_sel = self._marked(fr)
         is_hl = self.highlighted_mask(fr)
-        is_found = np.isin(fr.pid_array, np.asarray(self.matches, np.int64))
+        is_found = _member(fr.pid_array, np.asarray(self.matches, np.int64))
         alarm = fr.alarm if len(fr.alarm) == len(fr.pids) else np.zeros(len(fr.pids), bool)
         groups = (
             (restarted, 8, self._ring_pen, "o"),
@@ -452,16 +459,20 @@ class ProcessGraphWidget(QWidget):
     def highlighted_mask(self, fr: GraphFrame) -> np.ndarray:
         """Nodes of the processes a "pause and highlight" hit points at."""
         pids = fr.pid_array
-        return np.isin(pids, np.asarray(self.state.highlighted_pids(), dtype=np.int64))
+        return _member(pids, np.asarray(self.state.highlighted_pids(), dtype=np.int64))
 
     def _marked(self, fr: GraphFrame) -> tuple[np.ndarray, np.ndarray]:
         """Masks of the nodes with a ring: restarted recently, and the selected process."""
-        restarted = np.array(fr.restarted, bool) if len(fr.pids) else np.zeros(0, bool)
-        return restarted, fr.pid_array == self.state.pid
+        if self._restarted[0] is not fr.restarted:  # a new frame: its list as an array, once
+            self._restarted = (fr.restarted, np.array(fr.restarted, bool).reshape(-1))
+        return self._restarted[1], fr.pid_array == self.state.pid
 
-    def _draw_labels(self, fr: GraphFrame, shown: np.ndarray, pv: PixelView) -> None:
+    def _draw_labels(
+        self, fr: GraphFrame, shown: np.ndarray, pv: PixelView, size: np.ndarray
+    ) -> None:
         """Node labels that fit at this zoom level, the most important first; and the
-        sequence diagram's message labels where they do not collide."""
+        sequence diagram's message labels where they do not collide (``size``: the node sizes
+        drawn, :meth:`_fit_sizes`)."""
         n = len(fr.pids)
         pids = fr.pid_array
         restarted, is_sel = self._marked(fr)
@@ -470,8 +481,8 @@ class ProcessGraphWidget(QWidget):
         alarm |= np.asarray(fr.status_code) == STATUSES.index("crashed")
         prio_all = label_priority(
             n, selected=is_sel, highlighted=self.highlighted_mask(fr),
-            found=np.isin(pids, np.asarray(self.matches, np.int64)), alarming=alarm,
-            supervisors=folded | np.isin(pids, np.fromiter(self._parents(), np.int64)),
+            found=_member(pids, np.asarray(self.matches, np.int64)), alarming=alarm,
+            supervisors=folded | _member(pids, np.fromiter(self._parents(), np.int64)),
         )  # fmt: skip
         cand = shown if n > len(shown) else np.arange(n)
         px, py = pv.to_pixels(fr.x[cand], fr.y[cand])
@@ -479,7 +490,7 @@ class ProcessGraphWidget(QWidget):
         cand, px, py = cand[keep], px[keep], py[keep]
         texts = [fr.labels[int(j)] + (" ↻" if fr.restarted[int(j)] else "") for j in cand]
         widths = estimate_widths(texts, self._char_px)
-        gap = self._fit_sizes(pv)[cand] / 2 + 4  # right of the node, whatever its size
+        gap = size[cand] / 2 + 4  # right of the node, whatever its size
         placed: list[tuple[float, float, float]] = []
         take = place_labels(
             px, py, widths, prio_all[cand], pv.width, pv.height, offset=gap, obstacles=placed
