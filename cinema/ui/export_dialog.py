@@ -4,6 +4,7 @@ progress bar. The dialog only gathers options; the model does the work."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from cinema.model.export import ExportOptions, ExportResult, Rules, export_sessi
 from cinema.model.export.redact import DEFAULT_KEYS
 from cinema.model.export.scope import SUFFIXES, moment_range, preview
 from cinema.ui.state import ViewState
+from cinema.views.damage import Damage
+from recorder.session.format import SessionFormatError
 
 __all__ = ["ExportDialog"]
 
@@ -59,6 +62,7 @@ class ExportDialog(QDialog):
         src = Path(session.reader.path or "session.cinema")
         self.outcome: ExportResult | None = None
         self.error: str | None = None
+        self.damage = Damage()  # what the last export left out of a damaged file
         self._worker: threading.Thread | None = None
         self._done: tuple[int, int] = (0, max(n, 1))
 
@@ -246,12 +250,26 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1000)
         self.status.setText(f"exporting to {target} …")
         session = self.state.session
+        self.outcome, self.error = None, None
+        self.damage = damage = Damage()
+        # the frames of a damaged file that cannot be read are left out (said when done); a
+        # bundle stops there, with the error
+
+        def left_out(exc: SessionFormatError) -> None:
+            damage.note(session, exc)
+
+        opts = dataclasses.replace(opts, on_damage=left_out)
 
         def work() -> None:
             try:
                 self.outcome = export_session(session, target, opts, progress=self._progress)
-            except (ModelError, OSError, ValueError) as exc:
-                self.error = str(exc)
+            except (ModelError, OSError, ValueError, SessionFormatError) as exc:
+                problem = damage.note(session, exc) if isinstance(exc, SessionFormatError) else None
+                self.error = (
+                    f"{problem.text()}, and a cinema bundle needs every event of its range"
+                    if problem is not None and problem.first >= 0
+                    else str(exc)
+                )
 
         self._worker = threading.Thread(target=work, name="cinema-export", daemon=True)
         self._worker.start()
@@ -269,14 +287,17 @@ class ExportDialog(QDialog):
         self._worker = None
         self.export_button.setEnabled(True)
         if self.error is not None:
+            self.progress.setVisible(False)
             self.status.setText(f"⚠ export failed: {self.error}")
             return
         assert self.outcome is not None
         r = self.outcome
+        left = "; ".join(p.text() for p in self.damage.problems)
+        left = f"; left out: {left}" if left else ""
         self.status.setText(
-            f"wrote {r.path}: {r.events:,} events, {r.bytes:,} bytes; {r.report.summary()}"
+            f"wrote {r.path}: {r.events:,} events, {r.bytes:,} bytes; {r.report.summary()}{left}"
         )
-        self.state.sigMessage.emit(f"exported {r.events:,} events to {r.path}")
+        self.state.sigMessage.emit(f"exported {r.events:,} events to {r.path}{left}")
         self.accept()
 
     def busy(self) -> bool:

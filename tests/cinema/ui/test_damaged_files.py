@@ -3,6 +3,7 @@ no traceback (pytest-qt fails a test on any exception raised in a Qt callback)."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -126,3 +127,38 @@ def test_the_reopened_copy_of_a_damaged_file_reports_again(damaged, tmp_path: Pa
     model = EventTableModel(st)
     assert model.cell(first, "details", Qt.ItemDataRole.DisplayRole) == UNREADABLE
     assert st.damage and st.damage.problems[0].first == first
+
+
+def test_the_export_dialog_leaves_the_damaged_frame_out_or_says_why_it_cannot(
+    qtbot, damaged, settings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """File › Export… on a damaged file: JSON Lines are written without the unreadable frame
+    and the dialog says which events it left out; a bundle (renumbered from #0) fails with the
+    events it needs. The worker thread used to die on the checksum error, and the dialog then
+    failed on the outcome it never got."""
+    path, first, last = damaged
+    st = load_state(str(path))
+    st.autosave = False
+    win = MainWindow(st, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    for fmt, out in (("jsonl", tmp_path / "out.jsonl"), ("cinema", tmp_path / "out.cinema")):
+        dlg = win.show_export()
+        qtbot.addWidget(dlg)
+        dlg.format.setCurrentIndex(dlg.format.findData(fmt))
+        dlg.output.setText(str(out))
+        qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda d=dlg: not d.busy() and (d.outcome is not None or d.error is not None),
+            timeout=60_000,
+        )
+        span = f"events #{first:,}–#{last:,} cannot be read"
+        if fmt == "jsonl":
+            assert dlg.error is None and dlg.outcome is not None
+            seqs = [json.loads(line)["seq"] for line in out.read_text().splitlines()]
+            assert not any(first <= s <= last for s in seqs) and seqs[-1] > last
+            assert dlg.outcome.events == len(seqs) and f"left out: {span}" in dlg.status.text()
+        else:
+            assert dlg.outcome is None and dlg.error is not None and span in dlg.error
+            assert "export failed" in dlg.status.text() and not out.exists()
+            dlg.close()
