@@ -11,6 +11,7 @@ one column per key, row ``i`` of every column belonging to process ``i``. Column
 ``"lazy"`` (``state``, ``mailbox`` and ``reason``) hold each value as its own encoded payload
 (msgpack bin), decoded only when a reader asks for it. :func:`unpack_world` turns the tables back
 into lists of read-only :class:`ProcessRow` mappings, so readers see the schema's lists of maps.
+Supervisor entries keep their ``children`` encoded until read (:class:`SupervisorRow`).
 Older keyframes whose ``"dead"`` is a list of ``[pid, status]`` pairs pass through unchanged.
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "MailboxCells",
     "ProcessColumns",
     "ProcessRow",
+    "SupervisorRow",
     "decode_keyframe",
     "empty_mailbox_cells",
     "mailbox_cells",
@@ -466,6 +468,55 @@ class ProcessRow(Mapping[str, Any]):
         return f"ProcessRow({dict(self)!r})"
 
 
+class SupervisorRow(Mapping[str, Any]):
+    """A keyframe's supervisor entry (``docs/world-schema.md``) whose ``children`` rows stay
+    encoded until read: a seek reads few of them (a restart's supervisor), and thousands of
+    child maps decoded per keyframe were ~40 % of its decoding and as many objects for the
+    garbage collector. The rows decode as :func:`~recorder.payload.decode_payload` decodes
+    them, then pass :attr:`check` (``normalize_world`` sets it: the schema's checks of child
+    rows, made when they are read)."""
+
+    __slots__ = ("_encoded", "_fields", "check")
+
+    def __init__(self, fields: dict[Any, Any], encoded: bytes) -> None:
+        self._fields = fields  # "children" is None until decoded
+        self._encoded: bytes | None = encoded
+        self.check: Any = None
+
+    def _children(self) -> Any:
+        encoded = self._encoded
+        if encoded is not None:
+            kids = _decode_lazy(encoded)
+            if self.check is not None:
+                kids = self.check(kids)
+            self._fields["children"] = kids
+            self._encoded = None
+        return self._fields["children"]
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "children" and key in self._fields:
+            return self._children()
+        return self._fields[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "children" and key in self._fields:
+            return self._children()
+        return self._fields.get(key, default)
+
+    def plain(self) -> dict[Any, Any]:
+        """Every field but the children (not decoded)."""
+        return {k: v for k, v in self._fields.items() if k != "children"}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"SupervisorRow({dict(self)!r})"
+
+
 def _decode_lazy(value: Any) -> Any:
     if not isinstance(value, bytes):
         return value
@@ -581,7 +632,9 @@ def _too_many(n: int, limit: int) -> str:
 
 def decode_keyframe(raw: bytes) -> Any:
     """Decode a keyframe frame's body as :func:`~recorder.payload.decode_payload` does, except
-    that the cells of the :data:`ROW_KEYS` columns of its process tables are tuples.
+    that the cells of the :data:`ROW_KEYS` columns of its process tables are tuples and each
+    supervisor entry that is a map is a :class:`SupervisorRow` (its ``children`` decoded when
+    read: ~5,000 child maps were ~40 % of a 10M-event sandbox session's keyframe decoding).
 
     Thousands of small lists (one ``links``, ``monitors`` and ``mailbox_ids`` per process) are
     what made a keyframe costly to hold: the garbage collector walks every list on each full
@@ -606,12 +659,13 @@ def decode_keyframe(raw: bytes) -> Any:
 
 def _map(u: msgpack.Unpacker, raw: bytes, part: Any) -> dict[Any, Any]:
     """The map at ``u``'s position; ``part(key)`` names how to decode the value of a key
-    (``None``: as :func:`decode_payload` would)."""
+    (``None``: as :func:`decode_payload` would; a part decodes a value of another layout than
+    its own as that too)."""
     out: dict[Any, Any] = {}
     for _ in range(u.read_map_header()):
         key = u.unpack()
         how = part(key) if type(key) is str else None
-        out[key] = how(u, raw) if how is not None and _at_map(u, raw) else u.unpack()
+        out[key] = how(u, raw) if how is not None else u.unpack()
     return out
 
 
@@ -625,15 +679,45 @@ def _world_part(key: str) -> Any:
     return _world if key == "world" else None
 
 
-def _world(u: msgpack.Unpacker, raw: bytes) -> dict[Any, Any]:
-    return _map(u, raw, _table_part)
+def _world(u: msgpack.Unpacker, raw: bytes) -> Any:
+    return _map(u, raw, _table_part) if _at_map(u, raw) else u.unpack()
 
 
 def _table_part(key: str) -> Any:
+    if key == "supervisors":
+        return _supervisors
     return _table if key in TABLE_LISTS else None
 
 
-def _table(u: msgpack.Unpacker, raw: bytes) -> dict[Any, Any]:
+def _supervisors(u: msgpack.Unpacker, raw: bytes) -> Any:
+    """The supervisor entries, each a :class:`SupervisorRow` whose ``children`` stay encoded
+    (a value that is not a list of maps is decoded as it is)."""
+    at = u.tell()
+    if not (at < len(raw) and (0x90 <= raw[at] <= 0x9F or raw[at] in (0xDC, 0xDD))):
+        return u.unpack()
+    out: list[Any] = []
+    for _ in range(u.read_array_header()):
+        if not _at_map(u, raw):
+            out.append(u.unpack())
+            continue
+        fields: dict[Any, Any] = {}
+        encoded: bytes | None = None
+        for _ in range(u.read_map_header()):
+            key = u.unpack()
+            if key == "children" and encoded is None:
+                start = u.tell()
+                u.skip()
+                encoded = raw[start : u.tell()]
+                fields[key] = None
+            else:
+                fields[key] = u.unpack()
+        out.append(SupervisorRow(fields, encoded) if encoded is not None else fields)
+    return out
+
+
+def _table(u: msgpack.Unpacker, raw: bytes) -> Any:
+    if not _at_map(u, raw):
+        return u.unpack()
     out: dict[Any, Any] = {}
     for _ in range(u.read_map_header()):
         key = u.unpack()

@@ -12,11 +12,13 @@ a column that fails is rebuilt value by value.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from itertools import chain, repeat
 from typing import Any
 
 from recorder.session.format import MAX_ABS_TIME
+from recorder.session.keyframes import SupervisorRow
 
 __all__ = ["normalize_world"]
 
@@ -165,10 +167,23 @@ def normalize_world(world: dict[str, Any], max_pid: int) -> dict[str, Any]:
     return out
 
 
+_SUP_TYPES = (dict, SupervisorRow)
+
+
 def _supervisors(sups: list[Any], r: _Rules) -> list[Any]:
     """The supervisor entries with a valid pid; their child rows checked all at once (the
     common case: 50 supervisors of 100 children each pass untouched, in well under 1 ms)."""
-    ok = [s for s in sups if type(s) is dict and r.pid(s.get("pid"))]
+    ok = [s for s in sups if type(s) in _SUP_TYPES and r.pid(s.get("pid"))]
+    if any(type(s) is SupervisorRow for s in ok):
+        # children still encoded: their rows are checked when read (SupervisorRow.check)
+        out: list[Any] = []
+        for s in ok:
+            if type(s) is SupervisorRow and _fields_ok(s, r):
+                s.check = partial(_checked_children, r=r)
+                out.append(s)
+            else:
+                out.append(_supervisor(dict(s), r))
+        return out
     kids: list[Any] = [s.get("children") for s in ok]
     if set(map(type, kids)) <= {list}:
         rows = list(chain.from_iterable(kids))
@@ -193,7 +208,7 @@ def _rows_ok(rows: list[Any], r: _Rules) -> bool:
     )
 
 
-def _fields_ok(s: dict[str, Any], r: _Rules) -> bool:
+def _fields_ok(s: Mapping[str, Any], r: _Rules) -> bool:
     strategy, mr, ms = s.get("strategy"), s.get("max_restarts"), s.get("max_seconds")
     return (
         (strategy is None or type(strategy) is str)
@@ -223,6 +238,13 @@ def _supervisor(s: dict[str, Any], r: _Rules) -> dict[str, Any]:
             children.append(c)
     out["children"] = children
     return out
+
+
+def _checked_children(kids: Any, r: _Rules) -> list[Any]:
+    """A supervisor's decoded child rows as :func:`_supervisor` leaves them."""
+    if type(kids) is list and _children_ok(kids, r):
+        return kids
+    return _supervisor({"children": kids}, r)["children"]  # type: ignore[no-any-return]
 
 
 def _seconds(v: Any) -> bool:
