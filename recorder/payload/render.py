@@ -46,6 +46,8 @@ _QUALIFIED = re.compile(r"(?<![\w.])(?:(?:[A-Za-z_]\w*|<locals>)\.)+(?=[A-Za-z_]
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # characters that would break the one line or hide in it: C0/C1 controls, DEL, line separators
 _UNPRINTABLE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]')
+#: Escape only the part of a long string that can show (tests turn it off for the reference).
+_CUT_LONG_STRINGS = True
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Nesting deeper than this renders as the ellipsis (decoded values are bounded, but a crafted
 # file can still nest plain lists deeply).
@@ -133,6 +135,12 @@ def _render(v: Any, parts: list[str], budget: list[int], depth: int) -> None:
         return
     if depth > _MAX_DEPTH:
         _put(parts, budget, ELLIPSIS)
+        return
+    if _CUT_LONG_STRINGS and type(v) is str and len(v) > budget[0] and not _ATOM.match(v):
+        # Only its first budget[0] characters can show, and escaping only lengthens: escape
+        # just those (a 4 KB traceback in a 200-character line was escaped whole). The text
+        # runs past the budget either way, so the line is cut as before.
+        _put(parts, budget, '"' + _UNPRINTABLE.sub(_escape, v[: budget[0]]))
         return
     text = _leaf(v)
     if text is not None:

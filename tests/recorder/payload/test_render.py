@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder.payload import EnumValue, Opaque, Pid, Record, Ref, Truncated
@@ -72,3 +72,38 @@ def test_a_string_is_always_one_line_and_reads_back(s: str) -> None:
         assert json.loads(text) == s
     else:
         assert text == s
+
+
+_TEXTS = st.text(st.sampled_from('ab_ \\"\n\t\x00\x7f\u2028é☃'), max_size=300) | st.text(
+    st.sampled_from("ab_@9"), max_size=300
+).map(lambda s: "a" + s)  # atom-like: shown bare whatever its length
+_VALUES = st.recursive(
+    st.none() | st.integers() | _TEXTS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner)
+        | st.dictionaries(_TEXTS, inner, max_size=3)
+        | st.builds(
+            lambda fs: Record("m.R", tuple(fs)),
+            st.lists(st.tuples(st.just("f"), inner), max_size=3),
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400)
+@given(_VALUES, st.integers(0, 40) | st.integers(0, 260))
+def test_long_strings_escaped_only_where_they_show_render_the_same(
+    value: object, max_len: int
+) -> None:
+    """A string longer than the room left is escaped only as far as it can show: the same text
+    as escaping it whole (the reference path) and cutting the line."""
+    import recorder.payload.render as render
+
+    fast = render_value(value, max_len)
+    render._CUT_LONG_STRINGS = False
+    try:
+        assert fast == render_value(value, max_len)
+    finally:
+        render._CUT_LONG_STRINGS = True
