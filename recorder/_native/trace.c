@@ -8,7 +8,7 @@
  * payload_texts, what it declined already said by the reference); thread ids, process labels
  * and any string that needs escaping are asked of Python (the callables and caches passed in),
  * in the order the reference asks, so the redaction report comes out the same.
- * tests/cinema/model/export/test_chrome_native.py holds the two to the same bytes. */
+ * tests/cinema/model/export/test_chrome.py holds the two to the same bytes. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
