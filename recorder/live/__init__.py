@@ -46,7 +46,7 @@ ENV_LISTEN = "CINEMA_LISTEN"
 #: ``CINEMA_LISTEN_OPTIONS=key=value,...``: ``allow_remote=1``, ``pace=0.5``, ``ring_events=N``.
 ENV_LISTEN_OPTIONS = "CINEMA_LISTEN_OPTIONS"
 #: How often the recorder cuts a frame while a live server listens (seconds): the latency floor.
-LIVE_FLUSH_INTERVAL = 0.01
+LIVE_FLUSH_INTERVAL = 0.02
 
 _env_used = False
 
