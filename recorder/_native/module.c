@@ -167,6 +167,20 @@ PyDoc_STRVAR(freeze_doc,
              "recorder.payload.freeze in one C call: value encoded now, as a Packed (a Packed\n"
              "is returned as it is).");
 
+/* Packed is a slotted Python class whose only state is its `data` slot: allocate it and fill
+ * the slot, as Packed(data) would, without running its __init__ in Python. Steals data. */
+static PyObject *new_packed(PyObject *data) {
+    CinemaState *S = &cinema_state;
+    PyTypeObject *t = S->packed_type;
+    PyObject *packed = t->tp_alloc(t, 0);
+    if (packed == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    *(PyObject **)((char *)packed + S->packed_off) = data; /* the new reference moves in */
+    return packed;
+}
+
 static PyObject *freeze(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                        PyObject *kwnames) {
     CinemaState *S = &cinema_state;
@@ -203,16 +217,7 @@ static PyObject *freeze(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     if (data == NULL) {
         return NULL;
     }
-    /* Packed is a slotted Python class whose only state is its `data` slot: allocate it and
-     * fill the slot, as Packed(data) would, without running its __init__ in Python. */
-    PyTypeObject *t = S->packed_type;
-    PyObject *packed = t->tp_alloc(t, 0);
-    if (packed == NULL) {
-        Py_DECREF(data);
-        return NULL;
-    }
-    *(PyObject **)((char *)packed + S->packed_off) = data; /* the new reference moves in */
-    return packed;
+    return new_packed(data);
 }
 
 PyDoc_STRVAR(freeze_after_doc,
@@ -220,18 +225,6 @@ PyDoc_STRVAR(freeze_after_doc,
              "freeze(value) and a Packed of prefix followed by those bytes (0xc0, msgpack nil,\n"
              "when the value encodes to none), from one encoding: a STATE event's data\n"
              "(recorder.sandbox.recording.state_data) and the state frozen for keyframes.");
-
-static PyObject *new_packed(PyObject *data) { /* steals data */
-    CinemaState *S = &cinema_state;
-    PyTypeObject *t = S->packed_type;
-    PyObject *packed = t->tp_alloc(t, 0);
-    if (packed == NULL) {
-        Py_DECREF(data);
-        return NULL;
-    }
-    *(PyObject **)((char *)packed + S->packed_off) = data;
-    return packed;
-}
 
 static PyObject *freeze_after(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2 || !PyBytes_CheckExact(args[1])) {
