@@ -100,6 +100,16 @@ def cinema_argv(args: Iterable[str]) -> list[str]:
     return [sys.executable, "-m", "cinema", *args]
 
 
+def cinema_run(
+    args: Iterable[str], out_dir: Path, env: dict[str, str], timeout: float | None
+) -> subprocess.CompletedProcess[bytes]:
+    """``cinema ARGS`` in ``out_dir``, its output captured (the checks and the setup; the runs
+    themselves go through :func:`run_one`)."""
+    return subprocess.run(
+        cinema_argv(args), cwd=out_dir, env=env, capture_output=True, timeout=timeout, check=False
+    )
+
+
 def environment() -> dict[str, str]:
     env = dict(os.environ)
     env["QT_QPA_PLATFORM"] = "offscreen"
@@ -238,14 +248,7 @@ def schema_validator(name: str) -> Any:
 
 def bundle_opens(path: str) -> Check:
     def bundle_opens(ctx: Context) -> str | None:
-        proc = subprocess.run(
-            cinema_argv(["info", path, "--check", "--json"]),
-            cwd=ctx.out_dir,
-            env=ctx.env,
-            capture_output=True,
-            timeout=ctx.timeout,
-            check=False,
-        )
+        proc = cinema_run(["info", path, "--check", "--json"], ctx.out_dir, ctx.env, ctx.timeout)
         if proc.returncode != SOUND or TRACEBACK.encode() in proc.stderr:
             return f"the bundle {path}: cinema info --check exits {proc.returncode}"
         return None
@@ -317,22 +320,9 @@ def sql_on(path: str) -> Check:
     """The Parquet export answers `cinema sql` as the session does."""
 
     def sql_on_parquet(ctx: Context) -> str | None:
-        proc = subprocess.run(
-            cinema_argv(
-                [
-                    "sql",
-                    path,
-                    "SELECT kind, count(*) AS n FROM events GROUP BY 1",
-                    "--format",
-                    "json",
-                ]
-            ),
-            cwd=ctx.out_dir,
-            env=ctx.env,
-            capture_output=True,
-            timeout=ctx.timeout,
-            check=False,
-        )
+        query = "SELECT kind, count(*) AS n FROM events GROUP BY 1"
+        args = ["sql", path, query, "--format", "json"]
+        proc = cinema_run(args, ctx.out_dir, ctx.env, ctx.timeout)
         if proc.returncode != SOUND or TRACEBACK.encode() in proc.stderr:
             return f"cinema sql on {path} exits {proc.returncode}"
         return None
@@ -372,9 +362,7 @@ def record(out_dir: Path, env: dict[str, str], scale: int, timeout: float) -> li
     plans.append(("prog", ["record", "-o", named.group(1), "--force", *prog]))
     inputs = []
     for label, args in plans:
-        proc = subprocess.run(
-            cinema_argv(args), cwd=out_dir, env=env, capture_output=True, timeout=timeout * 5
-        )
+        proc = cinema_run(args, out_dir, env, timeout * 5)
         if proc.returncode != 0:
             sys.exit(f"smoke: recording {label} failed:\n{proc.stderr.decode()}")
         path = f"recordings/{label}.cinema"
@@ -388,16 +376,8 @@ def describe(
     out_dir: Path, env: dict[str, str], label: str, path: str, kind: str, timeout: float
 ) -> Input:
     """The recording's event count and a process with a name (the middle spawn)."""
-    info = subprocess.run(
-        cinema_argv(["info", path, "--json"]), cwd=out_dir, env=env, capture_output=True
-    )
-    spawns = subprocess.run(
-        cinema_argv(["events", path, "--kind", "spawn", "--json"]),
-        cwd=out_dir,
-        env=env,
-        capture_output=True,
-        timeout=timeout,
-    )
+    info = cinema_run(["info", path, "--json"], out_dir, env, timeout)
+    spawns = cinema_run(["events", path, "--kind", "spawn", "--json"], out_dir, env, timeout)
     rows = [json.loads(line) for line in spawns.stdout.splitlines()]
     named = [r["process"] for r in rows if r["process"] and not r["process"].startswith("<")]
     doc = json.loads(info.stdout)
@@ -406,11 +386,8 @@ def describe(
 
 def caller(out_dir: Path, env: dict[str, str], inp: Input) -> str:
     """The process that made the first traced call."""
-    first = subprocess.run(
-        cinema_argv(["events", inp.path, "--kind", "call", "-n", "1", "--json"]),
-        cwd=out_dir,
-        env=env,
-        capture_output=True,
+    first = cinema_run(
+        ["events", inp.path, "--kind", "call", "-n", "1", "--json"], out_dir, env, None
     )
     return str(json.loads(first.stdout)["process"])
 
@@ -445,9 +422,7 @@ def damage(out_dir: Path, env: dict[str, str], sound: Input) -> list[Input]:
         path = f"damaged/{sound.label}-{what}.cinema"
         (out_dir / path).write_bytes(content)
         # its own length (a truncated file is shorter), the sound file's process names
-        info = subprocess.run(
-            cinema_argv(["info", path, "--json"]), cwd=out_dir, env=env, capture_output=True
-        )
+        info = cinema_run(["info", path, "--json"], out_dir, env, None)
         doc = json.loads(info.stdout)
         label = f"{sound.label}-{what}"
         inputs.append(
