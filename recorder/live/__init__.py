@@ -8,8 +8,9 @@ steps it, sets breakpoints evaluated inside it, edits states, adds interception 
 takes and restores snapshots.
 
 Layers (lowest first): ``protocol``, ``auth``, ``switch``, ``conditions``, ``ring``, ``restream``,
-``savefile`` <- ``scope``, ``subscription``, ``rewind`` <- ``feed``, ``control`` <-
-``handlers``, ``server`` <- ``client``. Nothing here imports Qt or ``cinema``.
+``savefile``, ``_logs``, ``_address`` <- ``scope``, ``subscription``, ``rewind``,
+``_recordings`` <- ``feed``, ``control`` <- ``_connection``, ``handlers`` <- ``server`` <-
+``client``. Nothing here imports Qt or ``cinema``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from recorder.live import _connection
 from recorder.live.conditions import ConditionError, compile_tree
 from recorder.live.feed import ClientFeed
 from recorder.live.savefile import check_target
@@ -114,7 +115,7 @@ def _status(server: LiveServer, client: Any, msg: dict[str, Any], reply: Reply) 
         clients=server.clients(),
         breakpoints=[b.describe() for b in ctl.breakpoints] if ctl else [],
         program_breakpoints=bool(ctl and ctl.pause_on_program_breakpoints),
-        recording=[f.path for f, _ in server._recordings],
+        recording=[f.path for f, _ in server.recordings.files],
         session_file=server.session_file,
         missed=client.feed.missed if client.feed is not None else 0,
     )
@@ -442,7 +443,7 @@ def _record_stop(server: LiveServer, client: Any, msg: dict[str, Any], reply: Re
 
 def _bye(server: LiveServer, client: Any, msg: dict[str, Any], reply: Reply) -> None:
     reply()
-    server._close(client, "the client said goodbye", notify=False, linger=True)
+    _connection.close(server, client, "the client said goodbye", notify=False, linger=True)
 
 
 _OPS: dict[str, Callable[[LiveServer, Any, dict[str, Any], Reply], None]] = {
