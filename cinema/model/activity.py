@@ -32,6 +32,11 @@ __all__ = ["Activity", "FrameLanes", "FrameSpans", "kind_mask_of"]
 IntArray = npt.NDArray[np.int64]
 #: Decoded skeleton blocks kept (a frame of 4,096 events is ~70 kB of columns).
 CACHED_FRAMES = 256
+#: Up to this many frames to load are read on the calling thread, not by the read-ahead pool:
+#: a seek reads one keyframe interval (~12 frames on the 10M-event sandbox session), and the
+#: pool's threads only added waits for a processor there (up to ~11 ms per cold seek at p99
+#: on the loaded 2-core benchmark machine, for decompressing ~4 ms of skeleton blocks).
+INLINE_FRAMES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +305,7 @@ class Activity:
             return
         a, b = todo[0], todo[-1]
         lo, hi = int(spans.first[a]), int(spans.first[b] + spans.count[b])
-        for fs in self.reader.scan(lo, hi):
+        for fs in self.reader.scan(lo, hi, ahead=len(todo) > INLINE_FRAMES):
             k = int(spans.of_seq(fs.first_seq))
             if k not in self._blocks and len(fs) == spans.count[k]:
                 self._blocks[k] = fs

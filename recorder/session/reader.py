@@ -424,14 +424,16 @@ class SessionReader:
         where: Callable[[FrameScan], np.ndarray] | None = None,
         frames: Iterable[int] | None = None,
         on_error: Callable[[SessionFormatError], None] | None = None,
+        ahead: bool = True,
     ) -> Iterator[FrameScan]:
         """Events ``start <= seq < stop`` one frame at a time, in bounded memory: each
         :class:`~recorder.session.scan.FrameScan` has the frame's skeleton columns and decodes
         its refs and payloads only when asked; ``where(frame) -> rows`` selects rows ahead of
         the consumer and skips frames without any; ``frames`` (EVENTS frame numbers,
         ascending) visits only those; ``on_error(exc)`` is told of each frame that cannot be
-        read, and the scan goes on (see :mod:`recorder.session.scan`)."""
-        return scan_frames(self, start, stop, where, frames, on_error)
+        read, and the scan goes on; ``ahead=False``: no read-ahead threads (see
+        :mod:`recorder.session.scan`)."""
+        return scan_frames(self, start, stop, where, frames, on_error, ahead)
 
     def columns(self, start: int, stop: int) -> Columns:
         """The fixed fields of events ``start <= seq < stop`` (clamped), read from just the

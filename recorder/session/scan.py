@@ -197,6 +197,7 @@ def scan_frames(
     where: Callable[[FrameScan], np.ndarray] | None = None,
     frames: Iterable[int] | None = None,
     on_error: Callable[[SessionFormatError], None] | None = None,
+    ahead: bool = True,
 ) -> Iterator[FrameScan]:
     """The :class:`FrameScan` s covering events ``start <= seq < stop`` (clamped), in order.
 
@@ -213,6 +214,9 @@ def scan_frames(
     :class:`SessionFormatError`, in order, when the scan reaches it; with ``on_error`` it is
     handed to ``on_error`` instead and the scan goes on with the next frame (a damaged file
     still lists everything it can).
+
+    ``ahead=False`` reads every frame on the calling thread: what a latency-bound reader of a
+    few frames wants (a seek), for which the pool's threads only add waits for a processor.
     """
     ix = reader._ix
     n_events = ix.event_count
@@ -248,7 +252,7 @@ def scan_frames(
             fs._load_payloads(decompress)
         return fs
 
-    for fs in _ahead(reader, todo, prepare):
+    for fs in _ahead(reader, todo, prepare) if ahead else map(prepare, todo):
         if isinstance(fs, SessionFormatError):
             if on_error is None:
                 raise fs

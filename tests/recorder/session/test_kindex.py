@@ -240,3 +240,16 @@ def test_an_index_that_lies_is_refused_and_the_frames_are_read(
             s.reader.kind_index()
         flt = EventFilter(kinds=[K.CRASH, K.RESTART])
         assert [e.seq for e in flt.scan(s)] == flt.seqs(s).tolist()
+
+
+def test_a_scan_without_read_ahead_reads_the_same_frames(tmp_path: Path) -> None:
+    # ahead=False (a seek's few frames, read on the calling thread) must see what the pool sees
+    path = _record(tmp_path / "s.cinema", n=3_000)
+    with SessionReader(path) as r:
+        pooled = list(r.scan(17, 2_950))
+        inline = list(r.scan(17, 2_950, ahead=False))
+        assert len(pooled) > 4  # enough frames for the pool to run
+        assert [(f.first_seq, len(f)) for f in inline] == [(f.first_seq, len(f)) for f in pooled]
+        for a, b in zip(pooled, inline, strict=True):
+            assert np.array_equal(a.kind, b.kind) and np.array_equal(a.refs(), b.refs())
+            assert [a.data(j) for j in range(len(a))] == [b.data(j) for j in range(len(b))]
