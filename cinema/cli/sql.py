@@ -22,7 +22,12 @@ __all__ = ["command"]
     "--max-width", type=click.IntRange(min=8), default=60, show_default=True,
     help="Cut table cells to this many characters (table format only).",
 )  # fmt: skip
-def command(source: str, query: str, fmt: str, max_width: int) -> None:
+@click.option(
+    "--allow-files", is_flag=True,
+    help="Let the query read and write files (COPY ... TO, read_csv, ATTACH). Off: the query "
+    "sees only the session's tables, so one a teammate sends cannot touch your files.",
+)  # fmt: skip
+def command(source: str, query: str, fmt: str, max_width: int, allow_files: bool) -> None:
     """Run the SQL QUERY over SOURCE: a session file, a Parquet export (a .parquet file, the
     events table), or a folder of them (each NAME.parquet is table NAME).
 
@@ -31,6 +36,9 @@ def command(source: str, query: str, fmt: str, max_width: int) -> None:
     receiver, sender_process, receiver_process, sent_t, latency_ns, size_bytes) and
     processes (pid, name, behaviour, node, parent, supervisor, spawn_seq, end_seq, ended).
     Payloads are decoded only when the query names data or text (or selects *).
+
+    The query reads these tables and nothing else: file access (COPY, read_csv, ATTACH, ...),
+    extensions and settings are refused unless --allow-files is given.
 
     \b
     Examples:
@@ -50,18 +58,20 @@ def command(source: str, query: str, fmt: str, max_width: int) -> None:
     except ImportError:  # pragma: no cover - a dependency, but say what is missing
         raise ModelError("cinema sql needs DuckDB: pip install duckdb pyarrow") from None
     if path.is_dir() or path.suffix == ".parquet":
-        con = sql.connect(parquet=sql.parquet_tables(path))
+        con = sql.connect(parquet=sql.parquet_tables(path), allow_files=allow_files)
     else:
         from cinema.model.session import Session
 
         needed, payloads = sql.needed_tables(query)
         s = Session.open(path)
-        con = sql.connect(sql.session_tables(s, needed, payloads=payloads))
+        con = sql.connect(sql.session_tables(s, needed, payloads=payloads), allow_files=allow_files)
     try:
         result = con.execute(query)
         columns = [d[0] for d in result.description] if result.description else []
         rows = result.fetchall() if columns else []
     except duckdb.Error as exc:
+        if sql.is_refusal(exc):
+            raise ModelError(sql.refusal(con, query, exc)) from None
         raise ModelError(f"SQL: {str(exc).strip()}") from None
     if fmt == "json":
         for line in sql.rows_json(columns, rows):

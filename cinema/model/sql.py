@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["TABLES", "connect", "needed_tables", "session_tables"]
+__all__ = ["TABLES", "connect", "is_refusal", "needed_tables", "refusal", "session_tables"]
 
 #: The tables a session offers, in docs/sql.md order.
 TABLES = ("events", "messages", "processes")
@@ -169,21 +169,103 @@ def session_tables(
     return {t: build[t]() for t in tables}
 
 
+#: DuckDB settings of a locked connection (docs/sql.md#what-a-query-may-do): a query reads the
+#: tables it was given and nothing else -- no file, database or extension, no download -- and
+#: cannot change the settings back ("Securing DuckDB", duckdb.org/docs/operations_manual).
+_LOCKED: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+#: What a refused statement tried, by DuckDB statement type (``StatementType`` names).
+_REFUSED = {
+    "COPY": "COPY to or from a file",
+    "COPY_DATABASE": "COPY of a database",
+    "ATTACH": "ATTACH of a database file",
+    "DETACH": "DETACH of a database",
+    "LOAD": "INSTALL or LOAD of an extension",
+    "EXPORT": "EXPORT DATABASE to files",
+    "SET": "a change of settings",
+    "VARIABLE_SET": "a change of settings",
+    "PRAGMA": "a change of settings",
+}
+
+
 def connect(
-    tables: Mapping[str, pa.Table] | None = None, parquet: Mapping[str, Path] | None = None
+    tables: Mapping[str, pa.Table] | None = None,
+    parquet: Mapping[str, Path] | None = None,
+    *,
+    allow_files: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with ``tables`` registered (Arrow, zero-copy) and each
-    Parquet file of ``parquet`` as a view of its table name. DuckDB never downloads an
-    extension here (autoinstall is off)."""
+    Parquet file of ``parquet`` as the table of its name (scanned through Arrow, lazily).
+
+    Locked by default: the query reads these tables and nothing else (no file access, no
+    extension loaded or installed, settings frozen); ``allow_files`` lets it read and write
+    files as DuckDB does (it never downloads an extension either way).
+
+    Raises:
+        ModelError: a Parquet file that cannot be read.
+    """
     import duckdb
 
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+    config = dict(_LOCKED)
+    if allow_files:  # as before the lock: files yes, downloads no
+        config = {"autoinstall_known_extensions": False}
+    con = duckdb.connect(":memory:", config=config)
     for name, table in (tables or {}).items():
         con.register(name, table)
-    for name, path in (parquet or {}).items():
-        literal = str(path).replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{literal}')")
+    if parquet:
+        _register_parquet(con, parquet)
     return con
+
+
+def _register_parquet(con: duckdb.DuckDBPyConnection, parquet: Mapping[str, Path]) -> None:
+    import pyarrow as pa
+    import pyarrow.dataset as pds
+
+    for name, path in parquet.items():
+        # pyarrow reads the file, not DuckDB: a locked connection cannot write to it (DuckDB's
+        # allowed_paths would let a COPY ... TO overwrite the very file it may read)
+        try:
+            con.register(name, pds.dataset(path, format="parquet"))
+        except (pa.ArrowException, OSError) as exc:
+            raise ModelError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def refusal(con: duckdb.DuckDBPyConnection, query: str, error: Exception) -> str:
+    """The message for a query a locked connection refused (``error``, DuckDB's
+    ``PermissionException`` or its locked-configuration error): what it tried, and how to
+    allow it."""
+    import duckdb
+
+    tried = "reading a file (read_csv, read_parquet, read_text, glob, ...)"
+    try:
+        types = [st.type.name for st in con.extract_statements(query)]
+    except duckdb.Error:  # it ran, so it parses; the wording must not fail anyway
+        types = []
+    for t in types:
+        if t in _REFUSED:
+            tried = _REFUSED[t]
+            break
+    return (
+        f"SQL: {tried} refused: cinema sql reads only the session's tables (events, messages, "
+        "processes), not files, databases, extensions or settings; --allow-files lets a query "
+        f"read and write files. DuckDB said: {str(error).strip()}"
+    )
+
+
+def is_refusal(error: Exception) -> bool:
+    """Whether ``error`` is a locked connection refusing an operation (not a wrong query)."""
+    import duckdb
+
+    if isinstance(error, duckdb.PermissionException):
+        return True
+    return isinstance(
+        error, duckdb.InvalidInputException
+    ) and "configuration has been locked" in str(error)
 
 
 def parquet_tables(path: Path) -> dict[str, Path]:

@@ -61,3 +61,16 @@ def test_errors(demo_files: dict[str, str], tmp_path: Path) -> None:
     assert code == 2
     code, _, err = cinema("sql", str(tmp_path), "SELECT 1")
     assert code == 2 and "no .parquet" in err
+
+
+def test_files_are_refused_unless_allowed(demo_files: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    copy = f"COPY (SELECT kind FROM events) TO '{out}'"
+    code, _, err = cinema("sql", demo_files["chat"], copy)
+    assert code == 2 and "COPY to or from a file refused" in err and "--allow-files" in err
+    assert not out.exists()
+    code, _, err = cinema("sql", demo_files["chat"], "SELECT * FROM read_csv('/etc/passwd')")
+    assert code == 2 and "reading a file" in err
+    code, _, err = cinema("sql", demo_files["chat"], copy, "--allow-files")
+    assert code == 0, err
+    assert out.read_text().splitlines()[0] == "kind"

@@ -95,3 +95,85 @@ def test_payloads_only_when_named() -> None:
         ("SELECT seq, text FROM events", True),
     ]:  # fmt: skip
         assert sql.needed_tables(q)[1] is want, q
+
+
+# A query a teammate sends with a session runs on the receiver's machine: by default it sees
+# the session's tables and nothing else (real DuckDB, real files).
+REFUSED = [
+    ("COPY events TO '{out}'", "COPY to or from a file"),
+    ("COPY (SELECT 1 AS one) TO '{out}' (FORMAT csv)", "COPY to or from a file"),
+    ("SELECT * FROM read_csv('/etc/passwd', sep = ':')", "reading a file"),
+    ("SELECT * FROM read_text('/etc/passwd')", "reading a file"),
+    ("SELECT * FROM glob('/etc/*')", "reading a file"),
+    ("ATTACH '{out}' AS other", "ATTACH of a database file"),
+    ("INSTALL httpfs", "INSTALL or LOAD of an extension"),
+    ("EXPORT DATABASE '{dir}'", "EXPORT DATABASE"),
+    ("SET enable_external_access = true", "a change of settings"),
+    ("RESET lock_configuration", "a change of settings"),
+]
+
+
+@pytest.mark.parametrize(("query", "tried"), REFUSED)
+def test_a_locked_connection_refuses_files(
+    bank: Path, tmp_path: Path, query: str, tried: str
+) -> None:
+    import duckdb
+
+    out = tmp_path / "out.file"
+    q = query.format(out=out, dir=tmp_path / "exported")
+    with Session.open(bank) as s:
+        con = sql.connect(sql.session_tables(s, ["events"], payloads=False))
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (s.event_count,)
+        with pytest.raises(duckdb.Error) as caught:
+            con.execute(q)
+        assert sql.is_refusal(caught.value)
+        message = sql.refusal(con, q, caught.value)
+        assert message.startswith(f"SQL: {tried}") and "--allow-files" in message
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (s.event_count,)
+    assert not out.exists() and not (tmp_path / "exported").exists()
+
+
+def test_a_wrong_query_is_no_refusal(bank: Path) -> None:
+    import duckdb
+
+    with Session.open(bank) as s:
+        con = sql.connect(sql.session_tables(s, ["events"], payloads=False))
+        for q in ("SELEKT 1", "SELECT nosuchcolumn FROM events", "SELECT * FROM nosuchtable"):
+            with pytest.raises(duckdb.Error) as caught:
+                con.execute(q)
+            assert not sql.is_refusal(caught.value), q
+
+
+def test_a_parquet_source_cannot_be_overwritten(bank: Path, tmp_path: Path) -> None:
+    import duckdb
+    import pyarrow.parquet as pq
+
+    with Session.open(bank) as s:
+        pq.write_table(sql.session_tables(s, ["events"])["events"], tmp_path / "events.parquet")
+        n = s.event_count
+    before = (tmp_path / "events.parquet").read_bytes()
+    con = sql.connect(parquet=sql.parquet_tables(tmp_path))
+    target = str(tmp_path / "events.parquet")
+    with pytest.raises(duckdb.Error) as caught:
+        con.execute(f"COPY (SELECT 1 AS x) TO '{target}' (FORMAT parquet, USE_TMP_FILE false)")
+    assert sql.is_refusal(caught.value)
+    assert (tmp_path / "events.parquet").read_bytes() == before
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (n,)
+
+
+def test_allow_files_lets_a_query_write_and_read_files(bank: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "kinds.csv")
+    with Session.open(bank) as s:
+        con = sql.connect(sql.session_tables(s, ["events"], payloads=False), allow_files=True)
+        con.execute(f"COPY (SELECT DISTINCT kind FROM events ORDER BY 1) TO '{out}'")
+        back = con.execute(f"SELECT count(*) FROM read_csv('{out}')").fetchone()
+        kinds = con.execute("SELECT count(DISTINCT kind) FROM events").fetchone()
+    assert back == kinds and back is not None and back[0] > 1
+
+
+def test_a_file_that_is_not_parquet_is_a_clear_error(tmp_path: Path) -> None:
+    from cinema.model.errors import ModelError
+
+    (tmp_path / "events.parquet").write_text("not parquet")
+    with pytest.raises(ModelError, match="not a readable Parquet file"):
+        sql.connect(parquet=sql.parquet_tables(tmp_path))
