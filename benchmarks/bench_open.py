@@ -1,8 +1,9 @@
 """``open``: from ``cinema open FILE`` to the window's first screen, in a fresh interpreter.
 
-What the user waits for when opening a session: the interpreter starts, imports Qt and Cinema,
-reads the file (with the progress dialog of ``cinema open``), builds every panel, and paints
-each visible one. Each run is a new process (Qt offscreen) that opens the file through
+What the user waits for when opening a session: the interpreter starts, imports Cinema, starts
+reading the file in a worker thread while it imports Qt (as ``cinema open`` does), waits for
+the read (with the progress dialog of ``cinema open``), builds every panel, and paints each
+visible one. Each run is a new process (Qt offscreen) that opens the file through
 :class:`cinema.ui.app.Opener` (what ``cinema open`` calls), watches every paint event of the
 application, and stops once every visible panel of the window (the timeline and each dock in
 front) has painted and none of them has a refresh pending. It reports the wall time since the
@@ -46,7 +47,9 @@ _CHILD = r"""
 import json, os, resource, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 started, path, ini = float(sys.argv[1]), sys.argv[2], sys.argv[3]
-# in the order `cinema open` imports them: the command imports cinema.ui.app, then Qt is loaded
+# as `cinema open` does: the file is read from before Qt is imported, then Qt is loaded
+from cinema.ui.loading import preload
+preload(path)
 from cinema.ui.app import Opener, ensure_app
 from cinema.ui._deferred import DeferredRefresh, _shows_anything
 from PySide6.QtCore import QEvent, QObject, QSettings

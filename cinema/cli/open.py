@@ -24,6 +24,9 @@ def command(session: str | None, event: int | None, theme: str | None) -> None:
     problem = display_problem()
     if problem is not None:
         raise UserError(f"{problem}; {NO_DISPLAY_HINT}")
+    from cinema.ui.loading import preload  # Qt-free
+
+    preload(session)  # the file is read while Qt is imported
     from cinema.ui.app import run_viewer  # Qt loads only here
 
     sys.exit(run_viewer(session, event=event, theme=theme))

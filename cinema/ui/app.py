@@ -1,10 +1,11 @@
 """Starting the desktop app: open a session (with progress and cancel), windows, recent files.
 
 :func:`run_viewer` is the entry point of ``cinema open``, bare ``cinema`` and ``cinema demo``.
-A session is opened in a worker thread (its index, process table and per-frame activity: what
-the first screen needs; the events are read as panels show them) while a progress dialog with
-a Cancel button runs; a file that cannot be read shows one clear message
-box, never a traceback. Tests replace :data:`error_box` to see the message.
+A session is opened in a worker thread (:mod:`cinema.ui.loading`: its index, process table and
+per-frame activity, what the first screen needs; the events are read as panels show them) while
+a progress dialog with a Cancel button runs; ``cinema open`` starts that thread before Qt is
+imported. A file that cannot be read shows one clear message box, never a traceback. Tests
+replace :data:`error_box` to see the message.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cinema.errors import UserError
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
+from cinema.ui import loading
+from cinema.ui.loading import load_parts
 from cinema.ui.main_window import SETTINGS_APP, SETTINGS_ORG, MainWindow
-from cinema.ui.state import ViewState, build_viewport
+from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, apply_theme
-from recorder.session.format import SessionFormatError
+from cinema.views.viewport import Viewport
 
 __all__ = ["Opener", "error_box", "load_state", "run_viewer"]
 
@@ -61,22 +62,6 @@ _UNSEEN_PLATFORMS = frozenset({"offscreen", "minimal"})
 #: Shows an error to the user: ``error_box(parent, title, text)``. Tests swap it.
 error_box: Callable[[QWidget | None, str, str], None] = _default_error_box
 
-#: Errors whose message is for the user (anything else is a bug and keeps its traceback).
-OPEN_ERRORS = (SessionFormatError, ModelError, UserError, OSError, ValueError)
-
-
-def load_parts(path: str, progress: Callable[[str], None] = lambda _s: None) -> tuple[Session, Any]:
-    """Open ``path`` and lay out its lanes: Qt-free, runs in a worker. Only the index, the
-    process table and (for the first screen) the per-frame activity are read: the events
-    themselves are read as the panels show them."""
-    progress("reading the index")
-    session = Session.open(path)
-    _ = session.processes
-    progress(f"summarising {session.event_count:,} events")
-    viewport = build_viewport(session)
-    session.index.activity.lanes()  # what the first screen of the timeline is drawn from
-    return session, viewport
-
 
 def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:
     """Open ``path`` and build everything the panels share (in the calling thread)."""
@@ -85,7 +70,7 @@ def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> 
 
 
 def _view_state(
-    session: Session, viewport: Any, path: str, warnings: list[str] | None = None
+    session: Session, viewport: Viewport, path: str, warnings: list[str] | None = None
 ) -> ViewState:
     """The view state, with the breakpoints and bookmarks saved beside ``path`` (if any).
 
@@ -109,33 +94,6 @@ def _view_state(
         if warnings is not None:
             warnings.append(text)
     return ViewState(session, viewport, breakpoints=bps, bookmarks=marks)
-
-
-class _Loader(threading.Thread):
-    """Loads a session in a plain Python thread. It emits no Qt signal: the main thread polls
-    it (emitting signals from a worker thread corrupts refcounts in PySide6 6.12)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(name="cinema-open", daemon=True)
-        self.path = path
-        self.step = "starting"
-        self.result: tuple[Session, Any] | None = None
-        self.error: str | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = load_parts(self.path, self._progress)
-        except OPEN_ERRORS as exc:
-            self.error = _describe(exc)
-
-    def _progress(self, text: str) -> None:
-        self.step = text
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return f"{os.fsdecode(exc.filename)}: {exc.strerror or type(exc).__name__}"
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class Opener(QObject):
@@ -170,35 +128,12 @@ class Opener(QObject):
         if not Path(path).exists():
             error_box(parent, "Cannot open session", f"{path}: no such file")
             return None
-        dlg = QProgressDialog(f"Opening {Path(path).name}…", "Cancel", 0, 0, parent)
-        dlg.setWindowTitle("Cinema")
-        dlg.setMinimumDuration(300)
-        dlg.setWindowModality(Qt.WindowModality.WindowModal)
-        loader = _Loader(path)
-        loop = QEventLoop()
-        cancelled = []
-        poll = QTimer()
-        poll.setInterval(20)
-
-        def check() -> None:
-            dlg.setLabelText(f"Opening {Path(path).name}: {loader.step}…")
-            if not loader.is_alive():
-                loop.quit()
-
-        def cancel() -> None:
-            cancelled.append(True)
-            loop.quit()
-
-        poll.timeout.connect(check)
-        dlg.canceled.connect(cancel)
-        loader.start()
-        poll.start()
-        loop.exec()
-        poll.stop()
-        dlg.canceled.disconnect(cancel)  # closing a progress dialog emits canceled
-        dlg.close()
-        dlg.deleteLater()
-        if cancelled:
+        # `cinema open` started reading the file before Qt was imported: usually done by now
+        loader = loading.take(path)
+        if loader is None:
+            loader = loading.Loader(path)
+            loader.start()
+        if loader.is_alive() and not _wait(loader, parent):
             # numpy work cannot be interrupted: the daemon thread finishes and is dropped
             return None
         loader.join()
@@ -265,6 +200,39 @@ class Opener(QObject):
         self.welcome = WelcomeWindow(self)
         self.welcome.show()
         return self.welcome
+
+
+def _wait(loader: loading.Loader, parent: QWidget | None) -> bool:
+    """Run the event loop until ``loader`` is done, with a progress dialog (shown after
+    0.3 s) and its Cancel button; False when cancelled."""
+    name = Path(loader.path).name
+    dlg = QProgressDialog(f"Opening {name}…", "Cancel", 0, 0, parent)
+    dlg.setWindowTitle("Cinema")
+    dlg.setMinimumDuration(300)
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    loop = QEventLoop()
+    cancelled = []
+    poll = QTimer()
+    poll.setInterval(20)
+
+    def check() -> None:
+        dlg.setLabelText(f"Opening {name}: {loader.step}…")
+        if not loader.is_alive():
+            loop.quit()
+
+    def cancel() -> None:
+        cancelled.append(True)
+        loop.quit()
+
+    poll.timeout.connect(check)
+    dlg.canceled.connect(cancel)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    dlg.canceled.disconnect(cancel)  # closing a progress dialog emits canceled
+    dlg.close()
+    dlg.deleteLater()
+    return not cancelled
 
 
 def _accept_files(ev: QDragEnterEvent) -> None:

@@ -25,8 +25,8 @@ from cinema.model.session import Session
 from cinema.model.sidecar import Bookmark
 from cinema.model.world import World
 from cinema.ui.hits import HitsComputer
+from cinema.ui.loading import build_viewport
 from cinema.views.damage import Damage, Problem
-from cinema.views.timeline_source import SessionTimeline
 from cinema.views.viewport import LaneLayout, Viewport
 from recorder.events import NO_PID
 from recorder.session.format import SessionFormatError
@@ -559,8 +559,3 @@ class ViewState(QObject):
         self.hits.close()
         self._session_unsubscribe()
         self._grow_timer.stop()
-
-
-def build_viewport(session: Session) -> Viewport:
-    """The lanes of a session and the viewport that draws them (it reads nothing yet)."""
-    return Viewport(SessionTimeline(session), LaneLayout(session.processes))

@@ -1,0 +1,54 @@
+"""``cinema open`` starts reading the file before Qt is imported (cinema.ui.loading); the window
+takes that read instead of starting its own, and a read of another file is not used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cinema.ui.app as app_mod
+from cinema.ui import loading
+from cinema.ui.app import Opener
+
+
+def test_the_window_takes_the_preloaded_read(qtbot, bank_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    loading.preload(bank_path)
+    loader = loading._preloaded
+    assert loader is not None and loader.path == str(bank_path.resolve())
+    win = Opener(settings=settings).open(str(bank_path))
+    assert win is not None
+    qtbot.addWidget(win)
+    assert loader.result is not None and win.state.session is loader.result[0]
+    assert win.state.viewport is loader.result[1]
+    assert loading.take(str(bank_path)) is None  # taken once
+
+
+def test_a_read_of_another_file_is_dropped(bank_path: Path, tmp_path: Path) -> None:
+    loading.preload(bank_path)
+    assert loading.take(str(tmp_path / "other.cinema")) is None
+    assert loading.take(str(bank_path.resolve())) is None  # dropped, not kept for later
+
+
+def test_nothing_is_preloaded_for_a_missing_file_or_no_file(tmp_path: Path) -> None:
+    loading.preload(tmp_path / "missing.cinema")
+    loading.preload(None)
+    assert loading._preloaded is None
+
+
+def test_a_preloaded_unreadable_file_shows_one_clear_message(
+    qtbot, tmp_path: Path, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "broken.cinema"
+    bad.write_bytes(b"this is not a session file at all" * 10)
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(app_mod, "error_box", lambda _p, title, text: shown.append((title, text)))
+    loading.preload(bad)
+    assert Opener(settings=settings).open(str(bad)) is None
+    assert len(shown) == 1 and "broken.cinema" in shown[0][1] and "Traceback" not in shown[0][1]
+
+
+def test_loading_imports_no_qt() -> None:
+    code = "import sys, cinema.ui.loading; print(any(m.startswith('PySide6') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
