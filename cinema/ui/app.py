@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
-from cinema.ui import loading
+from cinema.ui import _binding, loading  # noqa: F401  (_binding: first, see there)
 from cinema.ui.loading import load_parts
 from cinema.ui.main_window import SETTINGS_APP, SETTINGS_ORG, MainWindow
 from cinema.ui.state import ViewState

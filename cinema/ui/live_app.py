@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 
 from cinema.model.live import LiveSource
+from cinema.ui import _binding  # noqa: F401  (before the UI's other modules: see there)
 from cinema.ui.live_panel import LivePanel
 from cinema.ui.main_window import MainWindow
 from cinema.ui.state import ViewState

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cinema.ui import _binding  # noqa: F401  (before the UI's other modules: see there)
 from cinema.ui.breakpoints import BreakpointEditor
 from cinema.ui.eventlist import EventListWidget
 from cinema.ui.graph import ProcessGraphWidget

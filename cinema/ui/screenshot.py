@@ -14,6 +14,7 @@ from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMes
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cinema.errors import UserError
+from cinema.ui import _binding  # noqa: F401  (before the UI's other modules: see there)
 from cinema.ui.app import ensure_app, load_state
 from cinema.ui.main_window import MainWindow
 
