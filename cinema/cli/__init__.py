@@ -10,9 +10,11 @@ bound to the module-level name ``command``::
         \"\"\"Summarise a session file.\"\"\"
 
 and is registered by adding its module name to :data:`COMMAND_MODULES` below (a module
-``gen_test`` defines the command ``gen-test``). Command modules
-keep their imports light: anything that needs Qt (or another heavy dependency) imports it inside
-the command function, so ``cinema --help`` and the headless commands never load Qt.
+``gen_test`` defines the command ``gen-test``). A command's module is imported when that command
+runs (or ``cinema --help`` lists them all), so ``cinema events`` never loads the modules of the
+eighteen others, nor what they import. Command modules keep their imports light too: anything
+that needs Qt (or another heavy dependency) imports it inside the command function, so
+``cinema --help`` and the headless commands never load Qt.
 
 Errors the user can fix (:class:`cinema.errors.UserError`, a bad session file, a missing path)
 become ``cinema: error: <message>`` on stderr with exit status 2 in every command; see
@@ -24,7 +26,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -43,7 +45,26 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class CinemaGroup(click.Group):
-    """A click group whose every command reports user errors in one line (exit status 2)."""
+    """A click group whose every command reports user errors in one line (exit status 2).
+
+    Args:
+        command_modules: command name -> module defining it as ``command``, imported the first
+            time the group is asked for that command (click's lazy-group pattern).
+    """
+
+    def __init__(
+        self, *args: Any, command_modules: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._command_modules = dict(command_modules or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._command_modules})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self._command_modules:
+            self.add_command(_load_command(self._command_modules[cmd_name], cmd_name))
+        return self.commands.get(cmd_name)
 
     def main(
         self,
@@ -65,6 +86,7 @@ class CinemaGroup(click.Group):
 
 @click.group(
     cls=CinemaGroup,
+    command_modules={name.replace("_", "-"): f"{__name__}.{name}" for name in COMMAND_MODULES},
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -89,13 +111,9 @@ def main(ctx: click.Context) -> None:
         sys.exit(run_viewer(None))
 
 
-def _register(group: click.Group, modules: Sequence[str]) -> None:
-    for name in modules:
-        module = importlib.import_module(f"{__name__}.{name}")
-        command = getattr(module, "command", None)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{module.__name__} must define a click command named `command`")
-        group.add_command(command)
-
-
-_register(main, COMMAND_MODULES)
+def _load_command(module_name: str, cmd_name: str) -> click.Command:
+    module = importlib.import_module(module_name)
+    command = getattr(module, "command", None)
+    if not isinstance(command, click.Command) or command.name != cmd_name:
+        raise TypeError(f"{module_name} must define a click command {cmd_name!r} as `command`")
+    return command
