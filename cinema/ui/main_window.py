@@ -89,9 +89,10 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.compact = False
 
-        self.timeline = TimelineWidget(state, self.theme)
-        self.playback = PlaybackBar(state, self.theme)
         centre = QWidget()
+        # with a parent, the timeline draws its first frame when shown (at its final width)
+        self.timeline = TimelineWidget(state, self.theme, parent=centre)
+        self.playback = PlaybackBar(state, self.theme)
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)

@@ -204,7 +204,10 @@ class TimelineWidget(QWidget):
         self._apply_limits()
         self.fit_all()
         self._building = False
-        self.refresh()
+        self._drawn: tuple[object, ...] | None = None  # what the last refresh drew
+        if parent is None:  # free-standing (a test, a script): drawn now
+            self.refresh()
+        # else drawn when first shown, at its laid-out width (see showEvent)
         self._on_position(state.seq)
         self.refresh_markers()  # breakpoints and bookmarks saved with the session
 
@@ -376,8 +379,21 @@ class TimelineWidget(QWidget):
 
     # ---------------------------------------------------------------- drawing
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self.last_frame is None:  # in a window: its first frame, at the laid-out width
+            self.refresh()
+
     def _on_range(self, *_args: Any) -> None:
-        self.refresh()
+        # a window's first layout reports a range change after its first frame has drawn
+        # that very range (a frame of the whole of a 10M-event session: ~20 ms)
+        if self._drawn != self._view_key():
+            self.refresh()
+
+    def _view_key(self) -> tuple[object, ...]:
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        st = self.state
+        return (x0, x1, y0, y1, max(int(self.vb.width()), 50), st.viewport, st.event_count)
 
     def refresh(self) -> None:
         """Ask the viewport for the visible window and draw it."""
@@ -389,6 +405,7 @@ class TimelineWidget(QWidget):
         pixels = max(int(self.vb.width()), 50)
         fr = st.viewport.frame(t_first + x0 * 1e9, t_first + x1 * 1e9, y0, y1, pixels)
         self.last_frame = fr
+        self._drawn = self._view_key()
         if fr.mode == "density" and fr.density is not None:
             # log scale, and one lone event is already clearly visible (35 % of the colour)
             img = np.log1p(fr.density)
