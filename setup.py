@@ -13,6 +13,7 @@ setup(
                 "recorder/_native/encoder.c",
                 "recorder/_native/eventbuffer.c",
                 "recorder/_native/scan.c",
+                "recorder/_native/tally.c",
                 "recorder/_native/texts.c",
                 "recorder/_native/trace.c",
             ],

@@ -327,6 +327,9 @@ PyObject *cinema_payload_texts(PyObject *self, PyObject *const *args, Py_ssize_t
 extern const char *cinema_payload_texts_doc;
 PyObject *cinema_payload_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 extern const char *cinema_payload_columns_doc;
+/* tally.c */
+PyObject *cinema_frame_tally(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+extern const char *cinema_frame_tally_doc;
 /* trace.c */
 PyObject *cinema_trace_events(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 extern const char *cinema_trace_events_doc;
@@ -347,6 +350,7 @@ static PyMethodDef methods[] = {
     {"payload_texts", (PyCFunction)(void (*)(void))cinema_payload_texts, METH_FASTCALL, NULL},
     {"payload_columns", (PyCFunction)(void (*)(void))cinema_payload_columns, METH_FASTCALL, NULL},
     {"trace_events", (PyCFunction)(void (*)(void))cinema_trace_events, METH_FASTCALL, NULL},
+    {"frame_tally", (PyCFunction)(void (*)(void))cinema_frame_tally, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -84,6 +84,7 @@ __all__ = [
     "encode_payload",
     "freeze",
     "freeze_after",
+    "native_frame_tally",
     "native_mailbox_cells",
     "scanned_unpacker",
     "to_structural",
@@ -192,6 +193,13 @@ native_mailbox_cells: (
     Callable[[Any, int, Limits], tuple[bytes, list[tuple[int, int]], tuple[Any, ...]] | None] | None
 ) = getattr(_native, "mailbox_cells", None)
 
+
+#: ``frame_tally(kinds, pids)`` of the native module (``None``: the pure-Python encoder, or a
+#: build without it): what the writer counts in each EVENTS frame, in one call; see
+#: :func:`recorder.session.summary.frame_tally`.
+native_frame_tally: (
+    Callable[[bytes, bytes], tuple[list[tuple[int, int]], int, bytes, bytes]] | None
+) = getattr(_native, "frame_tally", None)
 
 _INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack packs as an int
 

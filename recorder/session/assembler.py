@@ -44,8 +44,9 @@ class Round(NamedTuple):
 
     datas: list[bytes]
     """Each frame's bytes."""
-    frames: list[tuple[RawFrame, bytes, list[tuple[int, int, bytes]]]]
-    """Each frame's raw form, kind column and SPAWN rows (pid, peer, payload)."""
+    frames: list[tuple[RawFrame, list[tuple[int, int]], list[tuple[int, int, bytes]]]]
+    """Each frame's raw form, its events of each kind (``[(kind, events), ...]``) and its
+    SPAWN rows (pid, peer, payload)."""
 
     def has_events(self, upto: int | None = None) -> bool:
         """Whether the first ``upto`` frames (all by default) hold events."""
@@ -99,13 +100,12 @@ class FrameAssembler:
     def __init__(self, comp: Compressor, offset: int) -> None:
         self._comp = comp
         self._next_seq = 0
-        self._built: list[tuple[RawFrame, bytes, list[tuple[int, int, bytes]]]] = []
+        self._built: list[tuple[RawFrame, list[tuple[int, int]], list[tuple[int, int, bytes]]]] = []
         self.offset = offset
         self.seq = 0
         """Events written in frames so far."""
         self.index: list[tuple[int, int, int, int, int, int]] = []
         self.kind_counts: collections.Counter[int] = collections.Counter()
-        self._seen_kinds = b""
         self.processes: dict[int, list[Any]] = {}
         self.t_first: int | None = None
         self.t_last = 0
@@ -122,9 +122,10 @@ class FrameAssembler:
         if not batch.count:
             return
         raw = raw_batch(batch, self._next_seq)
-        self._built.append((raw, batch.kind, _spawns(batch)))
-        mask = self._summaries.add(self._next_seq, batch.kind, batch.pid)
-        self._kindex.add(self._next_seq, mask, batch)
+        tally = summary.frame_tally(batch.kind, batch.pid)  # one pass for all three
+        self._built.append((raw, tally[0], _spawns(batch)))
+        mask = self._summaries.add_tally(self._next_seq, tally)
+        self._kindex.add(self._next_seq, mask, batch, tally[0])
         self._next_seq += batch.count
         if self._summaries.due():  # every 64 frames, their summaries in a META frame
             body = {summary.KEY: self._summaries.take()}
@@ -132,13 +133,13 @@ class FrameAssembler:
             # block 1: the same frames' kind index (format 1.2), read without the lane counts
             table = self._kindex.take() or b""
             meta = meta._replace(blocks=(meta.blocks[0], table, b""))
-            self._built.append((meta, b"", []))
+            self._built.append((meta, [], []))
 
     def keyframe(self, ts: int, world: Any) -> None:
         """Build a keyframe of ``world`` (frozen by the caller) after the events so far."""
         body = {"seq": self._next_seq, "world": world}
         raw = raw_map_frame(FrameType.KEYFRAME, body, self._next_seq, ts, structural=False)
-        self._built.append((raw, b"", []))
+        self._built.append((raw, [], []))
 
     def drain(self) -> Round | None:
         """Compress every frame built since the last drain; ``None`` if there is none."""
@@ -158,25 +159,15 @@ class FrameAssembler:
             self.offset += size
             if raw.ftype != FrameType.EVENTS:
                 continue
-            self._count_kinds(kinds)
+            counts = self.kind_counts
+            for k, n in kinds:
+                counts[k] += n
             for pid, peer, payload in spawns:
                 self._note_spawn(pid, peer, payload)
             if self.t_first is None:
                 self.t_first = raw.t_first
             self.t_last = raw.t_last
             self.seq = raw.first_seq + raw.events
-
-    def _count_kinds(self, kinds: bytes) -> None:
-        # Counting byte by byte (collections.Counter) costs ~0.1 us per event on the writer
-        # thread, holding the GIL; bytes.count runs at memory speed, once per kind present.
-        new = kinds.translate(None, self._seen_kinds)
-        if new:
-            self._seen_kinds = bytes(sorted(set(self._seen_kinds) | set(new)))
-        counts = self.kind_counts
-        for k in self._seen_kinds:
-            n = kinds.count(k)
-            if n:
-                counts[k] += n
 
     def _note_spawn(self, pid: int, peer: int, payload: bytes) -> None:
         try:

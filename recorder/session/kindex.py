@@ -94,14 +94,22 @@ class KindIndexer:
         self._data: list[bytes] = []
         self._size = 0
 
-    def add(self, first_seq: int, mask: int, batch: Any) -> None:
+    def add(
+        self,
+        first_seq: int,
+        mask: int,
+        batch: Any,
+        kind_counts: list[tuple[int, int]] | None = None,
+    ) -> None:
         """Index the EVENTS frame of events ``first_seq ..`` made from ``batch`` (an
-        :class:`~recorder.payload.EventBatch`); ``mask`` is its summary's kind mask."""
+        :class:`~recorder.payload.EventBatch`); ``mask`` is its summary's kind mask,
+        ``kind_counts`` its kinds counted (``[(kind, events), ...]``, ascending; counted here
+        when not given)."""
         kinds, offsets = batch.kind, batch.offsets
         picked: list[int] = []
         listed, budget = 0, RARE_BYTES
-        for k, n in _counts(kinds):
-            if n > RARE_PER_FRAME:
+        for k, n in _counts(kinds) if kind_counts is None else kind_counts:
+            if n > RARE_PER_FRAME or k >= 63:
                 continue
             at, code, size = [], bytes([k]), 0
             i = kinds.find(code)

@@ -25,8 +25,10 @@ from __future__ import annotations
 import collections
 import sys
 from array import array
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from recorder.payload import native_frame_tally
 from recorder.session.format import FrameType, SessionFormatError
 from recorder.session.frames import check_crc, decode_block, decode_map_block
 
@@ -35,7 +37,18 @@ if TYPE_CHECKING:
 
     from recorder.session.reader import SessionReader
 
-__all__ = ["FRAMES_PER_META", "KEY", "FrameSummaries", "Summarizer", "kind_mask", "read"]
+__all__ = [
+    "FRAMES_PER_META",
+    "KEY",
+    "FrameSummaries",
+    "Summarizer",
+    "Tally",
+    "frame_tally",
+    "kind_mask",
+    "mask_of",
+    "py_frame_tally",
+    "read",
+]
 
 #: The key of a summary in a META frame's map and in the footer.
 KEY = "summary"
@@ -51,6 +64,12 @@ except ImportError:  # pragma: no cover - the tests force ``_np = None`` instead
     _np = None
 
 
+#: What :func:`frame_tally` counts in a frame: ``[(kind, events), ...]`` for each kind code
+#: present (ascending), the number of distinct pids, and those pids (ascending) and each one's
+#: events, both as little-endian uint32 bytes.
+Tally = tuple[list[tuple[int, int]], int, bytes, bytes]
+
+
 def kind_mask(kinds: bytes) -> int:
     """The frame's ``kinds`` mask: bit ``k`` for each kind code ``k`` present (63 for any
     code past 63)."""
@@ -63,6 +82,32 @@ def kind_mask(kinds: bytes) -> int:
     for k in present:
         mask |= 1 << min(k, 63)
     return mask
+
+
+def mask_of(kind_counts: list[tuple[int, int]]) -> int:
+    """:func:`kind_mask` of a frame from its :data:`Tally` kind counts."""
+    mask = 0
+    for k, _ in kind_counts:
+        mask |= 1 << min(k, 63)
+    return mask
+
+
+def py_frame_tally(kinds: bytes, pids: bytes) -> Tally:
+    """:func:`frame_tally` in Python (numpy when present): the twin of the native one."""
+    if _np is not None:
+        tally = _np.bincount(_np.frombuffer(kinds, "u1"), minlength=256)
+        present = _np.flatnonzero(tally)
+        counts = list(zip(present.tolist(), tally[present].tolist(), strict=True))
+    else:
+        counts = [(k, kinds.count(bytes([k]))) for k in sorted(set(kinds))]
+    n, keys, lane_counts = _lane_counts(pids)
+    return counts, n, keys, lane_counts
+
+
+#: A frame's kind column and pid column counted (:data:`Tally`), in one pass: the writer
+#: thread needs both for every frame (summary, kind index, footer counts), and the numpy
+#: calls of :func:`py_frame_tally`, a dozen per frame, hold the GIL the program wants.
+frame_tally: Callable[[bytes, bytes], Tally] = native_frame_tally or py_frame_tally
 
 
 def _lane_counts(pids: bytes) -> tuple[int, bytes, bytes]:
@@ -116,8 +161,12 @@ class Summarizer:
     def add(self, first_seq: int, kinds: bytes, pids: bytes) -> int:
         """Summarise the EVENTS frame of events ``first_seq ..`` (its kind and pid columns);
         returns its kind mask."""
-        n, keys, counts = _lane_counts(pids)
-        mask = kind_mask(kinds)
+        return self.add_tally(first_seq, frame_tally(kinds, pids))
+
+    def add_tally(self, first_seq: int, tally: Tally) -> int:
+        """:meth:`add`, from the frame's :func:`frame_tally`; returns its kind mask."""
+        kind_counts, n, keys, counts = tally
+        mask = mask_of(kind_counts)
         self._first.append(first_seq)
         self._kinds.append(mask)
         self._entries.append(n)

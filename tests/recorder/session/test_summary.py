@@ -84,8 +84,40 @@ def test_without_numpy_the_summaries_are_the_same_bytes(monkeypatch: pytest.Monk
         return z.take()
 
     fast = run()
+    monkeypatch.setattr(summary, "frame_tally", summary.py_frame_tally)
+    assert run() == fast  # numpy
     monkeypatch.setattr(summary, "_np", None)
-    assert run() == fast
+    assert run() == fast  # neither numpy nor the native tally
+
+
+def _tally_frames() -> list[tuple[bytes, bytes]]:
+    rng = np.random.default_rng(7)
+    frames = [(b"", b""), (bytes([255]), (2**32 - 1).to_bytes(4, "little"))]
+    for n, top in ((1, 5), (700, 40), (4096, 70_000), (300, 2**32 - 1), (50, 2**20)):
+        kinds = rng.choice([0, 1, 5, 6, 63, 64, 200, 255], n).astype("u1").tobytes()
+        frames.append((kinds, rng.integers(0, top, n, dtype=np.uint64).astype("<u4").tobytes()))
+    return frames
+
+
+@pytest.mark.skipif(summary.native_frame_tally is None, reason="the native module is not built")
+@pytest.mark.parametrize("numpy", [True, False])
+def test_the_native_tally_is_the_python_one(numpy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kinds past 63, pids dense (counted in a tally) and sparse (sorted), empty frames."""
+    if not numpy:
+        monkeypatch.setattr(summary, "_np", None)
+    for kinds, pids in _tally_frames():
+        got = summary.native_frame_tally(kinds, pids)
+        assert got == summary.py_frame_tally(kinds, pids)
+        counts, n, keys, lanes = got
+        assert sum(c for _, c in counts) == len(kinds) and n == len(keys) // 4
+        assert summary.mask_of(counts) == summary.kind_mask(kinds)
+        assert sum(np.frombuffer(lanes, "<u4").tolist()) == len(pids) // 4
+
+
+@pytest.mark.skipif(summary.native_frame_tally is None, reason="the native module is not built")
+def test_the_native_tally_refuses_a_torn_pid_column() -> None:
+    with pytest.raises(ValueError, match="whole uint32"):
+        summary.native_frame_tally(b"\x01", b"\x01\x00\x00")
 
 
 def test_activity_reads_what_it_would_work_out(tmp_path: Path) -> None:
