@@ -24,7 +24,19 @@ from cinema.views.timeline_source import SessionTimeline
 from cinema.views.viewport import Viewport
 from recorder.session.format import SessionFormatError
 
-__all__ = ["OPEN_ERRORS", "Loader", "build_viewport", "describe", "load_parts", "preload", "take"]
+__all__ = [
+    "FIRST_LANES",
+    "OPEN_ERRORS",
+    "Loader",
+    "build_viewport",
+    "describe",
+    "load_parts",
+    "preload",
+    "take",
+]
+
+#: Lanes the timeline's first screen shows (at most; fewer in a compact window).
+FIRST_LANES = 30
 
 #: Errors whose message is for the user (anything else is a bug and keeps its traceback).
 OPEN_ERRORS = (SessionFormatError, ModelError, UserError, OSError, ValueError)
@@ -38,14 +50,15 @@ def build_viewport(session: Session) -> Viewport:
 def load_parts(
     path: str, progress: Callable[[str], None] = lambda _s: None
 ) -> tuple[Session, Viewport]:
-    """Open ``path`` and lay out its lanes. Only the index, the process table and (for the
-    first screen) the per-frame activity are read."""
+    """Open ``path``, lay out its lanes and count what the timeline's first screen shows.
+    Only the index, the process table and the per-frame activity are read."""
     progress("reading the index")
     session = Session.open(path)
     _ = session.processes
     progress(f"summarising {session.event_count:,} events")
     viewport = build_viewport(session)
     session.index.activity.lanes()  # what the first screen of the timeline is drawn from
+    viewport.warm(FIRST_LANES)  # its counts: the first lanes over the whole session
     return session, viewport
 
 

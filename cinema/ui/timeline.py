@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cinema.ui._axes import TimeAxis
+from cinema.ui.loading import FIRST_LANES
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, HIGHLIGHT, KIND_CATEGORY, THEMES, Theme
 from cinema.views.picking import one_per_pixel, pick_glyph
@@ -359,11 +360,12 @@ class TimelineWidget(QWidget):
         self.refresh()
 
     def _lanes_that_fit(self) -> int:
-        """Lanes shown at first: 30, fewer in a compact window (each keeps ~16 px)."""
+        """Lanes shown at first: 30 (what the loader counts, FIRST_LANES), fewer in a compact
+        window (each keeps ~16 px)."""
         if not getattr(self, "compact", False):
-            return 30
+            return FIRST_LANES
         height = self.vb.height() if self.vb.height() > 50 else 240.0
-        return max(min(int(height / 16), 30), 6)
+        return max(min(int(height / 16), FIRST_LANES), 6)
 
     def show_window(self, x0: float, x1: float) -> None:
         """Show seconds ``[x0, x1]`` (relative to the first event)."""

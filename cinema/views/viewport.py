@@ -128,6 +128,8 @@ class Viewport:
         self._table: _LaneTable | None = None
         self._table_lock = threading.Lock()
         self._messages: tuple[IntArray, IntArray, IntArray, IntArray, int] | None = None
+        # (rows, activity entries, first row, grid of its rows x every frame): see warm()
+        self._warm: tuple[list[LaneRow], int, int, FloatArray] | None = None
 
     @classmethod
     def from_arrays(
@@ -293,10 +295,29 @@ class Viewport:
         at = cum[:, j] + grid[:, jj] * frac[None, :]
         return np.diff(at, axis=1)
 
+    def warm(self, rows: int) -> None:
+        """Count the events of the first ``rows`` rows in every frame, for the next wide
+        frames of those rows: a first screen of the whole session draws them (one pass over
+        all the activity, ~20-60 ms on 10M events; the window's loader thread calls this
+        while Qt is imported). Kept until the rows or the activity change."""
+        nrows = min(rows, len(self.layout.rows))
+        entries = len(self.source.lanes().frame)
+        grid = self._count_grid(0, nrows, 0, self.source.spans().frames)
+        self._warm = (self.layout.rows, entries, 0, grid)
+
     def _grid(self, row_lo: int, nrows: int, ka: int, kb: int) -> FloatArray:
         """Events per (row, frame) for rows ``[row_lo, row_lo + nrows)`` and frames
-        ``[ka, kb)``: from the lane-sorted activity when :meth:`prepare` made it, else in one
-        pass over the window's slice of the frame-ordered activity."""
+        ``[ka, kb)``: a slice of the rows :meth:`warm` counted, else counted now."""
+        w = self._warm
+        if w is not None and w[0] is self.layout.rows and w[1] == len(self.source.lanes().frame):
+            at = row_lo - w[2]
+            if at >= 0 and at + nrows <= len(w[3]) and kb <= w[3].shape[1]:
+                return w[3][at : at + nrows, ka:kb].copy()
+        return self._count_grid(row_lo, nrows, ka, kb)
+
+    def _count_grid(self, row_lo: int, nrows: int, ka: int, kb: int) -> FloatArray:
+        """:meth:`_grid`, counted: from the lane-sorted activity when :meth:`prepare` made
+        it, else in one pass over the window's slice of the frame-ordered activity."""
         nf = kb - ka
         tab = self._current_table()
         if tab is None:

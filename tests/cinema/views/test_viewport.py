@@ -243,3 +243,43 @@ def test_a_wide_window_with_few_visible_events_draws_their_glyphs(
     np.testing.assert_array_equal(fr.glyph_seq, want)
     np.testing.assert_array_equal(fr.glyph_x, ts[want])
     assert set(fr.glyph_row.tolist()) == set(rows)
+
+
+@pytest.mark.parametrize("prepared", [False, True])
+def test_a_warmed_viewport_draws_the_same_frames(prepared: bool) -> None:
+    """``warm`` counts the first rows over every frame ahead of the first screen; frames of
+    those rows (any time window, any subset of them) and of others, before and after a
+    collapse changes the rows, are the ones a cold viewport draws."""
+    cold = _viewport(n=40_000, workers=30, frame_events=300, exact_events=0, seed=5)
+    warm = _viewport(n=40_000, workers=30, frame_events=300, exact_events=0, seed=5)
+    warm.warm(12)
+    assert warm._warm is not None and warm._warm[3].shape[0] == 12
+    if prepared:
+        warm.prepare()
+    rng = np.random.default_rng(4)
+    t_first, t_last = cold.t_first, cold.t_last
+    windows = [(t_first, t_last, -0.5, 11.5), (t_first, t_last, 2.5, 6.5)]
+    windows += [(t_first, t_last, 5.5, 20.5)]  # past the warmed rows: counted
+    for _ in range(10):
+        t0, t1 = sorted(rng.integers(t_first, t_last + 1, 2).tolist())
+        windows.append((t0, t1 + 1, float(rng.uniform(-0.5, 8)), float(rng.uniform(8, 11.5))))
+    counted: list[int] = []
+    count_grid = warm._count_grid
+    warm._count_grid = lambda *a: counted.append(a[0]) or count_grid(*a)  # type: ignore[method-assign]
+    for collapsed in (None, (1,)):
+        if collapsed is not None:
+            for vp in (cold, warm):
+                vp.layout.set_collapsed(collapsed)
+        for t0, t1, y0, y1 in windows:
+            pixels = int(rng.integers(1, 700))
+            a, b = cold.frame(t0, t1, y0, y1, pixels), warm.frame(t0, t1, y0, y1, pixels)
+            assert (a.mode, a.visible_events, a.row_lo, a.row_hi) == (
+                b.mode, b.visible_events, b.row_lo, b.row_hi,
+            )  # fmt: skip
+            if a.density is not None and b.density is not None:
+                np.testing.assert_array_equal(a.density, b.density)
+            np.testing.assert_array_equal(a.glyph_seq, b.glyph_seq)
+        if collapsed is None:  # only the window past the warmed rows was counted
+            assert counted == [6]
+    # the warmed rows were those before the collapse: the collapsed rows were counted anew
+    assert len(counted) > 1 and warm._warm is not None and warm._warm[0] is not warm.layout.rows
