@@ -71,6 +71,6 @@ def world_from_keyframe(
     reg = kf.get("registry")
     registry = {str(k): _as_int(v) for k, v in reg.items()} if isinstance(reg, Mapping) else {}
     return World(
-        kf_seq - 1, time_ns, procs, sups, registry, frozenset(holders), {}, resolve, names,
-        base=KeyframeFacts(kf_seq, procs, (dead, rows)), history=history,
+        kf_seq - 1, time_ns, {}, sups, registry, frozenset(holders), {}, resolve, names,
+        base=KeyframeFacts(kf_seq, procs, (dead, rows)), history=history, kf_procs=procs,
     )  # fmt: skip

@@ -49,7 +49,10 @@ class Replayer:
     def __init__(self, base: World, data: DataFn) -> None:
         self.seq = base.seq
         self.time_ns = base.time_ns
+        # the entries changed since the keyframe (copied: this replay's own), over the
+        # keyframe's, shared and never written (see World)
         self.procs: dict[int, Entry] = dict(base._procs)
+        self.kf_procs = base._kf_procs
         self.owned: set[int] = set()
         self.sups: dict[int, Mapping[str, Any]] = dict(base._sups)
         self.sups_owned: set[int] = set()
@@ -72,12 +75,19 @@ class Replayer:
             frozenset(self.holders), self.pending_restarts, self._resolve, self._names,
             self.overlay, self._base, self._history,
             None if self._parent_table is None else (self._parent_table, frozenset(self.owned)),
+            self.kf_procs,
         )  # fmt: skip
+
+    def _entry(self, pid: int) -> Entry | None:
+        e = self.procs.get(pid)
+        return self.kf_procs.get(pid) if e is None else e
 
     def _own(self, pid: int) -> Proc | None:
         e = self.procs.get(pid)
         if e is None:
-            return None
+            e = self.kf_procs.get(pid)
+            if e is None:
+                return None
         if pid in self.owned:
             assert isinstance(e, Proc)
             self.overlay.fold(e)
@@ -93,7 +103,7 @@ class Replayer:
         return p if p is not None and p.status not in ENDED else None
 
     def _is_alive(self, pid: int) -> bool:
-        e = self.procs.get(pid)
+        e = self._entry(pid)
         if e is None:
             return False
         status = e.status if isinstance(e, Proc) else e.get("status")
@@ -161,8 +171,10 @@ class Replayer:
         """Add RECEIVE counts and latest STATEs and PROFILEs (window indices) of distinct
         pids."""
         pids, received, last_state, last_profile = counts
-        procs = self.procs
-        known = np.fromiter((q in procs for q in pids.tolist()), dtype=bool, count=len(pids))
+        procs, kf = self.procs, self.kf_procs
+        known = np.fromiter(
+            (q in procs or q in kf for q in pids.tolist()), dtype=bool, count=len(pids)
+        )
         if not known.all():
             pids, received = pids[known], received[known]
             last_state, last_profile = last_state[known], last_profile[known]
@@ -200,7 +212,7 @@ class Replayer:
             if p is not None:
                 p.sample = Lazy(seq)
         elif kind == _K.DROP:
-            p = self._own(peer) if peer in self.procs else None
+            p = self._own(peer)
             if p is not None:
                 p.mailbox.pop(ref, None)
         elif kind == _K.SPAWN:
@@ -275,7 +287,7 @@ class Replayer:
                 q.links.discard(pid)
         p.links.clear()
         for holder in list(self.holders):
-            e = self.procs.get(holder)
+            e = self._entry(holder)
             if e is None:
                 continue
             mons = e.monitors if isinstance(e, Proc) else dict(_pairs(e.get("monitors")))

@@ -13,8 +13,9 @@ until a view asks for them, so deriving a world costs only what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -122,6 +123,7 @@ Namer = Callable[[int], str]
 #: the events since the SEND of message ``anchor_id`` (the oldest a keyframe at ``kf_seq``
 #: listed for it), as ``[(msg_id, sender, message)]``; ``None`` when the file lacks that SEND.
 History = Callable[[int, int, int, int], "list[tuple[int, int, Any]] | None"]
+_NO_ENTRIES: Mapping[int, Entry] = MappingProxyType({})
 
 
 class World:
@@ -133,7 +135,8 @@ class World:
     """
 
     __slots__ = (
-        "_base", "_history", "_holders", "_kf_seq", "_names", "_overlay", "_parent_table",
+        "_base", "_history", "_holders", "_kf_procs", "_kf_seq", "_names", "_overlay",
+        "_parent_table",
         "_pending_restarts", "_procs", "_registry", "_resolve", "_sups", "_table", "_views",
         "seq", "time_ns",
     )  # fmt: skip
@@ -153,10 +156,18 @@ class World:
         base: KeyframeFacts | None = None,
         history: History | None = None,
         parent_table: tuple[StatusTable, frozenset[int]] | None = None,
+        kf_procs: Mapping[int, Entry] | None = None,
     ) -> None:
         self.seq = seq
         self.time_ns = time_ns
+        # The entries replay made or changed since the keyframe (every entry of a world built
+        # without one), over the keyframe's own entries: ``kf_procs``, the one dict of a
+        # keyframe that every world replayed from it shares, never changed (a pid in
+        # ``procs`` hides its keyframe entry). A cached world holds only what it changed: a
+        # dict of thousands of entries per world was most of what the garbage collector
+        # walked on a full pass, and copied on every replay window.
         self._procs = procs
+        self._kf_procs: Mapping[int, Entry] = kf_procs if kf_procs is not None else _NO_ENTRIES
         self._sups = sups
         self._registry = registry
         self._holders = holders  # pids holding at least one monitor (EXIT scans only these)
@@ -198,7 +209,7 @@ class World:
         """The process ``pid`` as a private :class:`~cinema.model._proc.Proc` whose payload
         values are still references (:class:`Lazy`, keyframe values), or ``None``: what an
         export copies as encoded bytes without decoding a state (the caller owns the copy)."""
-        e = self._procs.get(pid)
+        e = self._entry(pid)
         if e is None:
             return None
         p = e.copy() if isinstance(e, Proc) else Proc.from_entry(e, self._kf_seq)
@@ -220,7 +231,20 @@ class World:
 
     def pids(self) -> list[int]:
         """Every pid of :attr:`processes` (no view built)."""
-        return sorted(self._procs)
+        return sorted(self._pid_set())
+
+    def _entry(self, pid: int) -> Entry | None:
+        e = self._procs.get(pid)
+        return self._kf_procs.get(pid) if e is None else e
+
+    def _pid_set(self) -> Collection[int]:
+        kf = self._kf_procs
+        return kf.keys() | self._procs.keys() if kf else self._procs.keys()
+
+    def _entries(self) -> Mapping[int, Entry]:
+        """``pid -> entry`` of every process (a new dict when the world has keyframe entries)."""
+        kf = self._kf_procs
+        return {**kf, **self._procs} if kf else self._procs
 
     def process_name(self, pid: int) -> str:
         """The session's name of ``pid`` (what a view shows for a process never named)."""
@@ -240,7 +264,7 @@ class World:
                 self._table = updated_table(parent[0], self._procs, parent[1])
                 self._parent_table = None
             else:
-                self._table = status_table(self._procs, self._base)
+                self._table = status_table(self._entries(), self._base)
         return self._table
 
     def alive(self) -> list[int]:
@@ -249,7 +273,7 @@ class World:
         return t.pid[t.alive].tolist()  # type: ignore[no-any-return]
 
     def _is_alive(self, pid: int) -> bool:
-        e = self._procs.get(pid)
+        e = self._entry(pid)
         if e is None:
             return False
         status = e.status if isinstance(e, Proc) else e.get("status")
@@ -356,7 +380,7 @@ class World:
         return SupervisionTree(roots, children)
 
     def __repr__(self) -> str:
-        return f"<World after event {self.seq}: {len(self._procs)} processes>"
+        return f"<World after event {self.seq}: {len(self._pid_set())} processes>"
 
 
 def _count(v: Any) -> int:
@@ -380,10 +404,11 @@ class _ProcessMap(Mapping[int, ProcessView]):
         return view
 
     def __iter__(self) -> Iterator[int]:
-        return iter(sorted(self._world._procs))
+        return iter(self._world.pids())
 
     def __len__(self) -> int:
-        return len(self._world._procs)
+        return len(self._world._pid_set())
 
     def __contains__(self, pid: object) -> bool:
-        return pid in self._world._procs
+        w = self._world
+        return pid in w._procs or pid in w._kf_procs

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from benchmarks._sandbox_sessions import record_sandbox_session
 from cinema.model import STATUSES, Session, World
+from cinema.model._proc import Proc
 from recorder.events import EventKind
 from recorder.session.reader import SessionReader
 
@@ -325,5 +326,9 @@ def test_cached_worlds_hold_few_keyframes_and_stay_right(
         held = {w.keyframe_seq for w in kf._worlds.values()} - {-1}
         assert held <= set(kf._kf_worlds), (at, held, list(kf._kf_worlds))
         assert len(kf._kf_worlds) <= 2
+        for w in kf._worlds.values():  # a world holds what replay changed; the rest is shared
+            if w.keyframe_seq >= 0:
+                assert w._kf_procs is kf._kf_worlds[w.keyframe_seq]._kf_procs
+                assert all(type(e) is Proc for e in w._procs.values())
         assert_same(f"after event #{at}", "seeked", got, "from event 0", full(_cold(lin, at)))
     assert sum(dropped), "some keyframe left the cache and took its worlds along"

@@ -144,7 +144,7 @@ def test_a_world_replayed_from_one_with_a_table_updates_that_table(tmp_path: Pat
         for seq in range(1_003, 30_000, 25):  # spawns, exits, restarts on the way
             w = s.world_at(seq)
             incremental += w._parent_table is not None
-            got, want = w.status_table(), status_table(w._procs, w._base)
+            got, want = w.status_table(), status_table(w._entries(), w._base)
             for a, b in zip(got, want, strict=True):
                 assert np.array_equal(a, b), seq
             check(w)
