@@ -6,6 +6,7 @@ import json
 
 import click
 
+from cinema.cli._lines import LineWriter
 from cinema.cli._model_args import TIME_HELP, range_bounds, session_argument
 
 __all__ = ["command"]
@@ -75,6 +76,7 @@ def command(
     from cinema.model.moments import resolve_processes
     from cinema.model.session import Session
     from recorder.events import kind_from_name
+    from recorder.session.format import SessionFormatError
 
     with Session.open(session) as s:
         pids = sorted({p for text in processes for p in resolve_processes(s, text)}) or None
@@ -85,11 +87,17 @@ def command(
         bounds = range_bounds(s, t_from, t_to)
         flt = EventFilter(processes=pids, kinds=codes, match=match, **bounds._asdict())
         damage = DamageReport(s, "not listed")
-        for shown, ev in enumerate(flt.scan(s, on_error=damage)):
-            if limit is not None and shown >= limit:
-                break
-            if as_json:
-                click.echo(json.dumps(present.event_row(s, ev), allow_nan=False))
-            else:
-                click.echo(present.event_line(s, ev))
+        with LineWriter() as out:
+
+            def on_error(exc: SessionFormatError, seq: int | None) -> None:
+                out.flush()  # the warning comes after the lines before the damage
+                damage(exc, seq)
+
+            for shown, ev in enumerate(flt.scan(s, on_error=on_error)):
+                if limit is not None and shown >= limit:
+                    break
+                if as_json:
+                    out.add(json.dumps(present.event_row(s, ev), allow_nan=False))
+                else:
+                    out.add(present.event_line(s, ev))
     damage.finish()

@@ -5,6 +5,8 @@ commands used to stop at the damage with exit 2 and print nothing after it)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,25 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, int, int]
 
 def _rows(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
+
+
+def test_the_warning_comes_where_the_damage_is(
+    files: tuple[str, str, int, int], tmp_path: Path
+) -> None:
+    """Into a file, `events` writes its lines in batches; the warning about the damaged frame
+    still follows the lines before the damage and precedes those after it (2>&1)."""
+    _, damaged, first, last = files
+    out = tmp_path / "out.txt"
+    with out.open("wb") as f:
+        done = subprocess.run(
+            [sys.executable, "-m", "cinema", "events", damaged], stdout=f, stderr=f, check=False
+        )
+    assert done.returncode == 1
+    lines = out.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("cinema: warning:"))
+    seqs = [int(line.split()[0][1:]) for line in lines if line.startswith("#")]
+    assert at == sum(1 for s in seqs if s < first) > 256  # more than one batch before it
+    assert all(s > last for s in seqs[at:])
 
 
 def test_events_lists_everything_but_the_damaged_frame(files: tuple[str, str, int, int]) -> None:
