@@ -83,3 +83,18 @@ def test_reading_commands_do_not_load_the_writer(tmp_path) -> None:  # type: ign
         assert code in (0, None) and text.strip()
         assert "recorder.session.reader" in modules
         assert "recorder.session.writer" not in modules, args
+
+
+def test_info_does_not_load_the_engine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`cinema info` needs the model's presentation of values, not sessions and worlds: the
+    package's exports load on first use (cinema._lazy)."""
+    from recorder import EventKind, Recorder
+    from recorder.events import NO_PEER
+
+    path = tmp_path / "s.cinema"
+    with Recorder(path, flush_interval=None) as rec:
+        rec.emit(EventKind.SPAWN, 0, NO_PEER, 0, {"name": "db"})
+    code, modules, text = _imports("info", str(path))
+    assert code in (0, None) and "events" in text
+    assert "cinema.model.present" in modules
+    assert not {"cinema.model.session", "cinema.model.world"} & set(modules)
