@@ -32,14 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cinema.model.errors import ModelError
-from cinema.model.session import Session
 from cinema.ui import _binding, loading  # noqa: F401  (_binding: first, see there)
 from cinema.ui.loading import load_parts
 from cinema.ui.main_window import SETTINGS_APP, SETTINGS_ORG, MainWindow
 from cinema.ui.state import ViewState
 from cinema.ui.theme import THEMES, apply_theme
-from cinema.views.viewport import Viewport
 
 __all__ = ["Opener", "error_box", "load_state", "run_viewer"]
 
@@ -66,33 +63,7 @@ error_box: Callable[[QWidget | None, str, str], None] = _default_error_box
 def load_state(path: str, progress: Callable[[str], None] = lambda _s: None) -> ViewState:
     """Open ``path`` and build everything the panels share (in the calling thread)."""
     session, viewport = load_parts(path, progress)
-    return _view_state(session, viewport, path)
-
-
-def _view_state(
-    session: Session, viewport: Viewport, path: str, warnings: list[str] | None = None
-) -> ViewState:
-    """The view state, with the breakpoints and bookmarks saved beside ``path`` (if any).
-
-    A breakpoint file that cannot be used never stops the session from opening: it is
-    ignored, with a warning on stderr (and in ``warnings``, for the status bar)."""
-    from cinema.model.export.imported import bundle_facts
-    from cinema.model.sidecar import load_sidecar, sidecar_path
-
-    bps, marks = None, None
-    side = sidecar_path(path)
-    try:
-        if side.exists():
-            bps, marks = load_sidecar(side)
-        else:  # a bundle from `cinema export` brings its own (saving writes the file beside it)
-            facts = bundle_facts(session)
-            if facts is not None:
-                bps, marks = facts.breakpoints(), facts.bookmarks
-    except (ModelError, OSError) as exc:
-        text = f"ignoring the breakpoint file: {' '.join(str(exc).split())}"
-        print(f"cinema: warning: {text}", file=sys.stderr, flush=True)
-        if warnings is not None:
-            warnings.append(text)
+    bps, marks, _warning = loading.load_saved(session, path)
     return ViewState(session, viewport, breakpoints=bps, bookmarks=marks)
 
 
@@ -142,9 +113,10 @@ class Opener(QObject):
                 parent, "Cannot open session", loader.error or "the session could not be read"
             )
             return None
-        session, viewport = loader.result
-        self.warnings = []
-        state = _view_state(session, viewport, path, self.warnings)
+        got = loader.result
+        self.warnings = [got.warning] if got.warning else []
+        state = ViewState(got.session, got.viewport, breakpoints=got.breakpoints,
+                          bookmarks=got.bookmarks)  # fmt: skip
         self._remember(path)
         return state
 

@@ -13,12 +13,16 @@ from a worker thread corrupts refcounts in PySide6 6.12); the GUI thread polls i
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
+from typing import NamedTuple
 
 from cinema.errors import UserError
+from cinema.model.breakpoints import BreakpointSet
 from cinema.model.errors import ModelError
 from cinema.model.session import Session
+from cinema.model.sidecar import Bookmark
 from cinema.views.lanes import LaneLayout
 from cinema.views.timeline_source import SessionTimeline
 from cinema.views.viewport import Viewport
@@ -27,10 +31,12 @@ from recorder.session.format import SessionFormatError
 __all__ = [
     "FIRST_LANES",
     "OPEN_ERRORS",
+    "Loaded",
     "Loader",
     "build_viewport",
     "describe",
     "load_parts",
+    "load_saved",
     "preload",
     "take",
 ]
@@ -62,6 +68,56 @@ def load_parts(
     return session, viewport
 
 
+class Loaded(NamedTuple):
+    """What a window opens on, read off the GUI thread."""
+
+    session: Session
+    viewport: Viewport
+    breakpoints: BreakpointSet | None  # saved beside the file (or in a bundle), if any
+    bookmarks: list[Bookmark] | None
+    warning: str | None  # why a breakpoint file was ignored
+
+
+def load_saved(
+    session: Session, path: str
+) -> tuple[BreakpointSet | None, list[Bookmark] | None, str | None]:
+    """The breakpoints and bookmarks saved beside ``path`` (or in a bundle from ``cinema
+    export``), with a warning instead when the breakpoint file cannot be used: it never stops
+    the session from opening (the warning is printed on stderr too)."""
+    from cinema.model.export.imported import bundle_facts
+    from cinema.model.sidecar import load_sidecar, sidecar_path
+
+    side = sidecar_path(path)
+    try:
+        if side.exists():
+            bps, marks = load_sidecar(side)
+            return bps, marks, None
+        facts = bundle_facts(session)  # a bundle brings its own (saving writes the file beside it)
+        if facts is not None:
+            return facts.breakpoints(), facts.bookmarks, None
+    except (ModelError, OSError) as exc:
+        text = f"ignoring the breakpoint file: {' '.join(str(exc).split())}"
+        print(f"cinema: warning: {text}", file=sys.stderr, flush=True)
+        return None, None, text
+    return None, None, None
+
+
+def load(path: str, progress: Callable[[str], None] = lambda _s: None) -> Loaded:
+    """:func:`load_parts`, the saved breakpoints and bookmarks, and what the window reads as it
+    opens: the world at the first event and the first frame's events (the playhead and the
+    event list start there)."""
+    session, viewport = load_parts(path, progress)
+    bps, marks, warning = load_saved(session, path)
+    if session.event_count:
+        progress("reading the first events")
+        try:
+            session.world_at(0)
+            session.event(0)
+        except OPEN_ERRORS:
+            pass  # a damaged start: the window reads it again and shows why, in place
+    return Loaded(session, viewport, bps, marks, warning)
+
+
 def describe(exc: BaseException) -> str:
     """One line for the user about an error of :data:`OPEN_ERRORS`."""
     if isinstance(exc, OSError) and exc.filename is not None:
@@ -70,19 +126,19 @@ def describe(exc: BaseException) -> str:
 
 
 class Loader(threading.Thread):
-    """Runs :func:`load_parts` on ``path`` (absolute) in a daemon thread: ``step`` says how
+    """Runs :func:`load` on ``path`` (absolute) in a daemon thread: ``step`` says how
     far it got, then ``result`` or ``error`` (a line for the user) is set."""
 
     def __init__(self, path: str) -> None:
         super().__init__(name="cinema-open", daemon=True)
         self.path = path
         self.step = "starting"
-        self.result: tuple[Session, Viewport] | None = None
+        self.result: Loaded | None = None
         self.error: str | None = None
 
     def run(self) -> None:
         try:
-            self.result = load_parts(self.path, self._progress)
+            self.result = load(self.path, self._progress)
         except OPEN_ERRORS as exc:
             self.error = describe(exc)
 

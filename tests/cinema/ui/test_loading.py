@@ -52,3 +52,27 @@ def test_loading_imports_no_qt() -> None:
     code = "import sys, cinema.ui.loading; print(any(m.startswith('PySide6') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_unusable_breakpoint_file_is_ignored_with_a_warning(
+    qtbot, bank_path: Path, tmp_path: Path, settings, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "bank.cinema"
+    copy.write_bytes(bank_path.read_bytes())
+    (tmp_path / "bank.cinema.cinema-bp.json").write_text("{not json")
+    loading.preload(copy)
+    opener = Opener(settings=settings)
+    win = opener.open(str(copy))
+    assert win is not None
+    qtbot.addWidget(win)
+    assert len(opener.warnings) == 1 and "ignoring the breakpoint file" in opener.warnings[0]
+    assert win.statusBar().currentMessage() == opener.warnings[0]
+    assert "cinema: warning: ignoring the breakpoint file" in capsys.readouterr().err
+    assert list(win.state.breakpoints) == []
+
+
+def test_the_loader_reads_what_the_window_opens_on(bank_path: Path) -> None:
+    got = loading.load(str(bank_path))
+    assert got.warning is None and got.breakpoints is None and got.bookmarks is None
+    assert got.viewport.layout.processes is got.session.processes
+    assert 0 in got.session._worlds  # the playhead's first world, ready
