@@ -48,12 +48,16 @@ def transient_messages(
     s_order = np.argsort(s_ref, kind="stable")
     s_sorted = s_ref[s_order]
     s_once = _once(s_sorted)
-    c_sorted = np.sort(c_ref)
-    c_once_sorted = _once(c_sorted)
+    # Searched in sorted order, then put back: searchsorted with unsorted needles costs ~10x
+    # (~1.2 ms for 8,000 consumes of a 20,000-event window, against a 0.1 ms sort).
+    c_order = np.argsort(c_ref)  # (any order of equal ids: those are not transient)
+    c_sorted = c_ref[c_order]
     # For each consume, the (unique) SEND with its id, if any.
-    at = np.minimum(np.searchsorted(s_sorted, c_ref), len(s_sorted) - 1)
-    c_at = np.minimum(np.searchsorted(c_sorted, c_ref), len(c_sorted) - 1)
-    ok = (s_sorted[at] == c_ref) & s_once[at] & c_once_sorted[c_at] & (c_ref != 0)
+    at = np.empty(len(cons), np.int64)
+    at[c_order] = np.minimum(np.searchsorted(s_sorted, c_sorted), len(s_sorted) - 1)
+    c_once = np.empty(len(cons), bool)
+    c_once[c_order] = _once(c_sorted)
+    ok = (s_sorted[at] == c_ref) & s_once[at] & c_once & (c_ref != 0)
     si = send[s_order[at]]
     owner = np.where(is_recv[cons], pid[cons], peer[cons]).astype(np.int64)
     ok &= (si < cons) & (peer[si].astype(np.int64) == owner)
@@ -75,6 +79,13 @@ def _once(sorted_values: np.ndarray) -> np.ndarray:
     once[1:] &= ~dup
     once[:-1] &= ~dup
     return once
+
+
+def _run_ends(sorted_values: np.ndarray) -> np.ndarray:
+    """Indices of the last element of each run of equal values of a sorted array."""
+    if not len(sorted_values):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[sorted_values[1:] != sorted_values[:-1], True])
 
 
 def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int, Counts]:
@@ -101,16 +112,24 @@ def counters(kind: np.ndarray, pid: np.ndarray, breaks: np.ndarray) -> dict[int,
         out: np.ndarray = q + np.where((at < len(keys)) & (nxt < stride), nxt, n)
         return out
 
+    # (Sorts and run boundaries by hand: np.unique with return_index / return_counts and
+    # np.union1d cost ~1.5 ms each on a 20,000-event window, these ~0.1-0.2 ms.)
     def latest(of_kind: int) -> tuple[np.ndarray, np.ndarray]:
-        idx = np.flatnonzero((kind == of_kind) & (pid != NO_PID))[::-1]
-        g, first = np.unique(group(idx), return_index=True)
-        return g, idx[first]
+        idx = np.flatnonzero((kind == of_kind) & (pid != NO_PID))
+        g = group(idx)
+        order = np.argsort(g, kind="stable")  # within a group, in event order
+        g = g[order]
+        last = _run_ends(g)
+        return g[last], idx[order[last]]
 
-    recv = np.flatnonzero(kind == _K.RECEIVE)
-    rk, rc = np.unique(group(recv), return_counts=True)
+    g = np.sort(group(np.flatnonzero(kind == _K.RECEIVE)))
+    ends = _run_ends(g)
+    rk, rc = g[ends], np.diff(np.r_[-1, ends])
     sk, s_last = latest(_K.STATE)
     pk, p_last = latest(_K.PROFILE)
-    groups = np.union1d(np.union1d(rk, sk), pk)
+    groups = np.concatenate([rk, sk, pk])
+    groups.sort()
+    groups = groups[_run_ends(groups)]
     received = np.zeros(len(groups), dtype=np.int64)
     received[np.searchsorted(groups, rk)] = rc
     last_state = np.full(len(groups), -1, dtype=np.int64)
