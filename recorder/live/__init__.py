@@ -7,10 +7,11 @@ through the flight recorder (and the session file, when one is written), pauses 
 steps it, sets breakpoints evaluated inside it, edits states, adds interception rules, and
 takes and restores snapshots.
 
-Layers (lowest first): ``protocol``, ``auth``, ``switch``, ``conditions``, ``ring``, ``restream``,
-``savefile``, ``_logs``, ``_address`` <- ``scope``, ``subscription``, ``rewind``,
-``_recordings`` <- ``feed``, ``control`` <- ``_connection``, ``handlers`` <- ``server`` <-
-``client``. Nothing here imports Qt or ``cinema``.
+Layers (lowest first; the ``recorder.live`` contract in ``pyproject.toml`` holds them):
+``conditions``, ``protocol``, ``sockfile``, ``switch``, ``_logs`` <- ``restream``, ``ring``,
+``subscription``, ``auth`` <- ``feed``, ``rewind``, ``scope``, ``savefile`` <- ``_connection``,
+``control``, ``_recordings``, ``_address`` <- ``handlers`` <- ``server`` <- ``client`` <-
+``__main__``. Nothing here imports Qt or ``cinema``.
 """
 
 from __future__ import annotations

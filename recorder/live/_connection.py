@@ -130,12 +130,10 @@ def read(server: LiveServer, client: Connection) -> None:
 
 
 def _handle(server: LiveServer, client: Connection, msg: dict[str, Any]) -> None:
-    from recorder.live.handlers import handle
-
     if not client.ready:
         _hello(server, client, msg)
         return
-    handle(server, client, msg)
+    server._answer(client, msg)
 
 
 def _hello(server: LiveServer, client: Connection, msg: dict[str, Any]) -> None:

@@ -337,6 +337,12 @@ class LiveServer:
                 pass
         self._wake_pending = False
 
+    def _answer(self, client: Connection, msg: dict[str, Any]) -> None:
+        """(I/O thread.) Answer a request of an authenticated client (:mod:`.handlers`)."""
+        from recorder.live.handlers import handle
+
+        handle(self, client, msg)
+
     def welcome(self) -> dict[str, Any]:
         ctl = self.control
         return {
