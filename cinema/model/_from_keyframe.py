@@ -16,6 +16,8 @@ from recorder.session.keyframes import table_column
 
 __all__ = ["empty_world", "world_from_keyframe"]
 
+_STR, _INT = frozenset((str,)), frozenset((int,))
+
 
 def empty_world(resolve: Resolver, names: Namer) -> World:
     """The world before the first event."""
@@ -69,7 +71,12 @@ def world_from_keyframe(
         if isinstance(s, Mapping):
             sups[_as_int(s.get("pid"))] = s
     reg = kf.get("registry")
-    registry = {str(k): _as_int(v) for k, v in reg.items()} if isinstance(reg, Mapping) else {}
+    registry: dict[str, int] = {}
+    if isinstance(reg, Mapping):
+        if set(map(type, reg)) <= _STR and set(map(type, reg.values())) <= _INT:
+            registry = dict(reg)  # (what normalize_world leaves: 5,000 names at C speed)
+        else:
+            registry = {str(k): _as_int(v) for k, v in reg.items()}
     return World(
         kf_seq - 1, time_ns, {}, sups, registry, frozenset(holders), {}, resolve, names,
         base=KeyframeFacts(kf_seq, procs, (dead, rows)), history=history, kf_procs=procs,
