@@ -14,7 +14,8 @@ and is registered by adding its module name to :data:`COMMAND_MODULES` below (a 
 runs (or ``cinema --help`` lists them all), so ``cinema events`` never loads the modules of the
 eighteen others, nor what they import. Command modules keep their imports light too: anything
 that needs Qt (or another heavy dependency) imports it inside the command function, so
-``cinema --help`` and the headless commands never load Qt.
+``cinema --help`` and the headless commands never load Qt. Once its options are parsed, a
+command runs with numpy loaded without OpenBLAS's thread pool (:mod:`cinema.cli._blas`).
 
 Errors the user can fix (:class:`cinema.errors.UserError`, a bad session file, a missing path)
 become ``cinema: error: <message>`` on stderr with exit status 2 in every command; see
@@ -32,6 +33,7 @@ from typing import Any
 import click
 
 from cinema import __version__
+from cinema.cli._blas import import_numpy, numpy_first
 from cinema.cli._errors import user_errors
 from cinema.errors import UserError
 
@@ -106,6 +108,7 @@ def main(ctx: click.Context) -> None:
         problem = display_problem()
         if problem is not None:
             raise UserError(f"{problem}; see `cinema --help` for the headless commands")
+        import_numpy()
         from cinema.ui.app import run_viewer
 
         sys.exit(run_viewer(None))
@@ -116,4 +119,6 @@ def _load_command(module_name: str, cmd_name: str) -> click.Command:
     command = getattr(module, "command", None)
     if not isinstance(command, click.Command) or command.name != cmd_name:
         raise TypeError(f"{module_name} must define a click command {cmd_name!r} as `command`")
+    if command.callback is not None and not getattr(command.callback, "numpy_first", False):
+        command.callback = numpy_first(command.callback)
     return command
