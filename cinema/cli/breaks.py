@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -46,6 +45,7 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
     on stderr says which (--json also lists them under "unreadable"), and the exit status is 1.
     """
     from cinema.cli._damage import DamageReport
+    from cinema.cli._json import dumps_indented
     from cinema.model import present
     from cinema.model.condition import Condition
     from cinema.model.expr import ExprError
@@ -80,7 +80,7 @@ def command(session: str, expression: str, limit: int | None, as_json: bool) -> 
                     for p in damage.damage.problems
                 ],
             }
-            click.echo(json.dumps(doc, indent=2, allow_nan=False))
+            click.echo(dumps_indented(doc))
         else:
             for ev in hits:
                 click.echo(present.event_line(s, ev))
