@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from typing import Any
 
 import click
@@ -119,6 +117,9 @@ def command(
     made inside a process is recorded (CALL and RETURN events); `cinema calls` sums
     them up per function. A target that cannot be traced is reported and skipped.
     """
+    import subprocess  # here, not at the top: `cinema --help` imports every command module
+    import tempfile
+
     from recorder.sandbox.recording import ENV_RECORD, ENV_SEED
     from recorder.session.writer import ENV_STATUS
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 
 import click
 
@@ -49,6 +47,9 @@ def command(session: str, keep: str | None, timeout: float, as_json: bool) -> No
       cinema record -o run.cinema -- python my_program.py
       cinema verify run.cinema --keep rerun.cinema
     """
+    import shutil  # here, not at the top: `cinema --help` imports every command module
+    import tempfile
+
     from cinema.cli.record import refuse_to_overwrite
     from cinema.model.present import event_row
     from cinema.model.session import Session
