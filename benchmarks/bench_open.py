@@ -1,13 +1,14 @@
 """``open``: from ``cinema open FILE`` to the window's first screen, in a fresh interpreter.
 
-What the user waits for when opening a session: the interpreter starts, imports Cinema, starts
-reading the file in a worker thread while it imports Qt (as ``cinema open`` does), waits for
-the read (with the progress dialog of ``cinema open``), builds every panel, and paints each
-visible one. Each run is a new process (Qt offscreen) that opens the file through
-:class:`cinema.ui.app.Opener` (what ``cinema open`` calls), watches every paint event of the
-application, and stops once every visible panel of the window (the timeline and each dock in
-front) has painted and none of them has a refresh pending. It reports the wall time since the
-parent started it and the peak resident memory (``VmHWM``) at that moment.
+What the user waits for when opening a session: the interpreter starts, imports numpy (with
+one OpenBLAS thread) and Cinema, starts reading the file in a worker thread while it imports Qt
+(as ``cinema open`` does), waits for the read (with the progress dialog of ``cinema open``),
+builds every panel, and paints each visible one. Each run is a new process (Qt offscreen) that
+opens the file through :class:`cinema.ui.app.Opener` (what ``cinema open`` calls), watches
+every paint event of the application, and stops once every visible panel of the window (the
+timeline and each dock in front) has painted and none of them has a refresh pending. It reports
+the wall time since the parent started it and the peak resident memory (``VmHWM``) at that
+moment.
 
 Figures (the sandbox-recorded 10,000,000-event session; ``--quick``: 1,000,000):
 
@@ -47,7 +48,10 @@ _CHILD = r"""
 import json, os, resource, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 started, path, ini = float(sys.argv[1]), sys.argv[2], sys.argv[3]
-# as `cinema open` does: the file is read from before Qt is imported, then Qt is loaded
+# as `cinema open` does: numpy without OpenBLAS's thread pool (cinema.cli._blas), then the
+# file is read from before Qt is imported, then Qt is loaded
+from cinema.cli._blas import import_numpy
+import_numpy()
 from cinema.ui.loading import preload
 preload(path)
 from cinema.ui.app import Opener, ensure_app
