@@ -41,6 +41,8 @@ from cinema.ui.theme import THEMES, apply_theme
 __all__ = ["Opener", "error_box", "load_state", "run_viewer"]
 
 MAX_RECENT = 10
+#: A read that takes longer than this gets a progress dialog with a Cancel button (seconds).
+QUICK_OPEN_S = 0.3
 FILE_FILTER = "Cinema sessions (*.cinema *.cin);;All files (*)"
 
 
@@ -104,6 +106,9 @@ class Opener(QObject):
         if loader is None:
             loader = loading.Loader(path)
             loader.start()
+        # the progress dialog would show after 0.3 s: until then, wait without the event
+        # loop's 20-ms polls (a read that ends while the imports do is taken at once)
+        loader.join(QUICK_OPEN_S)
         if loader.is_alive() and not _wait(loader, parent):
             # numpy work cannot be interrupted: the daemon thread finishes and is dropped
             return None
@@ -175,12 +180,12 @@ class Opener(QObject):
 
 
 def _wait(loader: loading.Loader, parent: QWidget | None) -> bool:
-    """Run the event loop until ``loader`` is done, with a progress dialog (shown after
-    0.3 s) and its Cancel button; False when cancelled."""
+    """Run the event loop until ``loader`` is done, with a progress dialog and its Cancel
+    button (the caller waited :data:`QUICK_OPEN_S` already); False when cancelled."""
     name = Path(loader.path).name
     dlg = QProgressDialog(f"Opening {name}…", "Cancel", 0, 0, parent)
     dlg.setWindowTitle("Cinema")
-    dlg.setMinimumDuration(300)
+    dlg.setMinimumDuration(0)  # after the QUICK_OPEN_S spent in Opener.load
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     loop = QEventLoop()
     cancelled = []

@@ -76,3 +76,16 @@ def test_the_loader_reads_what_the_window_opens_on(bank_path: Path) -> None:
     assert got.warning is None and got.breakpoints is None and got.bookmarks is None
     assert got.viewport.layout.processes is got.session.processes
     assert 0 in got.session._worlds  # the playhead's first world, ready
+
+
+def test_a_read_still_running_waits_in_the_progress_dialog(
+    qtbot, bank_path: Path, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(app_mod, "QUICK_OPEN_S", 0.0)  # the dialog's event loop at once
+    waited: list[bool] = []
+    wait = app_mod._wait
+    monkeypatch.setattr(app_mod, "_wait", lambda *a: waited.append(True) or wait(*a))
+    win = Opener(settings=settings).open(str(bank_path))
+    assert win is not None
+    qtbot.addWidget(win)
+    assert waited == [True] and win.state.event_count > 0
