@@ -156,8 +156,9 @@ class KeyframeFacts:
 
     Args:
         seq: the keyframe's sequence number (its world is the one after event ``seq - 1``).
-        entries: the keyframe world's ``pid -> entry`` (process rows and ``dead`` rows).
-        tables: the keyframe's process lists (``processes``, then ``dead``): the columns of
+        entries: the keyframe world's ``pid -> entry`` (row numbers, see
+            :class:`~cinema.model.world.KfEntries`, or mappings).
+        tables: the keyframe's process lists (``dead``, then ``processes``): the columns of
             each are read in one pass.
     """
 
@@ -178,15 +179,27 @@ class KeyframeFacts:
     def _compute(self) -> StatusTable:
         entries = self._entries
         bodies: dict[int, IntArray] = {}  # id of a keyframe table -> its rows' facts
-        for rows in self._tables:
+        numbered: list[Any] = [None, None]  # (processes, dead): the tables row numbers name
+        for t, rows in enumerate(self._tables):
             body = _columns_of(rows)
-            if body is not None:
-                bodies[id(row_position(rows[0])[0])] = body
+            if body is not None and len(rows):
+                tid = id(row_position(rows[0])[0])
+                bodies[tid] = body
+                numbered[1 - t] = tid
         keys = list(entries)
         out = np.empty((len(keys), 4), np.int64)
         picks: dict[int, tuple[list[int], list[int]]] = {}  # table id -> (out rows, its rows)
         for k, p in enumerate(keys):
             e = entries[p]
+            if type(e) is int:  # a row number (KfEntries): row e of processes, ~e of dead
+                tid, i = (numbered[0], e) if e >= 0 else (numbered[1], ~e)
+                if tid is not None:
+                    pos, idx = picks.setdefault(tid, ([], []))
+                    pos.append(k)
+                    idx.append(i)
+                else:
+                    out[k] = _entry_row(self._tables[1 if e >= 0 else 0][i])
+                continue
             at = row_position(e) if type(e) is ProcessRow else None
             if at is not None and id(at[0]) in bodies:
                 pos, idx = picks.setdefault(id(at[0]), ([], []))

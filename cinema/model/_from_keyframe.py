@@ -7,16 +7,21 @@ all of them column by column, once per keyframe.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cinema.model._facts import KeyframeFacts, _as_int
-from cinema.model.world import Entry, History, Namer, Resolver, World
+from cinema.model.world import History, KfEntries, Namer, Resolver, World
 from recorder.session.keyframes import table_column
 
 __all__ = ["empty_world", "world_from_keyframe"]
 
 _STR, _INT = frozenset((str,)), frozenset((int,))
+
+
+def _ints(pids: Sequence[Any]) -> Sequence[int]:
+    """A pid column as ints (what normalize_world leaves it: as it is)."""
+    return pids if set(map(type, pids)) <= _INT else [_as_int(p) for p in pids]
 
 
 def empty_world(resolve: Resolver, names: Namer) -> World:
@@ -36,13 +41,14 @@ def world_from_keyframe(
     Ended processes are the keyframe's ``dead`` entries (full rows, or the ``[pid, status]``
     pairs of older files); a pid listed both alive and dead is alive.
     """
-    procs: dict[int, Entry] = {}
     holders: set[int] = set()
     dead = kf.get("dead") or ()
+    rows = kf.get("processes") or ()
+    # entries of table rows are their row numbers (KfEntries): no row made before it is read
+    procs = KfEntries((rows, dead))
     dead_pids = table_column(dead, "pid")
     if dead_pids is not None:
-        for e, pid in zip(dead, dead_pids, strict=True):
-            procs[pid if type(pid) is int else _as_int(pid)] = e
+        procs.update(zip(_ints(dead_pids), range(-1, -len(dead_pids) - 1, -1), strict=True))
     else:
         for row in dead:
             if isinstance(row, Mapping):
@@ -50,15 +56,12 @@ def world_from_keyframe(
             elif isinstance(row, (list, tuple)) and len(row) >= 2:
                 pid = _as_int(row[0])
                 procs[pid] = {"pid": pid, "status": "crashed" if row[1] == "crashed" else "dead"}
-    rows = kf.get("processes") or ()
     pids, monitors = table_column(rows, "pid"), table_column(rows, "monitors")
     if pids is not None and monitors is not None:
         # A keyframe's process table: two columns instead of two lookups per row.
-        for e, pid, mons in zip(rows, pids, monitors, strict=True):
-            pid = pid if type(pid) is int else _as_int(pid)
-            procs[pid] = e
-            if mons:
-                holders.add(pid)
+        pid_list = _ints(pids)
+        procs.update(zip(pid_list, range(len(pid_list)), strict=True))
+        holders.update(p for p, mons in zip(pid_list, monitors, strict=True) if mons)
     else:
         for e in rows:
             if isinstance(e, Mapping):

@@ -80,14 +80,18 @@ class Replayer:
 
     def _entry(self, pid: int) -> Entry | None:
         e = self.procs.get(pid)
-        return self.kf_procs.get(pid) if e is None else e
+        if e is None:
+            kf = self.kf_procs.get(pid)
+            return None if kf is None else self.kf_procs.entry(kf)
+        return e
 
     def _own(self, pid: int) -> Proc | None:
         e = self.procs.get(pid)
         if e is None:
-            e = self.kf_procs.get(pid)
-            if e is None:
+            kf = self.kf_procs.get(pid)
+            if kf is None:
                 return None
+            e = self.kf_procs.entry(kf)
         if pid in self.owned:
             assert isinstance(e, Proc)
             self.overlay.fold(e)

@@ -13,9 +13,8 @@ until a view asks for them, so deriving a world costs only what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -123,7 +122,28 @@ Namer = Callable[[int], str]
 #: the events since the SEND of message ``anchor_id`` (the oldest a keyframe at ``kf_seq``
 #: listed for it), as ``[(msg_id, sender, message)]``; ``None`` when the file lacks that SEND.
 History = Callable[[int, int, int, int], "list[tuple[int, int, Any]] | None"]
-_NO_ENTRIES: Mapping[int, Entry] = MappingProxyType({})
+
+
+class KfEntries(dict[int, Any]):
+    """A keyframe's ``pid -> entry``: row ``i`` of its process table (``i >= 0``) or of its
+    ``dead`` table (``~i``), or a mapping (older layouts, worlds built by hand). Ints, not
+    rows: a seek reads a few hundred of the thousands of rows, and a dict of ints alone is
+    none of the garbage collector's business. :meth:`entry` makes the row of a number."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: tuple[Sequence[Mapping[str, Any]], ...] = ((), ())) -> None:
+        super().__init__()
+        self.tables = tables  # (processes, dead)
+
+    def entry(self, e: Any) -> Entry:
+        """The entry ``e`` stands for (a row made from its number)."""
+        if type(e) is int:
+            return self.tables[0][e] if e >= 0 else self.tables[1][~e]
+        return e  # type: ignore[no-any-return]
+
+
+_NO_ENTRIES = KfEntries()
 
 
 class World:
@@ -156,7 +176,7 @@ class World:
         base: KeyframeFacts | None = None,
         history: History | None = None,
         parent_table: tuple[StatusTable, frozenset[int]] | None = None,
-        kf_procs: Mapping[int, Entry] | None = None,
+        kf_procs: KfEntries | None = None,
     ) -> None:
         self.seq = seq
         self.time_ns = time_ns
@@ -167,7 +187,7 @@ class World:
         # dict of thousands of entries per world was most of what the garbage collector
         # walked on a full pass, and copied on every replay window.
         self._procs = procs
-        self._kf_procs: Mapping[int, Entry] = kf_procs if kf_procs is not None else _NO_ENTRIES
+        self._kf_procs = kf_procs if kf_procs is not None else _NO_ENTRIES
         self._sups = sups
         self._registry = registry
         self._holders = holders  # pids holding at least one monitor (EXIT scans only these)
@@ -235,14 +255,18 @@ class World:
 
     def _entry(self, pid: int) -> Entry | None:
         e = self._procs.get(pid)
-        return self._kf_procs.get(pid) if e is None else e
+        if e is None:
+            kf = self._kf_procs.get(pid)
+            return None if kf is None else self._kf_procs.entry(kf)
+        return e
 
     def _pid_set(self) -> Collection[int]:
         kf = self._kf_procs
         return kf.keys() | self._procs.keys() if kf else self._procs.keys()
 
-    def _entries(self) -> Mapping[int, Entry]:
-        """``pid -> entry`` of every process (a new dict when the world has keyframe entries)."""
+    def _entries(self) -> Mapping[int, Any]:
+        """``pid -> entry`` of every process, keyframe ones as :class:`KfEntries` holds them
+        (a new dict when the world has keyframe entries)."""
         kf = self._kf_procs
         return {**kf, **self._procs} if kf else self._procs
 

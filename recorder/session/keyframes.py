@@ -18,10 +18,10 @@ Older keyframes whose ``"dead"`` is a list of ``[pid, status]`` pairs pass throu
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, overload
 
 import msgpack
 
@@ -44,6 +44,7 @@ __all__ = [
     "MailboxCells",
     "ProcessColumns",
     "ProcessRow",
+    "RowTable",
     "SupervisorRow",
     "decode_keyframe",
     "empty_mailbox_cells",
@@ -549,6 +550,43 @@ class _Table:
         return cols
 
 
+class RowTable(Sequence[ProcessRow]):
+    """A keyframe's process table as a sequence of :class:`ProcessRow` s made when read
+    (:func:`unpack_world` with ``lazy_rows``): a seek reads a few hundred of a table's
+    thousands of rows, and a row made for each was ~5 ms of a cold seek on the 10M-event
+    sandbox session and as many objects for the garbage collector to walk. ``table[i]`` makes
+    a new row each time (equal to the last); :func:`table_column` reads its columns."""
+
+    __slots__ = ("_n", "_table")
+
+    def __init__(self, table: _Table, n: int) -> None:
+        self._table = table
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> ProcessRow: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[ProcessRow]: ...
+    def __getitem__(self, i: int | slice) -> ProcessRow | list[ProcessRow]:
+        if isinstance(i, slice):
+            return [ProcessRow(self._table, j) for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return ProcessRow(self._table, i)
+
+    def __iter__(self) -> Iterator[ProcessRow]:
+        t = self._table
+        return (ProcessRow(t, i) for i in range(self._n))
+
+    def __repr__(self) -> str:
+        return f"RowTable({list(self)!r})"
+
+
 def row_position(row: ProcessRow) -> tuple[object, int]:
     """Which table a row belongs to (an opaque token, the same for every row of one table)
     and its index there: a reader that read a table's columns finds a row's values in them."""
@@ -562,6 +600,10 @@ def table_column(rows: Any, key: str) -> tuple[Any, ...] | None:
     processes (say every pid) reads it in one pass instead of one lookup per row. ``None``
     when ``rows`` is not such a list (a plain list of maps), or ``key`` is lazy or absent.
     """
+    if type(rows) is RowTable:
+        t = rows._table
+        col = t.index.get(key)
+        return None if col is None or key in t.lazy else t.columns[col]
     if not isinstance(rows, list) or not rows:
         return None
     first, last = rows[0], rows[-1]
@@ -577,13 +619,16 @@ def table_column(rows: Any, key: str) -> tuple[Any, ...] | None:
     return column if len(column) == len(rows) else None
 
 
-def unpack_world(world: dict[str, Any], max_rows: int | None = None) -> dict[str, Any]:
+def unpack_world(
+    world: dict[str, Any], max_rows: int | None = None, *, lazy_rows: bool = False
+) -> dict[str, Any]:
     """Turn a decoded keyframe world's process tables back into lists of mappings.
 
     Args:
         world: the decoded ``"world"`` map of a keyframe.
         max_rows: refuse more processes than this in all (the reader allows a few per stored
             byte of the keyframe, so that a small file cannot hold a million processes).
+        lazy_rows: each table as a :class:`RowTable` (rows made when read), not a list.
 
     Raises:
         ValueError: a table is malformed (columns of unequal length, keys that are not
@@ -598,14 +643,18 @@ def unpack_world(world: dict[str, Any], max_rows: int | None = None) -> dict[str
         else:
             if out is world:
                 out = dict(world)
-            out[name] = _unpack_table(table, None if max_rows is None else max_rows - rows)
+            out[name] = _unpack_table(
+                table, None if max_rows is None else max_rows - rows, lazy_rows
+            )
             rows += len(out[name])
         if max_rows is not None and rows > max_rows:
             raise ValueError(_too_many(rows, max_rows))
     return out
 
 
-def _unpack_table(table: dict[str, Any], max_rows: int | None) -> list[ProcessRow]:
+def _unpack_table(
+    table: dict[str, Any], max_rows: int | None, lazy_rows: bool = False
+) -> list[ProcessRow] | RowTable:
     keys, columns, lazy = table.get("keys"), table.get("columns"), table.get("lazy")
     if not (isinstance(keys, list) and isinstance(columns, list) and isinstance(lazy, list)):
         raise ValueError("malformed process table in keyframe")
@@ -622,7 +671,7 @@ def _unpack_table(table: dict[str, Any], max_rows: int | None) -> list[ProcessRo
     # the garbage collector's care at its first pass, where a list is walked on every pass
     # (the ~20 columns of two tables of a 6,000-process keyframe, for each cached keyframe).
     t = _Table(keys, [tuple(c) for c in columns], frozenset(lazy))
-    return [ProcessRow(t, i) for i in range(n)]
+    return RowTable(t, n) if lazy_rows else [ProcessRow(t, i) for i in range(n)]
 
 
 def _too_many(n: int, limit: int) -> str:

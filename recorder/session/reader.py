@@ -518,7 +518,9 @@ class SessionReader:
 
     def keyframe_before(self, seq: int) -> tuple[int, dict[str, Any]] | None:
         """The latest keyframe at or before ``seq``: ``(kf_seq, world)``; world is the state
-        after events ``0 .. kf_seq - 1``. None when there is no such keyframe."""
+        after events ``0 .. kf_seq - 1``, its process tables
+        :class:`~recorder.session.keyframes.RowTable` s. None when there is no such
+        keyframe."""
         j = bisect.bisect_right(self._ix.kf_seqs, seq) - 1
         if j < 0:
             return None
@@ -537,7 +539,7 @@ class SessionReader:
             rows = max(self.limits.max_keyframe_rows, 4 * sum(h.stored))
             try:
                 w = normalize_world(w, self.limits.max_pid) if isinstance(w, dict) else {}
-                world = unpack_world(w, rows)
+                world = unpack_world(w, rows, lazy_rows=True)
             except ValueError as exc:
                 raise self._err(SessionFormatError(str(exc), self._ix.offsets[i])) from None
             self._kf_cache[j] = world

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from recorder.payload import Limits
-from recorder.session.keyframes import pack_world, table_column, unpack_world
+from recorder.session.keyframes import RowTable, pack_world, table_column, unpack_world
 
 
 def _world(n: int) -> dict[str, object]:
@@ -233,3 +233,21 @@ def test_supervisor_children_read_late_are_the_ones_read_whole() -> None:
     assert whole[1]["children"][2] == {"id": "x", "pid": None}  # fixed: pid, restart
     assert len(whole[1]["children"]) == 3  # the row that is no map dropped
     assert len(whole) == 5  # the entry that is no map dropped
+
+
+def test_lazy_rows_read_as_the_list_of_rows() -> None:
+    world = _world(6)
+    world["dead"] = [{"pid": 9, "status": "crashed", "reason": ("boom", 9)}]
+    packed = pack_world(world, Limits())
+    eager, lazy = unpack_world(packed), unpack_world(packed, lazy_rows=True)
+    for name in ("processes", "dead"):
+        rows, table = eager[name], lazy[name]
+        assert type(table) is RowTable and len(table) == len(rows)
+        assert [dict(r) for r in table] == [dict(r) for r in rows]
+        assert dict(table[-1]) == dict(rows[-1]) and [dict(r) for r in table[1:3]] == [
+            dict(r) for r in rows[1:3]
+        ]
+        for key in ("pid", "monitors", "state", "nope"):
+            assert table_column(table, key) == table_column(rows, key)
+        with pytest.raises(IndexError):
+            table[len(rows)]
