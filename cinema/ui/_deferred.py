@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QGraphicsView, QWidget
 
 __all__ = ["DeferredRefresh"]
 
@@ -147,4 +147,25 @@ class _FrameFlush(QObject):
             pending, self.pending = self.pending, []
             for refresh in pending:
                 refresh._fire()
+            for refresh in pending:
+                _settle_scenes(refresh._widget)
         return False
+
+
+def _settle_scenes(widget: QWidget) -> None:
+    """Bring the graphics scenes inside ``widget`` up to date before the window paints them.
+
+    A scene learns of its items' changes in a queued call, and pyqtgraph's view boxes apply a
+    new range to their items only while the view paints (``prepareForPaint``), which asks for
+    another paint: left alone, a scrub step painted the timeline twice (the second time over
+    the items moved in the first) and the graph in a paint of its own. Here the view boxes
+    take their range and the scene its queued changes now: one paint shows the whole step.
+    """
+    for view in widget.findChildren(QGraphicsView):
+        scene = view.scene()
+        if scene is None:
+            continue
+        prepare = getattr(scene, "prepareForPaint", None)  # pyqtgraph's GraphicsScene
+        if prepare is not None:
+            prepare()
+        QCoreApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)

@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cinema.ui._axes import TimeAxis
+from cinema.ui._deferred import DeferredRefresh
 from cinema.ui.loading import FIRST_LANES
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, HIGHLIGHT, KIND_CATEGORY, THEMES, Theme
@@ -131,6 +132,7 @@ class TimelineWidget(QWidget):
         self.state = state
         self.theme = theme
         self.last_frame: Frame | None = None
+        self.redraws = 0  # visible windows queried and drawn
         self._building = True  # theme, limits and range are set up before one first draw
         self._prepare_scheduled = False  # see eventFilter
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -194,7 +196,11 @@ class TimelineWidget(QWidget):
         lay.addLayout(legend)
         self.glw.viewport().installEventFilter(self)
 
-        self._proxy = pg.SignalProxy(self.vb.sigRangeChanged, rateLimit=60, slot=self._on_range)
+        # a range change (a pan, a zoom, the playhead followed) redraws the lanes once, just
+        # before the window's next paint: after a timer (a SignalProxy), the window was
+        # painted first with the old lanes at the new range, then again after the redraw
+        self._redraw = DeferredRefresh(self, self._on_range)
+        self.vb.sigRangeChanged.connect(self._redraw.request)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         state.sigPosition.connect(self._on_position)
         state.sigLayout.connect(self._on_layout)
@@ -399,9 +405,11 @@ class TimelineWidget(QWidget):
 
     def refresh(self) -> None:
         """Ask the viewport for the visible window and draw it."""
+        self._redraw.done()  # a range change waiting for the next paint is drawn now
         st = self.state
         if not st.event_count or self._building:
             return
+        self.redraws += 1
         (x0, x1), (y0, y1) = self.vb.viewRange()
         t_first = st.session.t_first
         pixels = max(int(self.vb.width()), 50)
