@@ -6,9 +6,11 @@ seen the first event; ``world_at(-1)`` is the empty world before any event). A k
 field by field, as a function of the events alone; :mod:`cinema.model._replay` applies it, and
 every path to a moment (keyframe, replay from event 0, a cached world) gives the same world.
 
-A :class:`World` is an immutable snapshot. Internally it shares unchanged process entries with
-the world it was derived from (copy-on-write), and keyframe entries stay in their decoded form
-until a view asks for them, so deriving a world costs only what changed.
+A :class:`World` is an immutable snapshot. Internally it holds the process entries replay made
+or changed since its keyframe (copy-on-write: shared with the world it was derived from until
+changed), over the keyframe's entries, one dict per keyframe shared by every world replayed
+from it. Keyframe entries are row numbers of the keyframe's tables (:class:`KfEntries`) until
+something reads one, so deriving a world costs only what changed.
 """
 
 from __future__ import annotations
