@@ -5,7 +5,7 @@
 another with int64 offsets (no Python object per event, the GIL released, so it runs beside
 the scan and the Parquet writer); what it declines (sets, bytes, NaN, ...) takes the reference
 path and is spliced in. :class:`Strings` gathers the pieces of a row group and hands them to
-Arrow as one string column (a chunk per piece, int32 offsets) without copying the text.
+Arrow as one string array (int32 offsets) without copying an item on its own.
 """
 
 from __future__ import annotations
@@ -35,43 +35,43 @@ SLICE_BYTES = 32 << 20
 
 
 class Strings:
-    """A string column gathered a piece at a time as Arrow lays it out: a chunk per piece, over
-    the piece's own bytes (no copy of the text)."""
+    """A string column gathered a piece at a time as Arrow lays it out."""
 
     def __init__(self) -> None:
-        self._pieces: list[Piece] = []
+        self._parts: list[bytes] = []
+        self._ends: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self.size = 0
 
     def add(self, piece: Piece) -> None:
         """Append a run of items."""
-        self._pieces.append(piece)
+        data, offsets = piece
+        self._parts.append(data)
+        self._ends.append(offsets[1:] + self.size)
+        self.size += len(data)
 
-    def take(self, *, null_if_empty: bool = False) -> pa.ChunkedArray:
-        """The gathered items as one Arrow string column (then empty again); ``null_if_empty``:
+    def take(self, *, null_if_empty: bool = False) -> pa.Array:
+        """The gathered items as one Arrow string array (then empty again); ``null_if_empty``:
         an empty item is NULL (``data`` of an event without data: no JSON text is empty).
 
         Raises:
-            ModelError: more than 2 GiB of text in one piece (one payload of a crafted file can
-                say that much; a native call reads a bounded run of payloads).
+            ModelError: more than 2 GiB of text (one payload of a crafted file can say that
+                much; a row group ends before it gathers that much).
         """
-        chunks = [_string_array(p, null_if_empty) for p in self._pieces]
-        self._pieces = []
-        return pa.chunked_array(chunks, pa.string())
-
-
-def _string_array(piece: Piece, null_if_empty: bool) -> pa.Array:
-    data, offsets = piece
-    n = len(offsets) - 1
-    if len(data) > MAX_STRINGS:
-        raise ModelError("a payload's text is too large for a Parquet string column")
-    validity = None
-    nulls = 0
-    if null_if_empty:
-        present = offsets[1:] != offsets[:-1]
-        nulls = n - int(np.count_nonzero(present))
-        if nulls:
-            validity = pa.py_buffer(np.packbits(present, bitorder="little"))
-    buffers = [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
+        offsets = np.concatenate(self._ends)
+        n = len(offsets) - 1
+        if offsets[-1] > MAX_STRINGS:
+            raise ModelError("a payload's text is too large for a Parquet string column")
+        validity = None
+        nulls = 0
+        if null_if_empty:
+            present = offsets[1:] != offsets[:-1]
+            nulls = n - int(np.count_nonzero(present))
+            if nulls:
+                validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+        data = pa.py_buffer(b"".join(self._parts))
+        self._parts, self._ends, self.size = [], [np.zeros(1, dtype=np.int64)], 0
+        buffers = [validity, pa.py_buffer(offsets.astype(np.int32)), data]
+        return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
 
 
 def patched(piece: Piece, fixes: list[tuple[int, bytes]]) -> Piece:

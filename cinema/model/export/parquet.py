@@ -154,7 +154,7 @@ def write_parquet(
             group, held, held_bytes = [], 0, 0
             while len(writing) >= _QUEUED:
                 writing.popleft().result()  # at most _QUEUED row groups wait to be written
-            writing.append(write_pool.submit(writer.write_table, batch, len(batch)))
+            writing.append(write_pool.submit(writer.write_batch, batch))
 
         for chunk in chunks(session, lo, hi, opts, redactor, progress):
             k = len(chunk)
@@ -176,8 +176,8 @@ def write_parquet(
 def _batch(
     cols: tuple[np.ndarray, ...], names: tuple[pa.Array, pa.Array, pa.Array],
     texts: list[list[tuple[Piece, Piece]]], t0: int,
-) -> pa.Table:  # fmt: skip
-    """One row group's columns as Arrow arrays (the payload texts a chunk per piece)."""
+) -> pa.RecordBatch:  # fmt: skip
+    """One row group's columns as Arrow arrays."""
     seq, ts, kind, pid, peer, ref = cols
     pid_ix, peer_ix, name_dict = names
     datas, lines = Strings(), Strings()
@@ -199,4 +199,4 @@ def _batch(
         datas.take(null_if_empty=True),
         lines.take(),
     ]
-    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
