@@ -9,17 +9,15 @@ from the event columns (numpy into Arrow, names taken from one table of process 
 ``data`` and ``text`` from the native reader in Arrow's layout (:mod:`._columns`).
 
 Three things run side by side: the scan of the session's frames (this thread), the payload
-texts of the frames read so far (two worker threads) and the encoding and compression of the
-row groups made so far (one writer thread, in order); the texts and the writer release the GIL.
-A row group's Arrow arrays are made on this thread: the writer's thread, the slowest step, only
-writes. Up to :data:`_QUEUED` row groups wait for the writer, so that neither waits for the
-other when one row group takes longer than the next (their payloads differ).
+texts of the frames read so far and the encoding and compression of the last row group (two
+worker threads; both release the GIL). A row group's Arrow arrays are made on this thread: the
+writer's thread, the slowest step, only writes. A row group waits for the one before it to be
+written, so at most two are held.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
@@ -42,11 +40,6 @@ ROW_GROUP = 1 << 17
 #: A row group ends sooner when its encoded payloads reach this: their text (a few bytes of
 #: text per byte at most) stays under the 2 GiB of a string column with int32 offsets.
 _GROUP_PAYLOAD_BYTES = 128 << 20
-
-#: Row groups made and waiting for (or in) the writer: the writer never waits for the next one
-#: to be made, nor the scan for the writer to take one, while the two keep the same pace on
-#: average (each row group's speed varies with its payloads).
-_QUEUED = 2
 
 #: How the file is written: zstd; dictionaries only for the columns of few distinct values
 #: (a dictionary over ``data``, ``text`` or ``seq`` is built and then dropped for being too
@@ -133,15 +126,14 @@ def write_parquet(
     n = 0
     group: list[tuple[tuple[np.ndarray, ...], Future[list[tuple[Piece, Piece]]]]] = []
     held = held_bytes = 0
-    writing: deque[Future[None]] = deque()
+    writing: Future[None] | None = None
     with (
         pq.ParquetWriter(out, SCHEMA, **WRITER_OPTIONS) as writer,
-        ThreadPoolExecutor(1, thread_name_prefix="cinema-parquet-write") as write_pool,
-        ThreadPoolExecutor(2, thread_name_prefix="cinema-parquet-text") as text_pool,
+        ThreadPoolExecutor(2, thread_name_prefix="cinema-parquet") as pool,
     ):
 
         def flush() -> None:
-            nonlocal group, held, held_bytes
+            nonlocal group, held, held_bytes, writing
             if not group:
                 return
             seq, ts, kind, pid, peer, ref = (
@@ -152,24 +144,24 @@ def write_parquet(
             # the arrays are made here: the writer thread, the slowest step, only writes
             batch = _batch((seq, ts, kind, pid, peer, ref), names, texts, t0)
             group, held, held_bytes = [], 0, 0
-            while len(writing) >= _QUEUED:
-                writing.popleft().result()  # at most _QUEUED row groups wait to be written
-            writing.append(write_pool.submit(writer.write_batch, batch))
+            if writing is not None:
+                writing.result()  # in order, and at most one row group being written
+            writing = pool.submit(writer.write_batch, batch)
 
         for chunk in chunks(session, lo, hi, opts, redactor, progress):
             k = len(chunk)
             if not k:
                 continue
             cols = (chunk.seq, chunk.ts, chunk.kind, chunk.pid, chunk.peer, chunk.ref)
-            group.append((cols, text_pool.submit(chunk_texts, chunk, reference)))
+            group.append((cols, pool.submit(chunk_texts, chunk, reference)))
             held += k
             held_bytes += chunk.payload_bytes()
             n += k
             if held >= ROW_GROUP or held_bytes >= _GROUP_PAYLOAD_BYTES:
                 flush()
         flush()
-        while writing:
-            writing.popleft().result()
+        if writing is not None:
+            writing.result()
     return {"events": n}
 
 

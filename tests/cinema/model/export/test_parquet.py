@@ -13,7 +13,7 @@ from cinema.model.export import _json, parquet
 from cinema.model.export._columns import patched, slices
 from cinema.model.export.scope import ExportOptions, export_session
 from cinema.model.session import Session
-from recorder.events import KIND_NAMES, NO_PEER, EventKind
+from recorder.events import NO_PEER, EventKind
 from recorder.payload import NATIVE
 from recorder.session.writer import Recorder
 
@@ -113,16 +113,3 @@ def test_a_hand_made_payload_with_a_repeated_key_is_said_by_the_reference() -> N
         pytest.skip("the native module is not built")
     assert got.declined.tolist() == [_json.JSON_DECLINED | _json.TEXT_DECLINED]
     assert msgpack.unpackb(raw) == {"a": 2}
-
-
-def test_row_groups_waiting_for_the_writer_are_written_in_order(
-    odd_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # a row group per frame of 16 events: 10 of them, made faster than one writer takes them
-    monkeypatch.setattr(parquet, "ROW_GROUP", 7)
-    table = _export(odd_session, tmp_path / "small.parquet")
-    assert pq.ParquetFile(tmp_path / "small.parquet").metadata.num_row_groups == 10
-    assert table["seq"].to_pylist() == list(range(153))
-    with Session.open(odd_session) as s:
-        kinds = [KIND_NAMES[e.kind] for e in s.events(0, s.event_count)]
-    assert table["kind"].to_pylist() == kinds
