@@ -230,16 +230,20 @@ class TimelineWidget(QWidget):
         return False
 
     def prepare_viewport(self) -> threading.Thread | None:
-        """Sort the activity by lane in a worker thread (a file session's viewport only: a
-        live one grows past it at once). Returns the thread, or None when there is nothing
-        to do."""
+        """Sort the activity by lane, then build the session index's whole-session parts
+        (:meth:`SessionIndex.warm`), in a worker thread (a file session only: a live one grows
+        past them at once). Returns the thread, or None when there is nothing to do."""
         vp = self.state.viewport
         if self.state.live or vp.prepared:
             return None
 
+        index = self.state.session.index
+
         def run() -> None:
             with contextlib.suppress(SessionFormatError):  # wide windows keep the slice path
                 vp.prepare()
+            with contextlib.suppress(SessionFormatError):  # else built when first asked for
+                index.warm()  # what the first scrub's panels would build on the GUI thread
 
         worker = threading.Thread(target=run, name="cinema-lanes", daemon=True)
         worker.start()

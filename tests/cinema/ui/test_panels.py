@@ -56,6 +56,9 @@ def test_timeline_sorts_its_lanes_after_showing_and_draws_the_same(
     w.show()
     qtbot.waitUntil(lambda: vp.prepared, timeout=10_000)
     assert w.prepare_viewport() is None  # nothing left to do
+    index = state.session.index  # the same worker pairs the messages for the first scrub
+    n = state.session.event_count
+    qtbot.waitUntil(lambda: index._messages.n == n and index._states is not None, timeout=10_000)
     after = vp.frame(*window)
     assert before.density is not None and after.density is not None
     np.testing.assert_array_equal(after.density, before.density)
