@@ -4,6 +4,7 @@ Cancel button, closing the window cancels, and the findings are the model's."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from cinema.model.analysis import analyze
 from cinema.model.session import Session
 from cinema.ui.app import load_state
 from cinema.ui.main_window import MainWindow
+from cinema.views.analysisjob import AnalysisJob
 from recorder.sandbox import GenServer, Process, Runtime
 from recorder.sandbox.process import From
 
@@ -48,6 +50,19 @@ def busy_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class _HeldJob(AnalysisJob):
+    """The real job, which waits at its message-flow step until the test has seen the bar
+    show that step: on an idle machine the whole analysis of ``busy_path`` takes ~0.25 s,
+    about two of the panel's polls, so whether a poll lands mid-way is luck without it."""
+
+    release = threading.Event()
+
+    def _step(self, fraction: float) -> None:
+        super()._step(fraction)
+        if 0.45 <= fraction < 0.5 and not self.release.wait(30):
+            raise TimeoutError("the test never saw the bar at the message-flow step")
+
+
 def _window(qtbot, path: Path, settings):  # type: ignore[no-untyped-def]
     st = load_state(str(path))
     st.autosave = False
@@ -60,8 +75,10 @@ def _window(qtbot, path: Path, settings):  # type: ignore[no-untyped-def]
 
 
 def test_the_window_stays_responsive_while_the_findings_are_computed(  # type: ignore[no-untyped-def]
-    qtbot, busy_path, settings, tmp_path
+    qtbot, busy_path, settings, tmp_path, monkeypatch
 ) -> None:
+    _HeldJob.release.clear()
+    monkeypatch.setattr(findings_mod, "AnalysisJob", _HeldJob)
     st, w = _window(qtbot, busy_path, settings)
     assert st.event_count > max(findings_mod.AUTO_ANALYZE_EVENTS, findings_mod.WORKER_ABOVE)
     panel = w.analysis.findings
@@ -78,7 +95,10 @@ def test_the_window_stays_responsive_while_the_findings_are_computed(  # type: i
     start = time.perf_counter()
     assert panel.progress.isVisible() and panel.cancel_button.isVisible()
     assert not panel.run_button.isEnabled() and "Analysing" in panel.summary.text()
+    # The bar follows the job (it polls every 100 ms): 45% while the job is held there.
+    qtbot.waitUntil(lambda: panel.progress.value() == 45, timeout=10_000)
     w.grab().save(str(tmp_path / "findings-progress.png"))
+    _HeldJob.release.set()
     qtbot.waitUntil(lambda: panel.job is None, timeout=120_000)
     took = time.perf_counter() - start
     timer.stop()
@@ -88,7 +108,7 @@ def test_the_window_stays_responsive_while_the_findings_are_computed(  # type: i
     assert len(during) >= 5, (len(during), took)
     gaps = np.diff([start, *during])
     assert gaps.max() < max(0.5, 0.6 * took), (gaps.max(), took)  # here: ~0.18 s of ~0.6 s
-    assert shown and max(shown) > 0, shown  # the bar moved (it polls the job every 100 ms)
+    assert shown[0] == 0 and 45 in shown, shown  # from 0, through the held step
     assert not panel.progress.isVisible() and panel.run_button.isEnabled()
     with Session.open(busy_path) as s:
         want = analyze(s)
