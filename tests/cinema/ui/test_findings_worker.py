@@ -51,16 +51,21 @@ def busy_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class _HeldJob(AnalysisJob):
-    """The real job, which waits at its message-flow step until the test has seen the bar
-    show that step: on an idle machine the whole analysis of ``busy_path`` takes ~0.25 s,
-    about two of the panel's polls, so whether a poll lands mid-way is luck without it."""
+    """The real job, which waits at its message-flow step until the test releases or cancels
+    it: on an idle machine the whole analysis of ``busy_path`` takes ~0.25 s, about two of the
+    panel's polls, so without the hold whether a poll (or a Cancel click) lands mid-way is
+    luck."""
 
     release = threading.Event()
 
     def _step(self, fraction: float) -> None:
         super()._step(fraction)
-        if 0.45 <= fraction < 0.5 and not self.release.wait(30):
-            raise TimeoutError("the test never saw the bar at the message-flow step")
+        if 0.45 <= fraction < 0.5:
+            deadline = time.monotonic() + 30
+            while not (self.release.is_set() or self._cancel.is_set()):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the test never released the job")
+                time.sleep(0.005)
 
 
 def _window(qtbot, path: Path, settings):  # type: ignore[no-untyped-def]
@@ -118,12 +123,17 @@ def test_the_window_stays_responsive_while_the_findings_are_computed(  # type: i
     w.grab().save(str(tmp_path / "findings-done.png"))
 
 
-def test_cancel_and_closing_the_window_stop_the_worker(qtbot, busy_path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_and_closing_the_window_stop_the_worker(  # type: ignore[no-untyped-def]
+    qtbot, busy_path, settings, monkeypatch
+) -> None:
+    _HeldJob.release.clear()  # held mid-way: a Cancel cannot come after the end
+    monkeypatch.setattr(findings_mod, "AnalysisJob", _HeldJob)
     _st, w = _window(qtbot, busy_path, settings)
     panel = w.analysis.findings
     panel.run()
     job = panel.job
     assert job is not None
+    qtbot.waitUntil(lambda: job.progress >= 0.45, timeout=10_000)
     qtbot.mouseClick(panel.cancel_button, findings_mod.Qt.MouseButton.LeftButton)
     assert panel.job is None and "cancelled" in panel.summary.text()
     assert job.wait(60) and job.cancelled and job.findings == []
@@ -131,6 +141,7 @@ def test_cancel_and_closing_the_window_stop_the_worker(qtbot, busy_path, setting
     panel.run()  # again, then the window closes
     job = panel.job
     assert job is not None
+    qtbot.waitUntil(lambda: job.progress >= 0.45, timeout=10_000)
     w.close()
     assert job.wait(60) and job.cancelled
 
