@@ -42,6 +42,10 @@ COLUMNS = ("#", "time", "kind", "process", "peer", "details")
 #: The details of an event in a damaged frame (the window's banner says which and why).
 UNREADABLE = "⚠ unreadable (damaged file)"
 _Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class EventTableModel(QAbstractTableModel):
@@ -53,9 +57,13 @@ class EventTableModel(QAbstractTableModel):
         self.rows: np.ndarray | None = None  # None: every event
         self._shown = state.event_count  # rows announced to the view (a live session grows)
         self._details: OrderedDict[int, str] = OrderedDict()
+        # seq -> (the six cells' DisplayRole, their ForegroundRole): Qt asks each visible cell
+        # for ~7 roles on every paint, and a scrub step repaints every row
+        self._cells: OrderedDict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = OrderedDict()
 
     def set_rows(self, rows: np.ndarray | None) -> None:
         self.beginResetModel()
+        self._cells.clear()
         self.rows = rows
         self._shown = self.state.event_count
         self.endResetModel()
@@ -64,6 +72,7 @@ class EventTableModel(QAbstractTableModel):
         """Rows ``[shown, n)`` were appended to the session (all-events mode only)."""
         first = self._shown
         if n > first:
+            self._cells.clear()  # names and damage may have been learnt from the new events
             self.beginInsertRows(QModelIndex(), first, n - 1)
             self._shown = n
             self.endInsertRows()
@@ -108,9 +117,33 @@ class EventTableModel(QAbstractTableModel):
         return text
 
     def data(self, index: _Index, role: int = 0) -> Any:
+        if role == _DISPLAY:
+            which = 0
+        elif role == _FOREGROUND:
+            which = 1
+        elif role == _ALIGNMENT:
+            return _RIGHT if index.isValid() and index.column() < 2 else None
+        else:
+            return None  # the roles :meth:`cell` never answers
         if not index.isValid():
             return None
-        return self.cell(self.seq_at(index.row()), COLUMNS[index.column()], role)
+        seq = self.seq_at(index.row())
+        cells = self._cells.get(seq)
+        if cells is None:
+            cells = self._row_cells(seq)
+        return cells[which][index.column()]
+
+    def _row_cells(self, seq: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """What :meth:`cell` answers for the DisplayRole and ForegroundRole of ``seq``'s row
+        (in that order: the details' colour depends on whether they could be decoded)."""
+        cells = (
+            tuple(self.cell(seq, c, _DISPLAY) for c in COLUMNS),
+            tuple(self.cell(seq, c, _FOREGROUND) for c in COLUMNS),
+        )
+        self._cells[seq] = cells
+        if len(self._cells) > 512:
+            self._cells.popitem(last=False)
+        return cells
 
     def cell(self, seq: int, column: str, role: int) -> Any:
         """What column ``column`` (one of :data:`COLUMNS`) shows for event ``seq``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 
 from cinema.ui.breakpoints import BreakpointEditor
 from cinema.ui.eventlist import EventListWidget
@@ -122,6 +123,39 @@ def test_event_list_filters_and_selecting_a_row_seeks(qtbot, state) -> None:  # 
     w.filter.setText("kind:nonsense")
     w.apply_filter()
     assert "unknown event kind" in w.status.text()
+
+
+def test_event_list_cells_come_from_the_row_cache_as_cell_answers_them(qtbot, state) -> None:  # type: ignore[no-untyped-def]
+    """``data`` answers from a per-row cache: the same values as :meth:`cell`, for every
+    role Qt asks, before and after the row was cached, and after a filter."""
+    from cinema.ui.eventlist import COLUMNS
+
+    w = EventListWidget(state)
+    qtbot.addWidget(w)
+    m = w.model
+    roles = [Qt.ItemDataRole(r) for r in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13)]
+    kinds = state.skeleton.kind
+    rows = [0, 1, int(np.flatnonzero(kinds == EventKind.SEND)[0]), state.event_count - 1]
+
+    def check() -> None:
+        for row in rows:
+            seq = m.seq_at(row)
+            for col, name in enumerate(COLUMNS):
+                for role in roles:
+                    got, want = m.data(m.index(row, col), role), m.cell(seq, name, role)
+                    if isinstance(want, QColor):
+                        assert isinstance(got, QColor) and got.name() == want.name()
+                    else:
+                        assert got == want, (row, name, role)
+
+    check()  # fills the cache
+    assert set(m._cells) >= {m.seq_at(r) for r in rows}
+    check()  # answered from it
+    w.filter.setText("send")
+    w.apply_filter()
+    assert not m._cells  # a new row set starts empty
+    rows = [0, 1, m.rowCount() - 1]
+    check()
 
 
 def test_graph_three_views(qtbot, state) -> None:  # type: ignore[no-untyped-def]
