@@ -60,6 +60,7 @@ class FindingMarks:
         self.timeline, self.state = timeline, state
         self.item = pg.ScatterPlotItem(size=16, symbol="o", brush=None)
         self.item.setZValue(20)
+        self.item.setVisible(False)  # shown with a finding (an empty item still costs a paint)
         timeline.plot.addItem(self.item)
         self.finding: Finding | None = None
         state.sigLayout.connect(self.redraw)
@@ -72,6 +73,7 @@ class FindingMarks:
         f = self.finding
         if f is None or not f.events:
             self.item.setData(x=[], y=[])
+            self.item.setVisible(False)
             return
         st = self.state
         seqs = np.asarray(f.events, dtype=np.int64)
@@ -79,6 +81,7 @@ class FindingMarks:
         y = [st.layout.row_of_pid(int(p)) for p in st.skeleton.pid[seqs]]
         color = SEVERITY_COLORS[f.severity]
         self.item.setData(x=x, y=np.asarray(y, np.float64), pen=pg.mkPen(color, width=2.5))
+        self.item.setVisible(True)
 
 
 class FindingsPanel(QWidget):

@@ -439,6 +439,7 @@ class ProcessGraphWidget(QWidget):
         sig = self._signature(rx, ry, rs, np.array(counts), self.theme.accent)
         if self._changed(self.rings, sig):
             self.rings.setData(x=rx, y=ry, size=rs, pen=pens, brush=None, symbol=symbols)
+            self.rings.setVisible(len(rx) > 0)
         self.drawn["highlighted"] = counts[-1]
         self.drawn["alarms"] = counts[1]
 
@@ -558,6 +559,7 @@ class ProcessGraphWidget(QWidget):
         if symbols is not None:
             kw["symbol"] = symbols.tolist()
         item.setData(**kw)
+        item.setVisible(len(x) > 0)  # an empty layer costs a paint call a frame all the same
 
     def _on_manual_range(self, *_args: Any) -> None:
         self._auto_fit = False
@@ -599,6 +601,7 @@ class ProcessGraphWidget(QWidget):
     def _set_lines(self, item: pg.PlotCurveItem, seg: np.ndarray) -> None:
         if not self._changed(item, self._signature(seg)):
             return
+        item.setVisible(len(seg) > 0)
         if not len(seg):
             item.setData([], [])
             return

@@ -35,6 +35,7 @@ class WhyOverlay:
             ring = pg.ScatterPlotItem(symbol="o", pen=pg.mkPen(color, width=3), brush=None)
             for z, item in ((3, line), (4, dot), (2, ring)):
                 item.setZValue(z)
+                item.setVisible(False)  # shown with a why path
                 plot.addItem(item)
             self.lines[side], self.dots[side], self.rings[side] = line, dot, ring
         #: Items drawn per layer by the last :meth:`draw` (for tests).
@@ -47,6 +48,7 @@ class WhyOverlay:
         """Show nothing in ``item`` (no call when it already shows nothing)."""
         if id(item) not in self._empty:
             self._empty.add(id(item))
+            item.setVisible(False)  # (a shown empty item still costs a paint call a frame)
             if isinstance(item, pg.PlotCurveItem):
                 item.setData([], [])
             else:
@@ -65,12 +67,14 @@ class WhyOverlay:
                 ys[0::2], ys[1::2] = seg[:, 1], seg[:, 3]
                 self._empty.discard(id(line))
                 line.setData(xs, ys)
+                line.setVisible(True)
             else:
                 self._blank(line)
             pts = frame.why_dots.get(side, np.zeros((0, 2)))
             if len(pts):
                 self._empty.discard(id(dot))
                 dot.setData(x=pts[:, 0], y=pts[:, 1])
+                dot.setVisible(True)
             else:
                 self._blank(dot)
             on = np.isin(frame.pid_array, np.asarray(frame.why_pids.get(side, []), np.int64))
@@ -82,6 +86,7 @@ class WhyOverlay:
                 size = (sizes[on] if len(sizes) == len(on) else np.full(int(on.sum()), 10.0)) + 10
                 self._empty.discard(id(ring))
                 ring.setData(x=frame.x[on], y=frame.y[on], size=size)
+                ring.setVisible(True)
             else:
                 self._blank(ring)
             self.drawn[f"{side}_edges"] = len(seg)

@@ -28,8 +28,13 @@ def test_timeline_draws_density_then_glyphs_and_follows_the_playhead(qtbot, stat
     assert w.last_frame is not None and w.last_frame.visible_events > 0
     seq = state.event_count // 2
     x = state.rel_seconds(seq)
+    assert w.last_frame.mode == "density"
+    # a layer with nothing to draw is hidden (it would cost a paint call each frame)
+    assert not any(g.isVisible() for g in w.glyphs) and not w.arrow_heads.isVisible()
     w.show_window(x - 1e-4, x + 1e-4)
     assert w.last_frame.mode == "glyphs"
+    shown = [len(g.getData()[0]) > 0 for g in w.glyphs]
+    assert any(shown) and [g.isVisible() for g in w.glyphs] == shown
     state.seek(seq)
     assert abs(w.playhead.value() - x) < 1e-12
     # dragging the playhead seeks
@@ -308,7 +313,6 @@ def test_graph_labels_stay_inside_a_narrow_view(qtbot, state) -> None:  # type: 
 
 
 def test_transport_icons_follow_the_theme(qtbot, state) -> None:  # type: ignore[no-untyped-def]
-    from PySide6.QtGui import QColor
 
     from cinema.ui.playback import PlaybackBar
     from cinema.ui.theme import THEMES
