@@ -26,7 +26,9 @@ from recorder.session.keyframes import ProcessRow, row_position, table_column
 if TYPE_CHECKING:
     from cinema.model._proc import Proc
 
-__all__ = ["STATUSES", "KeyframeFacts", "StatusTable", "status_table", "updated_table"]
+__all__ = [
+    "STATUSES", "KeyframeFacts", "StatusTable", "keyframe_table", "status_table", "updated_table",
+]  # fmt: skip
 
 #: Every status a process can have (a :class:`StatusTable` holds indexes into this tuple).
 STATUSES = ("running", "waiting", "suspended", "dead", "crashed", "restarting")
@@ -278,6 +280,15 @@ def status_table(
     if busy.any():
         table.status[busy] = _RUNNING
     return table
+
+
+def keyframe_table(base: KeyframeFacts) -> StatusTable:
+    """The :class:`StatusTable` of a world that holds only keyframe ``base``'s entries (what
+    :func:`status_table` makes of them, without a pass over them)."""
+    t = base.table()
+    status = t.status.copy()
+    status[(status == _WAITING) & (t.mailbox_len > 0)] = _RUNNING
+    return t._replace(status=status)
 
 
 def updated_table(

@@ -14,7 +14,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from cinema.model._facts import _as_int, _opt_pid
+from cinema.model._facts import StatusTable, _as_int, _opt_pid
 from cinema.model._overlay import Lazy
 from cinema.model._proc import ENDED, Proc
 from cinema.model._window import Counts, counters, transient_messages
@@ -66,7 +66,17 @@ class Replayer:
         self._base = base._base
         self._kf_seq = base._kf_seq
         self._history = base._history
-        self._parent_table = base._table  # None unless the base's table was computed
+        # A table this world's can be updated from, and the pids changed since it: the base's
+        # own, else the one the base would be updated from (a checkpoint whose table nobody
+        # asked for), else, for a keyframe's world, that world (its table is computed once
+        # per keyframe, on first use). None: the table is read whole.
+        self._parent_table: StatusTable | World | None = base._table
+        self._changed: frozenset[int] = frozenset()
+        if self._parent_table is None:
+            if base._parent_table is not None:
+                self._parent_table, self._changed = base._parent_table
+            elif not base._procs and base._base is not None:
+                self._parent_table = base
 
     def world(self) -> World:
         """The world after the events applied so far (the replayer must not be used again)."""
@@ -74,7 +84,9 @@ class Replayer:
             self.seq, self.time_ns, self.procs, self.sups, self.registry,
             frozenset(self.holders), self.pending_restarts, self._resolve, self._names,
             self.overlay, self._base, self._history,
-            None if self._parent_table is None else (self._parent_table, frozenset(self.owned)),
+            None
+            if self._parent_table is None
+            else (self._parent_table, self._changed.union(self.owned)),
             self.kf_procs,
         )  # fmt: skip
 

@@ -25,6 +25,7 @@ from cinema.model._facts import (
     STATUSES,
     KeyframeFacts,
     StatusTable,
+    keyframe_table,
     status_table,
     updated_table,
 )
@@ -177,7 +178,7 @@ class World:
         overlay: Overlay = EMPTY_OVERLAY,
         base: KeyframeFacts | None = None,
         history: History | None = None,
-        parent_table: tuple[StatusTable, frozenset[int]] | None = None,
+        parent_table: tuple[StatusTable | World, frozenset[int]] | None = None,
         kf_procs: KfEntries | None = None,
     ) -> None:
         self.seq = seq
@@ -287,8 +288,13 @@ class World:
         if self._table is None:
             parent = self._parent_table
             if parent is not None:
-                self._table = updated_table(parent[0], self._procs, parent[1])
+                table = parent[0]
+                if not isinstance(table, StatusTable):  # the keyframe's world (see Replayer)
+                    table = table.status_table()
+                self._table = updated_table(table, self._procs, parent[1])
                 self._parent_table = None
+            elif not self._procs and self._base is not None and self._kf_procs:
+                self._table = keyframe_table(self._base)  # a keyframe's world
             else:
                 self._table = status_table(self._entries(), self._base)
         return self._table

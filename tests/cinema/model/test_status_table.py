@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +150,58 @@ def test_a_world_replayed_from_one_with_a_table_updates_that_table(tmp_path: Pat
                 assert np.array_equal(a, b), seq
             check(w)
         assert incremental > 1_000
+
+
+@pytest.fixture(scope="module")
+def syn(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("status-table") / "syn.cinema"
+    write_synthetic(path, 40_000, 200)
+    return path
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    steps=st.lists(st.tuples(st.integers(-300, 3_000), st.booleans()), min_size=5, max_size=25),
+)
+def test_tables_updated_through_checkpoints_and_keyframe_worlds(
+    syn: Path, seed: int, steps: list[tuple[int, bool]]
+) -> None:
+    """Scrubbing: a world replayed through checkpoints whose tables nobody asked for, or
+    straight from a keyframe's world, updates the table it was replayed from (the last one
+    asked, or the keyframe's) and equals the table read from every entry and the views."""
+    from cinema.model._facts import status_table
+
+    with Session.open(syn) as s:
+        seq = random.Random(seed).randrange(s.event_count // 2)
+        for delta, ask in steps:
+            seq = min(max(seq + delta, -1), s.event_count - 1)
+            w = s.world_at(seq)
+            if not ask:
+                continue  # a step whose table nobody reads
+            got, want = w.status_table(), status_table(w._entries(), w._base)
+            for a, b in zip(got, want, strict=True):
+                assert np.array_equal(a, b), seq
+            assert from_table(w) == from_views(w), seq
+
+
+def test_a_keyframe_world_is_the_parent_of_the_worlds_replayed_from_it(syn: Path) -> None:
+    from cinema.model._facts import status_table
+
+    with Session.open(syn) as s:
+        kf = s.reader.keyframe_seqs[1]
+        w = s.world_at(kf + 1_000)  # from the keyframe's world, through checkpoints
+        assert w._parent_table is not None and isinstance(w._parent_table[0], World)
+        kf_world = w._parent_table[0]
+        assert kf_world.seq == kf - 1 and not kf_world._procs
+        got, want = kf_world.status_table(), status_table(kf_world._entries(), kf_world._base)
+        for a, b in zip(got, want, strict=True):
+            assert np.array_equal(a, b)
+        check(kf_world)
+        step = s.world_at(kf + 1_100)  # from w, whose table nobody asked: the keyframe's
+        assert step._parent_table is not None and step._parent_table[0] is w._parent_table[0]
+        check(step)
+        nxt = s.world_at(kf + 1_900)  # from step, whose table was asked
+        assert nxt._parent_table is not None and nxt._parent_table[0] is step.status_table()
+        check(nxt)
+        check(w)
