@@ -167,6 +167,8 @@ _SEEKS = st.lists(
     st.one_of(
         st.tuples(st.just("boundary"), st.integers(0, 10_000), st.sampled_from([-2, -1, 0, 1])),
         st.tuples(st.just("step"), st.sampled_from([-1, 1]), st.integers(1, 6)),
+        # a drag forward: steps of many events, across keyframes not decoded yet
+        st.tuples(st.just("drag"), st.integers(2, 120), st.integers(1, 8)),
         st.tuples(st.just("jump"), st.integers(0, 10_000), st.just(0)),
         st.tuples(st.just("forget"), st.just(0), st.just(0)),
     ),
@@ -191,9 +193,9 @@ def orders(folder: Path) -> tuple[Session, Session, dict[int, dict[str, Any]]]:
 def test_any_order_of_seeks_gives_the_same_worlds(
     orders: tuple[Session, Session, dict[int, dict[str, Any]]], ops: list[tuple[str, int, int]]
 ) -> None:
-    """Seek forward and back, step, jump around keyframe boundaries, forget the caches: every
-    world equals the one replayed from event 0, whichever cached world or checkpoint the
-    session started from."""
+    """Seek forward and back, step, drag, jump around keyframe boundaries, forget the caches:
+    every world equals the one replayed from event 0, whichever cached world, checkpoint or
+    world before a keyframe (a drag across it) the session started from."""
     kf, lin, reference = orders
     count = kf.event_count
     boundaries = [k - 1 for k in kf.reader.keyframe_seqs if k > 0]
@@ -208,9 +210,9 @@ def test_any_order_of_seeks_gives_the_same_worlds(
             kf._visited.clear()
             continue
         at = min(max(at, 0), count - 1)
-        steps = y if op == "step" else 1
+        steps = y if op in ("step", "drag") else 1
         for _ in range(steps):
-            if op == "step":
+            if op in ("step", "drag"):
                 at = min(max(at + x, 0), count - 1)
             want = reference.get(at)
             if want is None:
@@ -332,3 +334,30 @@ def test_cached_worlds_hold_few_keyframes_and_stay_right(
                 assert all(type(e) is Proc for e in w._procs.values())
         assert_same(f"after event #{at}", "seeked", got, "from event 0", full(_cold(lin, at)))
     assert sum(dropped), "some keyframe left the cache and took its worlds along"
+
+
+def test_a_drag_across_keyframes_replays_from_the_last_step(
+    small: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forward steps across keyframes start from the world of the step before (no keyframe
+    decoded) every other keyframe at most, and equal replay from event 0; the worlds they
+    leave hold the previous keyframe's rows, which stay cached."""
+    kf, lin = _open(small)
+    hops = 0
+    real = kf._hop_base
+
+    def counting(j: int, seq: int) -> World | None:
+        nonlocal hops
+        got = real(j, seq)
+        hops += got is not None
+        return got
+
+    monkeypatch.setattr(kf, "_hop_base", counting)
+    step = max(2, kf.event_count // 300)
+    for at in range(kf.event_count // 3, kf.event_count, step):
+        got = full(kf.world_at(at))
+        held = {w.keyframe_seq for w in kf._worlds.values()} - {-1}
+        assert held <= set(kf._kf_worlds), (at, held, list(kf._kf_worlds))
+        assert_same(f"after event #{at}", "dragged", got, "from event 0", full(_cold(lin, at)))
+    crossed = sum(kf.event_count // 3 < k < kf.event_count for k in kf.reader.keyframe_seqs)
+    assert 0 < hops <= (crossed + 1) // 2 + 1, (hops, crossed)
