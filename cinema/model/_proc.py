@@ -65,7 +65,7 @@ class Proc:
     """
 
     __slots__ = (
-        "anchor", "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory",
+        "_cow", "anchor", "behaviour", "cpu_ns", "extra", "handled", "links", "mailbox", "memory",
         "monitors",
         "name", "parent", "pid", "reason", "registered", "restarts", "sample", "state", "status",
         "supervisor", "trap_exit",
@@ -94,6 +94,7 @@ class Proc:
         self.memory = 0
         self.sample: Any = None
         self.reason: Any = None
+        self._cow = 0
 
     @property
     def alive(self) -> bool:
@@ -115,10 +116,32 @@ class Proc:
             self.restarts, self.handled, self.cpu_ns, self.memory
         )  # fmt: skip
         p.reason, p.sample = self.reason, self.sample
-        p.mailbox = dict(self.mailbox)
-        p.links = set(self.links)
-        p.monitors = dict(self.monitors)
+        # The containers are shared with ``self`` (a finished world's, never changed again)
+        # until this copy first changes one (:meth:`own_mailbox` ...): most copies only change
+        # a count or a status, and three containers made per copy were most of the objects a
+        # replay left for the garbage collector's full passes.
+        p.mailbox, p.links, p.monitors = self.mailbox, self.links, self.monitors
+        p._cow = _ALL
         return p
+
+    # Every change to a container goes through these: they copy it first if it is shared.
+    def own_mailbox(self) -> dict[int, tuple[int, Any]]:
+        if self._cow & _MAILBOX:
+            self.mailbox = dict(self.mailbox)
+            self._cow &= ~_MAILBOX
+        return self.mailbox
+
+    def own_links(self) -> set[int]:
+        if self._cow & _LINKS:
+            self.links = set(self.links)
+            self._cow &= ~_LINKS
+        return self.links
+
+    def own_monitors(self) -> dict[int, int]:
+        if self._cow & _MONITORS:
+            self.monitors = dict(self.monitors)
+            self._cow &= ~_MONITORS
+        return self.monitors
 
     @staticmethod
     def from_entry(e: Mapping[str, Any], kf_seq: int = -1) -> Proc:
@@ -167,10 +190,15 @@ class Proc:
         p.cpu_ns = cpu_ns if type(cpu_ns) is int else 0
         p.memory = memory if type(memory) is int else 0
         p.sample = None
+        p._cow = 0
         if p.status in ENDED:  # an ended process holds nothing, whatever a keyframe says
             p.mailbox, p.extra, p.anchor, p.links, p.monitors = {}, 0, -1, set(), {}
         return p
 
+
+#: ``Proc._cow`` bits: the container is shared with the Proc this one was copied from.
+_MAILBOX, _LINKS, _MONITORS = 1, 2, 4
+_ALL = _MAILBOX | _LINKS | _MONITORS
 
 #: The fields :meth:`Proc.from_entry` reads, in the order it unpacks them.
 _FIELDS = (

@@ -202,8 +202,11 @@ class Replayer:
     def _consume(self, pid: int, ref: int) -> None:
         """The mailbox effect of a RECEIVE (its count and status go through the overlay)."""
         p = self._own(pid)
-        if p is not None and p.mailbox.pop(ref, None) is None and p.extra > 0:
-            p.extra -= 1
+        if p is not None:
+            if ref in p.mailbox:
+                del p.own_mailbox()[ref]
+            elif p.extra > 0:
+                p.extra -= 1
 
     def apply(self, seq: int, kind: int, pid: int, peer: int, ref: int) -> None:
         """Apply one event (the rules of ``docs/world-schema.md``)."""
@@ -212,11 +215,13 @@ class Replayer:
             if self._is_alive(peer):
                 p = self._own(peer)
                 assert p is not None
-                p.mailbox[ref] = (pid, Lazy(seq))
+                p.own_mailbox()[ref] = (pid, Lazy(seq))
         elif kind == _K.RECEIVE:
             p = self._own(pid)
             if p is not None:
-                if p.mailbox.pop(ref, None) is None and p.extra > 0:
+                if ref in p.mailbox:
+                    del p.own_mailbox()[ref]
+                elif p.extra > 0:
                     p.extra -= 1
                 p.handled += 1
         elif kind == _K.STATE:
@@ -229,8 +234,8 @@ class Replayer:
                 p.sample = Lazy(seq)
         elif kind == _K.DROP:
             p = self._own(peer)
-            if p is not None:
-                p.mailbox.pop(ref, None)
+            if p is not None and ref in p.mailbox:
+                del p.own_mailbox()[ref]
         elif kind == _K.SPAWN:
             self._spawn(seq, pid, peer)
         elif kind == _K.EXIT or kind == _K.CRASH:
@@ -239,22 +244,22 @@ class Replayer:
             a, b = self._own(pid), self._own(peer)
             if kind == _K.LINK:
                 if a is not None and b is not None:
-                    a.links.add(peer)
-                    b.links.add(pid)
+                    a.own_links().add(peer)
+                    b.own_links().add(pid)
             else:
-                if a is not None:
-                    a.links.discard(peer)
-                if b is not None:
-                    b.links.discard(pid)
+                if a is not None and peer in a.links:
+                    a.own_links().discard(peer)
+                if b is not None and pid in b.links:
+                    b.own_links().discard(pid)
         elif kind == _K.MONITOR:
             p = self._own(pid)
             if p is not None:
-                p.monitors[ref] = peer
+                p.own_monitors()[ref] = peer
                 self.holders.add(pid)
         elif kind == _K.DEMONITOR:
             p = self._own(pid)
-            if p is not None:
-                p.monitors.pop(ref, None)
+            if p is not None and ref in p.monitors:
+                del p.own_monitors()[ref]
         elif kind == _K.SUSPEND or kind == _K.RESUME:
             p = self._alive(pid)
             if p is not None:
@@ -290,7 +295,7 @@ class Replayer:
             return
         p.status = status
         p.reason = Lazy(seq, "reason")
-        p.mailbox.clear()
+        p.own_mailbox().clear()
         p.extra = 0
         name = p.registered
         if name is not None:
@@ -299,9 +304,9 @@ class Replayer:
             p.registered = None
         for other in p.links:
             q = self._own(other)
-            if q is not None:
-                q.links.discard(pid)
-        p.links.clear()
+            if q is not None and pid in q.links:
+                q.own_links().discard(pid)
+        p.own_links().clear()
         for holder in list(self.holders):
             e = self._entry(holder)
             if e is None:
@@ -310,8 +315,10 @@ class Replayer:
             if pid in mons.values():
                 q = self._own(holder)
                 assert q is not None
-                q.monitors = {r: t for r, t in q.monitors.items() if t != pid}
-        p.monitors.clear()
+                mine = q.own_monitors()
+                for r in [r for r, t in mine.items() if t == pid]:
+                    del mine[r]
+        p.own_monitors().clear()
 
     def _restart(self, seq: int, pid: int, peer: int) -> None:
         d = self._map(seq)
