@@ -9,7 +9,8 @@ the same on a 10,000-event sandbox session in the same run:
 - timeline at rest: paint events of the whole window during one second in which nothing
   happens (goal: none);
 - scrubbing: the playhead moved to 100 random positions in the main window, every panel
-  updated and painted before the next (p95 < 50 ms);
+  updated and painted before the next (p95 < 50 ms); and the same for a drag of the position
+  slider, 1-4 of its pixels forward per step;
 - graph: a 10,000-process supervision tree laid out (< 1 s), and the supervision view of a
   sandbox session with 10,000 GenServers redrawn while the playhead moves (>= 60 frames per
   second);
@@ -172,9 +173,21 @@ def _world_query_ms(path: Path, seqs: list[int]) -> tuple[float, float]:
     return percentile([t * 1e3 for t in times], 95), statistics.median(times) * 1e3
 
 
-def _scrub(path: Path, positions: int = 100) -> tuple[Timings, int]:
+def _drag_positions(n: int, slider_px: int, positions: int = 100) -> list[int]:
+    """A drag of the position slider: from a random point of the first half, forward 1-4 of
+    the slider's pixels per step (``n / slider_px`` events each), as a hand moves it."""
+    rng = random.Random(7)
+    seq = rng.randrange(max(n // 2, 1))
+    out = []
+    for _ in range(positions):
+        seq = min(n - 1, seq + rng.randint(1, 4) * n // max(slider_px, 1))
+        out.append(seq)
+    return out
+
+
+def _scrub(path: Path, positions: int = 100, drag: bool = False) -> tuple[Timings, int]:
     """Times of scrub steps (playhead and selection moved, every panel updated and painted),
-    and how many paint events the steps caused."""
+    and how many paint events the steps caused: random jumps, or a drag of the slider."""
     app, state, win = _window(path)
     counter = _PaintCounter(app)
     times = Timings()
@@ -183,7 +196,12 @@ def _scrub(path: Path, positions: int = 100) -> tuple[Timings, int]:
         state.select_event(seq)  # playhead + selection: every panel updates
         app.processEvents()  # the deferred refreshes, then the window's paint
 
-    for seq in _scrub_positions(path, positions):
+    seqs = (
+        _drag_positions(state.event_count, win.playback.slider.width(), positions)
+        if drag
+        else _scrub_positions(path, positions)
+    )
+    for seq in seqs:
         times.time(step, seq)
     counter.remove()
     win.close()
@@ -320,6 +338,17 @@ def run(quick: bool) -> Iterator[Figure]:
             f"same on the 10,000-event session (median {small_scrub.ms(50, cpu=cpu):.0f} ms)"
             + ("" if cpu else f"; the world query alone (session.world_at, wall) p95 "
                f"{w95:.0f} ms / median {wmed:.0f} ms"),
+        )  # fmt: skip
+    drag, drag_paints = _scrub(big, drag=True)
+    small_drag, _ = _scrub(small, drag=True)
+    for cpu in (False, True):
+        yield Figure(
+            f"scrub by dragging the slider, 100 steps, all panels, {size}, "
+            f"p95{', CPU' if cpu else ''}",
+            drag.ms(95, cpu=cpu), "ms", small_drag.ms(95, cpu=cpu), goal="< 50 ms",
+            note=f"1-4 slider pixels forward per step; median {drag.ms(50, cpu=cpu):.0f} ms, "
+            f"{drag_paints} paint events; baseline: the same on the 10,000-event session "
+            f"(median {small_drag.ms(50, cpu=cpu):.0f} ms)",
         )  # fmt: skip
     layout_s = _tree_layout_s()
     yield Figure(
