@@ -190,15 +190,29 @@ class Proc:
         p.cpu_ns = cpu_ns if type(cpu_ns) is int else 0
         p.memory = memory if type(memory) is int else 0
         p.sample = None
-        p._cow = 0
         if p.status in ENDED:  # an ended process holds nothing, whatever a keyframe says
             p.mailbox, p.extra, p.anchor, p.links, p.monitors = {}, 0, -1, set(), {}
+        # empty containers: the shared empties, copied when first changed (most keyframe
+        # processes a replay reads have no links or monitors, many an empty mailbox)
+        cow = 0
+        if not p.mailbox:
+            p.mailbox, cow = _EMPTY_MAILBOX, _MAILBOX
+        if not p.links:
+            p.links, cow = _EMPTY_LINKS, cow | _LINKS
+        if not p.monitors:
+            p.monitors, cow = _EMPTY_MONITORS, cow | _MONITORS
+        p._cow = cow
         return p
 
 
 #: ``Proc._cow`` bits: the container is shared with the Proc this one was copied from.
 _MAILBOX, _LINKS, _MONITORS = 1, 2, 4
 _ALL = _MAILBOX | _LINKS | _MONITORS
+#: The empty containers of the Procs :meth:`Proc.from_entry` makes (never changed: every
+#: change goes through ``own_*``, which copies a shared container first).
+_EMPTY_MAILBOX: dict[int, tuple[int, Any]] = {}
+_EMPTY_LINKS: set[int] = set()
+_EMPTY_MONITORS: dict[int, int] = {}
 
 #: The fields :meth:`Proc.from_entry` reads, in the order it unpacks them.
 _FIELDS = (

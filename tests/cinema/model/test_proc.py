@@ -54,3 +54,24 @@ def test_worlds_replayed_from_a_world_leave_it_as_it_was(tmp_path: Path) -> None
             assert now == held, at
             w._views.clear()
             assert_same(f"after event #{at}", "again", full(w), "first", before)
+
+
+def test_keyframe_processes_share_the_empty_containers_and_never_change_them(
+    tmp_path: Path,
+) -> None:
+    from cinema.model import _proc
+
+    path = tmp_path / "syn.cinema"
+    write_synthetic(path, 40_000, 200)
+    with Session.open(path) as s:
+        for seq in range(s.reader.keyframe_seqs[1] + 1, s.event_count, 61):
+            s.world_at(seq)
+        shared = [
+            e
+            for w in s._worlds.values()
+            for e in w._procs.values()
+            if e.mailbox is _proc._EMPTY_MAILBOX or e.links is _proc._EMPTY_LINKS
+        ]
+        assert shared, "some keyframe process with empty containers was read"
+    assert not _proc._EMPTY_MAILBOX and not _proc._EMPTY_LINKS
+    assert not _proc._EMPTY_MONITORS
