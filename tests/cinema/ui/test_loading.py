@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import cinema.ui.app as app_mod
@@ -83,8 +84,19 @@ def test_a_read_still_running_waits_in_the_progress_dialog(
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(app_mod, "QUICK_OPEN_S", 0.0)  # the dialog's event loop at once
     waited: list[bool] = []
+    in_dialog = threading.Event()
     wait = app_mod._wait
-    monkeypatch.setattr(app_mod, "_wait", lambda *a: waited.append(True) or wait(*a))
+
+    def waiting(*a):  # type: ignore[no-untyped-def]
+        waited.append(True)
+        in_dialog.set()
+        return wait(*a)
+
+    monkeypatch.setattr(app_mod, "_wait", waiting)
+    # the read holds until the dialog waits (the bank reads in a few ms: without the hold it
+    # could end before the loader's join(0.0) asks whether it is still running)
+    read = loading.load
+    monkeypatch.setattr(loading, "load", lambda *a: (in_dialog.wait(10), read(*a))[1])
     win = Opener(settings=settings).open(str(bank_path))
     assert win is not None
     qtbot.addWidget(win)
