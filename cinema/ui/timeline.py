@@ -248,13 +248,19 @@ class TimelineWidget(QWidget):
         if self.state.live or vp.prepared:
             return None
 
-        index = self.state.session.index
+        session = self.state.session
+        index = session.index
 
         def run() -> None:
-            with contextlib.suppress(SessionFormatError):  # wide windows keep the slice path
-                vp.prepare()
-            with contextlib.suppress(SessionFormatError):  # else built when first asked for
-                index.warm()  # what the first scrub's panels would build on the GUI thread
+            try:
+                with contextlib.suppress(SessionFormatError):  # wide windows keep the slice path
+                    vp.prepare()
+                with contextlib.suppress(SessionFormatError):  # else built when first asked for
+                    index.warm()  # what the first scrub's panels would build on the GUI thread
+            except ValueError:
+                if not session.reader.closed:
+                    raise
+                # the window was closed meanwhile: nothing is waiting for the work
 
         worker = threading.Thread(target=run, name="cinema-lanes", daemon=True)
         worker.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 
 from recorder.session.format import SessionFormatError
 
@@ -29,7 +30,7 @@ class FileBytes:
         size: the file's size when it was opened (what the index was built from).
     """
 
-    __slots__ = ("_fd", "_file", "size")
+    __slots__ = ("_busy", "_closing", "_fd", "_file", "_lock", "size")
 
     def __init__(self, fd: int, size: int) -> None:
         # a file object owns the descriptor: a reader nobody closed gives it back when it is
@@ -37,6 +38,12 @@ class FileBytes:
         self._file: io.FileIO | None = io.FileIO(fd, "rb", closefd=True)
         self._fd: int | None = fd
         self.size = size
+        # close() from one thread while another reads (a window closed while its worker still
+        # reads the file): the descriptor is closed after the last read in flight, never under
+        # it (its number could already name another file)
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._closing = False
 
     def __len__(self) -> int:
         return self.size
@@ -48,18 +55,30 @@ class FileBytes:
         want = stop - start
         if want <= 0:
             return b""
-        if self._fd is None:
-            raise ValueError("read from a closed session file")
-        data = os.pread(self._fd, want, start)
+        with self._lock:
+            fd = self._fd
+            if fd is None or self._closing:
+                raise ValueError("read from a closed session file")
+            self._busy += 1
+        try:
+            return self._read(fd, start, want)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                if self._closing and not self._busy:
+                    self._close_now()
+
+    def _read(self, fd: int, start: int, want: int) -> bytes:
+        data = os.pread(fd, want, start)
         if len(data) == want:
             return data
         while 0 < len(data) < want:  # a short read that is not the end: go on
-            more = os.pread(self._fd, want - len(data), start + len(data))
+            more = os.pread(fd, want - len(data), start + len(data))
             if not more:
                 break
             data += more
         if len(data) != want:
-            now = os.fstat(self._fd).st_size
+            now = os.fstat(fd).st_size
             raise SessionFormatError(
                 f"the file shrank while it was open (from {self.size:,} to {now:,} bytes: "
                 "another program truncated or rewrote it); reopen it",
@@ -67,7 +86,18 @@ class FileBytes:
             )
         return data
 
+    @property
+    def closed(self) -> bool:
+        return self._closing or self._fd is None
+
     def close(self) -> None:
+        """Close the file (after the reads in flight in other threads, if any)."""
+        with self._lock:
+            self._closing = True
+            if not self._busy:
+                self._close_now()
+
+    def _close_now(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = self._fd = None

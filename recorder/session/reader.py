@@ -175,10 +175,12 @@ class SessionReader:
         h = self._ix.headers[i]
         if h is None:
             off = self._ix.offsets[i]
-            assert self._mm is not None
+            mm = self._mm  # once: close() in another thread may clear it
+            if mm is None:
+                raise ValueError("read from a closed session file")
             if off + _HSIZE > self._file_size:
                 raise SessionFormatError("frame header beyond the end of the file", off)
-            h = unpack_frame_header(self._mm[off : off + _HSIZE], off, self.limits)
+            h = unpack_frame_header(mm[off : off + _HSIZE], off, self.limits)
             ix = self._ix
             if (h.type, h.first_seq, h.count, h.t_first, h.t_last) != (
                 ix.types[i], ix.firsts[i], ix.counts[i], ix.t0s[i], ix.t1s[i],
@@ -202,8 +204,10 @@ class SessionReader:
         body = self._mem.get(i)
         if body is not None:
             return body
-        assert self._mm is not None
-        return memoryview(self._mm[h.offset + _HSIZE : h.end])
+        mm = self._mm  # once: close() in another thread may clear it
+        if mm is None:
+            raise ValueError("read from a closed session file")
+        return memoryview(mm[h.offset + _HSIZE : h.end])
 
     def _err(self, exc: SessionFormatError) -> SessionFormatError:
         return exc.with_path(self.path) if self.path else exc
@@ -676,6 +680,11 @@ class SessionReader:
         return total
 
     # ------------------------------------------------------------------ lifetime
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` closed the file (a stream's reader is never closed)."""
+        return self.path is not None and (self._mm is None or self._mm.closed)
 
     def close(self) -> None:
         self._cache.clear()
