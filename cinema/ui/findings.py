@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from cinema.model import present
 from cinema.model.analysis import Context, Finding, Severity, analyze
 from cinema.ui._deferred import DeferredRefresh
+from cinema.ui._layers import EMPTY, show_points
 from cinema.ui.state import ViewState
 from cinema.views.analysisjob import AnalysisJob
 from recorder.session.format import SessionFormatError
@@ -72,16 +73,14 @@ class FindingMarks:
     def redraw(self) -> None:
         f = self.finding
         if f is None or not f.events:
-            self.item.setData(x=[], y=[])
-            self.item.setVisible(False)
+            show_points(self.item, EMPTY, EMPTY)
             return
         st = self.state
         seqs = np.asarray(f.events, dtype=np.int64)
         x = (st.skeleton.ts[seqs] - st.session.t_first) / 1e9
         y = [st.layout.row_of_pid(int(p)) for p in st.skeleton.pid[seqs]]
         color = SEVERITY_COLORS[f.severity]
-        self.item.setData(x=x, y=np.asarray(y, np.float64), pen=pg.mkPen(color, width=2.5))
-        self.item.setVisible(True)
+        show_points(self.item, x, np.asarray(y, np.float64), pen=pg.mkPen(color, width=2.5))
 
 
 class FindingsPanel(QWidget):

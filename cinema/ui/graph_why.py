@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from cinema.ui._layers import EMPTY, show_curve, show_points
 from cinema.ui.why_path import BACK_COLOR, FORWARD_COLOR
 from cinema.views.graphview import GraphFrame
 from cinema.views.sequence import WHY_SIDES
@@ -48,11 +49,10 @@ class WhyOverlay:
         """Show nothing in ``item`` (no call when it already shows nothing)."""
         if id(item) not in self._empty:
             self._empty.add(id(item))
-            item.setVisible(False)  # (a shown empty item still costs a paint call a frame)
             if isinstance(item, pg.PlotCurveItem):
-                item.setData([], [])
+                show_curve(item, EMPTY, EMPTY)
             else:
-                item.setData(x=[], y=[])
+                show_points(item, EMPTY, EMPTY)
 
     def draw(self, frame: GraphFrame, sizes: np.ndarray) -> None:
         """Draw ``frame``'s why path (nothing when it has none); ``sizes`` are the node sizes
@@ -66,15 +66,13 @@ class WhyOverlay:
                 xs[0::2], xs[1::2] = seg[:, 0], seg[:, 2]
                 ys[0::2], ys[1::2] = seg[:, 1], seg[:, 3]
                 self._empty.discard(id(line))
-                line.setData(xs, ys)
-                line.setVisible(True)
+                show_curve(line, xs, ys)
             else:
                 self._blank(line)
             pts = frame.why_dots.get(side, np.zeros((0, 2)))
             if len(pts):
                 self._empty.discard(id(dot))
-                dot.setData(x=pts[:, 0], y=pts[:, 1])
-                dot.setVisible(True)
+                show_points(dot, pts[:, 0], pts[:, 1])
             else:
                 self._blank(dot)
             on = np.isin(frame.pid_array, np.asarray(frame.why_pids.get(side, []), np.int64))
@@ -85,8 +83,7 @@ class WhyOverlay:
             if on.any():
                 size = (sizes[on] if len(sizes) == len(on) else np.full(int(on.sum()), 10.0)) + 10
                 self._empty.discard(id(ring))
-                ring.setData(x=frame.x[on], y=frame.y[on], size=size)
-                ring.setVisible(True)
+                show_points(ring, frame.x[on], frame.y[on], size=size)
             else:
                 self._blank(ring)
             self.drawn[f"{side}_edges"] = len(seg)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, Q
 
 from cinema.ui._axes import TimeAxis
 from cinema.ui._deferred import DeferredRefresh
+from cinema.ui._layers import EMPTY, show_curve, show_points
 from cinema.ui.loading import FIRST_LANES
 from cinema.ui.state import ViewState
 from cinema.ui.theme import CATEGORIES, HIGHLIGHT, KIND_CATEGORY, THEMES, Theme
@@ -54,17 +55,6 @@ Y_BOOKMARK, Y_STOP, Y_LOG = 0.8, 0.5, 0.17
 #: by lane in a worker thread (Viewport.prepare): the first screen does not wait for the sort,
 #: and later wide windows read only their visible lanes.
 PREPARE_AFTER_MS = 1000
-
-
-_EMPTY = np.empty(0)
-
-
-def _set_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
-    """Show these points; a layer without any is hidden (it draws nothing, and a shown
-    empty layer still cost a paint call and bounding rects each frame: ~10 of the ~16
-    scatter layers are empty in a zoomed-out view)."""
-    item.setData(x=x, y=y)
-    item.setVisible(len(x) > 0)
 
 
 class _LaneAxis(pg.AxisItem):
@@ -453,7 +443,7 @@ class TimelineWidget(QWidget):
             )
             self.density.setVisible(True)
             for item in self.glyphs:
-                _set_points(item, _EMPTY, _EMPTY)
+                show_points(item, EMPTY, EMPTY)
         else:
             self.density.setVisible(False)
             cats = _KIND_TO_CAT[fr.glyph_kind]
@@ -461,7 +451,7 @@ class TimelineWidget(QWidget):
             y = fr.glyph_row.astype(np.float64)
             for i, item in enumerate(self.glyphs):
                 sel = cats == i
-                _set_points(item, x[sel], y[sel])
+                show_points(item, x[sel], y[sel])
         if len(fr.arrows):
             a = fr.arrows
             xs = np.empty(2 * len(a))
@@ -470,13 +460,11 @@ class TimelineWidget(QWidget):
             xs[1::2] = (a[:, 2] - t_first) / 1e9
             ys[0::2] = a[:, 1]
             ys[1::2] = a[:, 3]
-            self.arrows.setData(xs, ys)
-            self.arrows.setVisible(True)
-            _set_points(self.arrow_heads, xs[1::2], ys[1::2])
+            show_curve(self.arrows, xs, ys)
+            show_points(self.arrow_heads, xs[1::2], ys[1::2])
         else:
-            self.arrows.setData([], [])
-            self.arrows.setVisible(False)
-            _set_points(self.arrow_heads, _EMPTY, _EMPTY)
+            show_curve(self.arrows, EMPTY, EMPTY)
+            show_points(self.arrow_heads, EMPTY, EMPTY)
         self._draw_log_marks()
         self.info_label.setText(
             f"<small>{fr.visible_events:,} events · {fr.mode} · "
@@ -493,7 +481,7 @@ class TimelineWidget(QWidget):
         )
         for item, seqs, y in rows:
             x = self._seconds_of(seqs)
-            _set_points(item, x, np.full(len(x), y))
+            show_points(item, x, np.full(len(x), y))
         self._log_x = self._seconds_of(st.hit_seqs(("log",)))
         self._draw_log_marks()
 
@@ -509,7 +497,7 @@ class TimelineWidget(QWidget):
         """The log hits in view, one per pixel column (100,000 hits cost what a strip shows)."""
         (x0, x1), _ = self.vb.viewRange()
         keep = one_per_pixel(self._log_x, x0, x1, max(int(self.vb.width()), 1))
-        _set_points(self.log_marks, self._log_x[keep], np.full(len(keep), Y_LOG))
+        show_points(self.log_marks, self._log_x[keep], np.full(len(keep), Y_LOG))
 
     # ---------------------------------------------------------------- state → view
 

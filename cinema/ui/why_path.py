@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from cinema.model import present
 from cinema.model.causality import Why, why
+from cinema.ui._layers import EMPTY, show_curve, show_points
 from cinema.ui.state import ViewState
 from recorder.session.format import SessionFormatError
 
@@ -79,17 +80,17 @@ class WhyPath:
             steps = [] if c is None else (c.backward if key == "back" else c.forward)
             pairs = [(st.seq, st.cause) for st in steps if st.cause >= 0]
             if not steps:
-                self.lines[key].setData([], [])
-                self.dots[key].setData(x=[], y=[])
+                show_curve(self.lines[key], EMPTY, EMPTY)
+                show_points(self.dots[key], EMPTY, EMPTY)
                 continue
             x, y = self._xy([st.seq for st in steps])
-            self.dots[key].setData(x=x, y=y)
+            show_points(self.dots[key], x, y)
             if pairs:
                 flat = [s for pair in pairs for s in pair]
                 px, py = self._xy(flat)
-                self.lines[key].setData(px, py)
+                show_curve(self.lines[key], px, py)
             else:
-                self.lines[key].setData([], [])
+                show_curve(self.lines[key], EMPTY, EMPTY)
 
 
 class WhyPanel(QWidget):

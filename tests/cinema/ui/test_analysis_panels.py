@@ -56,6 +56,7 @@ def test_why_shortcut_draws_the_path(qtbot, window, state) -> None:  # type: ign
     assert [s.seq for s in panel.chain.backward] == [s.seq for s in want.backward]
     dots = window.analysis.why_path.dots["back"].getData()
     assert len(dots[0]) == len(want.backward)
+    assert window.analysis.why_path.dots["back"].isVisible()
     rows = {state.layout.row_of_pid(int(state.skeleton.pid[s.seq])) for s in want.backward}
     assert set(np.asarray(dots[1]).astype(int).tolist()) == rows
     fwd = panel.tree.topLevelItem(1)
@@ -64,6 +65,7 @@ def test_why_shortcut_draws_the_path(qtbot, window, state) -> None:  # type: ign
     assert state.seq == fwd.child(0).data(0, Qt.ItemDataRole.UserRole)
     panel.clear()
     assert len(window.analysis.why_path.dots["back"].getData()[0]) == 0
+    assert not window.analysis.why_path.dots["back"].isVisible()  # an empty layer is hidden
 
 
 def test_top_table_follows_the_playhead(qtbot, window, state) -> None:  # type: ignore[no-untyped-def]
