@@ -10,6 +10,7 @@ setup(
             "recorder._native._core",
             sources=[
                 "recorder/_native/module.c",
+                "recorder/_native/checks.c",
                 "recorder/_native/encoder.c",
                 "recorder/_native/eventbuffer.c",
                 "recorder/_native/scan.c",

@@ -330,6 +330,10 @@ extern const char *cinema_payload_columns_doc;
 /* tally.c */
 PyObject *cinema_frame_tally(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 extern const char *cinema_frame_tally_doc;
+/* checks.c */
+PyObject *cinema_ints_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *cinema_nested_ints_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *cinema_rows_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 /* trace.c */
 PyObject *cinema_trace_events(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 extern const char *cinema_trace_events_doc;
@@ -351,6 +355,12 @@ static PyMethodDef methods[] = {
     {"payload_columns", (PyCFunction)(void (*)(void))cinema_payload_columns, METH_FASTCALL, NULL},
     {"trace_events", (PyCFunction)(void (*)(void))cinema_trace_events, METH_FASTCALL, NULL},
     {"frame_tally", (PyCFunction)(void (*)(void))cinema_frame_tally, METH_FASTCALL, NULL},
+    {"ints_in", (PyCFunction)(void (*)(void))cinema_ints_in, METH_FASTCALL,
+     "ints_in(col, lo, hi, optional, /) -> bool (see checks.c)"},
+    {"nested_ints_in", (PyCFunction)(void (*)(void))cinema_nested_ints_in, METH_FASTCALL,
+     "nested_ints_in(col, lo, hi, /) -> bool (see checks.c)"},
+    {"rows_in", (PyCFunction)(void (*)(void))cinema_rows_in, METH_FASTCALL,
+     "rows_in(col, width, lo2, hi2, sender, /) -> bool (see checks.c)"},
     {NULL, NULL, 0, NULL},
 };
 

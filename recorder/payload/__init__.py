@@ -84,6 +84,7 @@ __all__ = [
     "encode_payload",
     "freeze",
     "freeze_after",
+    "native_column_checks",
     "native_frame_tally",
     "native_mailbox_cells",
     "scanned_unpacker",
@@ -200,6 +201,17 @@ native_mailbox_cells: (
 native_frame_tally: (
     Callable[[bytes, bytes], tuple[list[tuple[int, int]], int, bytes, bytes]] | None
 ) = getattr(_native, "frame_tally", None)
+
+#: ``(ints_in, nested_ints_in, rows_in)`` of the native module: one-pass checks of a keyframe's
+#: int columns (recorder/_native/checks.c; recorder.session.worldcheck has their Python twins),
+#: or ``None``.
+native_column_checks: (
+    tuple[Callable[..., bool], Callable[..., bool], Callable[..., bool]] | None
+) = (
+    (_native.ints_in, _native.nested_ints_in, _native.rows_in)
+    if _native is not None and hasattr(_native, "rows_in")
+    else None
+)
 
 _INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack packs as an int
 
