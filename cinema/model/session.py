@@ -269,10 +269,14 @@ class Session:
 
     # ------------------------------------------------------------------ worlds
 
-    def world_at(self, seq: int) -> World:
+    def world_at(self, seq: int, *, checkpoints: bool = True) -> World:
         """The world after event ``seq`` (``-1``: the empty world before the first event).
 
-        Cost: the events between the nearest keyframe (or cached world) and ``seq``.
+        Cost: the events between the nearest keyframe (or cached world) and ``seq``. A long
+        replay also leaves checkpoint worlds behind it, so that stepping back from ``seq`` is
+        cheap; ``checkpoints=False`` leaves them out (one window of replay, the least a jump
+        costs: a scrub moves on before anyone steps back) and :meth:`lay_checkpoints` lays
+        them later, when the viewer is idle.
         """
         if seq != -1:
             self.check_seq(seq)
@@ -280,9 +284,28 @@ class Session:
         if w is not None:
             self._worlds.move_to_end(seq)
             return w
-        w = self._replay(self._base_for(seq), seq)
+        w = self._replay(self._base_for(seq), seq, checkpoints)
         self._remember(w)
         return w
+
+    def lay_checkpoints(self, seq: int) -> None:
+        """Leave the checkpoint worlds before ``seq`` that :meth:`world_at` lays (after a
+        ``world_at(seq, checkpoints=False)``): stepping back from ``seq`` then replays a few
+        events per step. Nothing when a cached world close before ``seq`` makes them needless.
+
+        Raises:
+            SessionFormatError: the replay crosses a damaged part of the file.
+        """
+        if seq <= 0:
+            return
+        self.check_seq(seq)
+        if seq - self._interval_origin(seq) <= _NEAR:
+            return  # the keyframe's world is close enough
+        if any(seq - _NEAR <= s < seq for s in self._worlds):
+            return
+        base = self._base_for(seq - 1)
+        if seq - base.seq > _NEAR:
+            self._replay(base, seq, True, target=False)
 
     def world_at_time(self, t_ns: int) -> World:
         """The world after the last event at or before ``t_ns``."""
@@ -353,7 +376,8 @@ class Session:
                 best = w
         return best
 
-    def _replay(self, base: World, seq: int) -> World:
+    def _replay(self, base: World, seq: int, checkpoints: bool = True, *,
+                target: bool = True) -> World:  # fmt: skip
         # A long replay leaves checkpoints _NEAR, 2 _NEAR, 4 _NEAR ... _CHECKPOINT events
         # before its target, so stepping back from here replays at most about as many events
         # as the steps taken, not the whole interval. (Every checkpoint is a window of its own,
@@ -361,18 +385,23 @@ class Session:
         # The second seek into a keyframe interval also leaves a checkpoint every _GRID events
         # of its way (a few windows, once): scrubbing back and forth there, or seeking
         # nearby, then replays at most _GRID events instead of up to a whole interval.
+        # ``target=False``: only the checkpoints (the world at ``seq`` is cached already).
         w = base
         stops: list[int] = []
-        origin = self._interval_origin(seq)
-        if origin in self._visited and seq - base.seq > _GRID:
-            first = origin + max(0, (base.seq - origin) // _GRID + 1) * _GRID  # base: may be before
-            stops.extend(range(first, seq, _GRID))
-        else:
-            self._visited.add(origin)
-        last = stops[-1] if stops else base.seq
-        if seq - last > _NEAR:
-            stops.extend(seq - d for d in _distances() if seq - d > last + _NEAR)
-        stops.append(seq)
+        if checkpoints:
+            origin = self._interval_origin(seq)
+            if origin in self._visited and seq - base.seq > _GRID:
+                first = (
+                    origin + max(0, (base.seq - origin) // _GRID + 1) * _GRID
+                )  # base: may be before
+                stops.extend(range(first, seq, _GRID))
+            else:
+                self._visited.add(origin)
+            last = stops[-1] if stops else base.seq
+            if seq - last > _NEAR:
+                stops.extend(seq - d for d in _distances() if seq - d > last + _NEAR)
+        if target:
+            stops.append(seq)
         for end in stops:
             rp = Replayer(w, self.data)
             # the skeleton and refs of the frames replayed (their payloads stay compressed)

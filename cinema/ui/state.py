@@ -79,6 +79,11 @@ class ViewState(QObject):
     GROWTH_BATCH_MS = 50
     #: Frame interval of the playback timer (ms).
     TICK_MS = 33
+    #: A move of the playhead by more events than this is a jump (a scrub, a seek): its world
+    #: is replayed without the checkpoints that make stepping back cheap, and they are laid
+    #: once the playhead has rested :data:`CHECKPOINT_IDLE_MS` (a scrub moves on first).
+    JUMP_EVENTS = 64
+    CHECKPOINT_IDLE_MS = 250
 
     def __init__(
         self,
@@ -131,6 +136,11 @@ class ViewState(QObject):
         self._grow_timer.setInterval(self.GROWTH_BATCH_MS)
         self._grow_timer.timeout.connect(self.apply_growth)
         self._grown_pending = False
+        # after a jump: the checkpoints for stepping back, laid when the playhead rests
+        self._checkpoint_timer = QTimer(self)
+        self._checkpoint_timer.setSingleShot(True)
+        self._checkpoint_timer.setInterval(self.CHECKPOINT_IDLE_MS)
+        self._checkpoint_timer.timeout.connect(self._lay_checkpoints)
         self._session_unsubscribe = session.subscribe(self._on_session_grew)
         self.hits.schedule()  # breakpoints saved with the session: their slow hits too
 
@@ -181,9 +191,19 @@ class ViewState(QObject):
             SessionFormatError: the replay to the playhead crosses a damaged part of the file.
         """
         if self._world_seq != self.seq or self._world is None:
-            self._world = self.session.world_at(self.seq)
+            jump = self._world is None or abs(self.seq - self._world_seq) > self.JUMP_EVENTS
+            self._world = self.session.world_at(self.seq, checkpoints=not jump)
             self._world_seq = self.seq
+            if jump and QThread.currentThread() is self.thread():
+                self._checkpoint_timer.start()
         return self._world
+
+    def _lay_checkpoints(self) -> None:
+        if self._world is None or self._world_seq != self.seq:
+            return  # moved since: that move's world decides
+        # a damaged part: the step that needs it reports it
+        with contextlib.suppress(SessionFormatError, ModelError):
+            self.session.lay_checkpoints(self._world_seq)
 
     @property
     def skeleton(self) -> Skeleton:
@@ -559,3 +579,4 @@ class ViewState(QObject):
         self.hits.close()
         self._session_unsubscribe()
         self._grow_timer.stop()
+        self._checkpoint_timer.stop()

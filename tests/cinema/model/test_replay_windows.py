@@ -83,6 +83,44 @@ def test_checkpoint_grid_worlds_equal_plain_replay(
         assert len(s._worlds) > 20  # the grid was laid: seeks started from checkpoints
 
 
+@pytest.mark.parametrize("keyframes", [None, 40])
+def test_jumps_without_checkpoints_then_laid_later_give_the_same_worlds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyframes: int | None
+) -> None:
+    """A jump replays one window (``checkpoints=False``) and leaves no checkpoint;
+    :meth:`Session.lay_checkpoints` lays afterwards the very checkpoints a plain seek lays;
+    every world is the reference's."""
+    monkeypatch.setattr(session, "_NEAR", 4)
+    monkeypatch.setattr(session, "_CHECKPOINT", 16)
+    refs, _ = generate(tmp_path / "s.cinema", 23, 600, keyframes)
+    rng = random.Random(5)
+
+    def cold(s: Session) -> None:
+        s._worlds.clear()
+        s._kf_worlds.clear()
+        s._visited.clear()
+
+    with Session.open(tmp_path / "s.cinema") as s:
+        for seq in rng.sample(range(100, len(refs)), 12):
+            cold(s)
+            s.world_at(seq)
+            want = sorted(k for k in s._worlds if k < seq)
+            cold(s)
+            got = s.world_at(seq, checkpoints=False)
+            assert comparable_model(got) == comparable_ref(refs[seq]), seq
+            assert list(s._worlds) == [seq], "a jump leaves only its own world"
+            s.lay_checkpoints(seq)
+            assert sorted(k for k in s._worlds if k < seq) == want, seq
+            assert s.world_at(seq) is got, "laying checkpoints keeps the world shown"
+            if seq - s._interval_origin(seq) > 4:  # else the keyframe's world is close enough
+                assert want and seq - want[-1] <= 4, (seq, want)
+            s.lay_checkpoints(seq)  # a second call finds them: nothing more
+            assert sorted(k for k in s._worlds if k < seq) == want
+            for k in range(1, 9):  # stepping back from them
+                back = s.world_at(seq - k)
+                assert comparable_model(back) == comparable_ref(refs[seq - k]), (seq, k)
+
+
 def _record(path: Path, events: list[tuple[int, int, int, int, object]]) -> None:
     clock = iter(range(1000, 10**9, 10))
     rec = Recorder(

@@ -98,3 +98,38 @@ def test_ctrl_b_bookmarks_through_the_controller_and_saves_them(
     assert state2.controller.next_bookmark() is not None and state2.seq == 321
     qtbot.keyClick(win, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)  # toggles it off
     assert state.bookmarks == [] and load_sidecar(sidecar_path(path))[1] == []
+
+
+def test_a_jump_shows_its_world_at_once_and_lays_step_back_checkpoints_when_idle(
+    qtbot,
+    state,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """A seek far away replays one window (no checkpoints: a scrub moves on before anyone
+    steps back); once the playhead has rested, the checkpoints are laid, and a step back is
+    then a short replay. Small moves lay them as they go, as before."""
+    from cinema.model import Session
+    from cinema.model import session as session_module
+
+    monkeypatch.setattr(session_module, "_NEAR", 4)
+    monkeypatch.setattr(session_module, "_CHECKPOINT", 16)
+    s = state.session
+    asked: list[tuple[int, bool]] = []
+    real = s.world_at
+
+    def spy(seq: int, *, checkpoints: bool = True):  # type: ignore[no-untyped-def]
+        asked.append((seq, checkpoints))
+        return real(seq, checkpoints=checkpoints)
+
+    monkeypatch.setattr(s, "world_at", spy)
+    seq = next(q for q in range(state.event_count - 1, 0, -1) if q - s._interval_origin(q) > 100)
+    state.seek(seq)
+    state.world()
+    assert asked[-1] == (seq, False)
+    assert not [k for k in s._worlds if seq - 16 <= k < seq], "no checkpoint yet"
+    qtbot.waitUntil(lambda: any(seq - 4 <= k < seq for k in s._worlds), timeout=3000)
+    state.step(-1)
+    back = state.world()
+    assert asked[-1] == (seq - 1, True), "a step is no jump"
+    with Session.open(s.reader.path) as fresh:
+        assert dict(back.processes) == dict(fresh.world_at(seq - 1).processes)
