@@ -167,8 +167,14 @@ class Proc:
         p.supervisor = _opt_pid(supervisor)
         p.registered = reg if type(reg) is str else None
         p.trap_exit = trap_exit is True
-        p.state = KfLazy(e, "state") if lazy_row else e.get("state")
-        p.reason = KfLazy(e, "reason") if lazy_row else e.get("reason")
+        # a reference only to a value there is (no object per empty cell: a replay makes
+        # hundreds of these a seek, and each one is garbage the collector walks)
+        if lazy_row:
+            assert isinstance(e, ProcessRow)
+            p.state = KfLazy(e, "state") if e.holds("state") else None
+            p.reason = KfLazy(e, "reason") if e.holds("reason") else None
+        else:
+            p.state, p.reason = e.get("state"), e.get("reason")
         p.mailbox = {}
         listed = ids if lazy_row and isinstance(ids, (list, tuple)) else rows
         if listed and isinstance(listed, (list, tuple)):

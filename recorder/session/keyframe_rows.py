@@ -81,6 +81,17 @@ class ProcessRow(Mapping[str, Any]):
         value = t.columns[col][self._i]
         return value if isinstance(value, bytes) else None
 
+    def holds(self, key: str) -> bool:
+        """Whether the row may hold a value other than ``None`` for ``key``: ``False`` when the
+        table has no such column or the cell is empty (a lazy field's ``b""`` encodes None),
+        without decoding anything."""
+        t = self._table
+        col = t.index.get(key)
+        if col is None:
+            return False
+        value = t.columns[col][self._i]
+        return value is not None and value != b""
+
     def plain(self) -> dict[str, Any]:
         """Every field but the lazy ones, as a plain dict (one pass, no decoding)."""
         i = self._i
