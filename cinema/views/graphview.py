@@ -165,9 +165,12 @@ class GraphModel:
 
     def _paired(self) -> tuple[IntArray, IntArray]:
         if self._pairs is None:
-            s, r = self.source.messages()
-            order = np.argsort(s, kind="stable")
-            self._pairs = (np.asarray(s, np.int64)[order], np.asarray(r, np.int64)[order])
+            sends, recvs = self.source.messages()
+            s, r = np.asarray(sends, np.int64), np.asarray(recvs, np.int64)
+            if len(s) > 1 and not bool((s[1:] >= s[:-1]).all()):  # a session's are in order
+                order = np.argsort(s, kind="stable")
+                s, r = s[order], r[order]
+            self._pairs = (s, r)
         return self._pairs
 
     def _crashes_between(self, lo: int, hi: int) -> dict[int, int]:

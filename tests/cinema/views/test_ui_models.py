@@ -76,3 +76,20 @@ def test_event_query() -> None:
     assert filter_events(sk, procs, "pid:0 #1-").tolist() == [1, 3]
     with pytest.raises(QueryError, match="unknown event kind"):
         filter_events(sk, procs, "kind:nope")
+
+
+def test_the_graph_pairs_messages_in_send_order_from_any_source() -> None:
+    """A session's index hands the messages over in send order (taken as they are); another
+    source's are sorted by send first."""
+    from cinema.views.graphview import GraphModel
+    from cinema.views.timeline_source import ArrayTimeline
+
+    n = 12
+    kind = np.full(n, EventKind.SEND, np.uint8)
+    args = (np.arange(n) * 10, kind, np.zeros(n, np.uint32))
+    shuffled = (np.array([6, 2, 4, 0]), np.array([9, 3, 8, 1]))
+    ordered = (np.array([0, 2, 4, 6]), np.array([1, 3, 8, 9]))
+    for messages in (shuffled, ordered):
+        g = GraphModel(ArrayTimeline(*args, messages=messages), {})
+        assert g.send_seq.tolist() == [0, 2, 4, 6]
+        assert g.recv_seq.tolist() == [1, 3, 8, 9]
