@@ -10,7 +10,6 @@ its payload only when a payload name is read.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,9 +52,6 @@ def reader_of(source: Any) -> SessionReader:
     return reader
 
 
-_TABLES: weakref.WeakKeyDictionary[SessionReader, EventTable] = weakref.WeakKeyDictionary()
-
-
 class EventTable:
     """Columns and indexes of one session for evaluating conditions (grows with live sessions).
 
@@ -72,9 +68,9 @@ class EventTable:
     def of(cls, source: Any) -> EventTable:
         """The shared table of a Session or SessionReader."""
         reader = reader_of(source)
-        table = _TABLES.get(reader)
+        table: EventTable | None = reader.derived.get("event_table")  # goes with the reader
         if table is None:
-            table = _TABLES[reader] = cls(reader)
+            table = reader.derived["event_table"] = cls(reader)
         return table
 
     @property

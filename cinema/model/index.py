@@ -18,7 +18,6 @@ window by :mod:`cinema.model._window`.
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import Any
 
 import numpy as np
@@ -267,9 +266,6 @@ class _ByValue:
         return np.concatenate(got).astype(np.int64, copy=False)
 
 
-_INDEXES: weakref.WeakKeyDictionary[SessionReader, SessionIndex] = weakref.WeakKeyDictionary()
-
-
 class SessionIndex:
     """The index of one session (see the module docstring). Every part is built on first
     use and grown to the session's current length each time it is asked for.
@@ -300,9 +296,9 @@ class SessionIndex:
         if not isinstance(reader, SessionReader):
             raise TypeError(f"expected a Session or a SessionReader, got {type(source).__name__}")
         with _LOCK:
-            ix = _INDEXES.get(reader)
+            ix: SessionIndex | None = reader.derived.get("index")  # goes with the reader
             if ix is None:
-                ix = _INDEXES[reader] = cls(reader)
+                ix = reader.derived["index"] = cls(reader)
         return ix
 
     @property

@@ -80,6 +80,10 @@ class SessionReader:
         self.recovered = False
         self.recovery_note: str | None = None
         self.footer: dict[str, Any] | None = None
+        #: What upper layers derive from this reader and share per reader (the model's index
+        #: and event table): kept here, it goes with the reader. A weak-keyed table would keep
+        #: it forever, as what is derived refers back to the reader.
+        self.derived: dict[str, Any] = {}
         self._mm: FileBytes | None = None  # pread, never a map: a shrinking file (filebytes.py)
         self._file_size = 0
         self._ix = FrameIndex()

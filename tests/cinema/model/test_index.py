@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +107,17 @@ def test_one_index_per_reader(tmp_path: Path) -> None:
     with Session.open(_session(tmp_path / "f.cinema")) as s:
         assert s.index is SessionIndex.of(s) is SessionIndex.of(s.reader)
         assert EventTable.of(s).index is s.index
+
+
+def test_the_index_goes_with_its_reader(tmp_path: Path) -> None:
+    # shared per reader, the index and the event table refer back to it: a weak-keyed table
+    # of them kept every session ever opened alive
+    with Session.open(_session(tmp_path / "f.cinema")) as s:
+        s.index.messages()
+        refs = [weakref.ref(x) for x in (s, s.reader, s.index, EventTable.of(s))]
+    del s
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4
 
 
 def test_a_live_session_grows_its_index(tmp_path: Path) -> None:
