@@ -4,6 +4,8 @@ recomputed at most every 150 ms."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
@@ -53,7 +55,7 @@ class TopTable(QWidget):
         # PROFILE samples of the whole session up to the playhead
         self._pending = DeferredRefresh(self, self.refresh)
         self._timer.timeout.connect(self._pending.request)
-        state.sigPosition.connect(lambda _s: self._schedule())
+        state.sigPosition.connect(self._schedule)  # a lambda would outlive the panel
         self._pending.request()
 
     def set_by(self, key: str) -> None:
@@ -61,7 +63,7 @@ class TopTable(QWidget):
             raise ValueError(key)
         self.by.setCurrentIndex(self.by.findData(key))
 
-    def _schedule(self) -> None:
+    def _schedule(self, *_args: Any) -> None:
         self._pending.dirty = True  # shown later: refreshed then
         if self._pending.on_screen():
             self._timer.start()
