@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from cinema.model._facts import STATUSES, _as_int, _opt_pid
+from cinema.model._overlay import Lazy
 from recorder.session.keyframes import ProcessRow
 
 __all__ = ["ALIVE", "ENDED", "KfLazy", "KfMessage", "Proc"]
@@ -81,12 +82,14 @@ class Proc:
         self.registered: str | None = None
         self.trap_exit = False
         self.state: Any = None
-        self.mailbox: dict[int, tuple[int, Any]] = {}  # msg_id -> (sender, message | lazy)
+        # msg_id -> (sender, message | lazy), or the ``(seq << 32) | sender`` of the SEND that
+        # queued it (see :func:`mailbox_entry`): an int is no object the collector keeps
+        self.mailbox: dict[int, tuple[int, Any] | int] = {}
         self.extra = 0  # queued messages a keyframe counted but did not list
         # the id of the oldest message such a keyframe listed (-1: none): the unlisted ones
         # are the SENDs to this process after that one's that nothing consumed
         self.anchor = -1
-        self.links: set[int] = set()
+        self.links: set[int] | tuple[int, ...] = set()  # a tuple: shared, see own_links
         self.monitors: dict[int, int] = {}  # ref -> target
         self.restarts = 0
         self.handled = 0
@@ -125,7 +128,7 @@ class Proc:
         return p
 
     # Every change to a container goes through these: they copy it first if it is shared.
-    def own_mailbox(self) -> dict[int, tuple[int, Any]]:
+    def own_mailbox(self) -> dict[int, tuple[int, Any] | int]:
         if self._cow & _MAILBOX:
             self.mailbox = dict(self.mailbox)
             self._cow &= ~_MAILBOX
@@ -135,6 +138,7 @@ class Proc:
         if self._cow & _LINKS:
             self.links = set(self.links)
             self._cow &= ~_LINKS
+        assert type(self.links) is set
         return self.links
 
     def own_monitors(self) -> dict[int, int]:
@@ -185,7 +189,16 @@ class Proc:
                     p.mailbox[mid] = (_as_int(row[1]), message)
         p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
         p.anchor = next(iter(p.mailbox)) if p.extra and p.mailbox else -1
-        p.links = {_as_int(x) for x in links} if links else set()
+        shared_links = (
+            lazy_row and type(links) is tuple and all(type(x) is int for x in links)
+            and len(set(links)) == len(links)
+        )  # fmt: skip
+        # the row's own tuple (checked when read, see worldcheck), a set once changed: a set
+        # per process would be one more object a seek leaves for the full collections
+        if shared_links and type(links) is tuple:
+            p.links = links
+        else:
+            p.links = {_as_int(x) for x in links} if links else set()
         p.monitors = {}
         if mons:
             for row in mons:
@@ -205,10 +218,27 @@ class Proc:
             p.mailbox, cow = _EMPTY_MAILBOX, _MAILBOX
         if not p.links:
             p.links, cow = _EMPTY_LINKS, cow | _LINKS
+        elif type(p.links) is tuple:
+            cow |= _LINKS
         if not p.monitors:
             p.monitors, cow = _EMPTY_MONITORS, cow | _MONITORS
         p._cow = cow
         return p
+
+
+def sent(seq: int, sender: int) -> int:
+    """The mailbox entry of a message queued by the SEND ``seq`` of ``sender`` (a pid: 32
+    bits): one int rather than a tuple and a reference, for the hundreds of messages in flight
+    a replay queues per seek, which would otherwise outlive the young collections."""
+    return (seq << 32) | sender
+
+
+def mailbox_entry(v: tuple[int, Any] | int) -> tuple[int, Any]:
+    """``(sender, message or lazy)`` of a :attr:`Proc.mailbox` value."""
+    if type(v) is int:
+        return v & 0xFFFFFFFF, Lazy(v >> 32)
+    assert isinstance(v, tuple)
+    return v
 
 
 #: ``Proc._cow`` bits: the container is shared with the Proc this one was copied from.
@@ -216,7 +246,7 @@ _MAILBOX, _LINKS, _MONITORS = 1, 2, 4
 _ALL = _MAILBOX | _LINKS | _MONITORS
 #: The empty containers of the Procs :meth:`Proc.from_entry` makes (never changed: every
 #: change goes through ``own_*``, which copies a shared container first).
-_EMPTY_MAILBOX: dict[int, tuple[int, Any]] = {}
+_EMPTY_MAILBOX: dict[int, tuple[int, Any] | int] = {}
 _EMPTY_LINKS: set[int] = set()
 _EMPTY_MONITORS: dict[int, int] = {}
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from cinema.model._facts import StatusTable, _as_int, _opt_pid
 from cinema.model._overlay import Lazy
-from cinema.model._proc import ENDED, Proc
+from cinema.model._proc import ENDED, Proc, sent
 from cinema.model._window import Counts, counters, transient_messages
 from cinema.model.world import Entry, World
 from recorder.events import NO_PID, EventKind
@@ -215,7 +215,7 @@ class Replayer:
             if self._is_alive(peer):
                 p = self._own(peer)
                 assert p is not None
-                p.own_mailbox()[ref] = (pid, Lazy(seq))
+                p.own_mailbox()[ref] = sent(seq, pid)
         elif kind == _K.RECEIVE:
             p = self._own(pid)
             if p is not None:

@@ -30,7 +30,7 @@ from cinema.model._facts import (
     updated_table,
 )
 from cinema.model._overlay import EMPTY_OVERLAY, Lazy, Overlay
-from cinema.model._proc import ALIVE, ENDED, Proc
+from cinema.model._proc import ALIVE, ENDED, Proc, mailbox_entry
 
 __all__ = [
     "STATUSES",
@@ -318,7 +318,7 @@ class World:
             # a keyframe listed only the first messages: the rest come from the events
             rows = self._history(p.pid, p.anchor, self._kf_seq, self.seq)
         if rows is None:
-            rows = [(mid, s, m) for mid, (s, m) in p.mailbox.items()]
+            rows = [(mid, *mailbox_entry(v)) for mid, v in p.mailbox.items()]
             mailbox_len = len(rows) + p.extra
         else:
             mailbox_len = len(rows)
