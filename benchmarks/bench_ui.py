@@ -23,7 +23,6 @@ Qt runs offscreen.
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 import statistics
@@ -79,46 +78,29 @@ def _pan_frames(path: Path, frames: int = 60) -> Timings:
 
     for i in range(frames):
         times.time(frame, (dur - width) * i / frames)
-    _free(app, w)
-    state.close()
+    w.close()
     state.session.close()
     return times
 
 
 def _window(path: Path) -> tuple[Any, Any, Any]:
-    """``(app, state, MainWindow)`` on ``path``, shown and settled (its first screen painted).
-
-    The window owns its state, as one opened by the app: :func:`_free` frees both, and the
-    session's file, so that a figure is not measured with an earlier window alive."""
+    """``(app, state, MainWindow)`` on ``path``, shown and settled (its first screen painted)."""
     from PySide6.QtCore import QSettings
 
     from cinema.ui.app import load_state
     from cinema.ui.main_window import MainWindow
 
     app = _app()
-    gc.collect()  # what the previous figure left
     state = load_state(str(path))
     tmp = tempfile.mkdtemp(prefix="cinema-bench-ui-")
     win = MainWindow(
-        state,
-        settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat),
-        owns_state=True,
+        state, settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
     )
     win.resize(1600, 1000)
     win.show()
     state.seek(0)
     _spin(app, 0.5)
     return app, state, win
-
-
-def _free(app: Any, *widgets: Any) -> None:
-    """Close ``widgets`` and let Qt delete them (a main window deletes itself when closed,
-    and closes the session it owns); then collect what referred to them."""
-    for w in widgets:
-        w.close()
-        w.deleteLater()
-    _spin(app, 0.05)  # the deferred deletions run in the event loop
-    gc.collect()
 
 
 def _spin(app: Any, seconds: float) -> None:
@@ -158,11 +140,12 @@ class _PaintCounter:
 
 def _idle_paints(path: Path) -> tuple[int, dict[str, int]]:
     """Paint events of the whole main window during one second in which nothing happens."""
-    app, _state, win = _window(path)
+    app, state, win = _window(path)
     counter = _PaintCounter(app)
     _spin(app, 1.0)
     counter.remove()
-    _free(app, win)
+    win.close()
+    state.session.close()
     return counter.count, counter.by_widget
 
 
@@ -221,7 +204,8 @@ def _scrub(path: Path, positions: int = 100, drag: bool = False) -> tuple[Timing
     for seq in seqs:
         times.time(step, seq)
     counter.remove()
-    _free(app, win)
+    win.close()
+    state.session.close()
     return times, counter.count
 
 
@@ -266,9 +250,7 @@ def _graph_fps(path: Path, frames: int = 40) -> tuple[float, float, int]:
     for _i in range(frames):
         times.time(frame)
     n = len(g.frame.pids) if g.frame else 0
-    _free(app, g)
-    state.close()
-    state.session.close()
+    g.close()
     return frames / sum(times.wall), frames / sum(times.cpu), n
 
 
@@ -317,9 +299,8 @@ def _breakpoint_stall_ms(path: Path) -> tuple[float, float, float]:
     start = time.perf_counter()
     Condition(expr).hits(state.session)
     sync = time.perf_counter() - start
-    _free(app, editor)
+    editor.close()
     state.close()
-    state.session.close()
     return float(max(gaps)), total * 1e3, sync * 1e3
 
 
