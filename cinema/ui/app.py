@@ -142,7 +142,7 @@ class Opener(QObject):
                 state.select_event(event)
         elif state.event_count:
             state.seek(0)
-        win = MainWindow(state, theme=self.theme, settings=self.settings, owns_state=True)
+        win = MainWindow(state, theme=self.theme, settings=self.settings)
         if self.warnings:
             win.statusBar().showMessage(self.warnings[-1], 20000)
         win.act_open.triggered.connect(lambda: self.open_dialog(win))
@@ -151,16 +151,11 @@ class Opener(QObject):
         win.dragEnterEvent = _accept_files  # type: ignore[method-assign]
         win.dropEvent = lambda ev: self._drop(ev, win)  # type: ignore[method-assign]
         self.windows.append(win)
-        win.destroyed.connect(functools.partial(self._forget, win))
         win.show()
         if self.welcome is not None:
             self.welcome.close()
             self.welcome = None
         return win
-
-    def _forget(self, win: MainWindow, *_args: Any) -> None:
-        """A closed window (deleted: ``WA_DeleteOnClose``) is no longer one of :attr:`windows`."""
-        self.windows[:] = [w for w in self.windows if w is not win]
 
     def open_dialog(self, parent: QWidget | None = None) -> MainWindow | None:
         start = str(Path(self.recent()[0]).parent) if self.recent() else str(Path.cwd())
@@ -227,7 +222,6 @@ class WelcomeWindow(QMainWindow):
 
     def __init__(self, opener: Opener) -> None:
         super().__init__()
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # closed once a session opens
         self.opener = opener
         self.setWindowTitle("Cinema")
         self.setAcceptDrops(True)

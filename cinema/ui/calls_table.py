@@ -60,15 +60,12 @@ class CallsTable(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(500)
         self._timer.timeout.connect(self.refresh)
-        # bound methods: a lambda would outlive the panel in the state's connections
-        state.sigGrown.connect(self._schedule)
-        state.sigProcess.connect(self._on_process)
+        state.sigGrown.connect(lambda _n: self._schedule())
+        state.sigProcess.connect(
+            lambda _p: self._schedule() if self.only_selected.isChecked() else None
+        )
 
-    def _on_process(self, _pid: int) -> None:
-        if self.only_selected.isChecked():
-            self._schedule()
-
-    def _schedule(self, *_args: Any) -> None:
+    def _schedule(self) -> None:
         if self.isVisible():
             self._timer.start()
 

@@ -131,7 +131,7 @@ class FindingsPanel(QWidget):
         lay.addLayout(head)
         lay.addWidget(self.damage_note)
         lay.addWidget(self.tree, 1)
-        state.sigGrown.connect(self._stale)  # a lambda would outlive the panel
+        state.sigGrown.connect(lambda _n: self._stale())
         state.sigClosing.connect(self.cancel)
         # A big session is analysed when the panel is first on screen: a background tab gets
         # a Show event with the window (it stays "visible" to Qt), so showEvent would run the
@@ -150,7 +150,7 @@ class FindingsPanel(QWidget):
         if self._analysed_at < 0 and self.job is None and self.state.event_count:
             self.run()
 
-    def _stale(self, *_args: Any) -> None:
+    def _stale(self) -> None:
         if self._analysed_at >= 0 and self._analysed_at != self.state.event_count:
             self.summary.setText(self.summary.text() + "  (the session grew: Analyze again)")
 

@@ -35,7 +35,6 @@ class LiveWindow(QObject):
         self.panel = panel
         self._notices: collections.deque[dict[str, Any]] = collections.deque()
         self._unsubscribe = source.subscribe(self._notices.append)  # any thread: one append
-        self._closed = False
         self.timer = QTimer(self)
         self.timer.setInterval(self.PUMP_MS)
         self.timer.timeout.connect(self.pump)
@@ -58,10 +57,6 @@ class LiveWindow(QObject):
                 )
 
     def close(self) -> None:
-        """Stop pumping (once: the window's close calls this, and it is deleted then)."""
-        if self._closed:
-            return
-        self._closed = True
         self.timer.stop()
         self._unsubscribe()
 

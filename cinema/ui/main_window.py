@@ -78,22 +78,10 @@ class MainWindow(QMainWindow):
     """One session: timeline (centre), playback bar, dock panels."""
 
     def __init__(
-        self,
-        state: ViewState,
-        *,
-        theme: str = "light",
-        settings: QSettings | None = None,
-        owns_state: bool = False,
+        self, state: ViewState, *, theme: str = "light", settings: QSettings | None = None
     ):
         super().__init__()
-        # closed, the window is deleted (its panels with it) and nothing refers to it: the
-        # panels' connections to the state go with them (bound methods of the widgets)
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.state = state
-        #: the window closes the state's session once deleted (see :meth:`closeEvent`)
-        self.owns_state = owns_state
-        if owns_state:
-            self.destroyed.connect(functools.partial(_close_session, state))
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
         self.theme: Theme = THEMES[theme]
         title = getattr(state.session.reader, "path", None) or "live session"
@@ -182,15 +170,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_live)
         self._menus()
         self._shortcuts()
-        # bound methods only: a lambda would outlive the window in the state's connections
         state.sigPosition.connect(self._update_status)
-        state.sigGrown.connect(self._update_status_now)
+        state.sigGrown.connect(lambda _n: self._update_status(state.seq))
         state.sigHit.connect(self._on_hit)
-        state.sigProcess.connect(self._update_status_now)
+        state.sigProcess.connect(lambda _pid: self._update_status(state.seq))
         state.sigDamage.connect(self._update_banner)
-        state.hits.sigProgress.connect(self._update_work)
-        state.hits.sigDone.connect(self._update_work)
-        state.sigMessage.connect(self._show_message)
+        state.hits.sigProgress.connect(lambda *_a: self.status_work.setText(state.hits.describe()))
+        state.hits.sigDone.connect(lambda _id: self.status_work.setText(state.hits.describe()))
+        state.sigMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._update_status(state.seq)
         self._update_banner()
         self.resize(1500, 950)
@@ -347,15 +334,6 @@ class MainWindow(QMainWindow):
         self.status_live.setText("● LIVE" if st.live else "recorded")
         self.status_live.setStyleSheet("color: #e0302b; font-weight: bold" if st.live else "")
 
-    def _update_status_now(self, *_args: Any) -> None:
-        self._update_status(self.state.seq)
-
-    def _update_work(self, *_args: Any) -> None:
-        self.status_work.setText(self.state.hits.describe())
-
-    def _show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 6000)
-
     def _update_banner(self) -> None:
         """The recovery note and the damaged parts met so far, in one line at the top."""
         st = self.state
@@ -414,13 +392,6 @@ class MainWindow(QMainWindow):
                              Qt.Orientation.Horizontal)  # fmt: skip
 
     def closeEvent(self, ev: Any) -> None:
-        """Stop the state's playback and workers and save the layout; Qt then deletes the
-        window (``WA_DeleteOnClose``), and a window that :attr:`owns_state` closes the
-        session's file once deleted (refreshes posted before the close still read it)."""
         self.state.close()
         self.save_layout()
         super().closeEvent(ev)
-
-
-def _close_session(state: ViewState, *_args: Any) -> None:
-    state.session.close()

@@ -64,7 +64,7 @@ def render(
         with tempfile.TemporaryDirectory() as tmp:
             # throwaway settings: a screenshot must not depend on (or change) the user's layout
             settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
-            win = MainWindow(state, theme=theme, settings=settings, owns_state=True)
+            win = MainWindow(state, theme=theme, settings=settings)
             win.resize(*size)
             if view == "supervision":
                 win.graph.set_view("supervision")

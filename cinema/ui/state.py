@@ -122,7 +122,7 @@ class ViewState(QObject):
         self.controller.on_bookmarks(lambda _marks: self._bookmarks_changed())
         #: slow breakpoint hits are computed by a worker (progress, cancel)
         self.hits = HitsComputer(self)
-        self.hits.sigDone.connect(self._on_hits_done)  # a lambda: a cycle gc cannot see
+        self.hits.sigDone.connect(lambda _id: self.sigBreakpointsChanged.emit())
         self._bp_unsubscribe = self.breakpoints.subscribe(lambda _bps: self._breakpoints_edited())
         # playback: the controller moves by the wall time that passed between two ticks
         self._timer = QTimer(self)
@@ -559,9 +559,6 @@ class ViewState(QObject):
         if self.hits.busy() and self.playing:
             self.pause()
             self.sigMessage.emit(f"Playback paused: {self.hits.describe()}")
-        self.sigBreakpointsChanged.emit()
-
-    def _on_hits_done(self, _bp_id: str) -> None:
         self.sigBreakpointsChanged.emit()
 
     def _waiting_for_hits(self) -> bool:

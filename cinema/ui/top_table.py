@@ -4,8 +4,6 @@ recomputed at most every 150 ms."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
@@ -55,7 +53,7 @@ class TopTable(QWidget):
         # PROFILE samples of the whole session up to the playhead
         self._pending = DeferredRefresh(self, self.refresh)
         self._timer.timeout.connect(self._pending.request)
-        state.sigPosition.connect(self._schedule)  # a lambda would outlive the panel
+        state.sigPosition.connect(lambda _s: self._schedule())
         self._pending.request()
 
     def set_by(self, key: str) -> None:
@@ -63,7 +61,7 @@ class TopTable(QWidget):
             raise ValueError(key)
         self.by.setCurrentIndex(self.by.findData(key))
 
-    def _schedule(self, *_args: Any) -> None:
+    def _schedule(self) -> None:
         self._pending.dirty = True  # shown later: refreshed then
         if self._pending.on_screen():
             self._timer.start()

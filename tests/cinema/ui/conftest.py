@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,23 +71,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(
                 pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
             )
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item):  # type: ignore[no-untyped-def]
-    # A main window deletes itself when closed (WA_DeleteOnClose): pytest-qt, which closes
-    # the widgets a test added, must skip one a test closed (its Python object may live on).
-    widgets = getattr(item, "qt_widgets", None)
-    if widgets:
-        item.qt_widgets = [(_unless_deleted(ref), before) for ref, before in widgets]  # type: ignore[attr-defined]
-    return (yield)
-
-
-def _unless_deleted(ref: Callable[[], object]) -> Callable[[], object]:
-    import shiboken6
-
-    def get() -> object:
-        w = ref()
-        return w if w is not None and shiboken6.isValid(w) else None
-
-    return get
