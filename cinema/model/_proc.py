@@ -189,13 +189,12 @@ class Proc:
                     p.mailbox[mid] = (_as_int(row[1]), message)
         p.extra = max(0, mlen - len(p.mailbox)) if type(mlen) is int else 0
         p.anchor = next(iter(p.mailbox)) if p.extra and p.mailbox else -1
-        shared_links = (
-            lazy_row and type(links) is tuple and all(type(x) is int for x in links)
-            and len(set(links)) == len(links)
-        )  # fmt: skip
         # the row's own tuple (checked when read, see worldcheck), a set once changed: a set
         # per process would be one more object a seek leaves for the full collections
-        if shared_links and type(links) is tuple:
+        if (
+            lazy_row and type(links) is tuple and all(type(x) is int for x in links)
+            and len(set(links)) == len(links)
+        ):  # fmt: skip
             p.links = links
         else:
             p.links = {_as_int(x) for x in links} if links else set()

@@ -387,19 +387,7 @@ class Session:
         # nearby, then replays at most _GRID events instead of up to a whole interval.
         # ``target=False``: only the checkpoints (the world at ``seq`` is cached already).
         w = base
-        stops: list[int] = []
-        if checkpoints:
-            origin = self._interval_origin(seq)
-            if origin in self._visited and seq - base.seq > _GRID:
-                first = (
-                    origin + max(0, (base.seq - origin) // _GRID + 1) * _GRID
-                )  # base: may be before
-                stops.extend(range(first, seq, _GRID))
-            else:
-                self._visited.add(origin)
-            last = stops[-1] if stops else base.seq
-            if seq - last > _NEAR:
-                stops.extend(seq - d for d in _distances() if seq - d > last + _NEAR)
+        stops = self._checkpoint_stops(base, seq) if checkpoints else []
         if target:
             stops.append(seq)
         for end in stops:
@@ -411,6 +399,20 @@ class Session:
             if end < seq:
                 self._remember(w)
         return w
+
+    def _checkpoint_stops(self, base: World, seq: int) -> list[int]:
+        """The checkpoints a replay from ``base`` to ``seq`` leaves, in order (see _replay)."""
+        stops: list[int] = []
+        origin = self._interval_origin(seq)
+        if origin in self._visited and seq - base.seq > _GRID:
+            first = origin + max(0, (base.seq - origin) // _GRID + 1) * _GRID  # base: maybe before
+            stops.extend(range(first, seq, _GRID))
+        else:
+            self._visited.add(origin)
+        last = stops[-1] if stops else base.seq
+        if seq - last > _NEAR:
+            stops.extend(seq - d for d in _distances() if seq - d > last + _NEAR)
+        return stops
 
     def _interval_origin(self, seq: int) -> int:
         """The seq of the world a keyframe interval starts from (``-1`` before the first)."""
