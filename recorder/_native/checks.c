@@ -82,6 +82,74 @@ PyObject *cinema_ints_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     Py_RETURN_TRUE;
 }
 
+/* What an item of a cell must be (see cells_all). */
+typedef struct {
+    long long lo, hi;   /* an int item's bounds; a row's second item's */
+    Py_ssize_t width;   /* a row's least length */
+    int sender;         /* a row's second item may be NO_PID */
+} ItemRule;
+
+/* An exact int in the rule's bounds: 1, else 0. */
+static int int_item(PyObject *v, const ItemRule *r) { return int_in(v, r->lo, r->hi); }
+
+/* A row [int64, pid-ish, ...] by the rule: 1, 0, or -1 with an exception set. */
+static int row_item(PyObject *row, const ItemRule *r) {
+    if (!is_seq(row) || PySequence_Fast_GET_SIZE(row) < r->width) {
+        return 0;
+    }
+    PyObject **f = PySequence_Fast_ITEMS(row);
+    if (!int_in(f[0], LLONG_MIN, LLONG_MAX)) {
+        return 0;
+    }
+    if (r->sender && PyLong_CheckExact(f[1])) {
+        if (int_in(f[1], NO_PID, NO_PID)) {
+            return 1;
+        }
+    } else if (r->sender) {
+        /* `r[1] == NO_PID` as Python asks it (4294967295.0 is NO_PID too) */
+        PyObject *no_pid = PyLong_FromLongLong(NO_PID);
+        if (no_pid == NULL) {
+            return -1;
+        }
+        int eq = PyObject_RichCompareBool(f[1], no_pid, Py_EQ);
+        Py_DECREF(no_pid);
+        if (eq < 0) {
+            PyErr_Clear(); /* a value whose == raises is no pid */
+        } else if (eq) {
+            return 1;
+        }
+    }
+    return int_in(f[1], r->lo, r->hi);
+}
+
+/* Whether `col` is a list or tuple of lists or tuples whose every item passes `ok`: Py_True,
+ * Py_False, or NULL with an exception set. */
+static PyObject *cells_all(PyObject *col, int (*ok)(PyObject *, const ItemRule *),
+                           const ItemRule *rule) {
+    if (!is_seq(col)) {
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(col);
+    PyObject **cells = PySequence_Fast_ITEMS(col);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is_seq(cells[i])) {
+            Py_RETURN_FALSE;
+        }
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(cells[i]);
+        PyObject **items = PySequence_Fast_ITEMS(cells[i]);
+        for (Py_ssize_t j = 0; j < m; j++) {
+            int got = ok(items[j], rule);
+            if (got < 0) {
+                return NULL;
+            }
+            if (!got) {
+                Py_RETURN_FALSE;
+            }
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 /* nested_ints_in(col, lo, hi, /) -> bool: `col` a list or tuple of lists or tuples whose every
  * item is an exact int in [lo, hi] (a links column). */
 PyObject *cinema_nested_ints_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -89,30 +157,11 @@ PyObject *cinema_nested_ints_in(PyObject *self, PyObject *const *args, Py_ssize_
         PyErr_SetString(PyExc_TypeError, "nested_ints_in(col, lo, hi)");
         return NULL;
     }
-    PyObject *col = args[0];
-    if (!is_seq(col)) {
-        Py_RETURN_FALSE;
-    }
-    long long lo, hi;
-    if (parse_range(args + 1, &lo, &hi) < 0) {
+    ItemRule rule = {0, 0, 0, 0};
+    if (parse_range(args + 1, &rule.lo, &rule.hi) < 0) {
         return NULL;
     }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(col);
-    PyObject **cells = PySequence_Fast_ITEMS(col);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *cell = cells[i];
-        if (!is_seq(cell)) {
-            Py_RETURN_FALSE;
-        }
-        Py_ssize_t m = PySequence_Fast_GET_SIZE(cell);
-        PyObject **items = PySequence_Fast_ITEMS(cell);
-        for (Py_ssize_t j = 0; j < m; j++) {
-            if (!int_in(items[j], lo, hi)) {
-                Py_RETURN_FALSE;
-            }
-        }
-    }
-    Py_RETURN_TRUE;
+    return cells_all(args[0], int_item, &rule);
 }
 
 /* rows_in(col, width, lo2, hi2, sender, /) -> bool: `col` a list or tuple of lists or tuples
@@ -124,65 +173,20 @@ PyObject *cinema_rows_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         PyErr_SetString(PyExc_TypeError, "rows_in(col, width, lo2, hi2, sender)");
         return NULL;
     }
-    PyObject *col = args[0];
-    if (!is_seq(col)) {
-        Py_RETURN_FALSE;
-    }
-    Py_ssize_t width = PyLong_AsSsize_t(args[1]);
-    if (width == -1 && PyErr_Occurred()) {
+    ItemRule rule = {0, 0, 0, 0};
+    rule.width = PyLong_AsSsize_t(args[1]);
+    if (rule.width == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    long long lo, hi;
-    if (parse_range(args + 2, &lo, &hi) < 0) {
+    if (parse_range(args + 2, &rule.lo, &rule.hi) < 0) {
         return NULL;
     }
-    int sender = PyObject_IsTrue(args[4]);
-    if (sender < 0) {
+    rule.sender = PyObject_IsTrue(args[4]);
+    if (rule.sender < 0) {
         return NULL;
     }
-    if (width < 2) {
-        width = 2; /* a row has an id and a pid */
+    if (rule.width < 2) {
+        rule.width = 2; /* a row has an id and a pid */
     }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(col);
-    PyObject **cells = PySequence_Fast_ITEMS(col);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *cell = cells[i];
-        if (!is_seq(cell)) {
-            Py_RETURN_FALSE;
-        }
-        Py_ssize_t m = PySequence_Fast_GET_SIZE(cell);
-        PyObject **rows = PySequence_Fast_ITEMS(cell);
-        for (Py_ssize_t j = 0; j < m; j++) {
-            PyObject *row = rows[j];
-            if (!is_seq(row) || PySequence_Fast_GET_SIZE(row) < width) {
-                Py_RETURN_FALSE;
-            }
-            PyObject **f = PySequence_Fast_ITEMS(row);
-            if (!int_in(f[0], LLONG_MIN, LLONG_MAX)) {
-                Py_RETURN_FALSE;
-            }
-            if (sender && PyLong_CheckExact(f[1])) {
-                if (int_in(f[1], NO_PID, NO_PID)) {
-                    continue;
-                }
-            } else if (sender) {
-                /* `r[1] == NO_PID` as Python asks it (4294967295.0 is NO_PID too) */
-                PyObject *no_pid = PyLong_FromLongLong(NO_PID);
-                if (no_pid == NULL) {
-                    return NULL;
-                }
-                int eq = PyObject_RichCompareBool(f[1], no_pid, Py_EQ);
-                Py_DECREF(no_pid);
-                if (eq < 0) {
-                    PyErr_Clear(); /* a value whose == raises is no pid */
-                } else if (eq) {
-                    continue;
-                }
-            }
-            if (!int_in(f[1], lo, hi)) {
-                Py_RETURN_FALSE;
-            }
-        }
-    }
-    Py_RETURN_TRUE;
+    return cells_all(args[0], row_item, &rule);
 }
